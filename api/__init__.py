@@ -1,0 +1,1 @@
+"""The faces of relief-supply: the `relief` CLI (and, later, the HTTP API)."""

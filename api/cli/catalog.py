@@ -1,0 +1,81 @@
+"""`relief catalog` and `relief depots`: the catalogue and the depot network."""
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from api.cli.common import DbOption, console, fail, run
+from supply.csvfiles import read_rows
+from supply.errors import SupplyError
+from supply.models import DepotCreate, ItemCreate
+from supply.services.catalogue import list_depots as services_list_depots
+from supply.services.catalogue import upsert_depots, upsert_items
+
+catalog_app = typer.Typer(help="The reserve catalogue of items.", no_args_is_help=True)
+depots_app = typer.Typer(help="The five-tier depot network.", no_args_is_help=True)
+
+ITEM_COLUMNS = (
+    "code",
+    "name_zh",
+    "name_en",
+    "category",
+    "unit",
+    "unit_weight_kg",
+    "unit_volume_m3",
+)
+DEPOT_COLUMNS = ("code", "name", "tier", "parent_code", "lat", "lon", "capacity_m3")
+
+
+@catalog_app.command("import")
+def import_items(path: Path, db: DbOption = None) -> None:
+    """Create or update items from a CSV (columns as the Item fields)."""
+    try:
+        rows = read_rows(path, ItemCreate, required=ITEM_COLUMNS)
+    except SupplyError as exc:
+        fail(str(exc))
+    created, updated = run(db, lambda s: upsert_items(s, [r for _, r in rows]))
+    console.print(f"items: {created} created, {updated} updated")
+
+
+@depots_app.command("import")
+def import_depots(path: Path, db: DbOption = None) -> None:
+    """Create or update depots from a CSV; parents must come before their children."""
+    try:
+        rows = read_rows(path, DepotCreate, required=DEPOT_COLUMNS)
+    except SupplyError as exc:
+        fail(str(exc))
+
+    def work(session):  # type: ignore[no-untyped-def]
+        try:
+            return upsert_depots(session, [r for _, r in rows])
+        except SupplyError as exc:
+            # Name the line: depots are validated one by one in file order.
+            bad = next(
+                (
+                    line
+                    for line, r in rows
+                    if getattr(exc, "value", None) in (r.parent_code, r.code)
+                ),
+                None,
+            )
+            if bad is not None:
+                exc.field = f"{path}:{bad}: {exc.field}"
+                exc.args = (f"{exc.field}: {exc.reason}",)
+            raise
+
+    created, updated = run(db, work)
+    console.print(f"depots: {created} created, {updated} updated")
+
+
+@depots_app.command("list")
+def list_depots(db: DbOption = None) -> None:
+    """Show the depot network."""
+    depots = run(db, services_list_depots)
+    table = Table("code", "name", "tier", "parent", "capacity m³", "active")
+    for loc, parent in depots:
+        capacity = f"{loc.capacity_m3:,.0f}" if loc.capacity_m3 is not None else ""
+        table.add_row(
+            loc.code, loc.name, loc.tier, parent or "", capacity, "yes" if loc.active else "no"
+        )
+    console.print(table)

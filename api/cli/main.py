@@ -1,0 +1,19 @@
+"""The `relief` command."""
+
+import typer
+
+from api.cli import catalog, db, demo, stock
+
+app = typer.Typer(
+    help="relief-supply: emergency relief-supply stock ledger and planner.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(catalog.catalog_app, name="catalog")
+app.add_typer(catalog.depots_app, name="depots")
+app.add_typer(stock.app, name="stock")
+app.command("demo")(demo.demo)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,313 @@
+"""`relief stock`: what keepers do every day."""
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.cli.common import DbOption, actor, console, err_console, fail, run
+from supply.csvfiles import read_rows
+from supply.errors import SupplyError
+from supply.ledger import Posted
+from supply.services import balances as balance_service
+from supply.services import movements_io, stock
+from supply.services.stock import Count, Meta
+from supply.verify import verify as verify_ledger
+
+app = typer.Typer(help="Receive, issue, transfer, count and check stock.", no_args_is_help=True)
+
+Depot = Annotated[str, typer.Option("--depot", help="Depot code.")]
+ItemOpt = Annotated[str, typer.Option("--item", help="Item code.")]
+Qty = Annotated[int, typer.Option("--qty", help="Units of the item (positive).")]
+Note = Annotated[str | None, typer.Option("--note", help="Free text kept on the document.")]
+Ref = Annotated[str | None, typer.Option("--reference", help="External reference.")]
+Key = Annotated[
+    str | None,
+    typer.Option("--key", help="Idempotency key: a repeated command with it posts once."),
+]
+
+
+def _meta(reference: str | None, note: str | None, key: str | None) -> Meta:
+    return Meta(actor=actor(), reference=reference, note=note, idempotency_key=key)
+
+
+def _done(posted: Posted) -> None:
+    if posted.replayed:
+        console.print(f"already posted as {posted.number} (same key); nothing changed")
+    else:
+        console.print(f"posted {posted.number}")
+
+
+@app.command()
+def receive(
+    depot: Depot,
+    item: ItemOpt,
+    qty: Qty,
+    lot: Annotated[str, typer.Option("--lot", help="Lot (batch) code.")],
+    expires: Annotated[str | None, typer.Option("--expires", help="YYYY-MM-DD")] = None,
+    produced: Annotated[str | None, typer.Option("--produced", help="YYYY-MM-DD")] = None,
+    supplier: Annotated[str | None, typer.Option("--supplier")] = None,
+    reference: Ref = None,
+    note: Note = None,
+    key: Key = None,
+    db: DbOption = None,
+) -> None:
+    """Record goods received into a depot."""
+    expires_on = _date(expires, "--expires")
+    produced_on = _date(produced, "--produced")
+    posted = run(
+        db,
+        lambda s: stock.receive(
+            s,
+            depot=depot,
+            item=item,
+            qty=qty,
+            lot=lot,
+            expires_on=expires_on,
+            produced_on=produced_on,
+            supplier=supplier,
+            meta=_meta(reference, note, key),
+        ),
+    )
+    _done(posted)
+
+
+@app.command("issue")
+def issue_(
+    depot: Depot,
+    item: ItemOpt,
+    qty: Qty,
+    lot: Annotated[str | None, typer.Option("--lot", help="Lot; FEFO when omitted.")] = None,
+    allow_expired: Annotated[bool, typer.Option("--allow-expired")] = False,
+    reference: Ref = None,
+    note: Note = None,
+    key: Key = None,
+    db: DbOption = None,
+) -> None:
+    """Issue stock out of a depot (first-expiry-first-out unless a lot is named)."""
+    posted = run(
+        db,
+        lambda s: stock.issue(
+            s,
+            depot=depot,
+            item=item,
+            qty=qty,
+            lot=lot,
+            allow_expired=allow_expired,
+            meta=_meta(reference, note, key),
+        ),
+    )
+    _done(posted)
+
+
+@app.command()
+def transfer(
+    source: Annotated[str, typer.Option("--from", help="Depot the stock leaves.")],
+    destination: Annotated[str, typer.Option("--to", help="Depot the stock goes to.")],
+    item: ItemOpt,
+    qty: Qty,
+    lot: Annotated[str | None, typer.Option("--lot", help="Lot; FEFO when omitted.")] = None,
+    in_transit: Annotated[
+        bool, typer.Option("--in-transit", help="Goods travel; `relief stock arrive` lands them.")
+    ] = False,
+    reference: Ref = None,
+    note: Note = None,
+    key: Key = None,
+    db: DbOption = None,
+) -> None:
+    """Move stock between depots."""
+    posted = run(
+        db,
+        lambda s: stock.transfer(
+            s,
+            source=source,
+            destination=destination,
+            item=item,
+            qty=qty,
+            lot=lot,
+            in_transit=in_transit,
+            meta=_meta(reference, note, key),
+        ),
+    )
+    _done(posted)
+
+
+@app.command()
+def arrive(document: str, note: Note = None, db: DbOption = None) -> None:
+    """Land an in-transit transfer at its destination."""
+    _done(run(db, lambda s: stock.arrive(s, document, meta=_meta(None, note, None))))
+
+
+@app.command()
+def count(
+    counts_csv: Annotated[Path, typer.Argument(help="CSV with columns item,lot,counted.")],
+    depot: Depot,
+    note: Note = None,
+    db: DbOption = None,
+) -> None:
+    """Post a stocktake: counted quantities replace the ledger's for the lots listed."""
+    from pydantic import BaseModel, Field
+
+    class _Row(BaseModel):
+        item: str
+        lot: str
+        counted: int = Field(ge=0)
+
+    try:
+        rows = read_rows(counts_csv, _Row, required=("item", "lot", "counted"))
+    except SupplyError as exc:
+        fail(str(exc))
+    counts = [Count(r.item, r.lot, r.counted) for _, r in rows]
+    posted = run(
+        db, lambda s: stock.stocktake(s, depot=depot, counts=counts, meta=_meta(None, note, None))
+    )
+    if posted is None:
+        console.print("every count matches the ledger; nothing posted")
+    else:
+        _done(posted)
+
+
+@app.command()
+def reverse(document: str, note: Note = None, db: DbOption = None) -> None:
+    """Undo a posted document with a reversing one."""
+    _done(run(db, lambda s: stock.reverse(s, document, meta=_meta(None, note, None))))
+
+
+@app.command()
+def balance(
+    depot: Annotated[str | None, typer.Option("--depot", help="Depot code.")] = None,
+    subtree: Annotated[
+        bool, typer.Option("--subtree", help="Include every depot below --depot.")
+    ] = False,
+    item: Annotated[str | None, typer.Option("--item", help="Item code.")] = None,
+    expires_before: Annotated[
+        str | None, typer.Option("--expires-before", help="YYYY-MM-DD, inclusive.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Show stock per depot, item and lot."""
+    if subtree and depot is None:
+        fail("--subtree needs --depot")
+    before = _date(expires_before, "--expires-before")
+    rows = run(
+        db,
+        lambda s: balance_service.balances(
+            s, depot=depot, subtree=subtree, item=item, expires_before=before
+        ),
+    )
+    if as_json:
+        sys.stdout.write(json.dumps([r.to_json() for r in rows], ensure_ascii=False, indent=2))
+        sys.stdout.write("\n")
+        return
+    console.print(balance_table(rows))
+
+
+def balance_table(rows: list[balance_service.BalanceRow], title: str | None = None) -> Table:
+    table = Table(
+        "depot",
+        "item",
+        "lot",
+        "on hand",
+        "reserved",
+        "available",
+        "expires",
+        "rotate by",
+        title=title,
+    )
+    today = date.today()
+    for r in rows:
+        due = r.rotation_due.isoformat() if r.rotation_due else ""
+        if r.expired:
+            due = "[bold red]EXPIRED[/]"
+        elif r.rotation_due and r.rotation_due <= today:
+            due = f"[yellow]{due}[/]"
+        table.add_row(
+            r.depot,
+            r.item,
+            r.lot,
+            f"{r.on_hand:,}",
+            f"{r.reserved:,}",
+            f"{r.available:,}",
+            r.expires_on.isoformat() if r.expires_on else "",
+            due,
+        )
+    return table
+
+
+@app.command("import")
+def import_(
+    movements_csv: Annotated[Path, typer.Argument(help="CSV of movements.")],
+    db: DbOption = None,
+) -> None:
+    """Import movements, one document per reference; the whole file or nothing."""
+    try:
+        rows = read_rows(
+            movements_csv, movements_io.MovementRow, required=movements_io.REQUIRED_COLUMNS
+        )
+    except SupplyError as exc:
+        fail(str(exc))
+    total = 2 * len(rows)
+    with Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("import", total=total)
+        result = run(
+            db,
+            lambda s: movements_io.import_movements(
+                s, rows, actor=actor(), progress=lambda done: bar.update(task, completed=done)
+            ),
+        )
+    console.print(
+        f"imported {result.documents} documents, {result.movements} movements"
+        + (f"; {result.replayed} references already imported, skipped" if result.replayed else "")
+    )
+
+
+@app.command()
+def export(
+    out: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Export every movement line (signed) as CSV."""
+    if out is None:
+        run(db, lambda s: movements_io.export_movements(s, sys.stdout))
+        return
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        n = run(db, lambda s: movements_io.export_movements(s, handle))
+    console.print(f"wrote {n} movement lines to {out}")
+
+
+@app.command()
+def verify(db: DbOption = None) -> None:
+    """Rebuild balances from movements; exit 1 with a report if anything differs."""
+    report = run(db, verify_ledger)
+    if report.ok:
+        console.print(
+            f"ledger consistent: {report.movements:,} movements, "
+            f"{report.balances_checked:,} balances"
+        )
+        return
+    for problem in report.problems:
+        err_console.print(problem, highlight=False, markup=False)
+    err_console.print(f"{len(report.problems)} problem(s) found")
+    raise typer.Exit(1)
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)")

@@ -1,0 +1,1 @@
+"""The stock ledger and its services."""

@@ -1,0 +1,465 @@
+"""The single write path of stock: post documents, reverse them, hold and release stock.
+
+Nothing else in the project inserts movements or touches balances. Posting checks that each
+document balances per item and batch, simulates the documents in order against current
+balances (so a file of many documents is refused whole if any step would overdraw a depot),
+then writes documents, movements and balance deltas in the caller's transaction. The final
+balance updates are conditional in SQL, so two sessions racing for the same batch can never
+both succeed: the loser sees zero rows updated and raises `InsufficientStock`.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, tuple_, update
+from sqlmodel import Session
+
+from supply.db import dialect_insert, utcnow
+from supply.errors import DocumentState, InsufficientStock, InvalidInput, UnbalancedDocument
+from supply.models import (
+    GUARDED_KINDS,
+    NUMBER_PREFIX,
+    Balance,
+    Batch,
+    Document,
+    DocumentCounter,
+    DocumentKind,
+    DocumentStatus,
+    Item,
+    Location,
+    Movement,
+)
+
+Key = tuple[int, int, int]  # (location_id, item_id, batch_id)
+_CHUNK = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One signed movement line before posting."""
+
+    location_id: int
+    item_id: int
+    batch_id: int
+    qty: int
+
+    @property
+    def key(self) -> Key:
+        return (self.location_id, self.item_id, self.batch_id)
+
+
+@dataclass(slots=True)
+class DocumentDraft:
+    """What a service asks the ledger to post."""
+
+    kind: DocumentKind
+    lines: list[Line]
+    actor: str
+    occurred_at: datetime = field(default_factory=utcnow)
+    reference: str | None = None
+    note: str | None = None
+    reverses_id: int | None = None
+    origin_id: int | None = None
+    destination_id: int | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A posted (or, for a repeated idempotency key, previously posted) document."""
+
+    id: int
+    number: str
+    kind: str
+    replayed: bool = False
+
+
+def describe_key(session: Session, key: Key) -> tuple[str, str, str]:
+    """Codes for error messages: (location code, item code, lot)."""
+    loc = session.get(Location, key[0])
+    item = session.get(Item, key[1])
+    batch = session.get(Batch, key[2])
+    return (
+        loc.code if loc else str(key[0]),
+        item.code if item else str(key[1]),
+        batch.lot if batch else str(key[2]),
+    )
+
+
+def _check_balanced(session: Session, draft: DocumentDraft) -> dict[Key, int]:
+    if not draft.lines:
+        raise InvalidInput("lines", "a document needs at least one line")
+    per_batch: dict[tuple[int, int], int] = defaultdict(int)
+    net: dict[Key, int] = defaultdict(int)
+    for line in draft.lines:
+        if not isinstance(line.qty, int) or isinstance(line.qty, bool) or line.qty == 0:
+            raise InvalidInput("qty", f"line quantities are non-zero integers, got {line.qty!r}")
+        per_batch[(line.item_id, line.batch_id)] += line.qty
+        net[line.key] += line.qty
+    for (item_id, batch_id), total in per_batch.items():
+        if total != 0:
+            _, item, lot = describe_key(session, (0, item_id, batch_id))
+            raise UnbalancedDocument(item=item, lot=lot, total=total)
+    return {k: v for k, v in net.items() if v != 0}
+
+
+def _load_balances(session: Session, keys: Iterable[Key]) -> dict[Key, tuple[int, int]]:
+    """Current (on_hand, reserved) for the keys that have a balance row."""
+    keys = list(keys)
+    found: dict[Key, tuple[int, int]] = {}
+    cols = (Balance.location_id, Balance.item_id, Balance.batch_id)
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        rows = session.execute(
+            select(*cols, Balance.on_hand, Balance.reserved).where(tuple_(*cols).in_(chunk))
+        )
+        for loc, item, batch, on_hand, reserved in rows:
+            found[(loc, item, batch)] = (on_hand, reserved)
+    return found
+
+
+def _guarded_locations(session: Session, location_ids: Iterable[int]) -> dict[int, bool]:
+    ids = list(set(location_ids))
+    kinds: dict[int, bool] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for loc_id, kind in session.execute(
+            select(Location.id, Location.kind).where(Location.id.in_(chunk))  # type: ignore[union-attr]
+        ):
+            kinds[loc_id] = kind in GUARDED_KINDS
+    missing = set(ids) - set(kinds)
+    if missing:
+        raise InvalidInput("location", f"unknown location id(s) {sorted(missing)}")
+    return kinds
+
+
+def _next_numbers(session: Session, prefix: str, count: int) -> list[str]:
+    stmt = dialect_insert(session, DocumentCounter).values(prefix=prefix, last=count)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["prefix"], set_={"last": DocumentCounter.last + count}
+    ).returning(DocumentCounter.last)
+    last = session.execute(stmt).scalar_one()
+    return [f"{prefix}-{n:06d}" for n in range(last - count + 1, last + 1)]
+
+
+def _existing_by_key(session: Session, keys: Sequence[str]) -> dict[str, Posted]:
+    found: dict[str, Posted] = {}
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        rows = session.execute(
+            select(Document.idempotency_key, Document.id, Document.number, Document.kind).where(
+                Document.idempotency_key.in_(chunk)  # type: ignore[union-attr]
+            )
+        )
+        for key, doc_id, number, kind in rows:
+            found[key] = Posted(doc_id, number, kind, replayed=True)
+    return found
+
+
+def post(session: Session, draft: DocumentDraft) -> Posted:
+    """Post one document. See `post_many`."""
+    return post_many(session, [draft])[0]
+
+
+def post_many(
+    session: Session,
+    drafts: Sequence[DocumentDraft],
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> list[Posted]:
+    """Post documents in order, all or nothing, within the caller's transaction.
+
+    A draft whose idempotency key was already posted is not posted again: its earlier
+    document is returned with `replayed=True`.
+
+    Raises
+    ------
+    UnbalancedDocument
+        If a document's lines for some item and batch do not sum to zero.
+    InsufficientStock
+        If any document, at its place in the sequence, would take a depot or the
+        in-transit location below zero or below its reserved quantity.
+    """
+    keys = [d.idempotency_key for d in drafts if d.idempotency_key]
+    if len(set(keys)) != len(keys):
+        raise InvalidInput("idempotency_key", "the same key appears twice in one posting")
+    replayed = _existing_by_key(session, keys) if keys else {}
+
+    fresh = [d for d in drafts if d.idempotency_key not in replayed]
+    nets = [_check_balanced(session, d) for d in fresh]
+    all_keys = {k for net in nets for k in net}
+    guarded = _guarded_locations(session, (k[0] for k in all_keys))
+    current = _load_balances(session, all_keys)
+
+    # Simulate in order so that no intermediate state overdraws a physical location.
+    state: dict[Key, list[int]] = {k: list(v) for k, v in current.items()}
+    total_delta: dict[Key, int] = defaultdict(int)
+    for index, net in enumerate(nets):
+        for key, delta in net.items():
+            on_hand, reserved = state.setdefault(key, [0, 0])
+            if guarded[key[0]] and delta < 0 and on_hand + delta < reserved:
+                depot, item, lot = describe_key(session, key)
+                error = InsufficientStock(
+                    depot=depot, item=item, lot=lot, available=on_hand - reserved, requested=-delta
+                )
+                error.document_index = drafts.index(fresh[index])
+                raise error
+            state[key][0] = on_hand + delta
+            total_delta[key] += delta
+
+    _apply_deltas(session, total_delta, guarded, current)
+    posted_fresh = _write_documents(session, fresh, progress)
+
+    by_draft = iter(posted_fresh)
+    out: list[Posted] = []
+    for draft in drafts:
+        if draft.idempotency_key in replayed:
+            out.append(replayed[draft.idempotency_key])  # type: ignore[index]
+        else:
+            out.append(next(by_draft))
+    return out
+
+
+def _apply_deltas(
+    session: Session,
+    deltas: dict[Key, int],
+    guarded: dict[int, bool],
+    current: dict[Key, tuple[int, int]],
+) -> None:
+    upserts: list[dict[str, Any]] = []
+    for key, delta in deltas.items():
+        if delta == 0:
+            continue
+        loc, item, batch = key
+        if delta < 0 and guarded[loc] and key in current:
+            result = session.execute(
+                update(Balance)
+                .where(
+                    Balance.location_id == loc,
+                    Balance.item_id == item,
+                    Balance.batch_id == batch,
+                    Balance.on_hand + delta >= Balance.reserved,
+                )
+                .values(on_hand=Balance.on_hand + delta, version=Balance.version + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                # Someone else took the stock since we read it.
+                on_hand, reserved = _load_balances(session, [key]).get(key, (0, 0))
+                depot, item_code, lot = describe_key(session, key)
+                raise InsufficientStock(
+                    depot=depot,
+                    item=item_code,
+                    lot=lot,
+                    available=on_hand - reserved,
+                    requested=-delta,
+                )
+        else:
+            upserts.append(
+                {
+                    "location_id": loc,
+                    "item_id": item,
+                    "batch_id": batch,
+                    "on_hand": delta,
+                    "reserved": 0,
+                    "guarded": guarded[loc],
+                    "version": 1,
+                }
+            )
+    if upserts:
+        stmt = dialect_insert(session, Balance)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["location_id", "item_id", "batch_id"],
+            set_={
+                "on_hand": Balance.on_hand + stmt.excluded.on_hand,
+                "version": Balance.version + 1,
+            },
+        )
+        for start in range(0, len(upserts), 5000):
+            session.execute(stmt, upserts[start : start + 5000])
+
+
+def _write_documents(
+    session: Session,
+    drafts: Sequence[DocumentDraft],
+    progress: Callable[[int], None] | None,
+) -> list[Posted]:
+    if not drafts:
+        return []
+    now = utcnow()
+    by_prefix: dict[str, list[int]] = defaultdict(list)
+    for i, draft in enumerate(drafts):
+        by_prefix[NUMBER_PREFIX[draft.kind]].append(i)
+    numbers: list[str] = [""] * len(drafts)
+    for prefix, indexes in by_prefix.items():
+        for i, number in zip(indexes, _next_numbers(session, prefix, len(indexes)), strict=True):
+            numbers[i] = number
+
+    rows = [
+        {
+            "number": numbers[i],
+            "kind": d.kind.value,
+            "status": DocumentStatus.POSTED.value,
+            "occurred_at": d.occurred_at,
+            "posted_at": now,
+            "actor": d.actor,
+            "reference": d.reference,
+            "note": d.note,
+            "reverses_id": d.reverses_id,
+            "origin_id": d.origin_id,
+            "destination_id": d.destination_id,
+            "idempotency_key": d.idempotency_key,
+        }
+        for i, d in enumerate(drafts)
+    ]
+    ids: list[int] = []
+    step = 2000
+    for start in range(0, len(rows), step):
+        result = session.execute(
+            dialect_insert(session, Document).returning(Document.id, sort_by_parameter_order=True),
+            rows[start : start + step],
+        )
+        ids.extend(result.scalars().all())
+
+    movements: list[dict[str, Any]] = []
+    done = 0
+    for doc_id, draft in zip(ids, drafts, strict=True):
+        for line in draft.lines:
+            movements.append(
+                {
+                    "document_id": doc_id,
+                    "location_id": line.location_id,
+                    "item_id": line.item_id,
+                    "batch_id": line.batch_id,
+                    "qty": line.qty,
+                }
+            )
+        if len(movements) >= 10_000:
+            session.execute(dialect_insert(session, Movement), movements)
+            done += len(movements)
+            movements = []
+            if progress:
+                progress(done)
+    if movements:
+        session.execute(dialect_insert(session, Movement), movements)
+        done += len(movements)
+        if progress:
+            progress(done)
+    return [Posted(doc_id, numbers[i], drafts[i].kind.value) for i, doc_id in enumerate(ids)]
+
+
+def lines_of(session: Session, document_id: int) -> list[Line]:
+    rows = session.execute(
+        select(Movement.location_id, Movement.item_id, Movement.batch_id, Movement.qty)
+        .where(Movement.document_id == document_id)
+        .order_by(Movement.id)  # type: ignore[arg-type]
+    )
+    return [Line(*row) for row in rows]
+
+
+def reverse(session: Session, document: Document, *, actor: str, note: str | None = None) -> Posted:
+    """Post the mirror image of a posted document and mark the original reversed.
+
+    The status flip is conditional, so two keepers reversing the same document at once
+    cannot both succeed.
+    """
+    if document.kind == DocumentKind.REVERSAL:
+        raise DocumentState("document", f"{document.number} is a reversal; it cannot be reversed")
+    if document.status != DocumentStatus.POSTED:
+        raise DocumentState("document", f"{document.number} is {document.status}, not posted")
+    flipped = session.execute(
+        update(Document)
+        .where(Document.id == document.id, Document.status == DocumentStatus.POSTED.value)
+        .values(status=DocumentStatus.REVERSED.value)
+        .execution_options(synchronize_session=False)
+    )
+    if flipped.rowcount != 1:  # type: ignore[attr-defined]
+        raise DocumentState("document", f"{document.number} was reversed meanwhile")
+    lines = [
+        Line(ln.location_id, ln.item_id, ln.batch_id, -ln.qty)
+        for ln in lines_of(
+            session,
+            document.id,  # type: ignore[arg-type]
+        )
+    ]
+    posted = post(
+        session,
+        DocumentDraft(
+            kind=DocumentKind.REVERSAL,
+            lines=lines,
+            actor=actor,
+            reference=document.number,
+            note=note,
+            reverses_id=document.id,
+        ),
+    )
+    session.expire(document)
+    return posted
+
+
+def hold(session: Session, key: Key, qty: int) -> None:
+    """Reserve `qty` of a balance; refuses (InsufficientStock) beyond what is available."""
+    result = session.execute(
+        update(Balance)
+        .where(
+            Balance.location_id == key[0],
+            Balance.item_id == key[1],
+            Balance.batch_id == key[2],
+            Balance.guarded.is_(True),  # type: ignore[attr-defined]
+            Balance.on_hand - Balance.reserved >= qty,
+        )
+        .values(reserved=Balance.reserved + qty, version=Balance.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        on_hand, reserved = _load_balances(session, [key]).get(key, (0, 0))
+        depot, item, lot = describe_key(session, key)
+        raise InsufficientStock(
+            depot=depot, item=item, lot=lot, available=on_hand - reserved, requested=qty
+        )
+
+
+def unhold(session: Session, key: Key, qty: int) -> None:
+    """Give back `qty` of a reservation's hold."""
+    result = session.execute(
+        update(Balance)
+        .where(
+            Balance.location_id == key[0],
+            Balance.item_id == key[1],
+            Balance.batch_id == key[2],
+            Balance.reserved >= qty,
+        )
+        .values(reserved=Balance.reserved - qty, version=Balance.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise DocumentState("reservation", "the balance holds less reserved than the reservation")
+
+
+def rebuilt_on_hand(session: Session) -> dict[Key, int]:
+    """Balances as the movements say they are (used by verify)."""
+    rows = session.execute(
+        select(
+            Movement.location_id, Movement.item_id, Movement.batch_id, func.sum(Movement.qty)
+        ).group_by(Movement.location_id, Movement.item_id, Movement.batch_id)
+    )
+    return {(loc, item, batch): int(total) for loc, item, batch, total in rows}
+
+
+__all__ = [
+    "DocumentDraft",
+    "Key",
+    "Line",
+    "Posted",
+    "describe_key",
+    "hold",
+    "lines_of",
+    "post",
+    "post_many",
+    "rebuilt_on_hand",
+    "reverse",
+    "unhold",
+]

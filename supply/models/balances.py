@@ -1,0 +1,65 @@
+"""Materialised stock balances and reservations against them."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from supply.db import UTCDateTime
+
+
+class Balance(SQLModel, table=True):
+    """Stock of one batch at one location, kept equal to the sum of its movements.
+
+    `guarded` is copied from the location's kind so that the database itself can refuse a
+    physical location going below zero or below what is reserved.
+    """
+
+    __tablename__ = "balance"
+    __table_args__ = (
+        UniqueConstraint("location_id", "item_id", "batch_id", name="uq_balance_key"),
+        CheckConstraint("reserved >= 0", name="reserved_nonneg"),
+        CheckConstraint("NOT guarded OR on_hand >= reserved", name="guarded_covers_reserved"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    location_id: int = Field(foreign_key="location.id")
+    item_id: int = Field(foreign_key="item.id", index=True)
+    batch_id: int = Field(foreign_key="batch.id")
+    on_hand: int = 0
+    reserved: int = 0
+    guarded: bool = True
+    version: int = 0
+
+
+class ReservationStatus(StrEnum):
+    ACTIVE = "active"
+    RELEASED = "released"
+    CONSUMED = "consumed"
+
+
+_RES_STATUSES = ", ".join(f"'{s.value}'" for s in ReservationStatus)
+
+
+class Reservation(SQLModel, table=True):
+    """Stock held for a plan. `qty` is what is still held; `consumed_qty` what left under it."""
+
+    __tablename__ = "reservation"
+    __table_args__ = (
+        CheckConstraint("qty >= 0", name="qty_nonneg"),
+        CheckConstraint("consumed_qty >= 0", name="consumed_nonneg"),
+        CheckConstraint(f"status IN ({_RES_STATUSES})", name="status_known"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    location_id: int = Field(foreign_key="location.id")
+    item_id: int = Field(foreign_key="item.id")
+    batch_id: int = Field(foreign_key="batch.id")
+    qty: int
+    consumed_qty: int = 0
+    status: str = Field(sa_type=String(16))
+    plan_ref: str | None = Field(default=None, max_length=100, index=True)
+    note: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

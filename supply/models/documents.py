@@ -1,0 +1,99 @@
+"""Documents and their movement lines: the immutable double-entry record of stock."""
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Index, String
+from sqlmodel import Field, SQLModel
+
+from supply.db import UTCDateTime
+
+
+class DocumentKind(StrEnum):
+    RECEIPT = "receipt"
+    ISSUE = "issue"
+    TRANSFER = "transfer"  # both legs at once
+    TRANSFER_DISPATCH = "transfer_dispatch"  # depot -> in_transit
+    TRANSFER_ARRIVAL = "transfer_arrival"  # in_transit -> depot
+    STOCKTAKE = "stocktake"
+    REVERSAL = "reversal"
+    WRITE_OFF = "write_off"
+    RESERVATION_ISSUE = "reservation_issue"
+
+
+#: Short prefixes for document numbers a keeper can read aloud: RC-000042.
+NUMBER_PREFIX: dict[DocumentKind, str] = {
+    DocumentKind.RECEIPT: "RC",
+    DocumentKind.ISSUE: "IS",
+    DocumentKind.TRANSFER: "TR",
+    DocumentKind.TRANSFER_DISPATCH: "TD",
+    DocumentKind.TRANSFER_ARRIVAL: "TA",
+    DocumentKind.STOCKTAKE: "ST",
+    DocumentKind.REVERSAL: "RV",
+    DocumentKind.WRITE_OFF: "WO",
+    DocumentKind.RESERVATION_ISSUE: "RI",
+}
+
+
+class DocumentStatus(StrEnum):
+    DRAFT = "draft"
+    POSTED = "posted"
+    REVERSED = "reversed"
+
+
+_DOC_KINDS = ", ".join(f"'{k.value}'" for k in DocumentKind)
+_DOC_STATUSES = ", ".join(f"'{s.value}'" for s in DocumentStatus)
+
+
+class Document(SQLModel, table=True):
+    """A receipt, issue, transfer... Posted documents never change except to be marked reversed.
+
+    `reverses` points from a reversal at its original; `origin` from a transfer arrival at
+    its dispatch; `destination` is where a dispatched transfer is headed.
+    """
+
+    __tablename__ = "document"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_DOC_KINDS})", name="kind_known"),
+        CheckConstraint(f"status IN ({_DOC_STATUSES})", name="status_known"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True)
+    kind: str = Field(sa_type=String(32))
+    status: str = Field(sa_type=String(16))
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    actor: str = Field(max_length=100)
+    reference: str | None = Field(default=None, max_length=100, index=True)
+    note: str | None = Field(default=None, max_length=2000)
+    reverses_id: int | None = Field(default=None, foreign_key="document.id", index=True)
+    origin_id: int | None = Field(default=None, foreign_key="document.id", index=True)
+    destination_id: int | None = Field(default=None, foreign_key="location.id")
+    idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
+
+
+class Movement(SQLModel, table=True):
+    """One signed line: `qty` units of a batch enter (+) or leave (-) a location."""
+
+    __tablename__ = "movement"
+    __table_args__ = (
+        CheckConstraint("qty <> 0", name="qty_nonzero"),
+        Index("ix_movement_location_item_batch", "location_id", "item_id", "batch_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    location_id: int = Field(foreign_key="location.id")
+    item_id: int = Field(foreign_key="item.id")
+    batch_id: int = Field(foreign_key="batch.id", index=True)
+    qty: int
+
+
+class DocumentCounter(SQLModel, table=True):
+    """The last number used per prefix; bumped in the posting transaction, so no gaps."""
+
+    __tablename__ = "document_counter"
+
+    prefix: str = Field(primary_key=True, max_length=8)
+    last: int = 0

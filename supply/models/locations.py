@@ -1,0 +1,86 @@
+"""Where stock can be: depots of the five tiers, and the virtual outside-world locations."""
+
+from enum import StrEnum
+
+from pydantic import field_validator
+from sqlalchemy import CheckConstraint, String
+from sqlmodel import Field, SQLModel
+
+
+class LocationKind(StrEnum):
+    DEPOT = "depot"
+    SUPPLIER = "supplier"
+    DISTRIBUTED = "distributed"
+    IN_TRANSIT = "in_transit"
+    WRITE_OFF = "write_off"
+    STOCKTAKE_ADJUSTMENT = "stocktake_adjustment"
+    ROTATION_OUTLET = "rotation_outlet"
+
+
+class Tier(StrEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+
+
+#: Locations whose stock is physical and so may never go below zero (nor below reserved).
+GUARDED_KINDS = frozenset({LocationKind.DEPOT, LocationKind.IN_TRANSIT})
+
+_KINDS = ", ".join(f"'{k.value}'" for k in LocationKind)
+_TIERS = ", ".join(f"'{t.value}'" for t in Tier)
+
+
+class Location(SQLModel, table=True):
+    """A place stock is counted at. Virtual kinds exist once each, with their kind as code."""
+
+    __tablename__ = "location"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({_KINDS})", name="kind_known"),
+        CheckConstraint(f"tier IS NULL OR tier IN ({_TIERS})", name="tier_known"),
+        CheckConstraint("kind <> 'depot' OR tier IS NOT NULL", name="depot_has_tier"),
+        CheckConstraint("capacity_m3 IS NULL OR capacity_m3 >= 0", name="capacity_nonneg"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(sa_type=String(32))
+    tier: str | None = Field(default=None, sa_type=String(16))
+    parent_id: int | None = Field(default=None, foreign_key="location.id", index=True)
+    lat: float | None = None
+    lon: float | None = None
+    capacity_m3: float | None = None
+    active: bool = True
+
+
+class DepotCreate(SQLModel):
+    """One row of a depots file: a depot and the code of its superior depot."""
+
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    tier: Tier
+    parent_code: str | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    capacity_m3: float | None = Field(default=None, ge=0)
+
+    @field_validator("parent_code", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+
+class LocationRead(SQLModel):
+    code: str
+    name: str
+    kind: str
+    tier: str | None
+    parent_code: str | None
+    lat: float | None
+    lon: float | None
+    capacity_m3: float | None
+    active: bool

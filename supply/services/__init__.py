@@ -1,0 +1,1 @@
+"""Business operations over a Session; each flushes and leaves the commit to its caller."""

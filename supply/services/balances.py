@@ -1,0 +1,139 @@
+"""Reading stock: balances by depot, subtree, item and expiry window."""
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from supply.models import Balance, Batch, Item, Location, LocationKind, is_expired, rotation_date
+from supply.services.lookup import depot_by_code, item_by_code
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceRow:
+    depot: str
+    depot_name: str
+    tier: str | None
+    item: str
+    item_name: str
+    unit: str
+    lot: str
+    on_hand: int
+    reserved: int
+    available: int
+    expires_on: date | None
+    rotation_due: date | None
+    expired: bool
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("expires_on", "rotation_due"):
+            value = data[key]
+            data[key] = value.isoformat() if value else None
+        return data
+
+
+def subtree_ids(session: Session, root_id: int) -> select:  # type: ignore[valid-type]
+    """A selectable of the ids of a depot and every depot below it (recursive CTE)."""
+    tree = select(Location.id).where(Location.id == root_id).cte("tree", recursive=True)
+    child = select(Location.id).join(tree, Location.parent_id == tree.c.id)
+    tree = tree.union_all(child)
+    return select(tree.c.id)
+
+
+def balances(
+    session: Session,
+    *,
+    depot: str | None = None,
+    subtree: bool = False,
+    item: str | None = None,
+    expires_before: date | None = None,
+    expires_after: date | None = None,
+    include_zero: bool = False,
+    today: date | None = None,
+) -> list[BalanceRow]:
+    """Depot stock per batch, ordered by depot, item, expiry.
+
+    `expires_before`/`expires_after` bound the expiry date inclusively; durable goods (no
+    expiry) are left out whenever an expiry bound is given.
+    """
+    today = today or date.today()
+    stmt = (
+        select(
+            Location.code,
+            Location.name,
+            Location.tier,
+            Item.code,
+            Item.name_en,
+            Item.unit,
+            Item.rotation_lead_days,
+            Batch.lot,
+            Batch.expires_on,
+            Balance.on_hand,
+            Balance.reserved,
+        )
+        .join(Location, Location.id == Balance.location_id)  # type: ignore[arg-type]
+        .join(Item, Item.id == Balance.item_id)  # type: ignore[arg-type]
+        .join(Batch, Batch.id == Balance.batch_id)  # type: ignore[arg-type]
+        .where(Location.kind == LocationKind.DEPOT.value)
+    )
+    if depot is not None:
+        loc = depot_by_code(session, depot)
+        if subtree:
+            stmt = stmt.where(Balance.location_id.in_(subtree_ids(session, loc.id)))  # type: ignore[arg-type, attr-defined]
+        else:
+            stmt = stmt.where(Balance.location_id == loc.id)
+    if item is not None:
+        stmt = stmt.where(Balance.item_id == item_by_code(session, item).id)
+    if expires_before is not None:
+        stmt = stmt.where(Batch.expires_on <= expires_before)  # type: ignore[operator]
+    if expires_after is not None:
+        stmt = stmt.where(Batch.expires_on >= expires_after)  # type: ignore[operator]
+    if not include_zero:
+        stmt = stmt.where(Balance.on_hand != 0)
+    stmt = stmt.order_by(Location.code, Item.code, Batch.expires_on, Batch.lot)
+    rows: list[BalanceRow] = []
+    for (
+        code,
+        name,
+        tier,
+        item_code,
+        item_name,
+        unit,
+        lead,
+        lot,
+        expires_on,
+        on_hand,
+        reserved,
+    ) in session.execute(stmt):
+        rows.append(
+            BalanceRow(
+                depot=code,
+                depot_name=name,
+                tier=tier,
+                item=item_code,
+                item_name=item_name,
+                unit=unit,
+                lot=lot,
+                on_hand=on_hand,
+                reserved=reserved,
+                available=on_hand - reserved,
+                expires_on=expires_on,
+                rotation_due=rotation_date(expires_on, lead),
+                expired=is_expired(expires_on, today),
+            )
+        )
+    return rows
+
+
+def due_for_rotation(
+    session: Session, *, within_days: int = 90, today: date | None = None
+) -> list[BalanceRow]:
+    """Depot stock whose rotation date falls within `within_days` (overdue included)."""
+    today = today or date.today()
+    horizon = date.fromordinal(today.toordinal() + within_days)
+    rows = balances(session, today=today)
+    due = [r for r in rows if r.rotation_due is not None and r.rotation_due <= horizon]
+    return sorted(due, key=lambda r: (r.rotation_due, r.depot, r.item, r.lot))

@@ -1,0 +1,94 @@
+"""The reserve catalogue and the depot network: creating and importing them."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from supply.errors import InvalidInput, NotFound
+from supply.models import DepotCreate, Item, ItemCreate, Location, LocationKind
+
+
+def upsert_items(session: Session, items: Sequence[ItemCreate]) -> tuple[int, int]:
+    """Create or update items by code. Returns (created, updated)."""
+    codes = [i.code for i in items]
+    dupes = {c for c in codes if codes.count(c) > 1}
+    if dupes:
+        raise InvalidInput("code", f"item code(s) repeated: {', '.join(sorted(dupes))}")
+    existing = {
+        i.code: i
+        for i in session.scalars(select(Item).where(Item.code.in_(codes)))  # type: ignore[attr-defined]
+    }
+    created = updated = 0
+    for data in items:
+        row = existing.get(data.code)
+        if row is None:
+            session.add(Item.model_validate(data))
+            created += 1
+        else:
+            row.sqlmodel_update(data.model_dump())
+            updated += 1
+    session.flush()
+    return created, updated
+
+
+def upsert_depots(session: Session, depots: Sequence[DepotCreate]) -> tuple[int, int]:
+    """Create or update depots by code; parents may come earlier in the same list.
+
+    A parent must be a depot of a higher tier, so the hierarchy can never loop.
+    """
+    codes = [d.code for d in depots]
+    dupes = {c for c in codes if codes.count(c) > 1}
+    if dupes:
+        raise InvalidInput("code", f"depot code(s) repeated: {', '.join(sorted(dupes))}")
+    tier_rank = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
+    created = updated = 0
+    for data in depots:
+        parent_id = None
+        if data.parent_code:
+            parent = session.scalars(
+                select(Location).where(Location.code == data.parent_code)
+            ).first()
+            if parent is None or parent.kind != LocationKind.DEPOT:
+                raise NotFound("parent_code", data.parent_code)
+            assert parent.tier is not None
+            if tier_rank[parent.tier] >= tier_rank[data.tier.value]:
+                raise InvalidInput(
+                    "parent_code",
+                    f"parent {parent.code} is a {parent.tier} depot; a {data.tier.value} "
+                    "depot's parent must be of a higher tier",
+                )
+            parent_id = parent.id
+        row = session.scalars(select(Location).where(Location.code == data.code)).first()
+        values = {
+            "name": data.name,
+            "tier": data.tier.value,
+            "parent_id": parent_id,
+            "lat": data.lat,
+            "lon": data.lon,
+            "capacity_m3": data.capacity_m3,
+        }
+        if row is None:
+            session.add(Location(code=data.code, kind=LocationKind.DEPOT.value, **values))
+            created += 1
+        else:
+            if row.kind != LocationKind.DEPOT:
+                raise InvalidInput("code", f"{data.code} is a {row.kind} location, not a depot")
+            for key, value in values.items():
+                setattr(row, key, value)
+            updated += 1
+        session.flush()
+    return created, updated
+
+
+def list_depots(session: Session) -> list[tuple[Location, str | None]]:
+    """Every depot with its parent's code, ordered by code."""
+    parent = aliased(Location)
+    rows = session.execute(
+        select(Location, parent.code)
+        .outerjoin(parent, parent.id == Location.parent_id)  # type: ignore[arg-type]
+        .where(Location.kind == LocationKind.DEPOT.value)
+        .order_by(Location.code)
+    ).all()
+    return [(loc, parent_code) for loc, parent_code in rows]

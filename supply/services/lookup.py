@@ -1,0 +1,114 @@
+"""Finding ledger rows by the codes keepers use, with errors that name the code."""
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from supply.db import dialect_insert
+from supply.errors import InvalidInput, NotFound
+from supply.models import Batch, Item, Location, LocationKind
+
+
+def item_by_code(session: Session, code: str) -> Item:
+    item = session.scalars(select(Item).where(Item.code == code)).first()
+    if item is None:
+        raise NotFound("item", code)
+    return item
+
+
+def depot_by_code(session: Session, code: str, *, field: str = "depot") -> Location:
+    loc = session.scalars(select(Location).where(Location.code == code)).first()
+    if loc is None or loc.kind != LocationKind.DEPOT:
+        raise NotFound(field, code)
+    return loc
+
+
+def active_depot(session: Session, code: str, *, field: str = "depot") -> Location:
+    loc = depot_by_code(session, code, field=field)
+    if not loc.active:
+        raise InvalidInput(field, f"depot {code} is inactive")
+    return loc
+
+
+def virtual(session: Session, kind: LocationKind) -> Location:
+    """The single location of a virtual kind (seeded by the first migration)."""
+    loc = session.scalars(select(Location).where(Location.code == kind.value)).first()
+    if loc is None:
+        session.execute(
+            dialect_insert(session, Location)
+            .values(
+                code=kind.value, name=kind.value.replace("_", " "), kind=kind.value, active=True
+            )
+            .on_conflict_do_nothing(index_elements=["code"])
+        )
+        loc = session.scalars(select(Location).where(Location.code == kind.value)).one()
+    return loc
+
+
+def ensure_virtual_locations(session: Session) -> None:
+    for kind in LocationKind:
+        if kind != LocationKind.DEPOT:
+            virtual(session, kind)
+
+
+def batch_by_lot(session: Session, item: Item, lot: str) -> Batch:
+    batch = session.scalars(select(Batch).where(Batch.item_id == item.id, Batch.lot == lot)).first()
+    if batch is None:
+        raise NotFound("lot", f"{lot} (item {item.code})")
+    return batch
+
+
+def batch_for_receipt(
+    session: Session,
+    item: Item,
+    lot: str,
+    *,
+    expires_on: date | None,
+    produced_on: date | None,
+    supplier: str | None = None,
+    unit_cost: Decimal | None = None,
+) -> Batch:
+    """The batch a receipt adds to, created on first receipt of the lot.
+
+    An expiry is derived from the production date and shelf life when not given; a lot that
+    already exists must not be received with a different expiry (it would be another lot).
+    """
+    if not lot.strip():
+        raise InvalidInput("lot", "a receipt needs a lot code")
+    if produced_on and expires_on and expires_on < produced_on:
+        raise InvalidInput("expires_on", "expiry is before the production date")
+    if expires_on is None and produced_on is not None and item.shelf_life_days:
+        expires_on = date.fromordinal(produced_on.toordinal() + item.shelf_life_days)
+    existing = session.scalars(
+        select(Batch).where(Batch.item_id == item.id, Batch.lot == lot)
+    ).first()
+    if existing is not None:
+        if expires_on is not None and existing.expires_on != expires_on:
+            was = existing.expires_on.isoformat() if existing.expires_on else "no expiry"
+            raise InvalidInput(
+                "expires_on",
+                f"lot {lot} of item {item.code} is already recorded with {was}, "
+                f"not {expires_on.isoformat()}",
+            )
+        return existing
+    if expires_on is None and item.shelf_life_days:
+        raise InvalidInput(
+            "expires_on",
+            f"item {item.code} has a shelf life of {item.shelf_life_days} days: "
+            "give the expiry or the production date",
+        )
+    session.execute(
+        dialect_insert(session, Batch)
+        .values(
+            item_id=item.id,
+            lot=lot,
+            produced_on=produced_on,
+            expires_on=expires_on,
+            supplier=supplier,
+            unit_cost=unit_cost,
+        )
+        .on_conflict_do_nothing(index_elements=["item_id", "lot"])
+    )
+    return batch_by_lot(session, item, lot)

@@ -1,0 +1,236 @@
+"""Bulk import and export of movements: one document per reference, all or nothing.
+
+The import validates every row first (line numbers in every error), then posts all the
+documents through `ledger.post_many`, which refuses the whole file if any document would
+overdraw a depot at its place in the file's order.
+"""
+
+import csv
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import IO
+
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from supply import ledger
+from supply.errors import ExpiredBatch, InvalidInput, SupplyError
+from supply.ledger import DocumentDraft, Line
+from supply.models import (
+    Batch,
+    Document,
+    DocumentKind,
+    Item,
+    Location,
+    LocationKind,
+    Movement,
+    is_expired,
+)
+from supply.services.lookup import (
+    active_depot,
+    batch_by_lot,
+    batch_for_receipt,
+    item_by_code,
+    virtual,
+)
+
+
+class ImportKind(StrEnum):
+    RECEIPT = "receipt"
+    ISSUE = "issue"
+    TRANSFER = "transfer"
+
+
+class MovementRow(BaseModel):
+    """One row of a movements file; `qty` is positive and its direction comes from `kind`."""
+
+    reference: str = Field(min_length=1, max_length=100)
+    occurred_at: datetime
+    kind: ImportKind
+    depot: str
+    item: str
+    lot: str
+    qty: int = Field(gt=0)
+    expires_on: date | None = None
+    produced_on: date | None = None
+    to_depot: str | None = None
+    note: str | None = None
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a time zone, e.g. 2026-03-02T09:00:00+08:00")
+        return value
+
+
+REQUIRED_COLUMNS = ("reference", "occurred_at", "kind", "depot", "item", "lot", "qty", "expires_on")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    documents: int
+    movements: int
+    replayed: int
+
+
+def _at(line: int, exc: SupplyError) -> InvalidInput:
+    return InvalidInput(f"line {line}: {exc.field}", exc.reason)
+
+
+def import_movements(
+    session: Session,
+    rows: Sequence[tuple[int, MovementRow]],
+    *,
+    actor: str,
+    today: date | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Post a file of movements; a reference already imported is skipped (idempotent)."""
+    today = today or date.today()
+    groups: dict[str, list[tuple[int, MovementRow]]] = {}
+    for line, row in rows:
+        groups.setdefault(row.reference, []).append((line, row))
+
+    items: dict[str, Item] = {}
+    depots: dict[str, Location] = {}
+    batches: dict[tuple[str, str], Batch] = {}
+    supplier = virtual(session, LocationKind.SUPPLIER)
+    distributed = virtual(session, LocationKind.DISTRIBUTED)
+
+    def depot(code: str, field: str) -> Location:
+        if code not in depots:
+            depots[code] = active_depot(session, code, field=field)
+        return depots[code]
+
+    drafts: list[DocumentDraft] = []
+    first_line: list[int] = []
+    for reference, group in groups.items():
+        head_line, head = group[0]
+        lines: list[Line] = []
+        for line, row in group:
+            try:
+                if row.kind != head.kind or row.occurred_at != head.occurred_at:
+                    raise InvalidInput(
+                        "reference",
+                        f"rows of {reference} differ in kind or occurred_at "
+                        f"(first at line {head_line})",
+                    )
+                if row.item not in items:
+                    items[row.item] = item_by_code(session, row.item)
+                item = items[row.item]
+                src = depot(row.depot, "depot")
+                key = (row.item, row.lot)
+                if row.kind == ImportKind.RECEIPT:
+                    batch = batch_for_receipt(
+                        session,
+                        item,
+                        row.lot,
+                        expires_on=row.expires_on,
+                        produced_on=row.produced_on,
+                    )
+                    batches[key] = batch
+                    pair = (supplier, src)
+                else:
+                    if key not in batches:
+                        batches[key] = batch_by_lot(session, item, row.lot)
+                    batch = batches[key]
+                    if is_expired(batch.expires_on, row.occurred_at.date()):
+                        assert batch.expires_on is not None
+                        raise ExpiredBatch(item=row.item, lot=row.lot, expires_on=batch.expires_on)
+                    if row.kind == ImportKind.ISSUE:
+                        pair = (src, distributed)
+                    else:
+                        if not row.to_depot:
+                            raise InvalidInput("to_depot", "a transfer needs a destination")
+                        if row.to_depot == row.depot:
+                            raise InvalidInput("to_depot", "same as depot")
+                        pair = (src, depot(row.to_depot, "to_depot"))
+            except SupplyError as exc:
+                raise _at(line, exc) from exc
+            lines.append(Line(pair[0].id, item.id, batch.id, -row.qty))  # type: ignore[arg-type]
+            lines.append(Line(pair[1].id, item.id, batch.id, row.qty))  # type: ignore[arg-type]
+        kind = {
+            ImportKind.RECEIPT: DocumentKind.RECEIPT,
+            ImportKind.ISSUE: DocumentKind.ISSUE,
+            ImportKind.TRANSFER: DocumentKind.TRANSFER,
+        }[head.kind]
+        drafts.append(
+            DocumentDraft(
+                kind=kind,
+                lines=lines,
+                actor=actor,
+                occurred_at=head.occurred_at,
+                reference=reference,
+                note=head.note,
+                idempotency_key=f"import:{reference}",
+            )
+        )
+        first_line.append(head_line)
+
+    try:
+        posted = ledger.post_many(session, drafts, progress=progress)
+    except SupplyError as exc:
+        if exc.document_index is not None:
+            line = first_line[exc.document_index]
+            raise InvalidInput(
+                f"line {line} (reference {drafts[exc.document_index].reference})", exc.reason
+            ) from exc
+        raise
+    fresh = [p for p in posted if not p.replayed]
+    moved = sum(len(d.lines) for d, p in zip(drafts, posted, strict=True) if not p.replayed)
+    return ImportResult(documents=len(fresh), movements=moved, replayed=len(posted) - len(fresh))
+
+
+EXPORT_COLUMNS = (
+    "document",
+    "kind",
+    "status",
+    "occurred_at",
+    "reference",
+    "location",
+    "location_kind",
+    "item",
+    "lot",
+    "qty",
+    "expires_on",
+)
+
+
+def export_movements(session: Session, out: IO[str]) -> int:
+    """Write every movement line, signed, in posting order. Returns the number of lines."""
+    loc = aliased(Location)
+    stmt = (
+        select(
+            Document.number,
+            Document.kind,
+            Document.status,
+            Document.occurred_at,
+            Document.reference,
+            loc.code,
+            loc.kind,
+            Item.code,
+            Batch.lot,
+            Movement.qty,
+            Batch.expires_on,
+        )
+        .join(Document, Document.id == Movement.document_id)  # type: ignore[arg-type]
+        .join(loc, loc.id == Movement.location_id)  # type: ignore[arg-type]
+        .join(Item, Item.id == Movement.item_id)  # type: ignore[arg-type]
+        .join(Batch, Batch.id == Movement.batch_id)  # type: ignore[arg-type]
+        .order_by(Movement.id)  # type: ignore[arg-type]
+    )
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for row in session.execute(stmt).yield_per(5000):
+        values = list(row)
+        values[3] = values[3].isoformat()
+        values[10] = values[10].isoformat() if values[10] else ""
+        writer.writerow(["" if v is None else v for v in values])
+        count += 1
+    return count

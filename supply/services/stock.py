@@ -1,0 +1,358 @@
+"""Keepers' stock operations: receive, issue, transfer, arrive, stocktake, reverse.
+
+Each builds a balanced document and hands it to `ledger.post`; none commits (the caller's
+boundary does). Quantities are positive integers in the item's unit.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from supply import ledger
+from supply.db import utcnow
+from supply.errors import (
+    Conflict,
+    DocumentState,
+    ExpiredBatch,
+    InsufficientStock,
+    InvalidInput,
+    NotFound,
+)
+from supply.ledger import DocumentDraft, Line, Posted
+from supply.models import (
+    Balance,
+    Batch,
+    Document,
+    DocumentKind,
+    DocumentStatus,
+    Item,
+    Location,
+    LocationKind,
+    is_expired,
+)
+from supply.picking import Candidate, PickPolicy, pick, usable
+from supply.services.lookup import (
+    active_depot,
+    batch_by_lot,
+    batch_for_receipt,
+    depot_by_code,
+    item_by_code,
+    virtual,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """Who, when and why, common to every document a keeper posts."""
+
+    actor: str = "system"
+    occurred_at: datetime | None = None
+    reference: str | None = None
+    note: str | None = None
+    idempotency_key: str | None = None
+
+
+def _positive(qty: int, field: str = "qty") -> None:
+    if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
+        raise InvalidInput(field, f"must be a positive whole number of units, got {qty!r}")
+
+
+def _draft(kind: DocumentKind, lines: list[Line], meta: Meta, **links: int | None) -> DocumentDraft:
+    return DocumentDraft(
+        kind=kind,
+        lines=lines,
+        actor=meta.actor,
+        occurred_at=meta.occurred_at or utcnow(),
+        reference=meta.reference,
+        note=meta.note,
+        idempotency_key=meta.idempotency_key,
+        **links,  # type: ignore[arg-type]
+    )
+
+
+def receive(
+    session: Session,
+    *,
+    depot: str,
+    item: str,
+    qty: int,
+    lot: str,
+    expires_on: date | None = None,
+    produced_on: date | None = None,
+    supplier: str | None = None,
+    unit_cost: Decimal | None = None,
+    allow_expired: bool = False,
+    today: date | None = None,
+    meta: Meta = Meta(),
+) -> Posted:
+    """Goods arrive from outside (purchase, donation, agreement delivery) into a depot."""
+    _positive(qty)
+    loc = active_depot(session, depot)
+    it = item_by_code(session, item)
+    batch = batch_for_receipt(
+        session,
+        it,
+        lot,
+        expires_on=expires_on,
+        produced_on=produced_on,
+        supplier=supplier,
+        unit_cost=unit_cost,
+    )
+    today = today or date.today()
+    if not allow_expired and is_expired(batch.expires_on, today):
+        assert batch.expires_on is not None
+        raise ExpiredBatch(item=it.code, lot=batch.lot, expires_on=batch.expires_on)
+    src = virtual(session, LocationKind.SUPPLIER)
+    lines = [
+        Line(src.id, it.id, batch.id, -qty),  # type: ignore[arg-type]
+        Line(loc.id, it.id, batch.id, qty),  # type: ignore[arg-type]
+    ]
+    return ledger.post(session, _draft(DocumentKind.RECEIPT, lines, meta))
+
+
+def _take(
+    session: Session,
+    loc: Location,
+    it: Item,
+    qty: int,
+    lot: str | None,
+    *,
+    allow_expired: bool,
+    today: date,
+    policy: PickPolicy = PickPolicy.FEFO,
+) -> list[tuple[Batch, int]]:
+    """Which batches leave a depot: the named lot, or FEFO over usable lots.
+
+    Candidate balance rows are locked (FOR UPDATE on PostgreSQL) so the choice holds until
+    the document is posted.
+    """
+    if lot is not None:
+        batch = batch_by_lot(session, it, lot)
+        if not allow_expired and is_expired(batch.expires_on, today):
+            assert batch.expires_on is not None
+            raise ExpiredBatch(item=it.code, lot=lot, expires_on=batch.expires_on)
+        row = session.execute(
+            select(Balance.on_hand, Balance.reserved)
+            .where(
+                Balance.location_id == loc.id,
+                Balance.item_id == it.id,
+                Balance.batch_id == batch.id,
+            )
+            .with_for_update()
+        ).first()
+        available = (row[0] - row[1]) if row else 0
+        if available < qty:
+            raise InsufficientStock(
+                depot=loc.code, item=it.code, lot=lot, available=available, requested=qty
+            )
+        return [(batch, qty)]
+    rows = session.execute(
+        select(Batch, Balance.on_hand - Balance.reserved)
+        .join(Balance, Balance.batch_id == Batch.id)  # type: ignore[arg-type]
+        .where(Balance.location_id == loc.id, Balance.item_id == it.id)
+        .with_for_update(of=Balance)  # type: ignore[arg-type]
+    ).all()
+    batches = {b.id: b for b, _ in rows}
+    candidates = [
+        Candidate(b.id, b.lot, avail, b.expires_on, b.produced_on)  # type: ignore[arg-type]
+        for b, avail in rows
+    ]
+    taken = pick(candidates, qty, today, policy=policy, allow_expired=allow_expired)
+    got = sum(units for _, units in taken)
+    if got < qty:
+        raise InsufficientStock(
+            depot=loc.code,
+            item=it.code,
+            lot=None,
+            available=usable(candidates, today, allow_expired=allow_expired),
+            requested=qty,
+        )
+    return [(batches[c.batch_id], units) for c, units in taken]
+
+
+def issue(
+    session: Session,
+    *,
+    depot: str,
+    item: str,
+    qty: int,
+    lot: str | None = None,
+    allow_expired: bool = False,
+    today: date | None = None,
+    meta: Meta = Meta(),
+) -> Posted:
+    """Stock leaves a depot to be handed out (to `distributed`); FEFO when no lot is named."""
+    _positive(qty)
+    loc = active_depot(session, depot)
+    it = item_by_code(session, item)
+    taken = _take(
+        session, loc, it, qty, lot, allow_expired=allow_expired, today=today or date.today()
+    )
+    out = virtual(session, LocationKind.DISTRIBUTED)
+    lines: list[Line] = []
+    for batch, units in taken:
+        lines.append(Line(loc.id, it.id, batch.id, -units))  # type: ignore[arg-type]
+        lines.append(Line(out.id, it.id, batch.id, units))  # type: ignore[arg-type]
+    return ledger.post(session, _draft(DocumentKind.ISSUE, lines, meta))
+
+
+def transfer(
+    session: Session,
+    *,
+    source: str,
+    destination: str,
+    item: str,
+    qty: int,
+    lot: str | None = None,
+    in_transit: bool = False,
+    allow_expired: bool = False,
+    today: date | None = None,
+    meta: Meta = Meta(),
+) -> Posted:
+    """Move stock between depots, at once or via `in_transit` until `arrive` is called."""
+    _positive(qty)
+    if source == destination:
+        raise InvalidInput("to", "source and destination depot are the same")
+    src = active_depot(session, source, field="from")
+    dst = active_depot(session, destination, field="to")
+    it = item_by_code(session, item)
+    taken = _take(
+        session, src, it, qty, lot, allow_expired=allow_expired, today=today or date.today()
+    )
+    target = virtual(session, LocationKind.IN_TRANSIT) if in_transit else dst
+    lines: list[Line] = []
+    for batch, units in taken:
+        lines.append(Line(src.id, it.id, batch.id, -units))  # type: ignore[arg-type]
+        lines.append(Line(target.id, it.id, batch.id, units))  # type: ignore[arg-type]
+    kind = DocumentKind.TRANSFER_DISPATCH if in_transit else DocumentKind.TRANSFER
+    return ledger.post(session, _draft(kind, lines, meta, destination_id=dst.id))
+
+
+def document_by_number(session: Session, number: str, *, lock: bool = False) -> Document:
+    stmt = select(Document).where(Document.number == number)
+    if lock:
+        stmt = stmt.with_for_update()
+    doc = session.scalars(stmt).first()
+    if doc is None:
+        raise NotFound("document", number)
+    return doc
+
+
+def _live_arrival(session: Session, dispatch: Document) -> Document | None:
+    return session.scalars(
+        select(Document).where(
+            Document.origin_id == dispatch.id,
+            Document.kind == DocumentKind.TRANSFER_ARRIVAL.value,
+            Document.status == DocumentStatus.POSTED.value,
+        )
+    ).first()
+
+
+def arrive(session: Session, number: str, *, meta: Meta = Meta()) -> Posted:
+    """Goods of an in-transit transfer reach their destination depot."""
+    dispatch = document_by_number(session, number, lock=True)
+    if dispatch.kind != DocumentKind.TRANSFER_DISPATCH:
+        raise InvalidInput("document", f"{number} is a {dispatch.kind}, not an in-transit transfer")
+    if dispatch.status != DocumentStatus.POSTED:
+        raise DocumentState("document", f"{number} is {dispatch.status}")
+    done = _live_arrival(session, dispatch)
+    if done is not None:
+        raise DocumentState("document", f"{number} already arrived as {done.number}")
+    transit = virtual(session, LocationKind.IN_TRANSIT)
+    assert dispatch.destination_id is not None
+    lines: list[Line] = []
+    for line in ledger.lines_of(session, dispatch.id):  # type: ignore[arg-type]
+        if line.location_id == transit.id:
+            lines.append(Line(transit.id, line.item_id, line.batch_id, -line.qty))  # type: ignore[arg-type]
+            lines.append(Line(dispatch.destination_id, line.item_id, line.batch_id, line.qty))
+    meta = Meta(
+        actor=meta.actor,
+        occurred_at=meta.occurred_at,
+        reference=meta.reference or number,
+        note=meta.note,
+        idempotency_key=meta.idempotency_key,
+    )
+    return ledger.post(
+        session,
+        _draft(
+            DocumentKind.TRANSFER_ARRIVAL,
+            lines,
+            meta,
+            origin_id=dispatch.id,
+            destination_id=dispatch.destination_id,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """One counted line of a stocktake."""
+
+    item: str
+    lot: str
+    counted: int
+
+
+def stocktake(
+    session: Session, *, depot: str, counts: Sequence[Count], meta: Meta = Meta()
+) -> Posted | None:
+    """Make the ledger agree with what was counted; lots not counted are left as they are.
+
+    Returns None when every count already matches. A count below what is reserved is
+    refused: reservations must be released first, so a plan never promises missing stock.
+    """
+    loc = depot_by_code(session, depot)
+    seen: set[tuple[str, str]] = set()
+    adjust = virtual(session, LocationKind.STOCKTAKE_ADJUSTMENT)
+    lines: list[Line] = []
+    for count in counts:
+        if (
+            isinstance(count.counted, bool)
+            or not isinstance(count.counted, int)
+            or (count.counted < 0)
+        ):
+            raise InvalidInput("counted", f"must be a whole number >= 0, got {count.counted!r}")
+        if (count.item, count.lot) in seen:
+            raise InvalidInput("lot", f"item {count.item} lot {count.lot} is counted twice")
+        seen.add((count.item, count.lot))
+        it = item_by_code(session, count.item)
+        batch = batch_by_lot(session, it, count.lot)
+        row = session.execute(
+            select(Balance.on_hand, Balance.reserved)
+            .where(
+                Balance.location_id == loc.id,
+                Balance.item_id == it.id,
+                Balance.batch_id == batch.id,
+            )
+            .with_for_update()
+        ).first()
+        on_hand, reserved = row if row else (0, 0)
+        if count.counted < reserved:
+            raise Conflict(
+                "counted",
+                f"depot {loc.code}, item {it.code}, lot {count.lot}: counted {count.counted} "
+                f"is below the {reserved} reserved; release reservations first",
+            )
+        diff = count.counted - on_hand
+        if diff:
+            lines.append(Line(loc.id, it.id, batch.id, diff))  # type: ignore[arg-type]
+            lines.append(Line(adjust.id, it.id, batch.id, -diff))  # type: ignore[arg-type]
+    if not lines:
+        return None
+    return ledger.post(session, _draft(DocumentKind.STOCKTAKE, lines, meta))
+
+
+def reverse(session: Session, number: str, *, meta: Meta = Meta()) -> Posted:
+    """Undo a posted document by posting its mirror image; refused if stock has moved on."""
+    doc = document_by_number(session, number, lock=True)
+    if doc.kind == DocumentKind.TRANSFER_DISPATCH:
+        done = _live_arrival(session, doc)
+        if done is not None:
+            raise DocumentState(
+                "document", f"{number} has arrived as {done.number}; reverse that first"
+            )
+    return ledger.reverse(session, doc, actor=meta.actor, note=meta.note)

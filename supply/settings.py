@@ -1,0 +1,31 @@
+"""Runtime settings, read from the environment (and `.env`) only when first asked for."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    """A SQLite file in the user's data folder, so a keeper needs no server to start."""
+    folder = Path(user_data_dir("relief-supply", appauthor=False))
+    return f"sqlite:///{folder / 'relief.db'}"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a relief-supply process.
+
+    `database_url` is any SQLAlchemy URL; PostgreSQL via `postgresql+psycopg://...`.
+    """
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    actor: str = Field(default="system", description="Who is recorded as posting documents.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
