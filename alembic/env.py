@@ -6,10 +6,10 @@ The URL is, in order: a connection handed in by the caller (`config.attributes`)
 
 from logging.config import fileConfig
 
+from alembic import context
 from sqlmodel import SQLModel
 
 import supply.models  # noqa: F401  (registers every table)
-from alembic import context
 from supply.db import make_engine
 from supply.settings import get_settings
 

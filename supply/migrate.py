@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from alembic.config import Config
-
 from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection
 
 
 def _script_location() -> Path:
@@ -15,17 +15,20 @@ def _script_location() -> Path:
     raise FileNotFoundError("the alembic migrations folder is missing from this install")
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, connection: Connection | None = None) -> Config:
+    """A config for `url`; pass `connection` to migrate over it (tests use a schema)."""
     config = Config()
     config.set_main_option("script_location", str(_script_location()))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["configure_logger"] = False
+    if connection is not None:
+        config.attributes["connection"] = connection
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, connection: Connection | None = None) -> None:
+    command.upgrade(alembic_config(url, connection), revision)
 
 
-def downgrade(url: str, revision: str = "base") -> None:
-    command.downgrade(alembic_config(url), revision)
+def downgrade(url: str, revision: str = "base", *, connection: Connection | None = None) -> None:
+    command.downgrade(alembic_config(url, connection), revision)
