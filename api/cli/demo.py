@@ -26,13 +26,18 @@ def demo(
         "relief-demo"
     ),
     within: Annotated[int, typer.Option("--within", help="Rotation horizon in days.")] = 90,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Load into this database instead of a fresh SQLite file."),
+    ] = None,
 ) -> None:
     """Load the sample five-tier depot network into a fresh SQLite ledger and report on it."""
     out.mkdir(parents=True, exist_ok=True)
     db_file = out / "relief.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db_file}{suffix}").unlink(missing_ok=True)
-    url = f"sqlite:///{db_file.resolve()}"
+    if db is None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    url = db or f"sqlite:///{db_file.resolve()}"
     console.rule("relief-supply demo")
     with console.status("creating the ledger (alembic upgrade head)"):
         migrate.upgrade(url)
@@ -84,7 +89,10 @@ def demo(
     (out / "rotation_due.json").write_text(
         json.dumps([r.to_json() for r in due], ensure_ascii=False, indent=2), encoding="utf-8"
     )
-    console.print(f"wrote {out}/balances.json, {out}/rotation_due.json; ledger at {db_file}")
+    console.print(
+        f"wrote {out}/balances.json, {out}/rotation_due.json; ledger at {db or db_file}",
+        highlight=False,
+    )
 
 
 def _by_tier(rows: list[balance_service.BalanceRow]) -> Table:
