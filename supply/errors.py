@@ -11,8 +11,8 @@ class SupplyError(Exception):
     """Base of every refusal. `field` names the input at fault; `reason` says why."""
 
     status_code = 400
-    #: Set by bulk posting: which document of the batch was refused.
-    document_index: int | None = None
+    #: Set by bulk operations: which element (document, row) of the batch was refused.
+    index: int | None = None
 
     def __init__(self, field: str, reason: str) -> None:
         self.field = field

@@ -18,7 +18,13 @@ from sqlalchemy import func, select, tuple_, update
 from sqlmodel import Session
 
 from supply.db import dialect_insert, utcnow
-from supply.errors import DocumentState, InsufficientStock, InvalidInput, UnbalancedDocument
+from supply.errors import (
+    Conflict,
+    DocumentState,
+    InsufficientStock,
+    InvalidInput,
+    UnbalancedDocument,
+)
 from supply.models import (
     GUARDED_KINDS,
     NUMBER_PREFIX,
@@ -188,6 +194,16 @@ def post_many(
         raise InvalidInput("idempotency_key", "the same key appears twice in one posting")
     replayed = _existing_by_key(session, keys) if keys else {}
 
+    for i, draft in enumerate(drafts):
+        earlier = replayed.get(draft.idempotency_key or "")
+        if earlier is not None and earlier.kind != draft.kind.value:
+            error = Conflict(
+                "idempotency_key",
+                f"key {draft.idempotency_key!r} was already used for {earlier.number} "
+                f"({earlier.kind}), not a {draft.kind.value}",
+            )
+            error.index = i
+            raise error
     fresh = [d for d in drafts if d.idempotency_key not in replayed]
     nets = [_check_balanced(session, d) for d in fresh]
     all_keys = {k for net in nets for k in net}
@@ -205,7 +221,7 @@ def post_many(
                 error = InsufficientStock(
                     depot=depot, item=item, lot=lot, available=on_hand - reserved, requested=-delta
                 )
-                error.document_index = drafts.index(fresh[index])
+                error.index = drafts.index(fresh[index])
                 raise error
             state[key][0] = on_hand + delta
             total_delta[key] += delta

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from sqlmodel import Session
 
 from api.cli.common import DbOption, console, fail, run
 from supply.csvfiles import read_rows
@@ -46,21 +47,12 @@ def import_depots(path: Path, db: DbOption = None) -> None:
     except SupplyError as exc:
         fail(str(exc))
 
-    def work(session):  # type: ignore[no-untyped-def]
+    def work(session: Session) -> tuple[int, int]:
         try:
             return upsert_depots(session, [r for _, r in rows])
         except SupplyError as exc:
-            # Name the line: depots are validated one by one in file order.
-            bad = next(
-                (
-                    line
-                    for line, r in rows
-                    if getattr(exc, "value", None) in (r.parent_code, r.code)
-                ),
-                None,
-            )
-            if bad is not None:
-                exc.field = f"{path}:{bad}: {exc.field}"
+            if exc.index is not None:  # depots are checked one by one in file order
+                exc.field = f"{path}:{rows[exc.index][0]}: {exc.field}"
                 exc.args = (f"{exc.field}: {exc.reason}",)
             raise
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from supply.errors import InvalidInput, NotFound
+from supply.errors import InvalidInput, NotFound, SupplyError
 from supply.models import DepotCreate, Item, ItemCreate, Location, LocationKind
 
 
@@ -44,42 +44,50 @@ def upsert_depots(session: Session, depots: Sequence[DepotCreate]) -> tuple[int,
         raise InvalidInput("code", f"depot code(s) repeated: {', '.join(sorted(dupes))}")
     tier_rank = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
     created = updated = 0
-    for data in depots:
-        parent_id = None
-        if data.parent_code:
-            parent = session.scalars(
-                select(Location).where(Location.code == data.parent_code)
-            ).first()
-            if parent is None or parent.kind != LocationKind.DEPOT:
-                raise NotFound("parent_code", data.parent_code)
-            assert parent.tier is not None
-            if tier_rank[parent.tier] >= tier_rank[data.tier.value]:
-                raise InvalidInput(
-                    "parent_code",
-                    f"parent {parent.code} is a {parent.tier} depot; a {data.tier.value} "
-                    "depot's parent must be of a higher tier",
-                )
-            parent_id = parent.id
-        row = session.scalars(select(Location).where(Location.code == data.code)).first()
-        values = {
-            "name": data.name,
-            "tier": data.tier.value,
-            "parent_id": parent_id,
-            "lat": data.lat,
-            "lon": data.lon,
-            "capacity_m3": data.capacity_m3,
-        }
-        if row is None:
-            session.add(Location(code=data.code, kind=LocationKind.DEPOT.value, **values))
-            created += 1
-        else:
-            if row.kind != LocationKind.DEPOT:
-                raise InvalidInput("code", f"{data.code} is a {row.kind} location, not a depot")
-            for key, value in values.items():
-                setattr(row, key, value)
-            updated += 1
-        session.flush()
+    for index, data in enumerate(depots):
+        try:
+            made = _upsert_depot(session, data, tier_rank)
+        except SupplyError as exc:
+            exc.index = index
+            raise
+        created += made
+        updated += not made
     return created, updated
+
+
+def _upsert_depot(session: Session, data: DepotCreate, tier_rank: dict[str, int]) -> bool:
+    """Returns True when the depot was created, False when updated."""
+    parent_id = None
+    if data.parent_code:
+        parent = session.scalars(select(Location).where(Location.code == data.parent_code)).first()
+        if parent is None or parent.kind != LocationKind.DEPOT:
+            raise NotFound("parent_code", data.parent_code)
+        assert parent.tier is not None
+        if tier_rank[parent.tier] >= tier_rank[data.tier.value]:
+            raise InvalidInput(
+                "parent_code",
+                f"parent {parent.code} is a {parent.tier} depot; a {data.tier.value} "
+                "depot's parent must be of a higher tier",
+            )
+        parent_id = parent.id
+    row = session.scalars(select(Location).where(Location.code == data.code)).first()
+    values = {
+        "name": data.name,
+        "tier": data.tier.value,
+        "parent_id": parent_id,
+        "lat": data.lat,
+        "lon": data.lon,
+        "capacity_m3": data.capacity_m3,
+    }
+    if row is None:
+        session.add(Location(code=data.code, kind=LocationKind.DEPOT.value, **values))
+    else:
+        if row.kind != LocationKind.DEPOT:
+            raise InvalidInput("code", f"{data.code} is a {row.kind} location, not a depot")
+        for key, value in values.items():
+            setattr(row, key, value)
+    session.flush()
+    return row is None
 
 
 def list_depots(session: Session) -> list[tuple[Location, str | None]]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from supply import ledger
-from supply.errors import ExpiredBatch, InvalidInput, SupplyError
+from supply.errors import ExpiredBatch, InsufficientStock, InvalidInput, SupplyError
 from supply.ledger import DocumentDraft, Line
 from supply.models import (
     Batch,
@@ -134,6 +134,9 @@ def import_movements(
                         produced_on=row.produced_on,
                     )
                     batches[key] = batch
+                    if is_expired(batch.expires_on, row.occurred_at.date()):
+                        assert batch.expires_on is not None
+                        raise ExpiredBatch(item=row.item, lot=row.lot, expires_on=batch.expires_on)
                     pair = (supplier, src)
                 else:
                     if key not in batches:
@@ -175,15 +178,24 @@ def import_movements(
     try:
         posted = ledger.post_many(session, drafts, progress=progress)
     except SupplyError as exc:
-        if exc.document_index is not None:
-            line = first_line[exc.document_index]
-            raise InvalidInput(
-                f"line {line} (reference {drafts[exc.document_index].reference})", exc.reason
-            ) from exc
+        if exc.index is not None:
+            reference = drafts[exc.index].reference or ""
+            line = _culprit(groups[reference], exc) or first_line[exc.index]
+            raise InvalidInput(f"line {line} (reference {reference})", exc.reason) from exc
         raise
     fresh = [p for p in posted if not p.replayed]
     moved = sum(len(d.lines) for d, p in zip(drafts, posted, strict=True) if not p.replayed)
     return ImportResult(documents=len(fresh), movements=moved, replayed=len(posted) - len(fresh))
+
+
+def _culprit(group: list[tuple[int, MovementRow]], exc: SupplyError) -> int | None:
+    """The line, within a refused document, that takes the short depot's item and lot."""
+    if not isinstance(exc, InsufficientStock):
+        return None
+    for line, row in group:
+        if (row.depot, row.item, row.lot) == (exc.depot, exc.item, exc.lot):
+            return line
+    return None
 
 
 EXPORT_COLUMNS = (

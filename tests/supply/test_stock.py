@@ -303,7 +303,7 @@ def test_post_many_refuses_intermediate_overdraft(world: Session) -> None:
     )
     with pytest.raises(InsufficientStock) as err:
         ledger.post_many(world, [take, give])
-    assert err.value.document_index == 0
+    assert err.value.index == 0
     assert on_hand(world, "CTY") == {"W1": 1}
 
 
@@ -322,3 +322,24 @@ def test_balances_subtree_and_expiry_window(world: Session) -> None:
         for r in rows
         if r.expires_on
     )
+
+
+def test_idempotency_key_reused_for_another_kind_is_refused(world: Session) -> None:
+    """A key names one operation: reusing it for a different kind of document is an error,
+    not a silent replay of the first."""
+    from supply.errors import Conflict
+
+    meta = Meta(idempotency_key="scan-43")
+    receive_first = stock.receive(
+        world,
+        depot="CTY",
+        item="WATER",
+        qty=10,
+        lot="W1",
+        expires_on=date(2027, 1, 1),
+        meta=meta,
+        today=TODAY,
+    )
+    with pytest.raises(Conflict, match=receive_first.number):
+        stock.issue(world, depot="CTY", item="WATER", qty=1, meta=meta, today=TODAY)
+    assert on_hand(world, "CTY") == {"W1": 10}
