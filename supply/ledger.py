@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import Integer, and_, column, func, select, update, values
 from sqlmodel import Session
 
 from supply.db import dialect_insert, utcnow
@@ -119,8 +119,21 @@ def _load_balances(session: Session, keys: Iterable[Key]) -> dict[Key, tuple[int
     cols = (Balance.location_id, Balance.item_id, Balance.batch_id)
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
+        # A joined VALUES list, not a row-value IN: SQLite plans the latter as a full scan.
+        wanted = (
+            values(column("l", Integer), column("i", Integer), column("b", Integer), name="k")
+            .data(chunk)
+            .cte("wanted")
+        )
         rows = session.execute(
-            select(*cols, Balance.on_hand, Balance.reserved).where(tuple_(*cols).in_(chunk))
+            select(*cols, Balance.on_hand, Balance.reserved).join(
+                wanted,
+                and_(
+                    Balance.location_id == wanted.c.l,
+                    Balance.item_id == wanted.c.i,
+                    Balance.batch_id == wanted.c.b,
+                ),
+            )
         )
         for loc, item, batch, on_hand, reserved in rows:
             found[(loc, item, batch)] = (on_hand, reserved)
@@ -128,17 +141,21 @@ def _load_balances(session: Session, keys: Iterable[Key]) -> dict[Key, tuple[int
 
 
 def _guarded_locations(session: Session, location_ids: Iterable[int]) -> dict[int, bool]:
-    ids = list(set(location_ids))
-    kinds: dict[int, bool] = {}
+    """Whether each location is physical; cached per session, as a kind never changes."""
+    cache: dict[int, bool] = session.info.setdefault("guarded_locations", {})
+    wanted = set(location_ids)
+    ids = list(wanted - cache.keys())
+    kinds: dict[int, bool] = {i: cache[i] for i in wanted if i in cache}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         for loc_id, kind in session.execute(
             select(Location.id, Location.kind).where(Location.id.in_(chunk))  # type: ignore[union-attr]
         ):
             kinds[loc_id] = kind in GUARDED_KINDS
-    missing = set(ids) - set(kinds)
+    missing = wanted - set(kinds)
     if missing:
         raise InvalidInput("location", f"unknown location id(s) {sorted(missing)}")
+    cache.update(kinds)
     return kinds
 
 

@@ -188,13 +188,41 @@ def balance(
     expires_before: Annotated[
         str | None, typer.Option("--expires-before", help="YYYY-MM-DD, inclusive.")
     ] = None,
+    totals: Annotated[
+        bool, typer.Option("--totals", help="One line per item, summed over the depots.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Show stock per depot, item and lot."""
+    """Show stock per depot, item and lot (or per item with --totals)."""
     if subtree and depot is None:
         fail("--subtree needs --depot")
     before = _date(expires_before, "--expires-before")
+    if totals:
+        sums = run(
+            db,
+            lambda s: balance_service.balance_totals(s, depot=depot, subtree=subtree, item=item),
+        )
+        if as_json:
+            _print_json([t.to_json() for t in sums])
+            return
+        table = Table(
+            "item", "name", "unit", "depots", "lots", "on hand", "reserved", "expired", "available"
+        )
+        for t in sums:
+            table.add_row(
+                t.item,
+                t.item_name,
+                t.unit,
+                f"{t.depots:,}",
+                f"{t.lots:,}",
+                f"{t.on_hand:,}",
+                f"{t.reserved:,}",
+                f"{t.expired:,}",
+                f"{t.available:,}",
+            )
+        console.print(table)
+        return
     rows = run(
         db,
         lambda s: balance_service.balances(
@@ -202,10 +230,14 @@ def balance(
         ),
     )
     if as_json:
-        sys.stdout.write(json.dumps([r.to_json() for r in rows], ensure_ascii=False, indent=2))
-        sys.stdout.write("\n")
+        _print_json([r.to_json() for r in rows])
         return
     console.print(balance_table(rows))
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
+    sys.stdout.write("\n")
 
 
 def balance_table(rows: list[balance_service.BalanceRow], title: str | None = None) -> Table:

@@ -4,7 +4,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from supply.models import Balance, Batch, Item, Location, LocationKind, is_expired, rotation_date
@@ -43,6 +43,21 @@ def subtree_ids(session: Session, root_id: int) -> select:  # type: ignore[valid
     return select(tree.c.id)
 
 
+def _scope(
+    session: Session, stmt: Any, *, depot: str | None, subtree: bool, item: str | None
+) -> Any:
+    """Restrict a balance query to a depot (or its subtree) and an item."""
+    if depot is not None:
+        loc = depot_by_code(session, depot)
+        if subtree:
+            stmt = stmt.where(Balance.location_id.in_(subtree_ids(session, loc.id)))  # type: ignore[arg-type, attr-defined]
+        else:
+            stmt = stmt.where(Balance.location_id == loc.id)
+    if item is not None:
+        stmt = stmt.where(Balance.item_id == item_by_code(session, item).id)
+    return stmt
+
+
 def balances(
     session: Session,
     *,
@@ -79,14 +94,7 @@ def balances(
         .join(Batch, Batch.id == Balance.batch_id)  # type: ignore[arg-type]
         .where(Location.kind == LocationKind.DEPOT.value)
     )
-    if depot is not None:
-        loc = depot_by_code(session, depot)
-        if subtree:
-            stmt = stmt.where(Balance.location_id.in_(subtree_ids(session, loc.id)))  # type: ignore[arg-type, attr-defined]
-        else:
-            stmt = stmt.where(Balance.location_id == loc.id)
-    if item is not None:
-        stmt = stmt.where(Balance.item_id == item_by_code(session, item).id)
+    stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item)
     if expires_before is not None:
         stmt = stmt.where(Batch.expires_on <= expires_before)  # type: ignore[operator]
     if expires_after is not None:
@@ -137,3 +145,76 @@ def due_for_rotation(
     rows = balances(session, today=today)
     due = [r for r in rows if r.rotation_due is not None and r.rotation_due <= horizon]
     return sorted(due, key=lambda r: (r.rotation_due, r.depot, r.item, r.lot))
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTotal:
+    """Stock of one item summed over a depot (or its subtree): the dispatcher's overview."""
+
+    item: str
+    item_name: str
+    unit: str
+    depots: int
+    lots: int
+    on_hand: int
+    reserved: int
+    available: int
+    expired: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def balance_totals(
+    session: Session,
+    *,
+    depot: str | None = None,
+    subtree: bool = False,
+    item: str | None = None,
+    today: date | None = None,
+) -> list[ItemTotal]:
+    """Per-item totals, aggregated in SQL so a whole province costs one grouped scan.
+
+    `expired` counts units on hand past their expiry date; they are included in `on_hand`
+    but can never be allocated, so `available` excludes them.
+    """
+    today = today or date.today()
+    is_past = Batch.expires_on < today  # type: ignore[operator]
+    expired_units = case((is_past, Balance.on_hand), else_=0)
+    usable_units = case((is_past, 0), else_=Balance.on_hand - Balance.reserved)
+    stmt = (
+        select(
+            Item.code,
+            Item.name_en,
+            Item.unit,
+            func.count(func.distinct(Balance.location_id)),
+            func.count(func.distinct(Balance.batch_id)),
+            func.sum(Balance.on_hand),
+            func.sum(Balance.reserved),
+            func.sum(expired_units),
+            func.sum(usable_units),
+        )
+        .join(Location, Location.id == Balance.location_id)  # type: ignore[arg-type]
+        .join(Item, Item.id == Balance.item_id)  # type: ignore[arg-type]
+        .join(Batch, Batch.id == Balance.batch_id)  # type: ignore[arg-type]
+        .where(Location.kind == LocationKind.DEPOT.value, Balance.on_hand != 0)
+        .group_by(Item.code, Item.name_en, Item.unit)
+        .order_by(Item.code)
+    )
+    stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item)
+    return [
+        ItemTotal(
+            item=code,
+            item_name=name,
+            unit=unit,
+            depots=depots,
+            lots=lots,
+            on_hand=int(on_hand),
+            reserved=int(reserved),
+            available=int(usable),
+            expired=int(expired),
+        )
+        for code, name, unit, depots, lots, on_hand, reserved, expired, usable in session.execute(
+            stmt
+        )
+    ]

@@ -1,5 +1,6 @@
 """The reserve catalogue and the depot network: creating and importing them."""
 
+from collections import Counter
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from supply.models import DepotCreate, Item, ItemCreate, Location, LocationKind
 def upsert_items(session: Session, items: Sequence[ItemCreate]) -> tuple[int, int]:
     """Create or update items by code. Returns (created, updated)."""
     codes = [i.code for i in items]
-    dupes = {c for c in codes if codes.count(c) > 1}
+    dupes = {c for c, n in Counter(codes).items() if n > 1}
     if dupes:
         raise InvalidInput("code", f"item code(s) repeated: {', '.join(sorted(dupes))}")
     existing = {
@@ -39,7 +40,7 @@ def upsert_depots(session: Session, depots: Sequence[DepotCreate]) -> tuple[int,
     A parent must be a depot of a higher tier, so the hierarchy can never loop.
     """
     codes = [d.code for d in depots]
-    dupes = {c for c in codes if codes.count(c) > 1}
+    dupes = {c for c, n in Counter(codes).items() if n > 1}
     if dupes:
         raise InvalidInput("code", f"depot code(s) repeated: {', '.join(sorted(dupes))}")
     tier_rank = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}

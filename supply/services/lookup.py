@@ -33,9 +33,17 @@ def active_depot(session: Session, code: str, *, field: str = "depot") -> Locati
 
 
 def virtual(session: Session, kind: LocationKind) -> Location:
-    """The single location of a virtual kind (seeded by the first migration)."""
+    """The single location of a virtual kind (seeded by the first migration).
+
+    Cached on the session once found: virtual locations are never changed or removed.
+    """
+    cache: dict[str, Location] = session.info.setdefault("virtual_locations", {})
+    if kind.value in cache:
+        return cache[kind.value]
     loc = session.scalars(select(Location).where(Location.code == kind.value)).first()
-    if loc is None:
+    if loc is not None:
+        cache[kind.value] = loc
+    else:
         session.execute(
             dialect_insert(session, Location)
             .values(

@@ -126,13 +126,21 @@ def import_movements(
                 src = depot(row.depot, "depot")
                 key = (row.item, row.lot)
                 if row.kind == ImportKind.RECEIPT:
-                    batch = batch_for_receipt(
-                        session,
-                        item,
-                        row.lot,
-                        expires_on=row.expires_on,
-                        produced_on=row.produced_on,
-                    )
+                    known = batches.get(key)
+                    if (
+                        known is not None
+                        and row.expires_on in (None, known.expires_on)
+                        and row.produced_on in (None, known.produced_on)
+                    ):
+                        batch = known
+                    else:  # first sight of the lot, or dates to check against it
+                        batch = batch_for_receipt(
+                            session,
+                            item,
+                            row.lot,
+                            expires_on=row.expires_on,
+                            produced_on=row.produced_on,
+                        )
                     batches[key] = batch
                     if is_expired(batch.expires_on, row.occurred_at.date()):
                         assert batch.expires_on is not None

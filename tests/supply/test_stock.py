@@ -343,3 +343,17 @@ def test_idempotency_key_reused_for_another_kind_is_refused(world: Session) -> N
     with pytest.raises(Conflict, match=receive_first.number):
         stock.issue(world, depot="CTY", item="WATER", qty=1, meta=meta, today=TODAY)
     assert on_hand(world, "CTY") == {"W1": 10}
+
+
+def test_balance_totals_sum_subtree_and_exclude_expired_from_available(world: Session) -> None:
+    """Per-item totals add up every depot below; expired units are on hand, not available."""
+    from supply.services.balances import balance_totals
+    from supply.services.reservations import reserve
+
+    receive(world, "CTY", "WATER", 10, "OK", expires_on=date(2027, 1, 1))
+    receive(world, "TWN", "WATER", 5, "OK", expires_on=date(2027, 1, 1))
+    receive(world, "TWN", "WATER", 4, "OLD", expires_on=date(2026, 7, 1))
+    reserve(world, depot="CTY", item="WATER", qty=3, today=TODAY)
+    (total,) = balance_totals(world, depot="CTY", subtree=True, today=date(2026, 8, 1))
+    assert (total.depots, total.lots) == (2, 2)
+    assert (total.on_hand, total.reserved, total.expired, total.available) == (19, 3, 4, 12)
