@@ -84,6 +84,15 @@ class Posted:
     replayed: bool = False
 
 
+def _shortage(session: Session, key: Key, requested: int) -> InsufficientStock:
+    """The refusal for a conditional update that matched no row, with current figures."""
+    on_hand, reserved = _load_balances(session, [key]).get(key, (0, 0))
+    depot, item, lot = describe_key(session, key)
+    return InsufficientStock(
+        depot=depot, item=item, lot=lot, available=on_hand - reserved, requested=requested
+    )
+
+
 def describe_key(session: Session, key: Key) -> tuple[str, str, str]:
     """Codes for error messages: (location code, item code, lot)."""
     loc = session.get(Location, key[0])
@@ -315,15 +324,7 @@ def _apply_deltas(
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 # Someone else took the stock since we read it.
-                on_hand, reserved = _load_balances(session, [key]).get(key, (0, 0))
-                depot, item_code, lot = describe_key(session, key)
-                raise InsufficientStock(
-                    depot=depot,
-                    item=item_code,
-                    lot=lot,
-                    available=on_hand - reserved,
-                    requested=-delta,
-                )
+                raise _shortage(session, key, -delta)
         else:
             upserts.append(
                 {
@@ -478,11 +479,7 @@ def hold(session: Session, key: Key, qty: int) -> None:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        on_hand, reserved = _load_balances(session, [key]).get(key, (0, 0))
-        depot, item, lot = describe_key(session, key)
-        raise InsufficientStock(
-            depot=depot, item=item, lot=lot, available=on_hand - reserved, requested=qty
-        )
+        raise _shortage(session, key, qty)
 
 
 def unhold(session: Session, key: Key, qty: int) -> None:
