@@ -1,0 +1,264 @@
+"""A Plan: what goes where, when it arrives, and honestly what could not be done and why.
+
+A Plan is data. It serialises to JSON (the contract with the ledger and the console), to
+GeoJSON (for any GIS tool) and to CSV (shipments, for spreadsheets).
+"""
+
+import csv
+import io
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class SolveStatus(StrEnum):
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"  # a solution, with a gap to the bound
+    INFEASIBLE = "infeasible"
+    TIMED_OUT = "timed_out"  # the time limit passed before any solution
+
+
+class SourceKind(StrEnum):
+    DEPOT = "depot"
+    AGREEMENT = "agreement"
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    source: str
+    source_kind: SourceKind
+    lot: str | None
+    shelter: str
+    item: str
+    qty: int
+    ready_hours: float
+    arrival_hours: float
+
+    @property
+    def on_time_for(self) -> float:
+        return self.arrival_hours
+
+
+@dataclass(slots=True)
+class ItemCoverage:
+    item: str
+    need: int
+    on_time: int = 0
+    late: int = 0
+
+    @property
+    def unmet(self) -> int:
+        return max(self.need - self.on_time - self.late, 0)
+
+
+@dataclass(slots=True)
+class ShelterPlan:
+    code: str
+    name: str
+    lat: float
+    lon: float
+    residents: int
+    served_on_time: bool
+    last_arrival_hours: float | None
+    items: list[ItemCoverage]
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def on_time_share(self) -> float:
+        """The least-covered critical-or-not item's on-time share (0..1)."""
+        shares = [c.on_time / c.need for c in self.items if c.need]
+        return min(shares) if shares else 1.0
+
+
+@dataclass(slots=True)
+class Plan:
+    name: str
+    status: SolveStatus
+    deadline_hours: float
+    solve_seconds: float
+    gap: float | None
+    shelters: list[ShelterPlan]
+    shipments: list[Shipment]
+    sources: list[dict[str, Any]]
+    objective_order: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    # --- figures -------------------------------------------------------------------------
+    def kpis(self) -> dict[str, Any]:
+        total = sum(s.residents for s in self.shelters)
+        served = sum(s.residents for s in self.shelters if s.served_on_time)
+        unmet: dict[str, int] = {}
+        for s in self.shelters:
+            for c in s.items:
+                unmet[c.item] = unmet.get(c.item, 0) + c.unmet
+        return {
+            "residents_total": total,
+            "residents_served_on_time": served,
+            "share_served_on_time": round(served / total, 4) if total else 1.0,
+            "shelters_total": len(self.shelters),
+            "shelters_served_on_time": sum(s.served_on_time for s in self.shelters),
+            "units_unmet": unmet,
+            "units_shipped": sum(s.qty for s in self.shipments),
+            "units_late": sum(c.late for s in self.shelters for c in s.items),
+        }
+
+    def summary(self) -> str:
+        k = self.kpis()
+        gap = f", gap {self.gap:.2%}" if self.gap else ""
+        return (
+            f"{self.name}: {self.status.value}{gap} in {self.solve_seconds:.2f} s; "
+            f"{k['residents_served_on_time']:,} of {k['residents_total']:,} residents "
+            f"({k['share_served_on_time']:.1%}) served within {self.deadline_hours:g} h"
+        )
+
+    # --- serialisations ------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            "gap": self.gap,
+            "solve_seconds": round(self.solve_seconds, 3),
+            "deadline_hours": self.deadline_hours,
+            "objective_order": self.objective_order,
+            "kpis": self.kpis(),
+            "shelters": [
+                {
+                    "code": s.code,
+                    "name": s.name,
+                    "residents": s.residents,
+                    "served_on_time": s.served_on_time,
+                    "last_arrival_hours": _round(s.last_arrival_hours),
+                    "items": [
+                        {
+                            "item": c.item,
+                            "need": c.need,
+                            "on_time": c.on_time,
+                            "late": c.late,
+                            "unmet": c.unmet,
+                        }
+                        for c in s.items
+                    ],
+                    "reasons": s.reasons,
+                }
+                for s in self.shelters
+            ],
+            "shipments": [
+                {
+                    **asdict(sh),
+                    "source_kind": sh.source_kind.value,
+                    "ready_hours": _round(sh.ready_hours),
+                    "arrival_hours": _round(sh.arrival_hours),
+                }
+                for sh in self.shipments
+            ],
+            "sources": self.sources,
+            "notes": self.notes,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(
+            [
+                "source",
+                "source_kind",
+                "lot",
+                "shelter",
+                "item",
+                "qty",
+                "ready_hours",
+                "arrival_hours",
+                "on_time",
+            ]
+        )
+        for sh in self.shipments:
+            writer.writerow(
+                [
+                    sh.source,
+                    sh.source_kind.value,
+                    sh.lot or "",
+                    sh.shelter,
+                    sh.item,
+                    sh.qty,
+                    _round(sh.ready_hours),
+                    _round(sh.arrival_hours),
+                    sh.arrival_hours <= self.deadline_hours + 1e-9,
+                ]
+            )
+        return out.getvalue()
+
+    def to_geojson(self) -> dict[str, Any]:
+        """Sources and shelters as points (shelters coloured by on-time coverage) and each
+        shipment as a straight line from its source to its shelter."""
+        features: list[dict[str, Any]] = []
+        where: dict[str, tuple[float, float]] = {}
+        for src in self.sources:
+            where[src["code"]] = (src["lon"], src["lat"])
+            features.append(_point(src["lon"], src["lat"], {"kind": src["kind"], **src}))
+        for s in self.shelters:
+            where[s.code] = (s.lon, s.lat)
+            share = s.on_time_share
+            features.append(
+                _point(
+                    s.lon,
+                    s.lat,
+                    {
+                        "kind": "shelter",
+                        "code": s.code,
+                        "name": s.name,
+                        "residents": s.residents,
+                        "served_on_time": s.served_on_time,
+                        "on_time_share": round(share, 3),
+                        "marker-color": _colour(share, s.served_on_time),
+                        "reasons": "; ".join(s.reasons),
+                    },
+                )
+            )
+        for sh in self.shipments:
+            if sh.source in where and sh.shelter in where:
+                features.append(
+                    {
+                        "type": "Feature",
+                        "geometry": {
+                            "type": "LineString",
+                            "coordinates": [list(where[sh.source]), list(where[sh.shelter])],
+                        },
+                        "properties": {
+                            "kind": "shipment",
+                            "source": sh.source,
+                            "shelter": sh.shelter,
+                            "item": sh.item,
+                            "lot": sh.lot,
+                            "qty": sh.qty,
+                            "arrival_hours": _round(sh.arrival_hours),
+                        },
+                    }
+                )
+        return {"type": "FeatureCollection", "features": features}
+
+
+def _round(value: float | None) -> float | None:
+    if value is None or math.isinf(value):
+        return None
+    return round(value, 3)
+
+
+def _point(lon: float, lat: float, props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": props,
+    }
+
+
+def _colour(share: float, served: bool) -> str:
+    if served:
+        return "#1a9850"
+    if share >= 0.5:
+        return "#fdae61"
+    return "#d73027"

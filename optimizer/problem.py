@@ -1,0 +1,141 @@
+"""The planning problem as plain, immutable data: what a disaster asks and what we have.
+
+No database and no files here: `scenarios.loader` builds a Problem from a folder, and
+`supply.services.snapshot` (later) from the ledger. Units are in the field names.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+
+class Per(StrEnum):
+    DAY = "day"  # times the horizon in days
+    ONCE = "once"
+
+
+class RoadStatus(StrEnum):
+    OPEN = "open"
+    DAMAGED = "damaged"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSpec:
+    code: str
+    name_zh: str
+    name_en: str
+    category: str
+    unit: str
+    unit_weight_kg: float
+    unit_volume_m3: float
+
+
+@dataclass(frozen=True, slots=True)
+class Norm:
+    """How much of an item one resident needs; `critical` items decide "served"."""
+
+    item: str
+    per_person: float
+    per: Per
+    priority: int
+    critical: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Depot:
+    code: str
+    name: str
+    tier: str
+    lat: float
+    lon: float
+    loading_hours: float
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    """Stock of one lot at a depot, in whole units."""
+
+    depot: str
+    item: str
+    lot: str
+    qty: int
+    expires_on: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """An agreement reserve: the supplier delivers with its own vehicles after a lead time."""
+
+    code: str
+    supplier: str
+    item: str
+    qty: int
+    lead_time_hours: float
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
+class Shelter:
+    code: str
+    name: str
+    lat: float
+    lon: float
+    residents: int
+
+
+@dataclass(frozen=True, slots=True)
+class VehicleType:
+    depot: str
+    vehicle_type: str
+    count: int
+    capacity_kg: float
+    capacity_m3: float
+    speed_kmh: float
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    id: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
+class Road:
+    """An undirected road; a damaged one is driven at `damage_factor` × its speed."""
+
+    a: str
+    b: str
+    length_km: float
+    road_class: str
+    speed_kmh: float
+    status: RoadStatus = RoadStatus.OPEN
+    damage_factor: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Everything the planner needs. `today` decides which lots are expired."""
+
+    name: str
+    items: tuple[ItemSpec, ...]
+    norms: tuple[Norm, ...]
+    depots: tuple[Depot, ...]
+    lots: tuple[Lot, ...]
+    agreements: tuple[Agreement, ...]
+    shelters: tuple[Shelter, ...]
+    fleet: tuple[VehicleType, ...]
+    nodes: tuple[Node, ...] = ()
+    roads: tuple[Road, ...] = ()
+    deadline_hours: float = 10.0
+    horizon_days: int = 1
+    today: date = field(default_factory=date.today)
+    title: str = ""
+
+    def item(self, code: str) -> ItemSpec:
+        for it in self.items:
+            if it.code == code:
+                return it
+        raise KeyError(code)
