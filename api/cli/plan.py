@@ -1,0 +1,130 @@
+"""`relief plan`: plan a disaster scenario and write the plan, its map and its shipments."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.cli.common import console, err_console, fail
+from optimizer import AllocationParams, Plan, solve_allocation
+from optimizer.plotting import plot_plan
+from optimizer.problem import Problem
+from scenarios.scenario import ScenarioError, load_scenario
+
+
+def plan(
+    scenario: Annotated[Path, typer.Argument(help="Scenario folder (scenario.yaml + CSVs).")],
+    deadline: Annotated[
+        float | None, typer.Option("--deadline", help="Hours (default: the scenario's).")
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Seconds (default: the scenario's).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the plan files.")] = Path(
+        "relief-plan"
+    ),
+    solver: Annotated[str, typer.Option("--solver", help="SCIP, HIGHS, CBC or CP-SAT.")] = "SCIP",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan JSON.")] = False,
+) -> None:
+    """Allocate stock and agreement reserves to shelters to serve the most residents in time."""
+    result, problem = run_plan(
+        scenario, deadline=deadline, time_limit=time_limit, solver=solver, quiet=as_json
+    )
+    write_plan(result, problem, out)
+    if as_json:
+        sys.stdout.write(result.to_json() + "\n")
+        return
+    show_plan(result)
+    console.print(f"wrote {out}/plan.json, plan.geojson, shipments.csv, plan.png", highlight=False)
+
+
+def run_plan(
+    scenario: Path,
+    *,
+    deadline: float | None,
+    time_limit: float | None,
+    solver: str = "SCIP",
+    quiet: bool = False,
+) -> tuple[Plan, Problem]:
+    try:
+        meta, problem = load_scenario(scenario)
+        params = AllocationParams(solver=solver)
+    except ScenarioError as exc:
+        fail(str(exc))
+    except ValueError as exc:
+        fail(str(exc))
+    limit = time_limit if time_limit is not None else meta.time_limit_s
+    if limit <= 0 or (deadline is not None and deadline <= 0):
+        fail("--time-limit and --deadline must be positive")
+    with err_console.status("planning", spinner="dots") as status:
+
+        def progress(message: str) -> None:
+            if not quiet:
+                status.update(f"planning: {message}")
+
+        result = solve_allocation(
+            problem, params, time_limit_s=limit, deadline_hours=deadline, progress=progress
+        )
+    return result, problem
+
+
+def write_plan(result: Plan, problem: Problem, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "plan.json").write_text(result.to_json(), encoding="utf-8")
+    (out / "plan.geojson").write_text(
+        json.dumps(result.to_geojson(), ensure_ascii=False), encoding="utf-8"
+    )
+    (out / "shipments.csv").write_text(result.to_csv(), encoding="utf-8")
+    figure = plot_plan(result, problem)
+    figure.savefig(out / "plan.png")
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+
+
+def show_plan(result: Plan, worst: int = 8) -> None:
+    k = result.kpis()
+    console.print(result.summary(), highlight=False)
+    table = Table("figure", "value", title="headline")
+    table.add_row(
+        "status", result.status.value + (f" (gap {result.gap:.2%})" if result.gap else "")
+    )
+    table.add_row(
+        "residents served on time",
+        f"{k['residents_served_on_time']:,} / {k['residents_total']:,} "
+        f"({k['share_served_on_time']:.1%})",
+    )
+    table.add_row(
+        "shelters served on time", f"{k['shelters_served_on_time']} / {k['shelters_total']}"
+    )
+    table.add_row("units shipped (late)", f"{k['units_shipped']:,} ({k['units_late']:,})")
+    unmet = ", ".join(f"{i} {q:,}" for i, q in k["units_unmet"].items() if q) or "none"
+    table.add_row("units unmet", unmet)
+    console.print(table)
+    shelters = sorted(
+        result.shelters, key=lambda s: (s.served_on_time, s.on_time_share, -s.residents)
+    )
+    n_bad = sum(not s.served_on_time for s in shelters)
+    bad = [s for s in shelters if not s.served_on_time][:worst]
+    if bad:
+        t = Table(
+            "shelter",
+            "residents",
+            "on time",
+            "last arrival h",
+            "why",
+            title=f"worst-served shelters ({n_bad} not served on time)",
+        )
+        for s in bad:
+            last = f"{s.last_arrival_hours:.1f}" if s.last_arrival_hours is not None else "—"
+            t.add_row(
+                f"{s.code} {s.name}",
+                f"{s.residents:,}",
+                f"{s.on_time_share:.0%}",
+                last,
+                "; ".join(s.reasons[:2]),
+            )
+        console.print(t)

@@ -1,0 +1,186 @@
+"""The allocation model on instances with hand-computed optima, plus its invariants."""
+
+import time
+from collections import defaultdict
+from datetime import date
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optimizer import AllocationParams, SolveStatus, solve_allocation
+from optimizer.demand import needs
+from optimizer.plan import Plan
+from optimizer.problem import Depot, Lot, Norm, Per, Problem, Shelter, VehicleType
+from tests.optimizer import instances as inst
+
+
+def shelter(plan: Plan, code: str):  # type: ignore[no-untyped-def]
+    return next(s for s in plan.shelters if s.code == code)
+
+
+def test_short_depot_serves_the_larger_shelter_fully() -> None:
+    """100 units for needs of 60 and 80: serving 80 residents beats 60 (objective 1)."""
+    plan = solve_allocation(inst.short_depot(), time_limit_s=5)
+    assert plan.status == SolveStatus.OPTIMAL
+    assert plan.kpis()["residents_served_on_time"] == 80
+    assert shelter(plan, "B").served_on_time
+    a = shelter(plan, "A")
+    assert not a.served_on_time
+    assert a.items[0].on_time == 20
+    assert any("shortage" in r for r in a.reasons)
+
+
+def test_closed_road_sends_from_the_farther_depot() -> None:
+    """The near depot's only road is closed; the shelter is served from the far one."""
+    plan = solve_allocation(inst.closed_road(), time_limit_s=5)
+    assert shelter(plan, "S").served_on_time
+    assert {s.source for s in plan.shipments} == {"FAR"}
+    arrival = plan.shipments[0].arrival_hours
+    assert 2.0 <= arrival <= 2.2  # 1 h loading + 60 km at 60 km/h (+ short access legs)
+
+
+def test_all_roads_closed_is_reported_unreachable() -> None:
+    """With every road closed the shelter is unreachable, and the plan says so."""
+    from dataclasses import replace
+
+    from optimizer.problem import RoadStatus
+
+    p = inst.closed_road()
+    p = replace(p, roads=tuple(replace(r, status=RoadStatus.CLOSED) for r in p.roads))
+    plan = solve_allocation(p, time_limit_s=5)
+    s = shelter(plan, "S")
+    assert not s.served_on_time
+    assert plan.shipments == []
+    assert s.reasons == ["unreachable: every road to the shelter is closed"]
+
+
+def test_too_slow_agreement_delivers_late_not_on_time() -> None:
+    """A 12 h lead time misses a 10 h deadline: units arrive late, never counted on time."""
+    plan = solve_allocation(inst.slow_agreement(), time_limit_s=5)
+    s = shelter(plan, "S")
+    assert not s.served_on_time
+    assert s.items[0].on_time == 0
+    assert s.items[0].late == s.items[0].need == 100
+    assert any(r.startswith("deadline") for r in s.reasons)
+    # With a 14 h deadline the same agreement is in time.
+    later = solve_allocation(inst.slow_agreement(), time_limit_s=5, deadline_hours=14)
+    assert shelter(later, "S").served_on_time
+
+
+def test_expired_lots_never_used_and_soonest_expiry_first() -> None:
+    """Expired stock is never shipped; of usable lots the soonest to expire goes first."""
+    plan = solve_allocation(inst.expired_and_fresh(), time_limit_s=5)
+    shipped = {s.lot: s.qty for s in plan.shipments}
+    assert "OLD" not in shipped
+    assert shipped == {"SOON": 30, "LATER": 30}
+    assert shelter(plan, "S").served_on_time
+
+
+def test_fleet_without_vehicles_cannot_deliver() -> None:
+    """A depot with stock but no vehicle ships nothing, and the reason says so."""
+    from dataclasses import replace
+
+    plan = solve_allocation(replace(inst.short_depot(), fleet=()), time_limit_s=5)
+    assert plan.shipments == []
+    assert all(any("no vehicle" in r for r in s.reasons) for s in plan.shelters)
+
+
+def test_bad_parameters_name_the_parameter() -> None:
+    """Bad optimiser inputs raise ValueError naming the parameter."""
+    with pytest.raises(ValueError, match="time_limit_s"):
+        solve_allocation(inst.short_depot(), time_limit_s=0)
+    with pytest.raises(ValueError, match="solver"):
+        AllocationParams(solver="GUROBI")
+    with pytest.raises(ValueError, match="deadline_hours"):
+        solve_allocation(inst.short_depot(), time_limit_s=1, deadline_hours=-1)
+
+
+@st.composite
+def random_problems(draw: st.DrawFn) -> Problem:
+    n_depots = draw(st.integers(1, 3))
+    n_shelters = draw(st.integers(1, 5))
+    coords = st.tuples(st.floats(40.0, 41.5), st.floats(122.0, 123.5))
+    depots, lots, fleet = [], [], []
+    for d in range(n_depots):
+        lat, lon = draw(coords)
+        depots.append(Depot(f"D{d}", f"d{d}", "county", lat, lon, draw(st.floats(0, 3))))
+        for k in range(draw(st.integers(0, 3))):
+            expires = draw(st.sampled_from([None, date(2025, 1, 1), date(2027, 1, 1)]))
+            lots.append(
+                Lot(
+                    f"D{d}",
+                    draw(st.sampled_from(["W", "Q"])),
+                    f"L{d}{k}",
+                    draw(st.integers(0, 300)),
+                    expires,
+                )
+            )
+        if draw(st.booleans()):
+            fleet.append(
+                VehicleType(
+                    f"D{d}", "t", draw(st.integers(1, 3)), 2000, 10, draw(st.floats(20, 80))
+                )
+            )
+    shelters = []
+    for h in range(n_shelters):
+        lat, lon = draw(coords)
+        shelters.append(Shelter(f"S{h}", f"s{h}", lat, lon, draw(st.integers(0, 200))))
+    return inst.problem(
+        items=(inst.WATER, inst.QUILT),
+        norms=(Norm("W", 0.5, Per.DAY, 1, True), Norm("Q", 1.0, Per.ONCE, 2, draw(st.booleans()))),
+        depots=tuple(depots),
+        lots=tuple(lots),
+        shelters=tuple(shelters),
+        fleet=tuple(fleet),
+    )
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_problems())
+def test_plans_respect_lots_deadline_and_served_flags(problem: Problem) -> None:
+    """Any plan: never ships more than a lot holds, nor an expired lot; never counts a late
+    arrival as on time; `served_on_time` agrees with the shipments; no shelter gets more
+    than it needs."""
+    plan = solve_allocation(problem, time_limit_s=5)
+    held = {(lot.depot, lot.lot): lot for lot in problem.lots}
+    shipped: dict[tuple[str, str], int] = defaultdict(int)
+    on_time: dict[tuple[str, str], int] = defaultdict(int)
+    got: dict[tuple[str, str], int] = defaultdict(int)
+    for sh in plan.shipments:
+        lot = held[(sh.source, sh.lot)]
+        assert lot.expires_on is None or lot.expires_on >= problem.today
+        shipped[(sh.source, sh.lot)] += sh.qty
+        got[(sh.shelter, sh.item)] += sh.qty
+        if sh.arrival_hours <= plan.deadline_hours:
+            on_time[(sh.shelter, sh.item)] += sh.qty
+    for key, qty in shipped.items():
+        assert qty <= held[key].qty
+    need = {(n.shelter, n.item): n for n in needs(problem)}
+    for key, qty in got.items():
+        assert qty <= need[key].qty
+    for s in plan.shelters:
+        for c in s.items:
+            assert c.on_time == on_time[(s.code, c.item)]
+        served = all(
+            on_time[(s.code, n.item)] >= n.qty
+            for k, n in need.items()
+            if k[0] == s.code and n.critical
+        )
+        assert s.served_on_time == served
+
+
+def test_time_limit_is_honoured() -> None:
+    """A tight limit returns within it (plus a small margin), with a stated status."""
+    from dataclasses import replace
+
+    p = inst.short_depot()
+    many = tuple(
+        Shelter(f"S{i}", f"s{i}", 40.0 + i * 0.001, 122.0 + (i % 17) * 0.01, 10 + i % 7)
+        for i in range(400)
+    )
+    p = replace(p, shelters=many, lots=(Lot("D", "W", "L1", 2500, None),))
+    started = time.perf_counter()
+    plan = solve_allocation(p, time_limit_s=1.0)
+    assert time.perf_counter() - started < 3.0
+    assert plan.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE, SolveStatus.TIMED_OUT)
