@@ -174,7 +174,7 @@ def solve_allocation(
     )
     pool = _LotPool(problem)
     shipments = _lots_first_expiry(problem, sources, arcs, flows, pool)
-    late = _late_shipments(sources, shelters, times, need, shipments, pool)
+    late = _late_shipments(deadline, sources, shelters, times, need, shipments, pool)
     shipments.extend(late)
     plan_shelters = _shelter_plans(
         problem, sources, shelters, times, need, shipments, deadline, arcs, flows
@@ -234,6 +234,44 @@ def _on_time_arcs(
     return arcs
 
 
+def _whole_units(
+    arcs: list[_Arc],
+    x: dict[int, pywraplp.Variable],
+    sources: list[_Source],
+    shelters: list,
+    need: dict[tuple[str, str], Need],
+) -> dict[int, int]:
+    """Round the LP flows to whole units without losing a shelter the model served.
+
+    Flows are floored; then each shelter and item gets back the units it lost to rounding
+    from the arcs with the largest fractional parts, while their source has stock left.
+    Supply and need are never exceeded; a fleet budget may be by at most one unit per arc.
+    """
+    value = {k: max(v.solution_value(), 0.0) for k, v in x.items()}
+    whole = {k: math.floor(v + 1e-6) for k, v in value.items()}
+    left: dict[tuple[int, str], int] = {
+        (i, item): qty for i, s in enumerate(sources) for item, qty in s.supply.items()
+    }
+    into: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for k, a in enumerate(arcs):
+        left[(a.source, a.item)] -= whole[k]
+        into[(a.shelter, a.item)].append(k)
+    for (j, item), ks in into.items():
+        wanted = min(
+            need[(shelters[j].code, item)].qty, math.ceil(sum(value[k] for k in ks) - 1e-6)
+        )
+        missing = wanted - sum(whole[k] for k in ks)
+        for k in sorted(ks, key=lambda k: whole[k] - value[k]):
+            if missing <= 0:
+                break
+            key = (arcs[k].source, item)
+            if value[k] - whole[k] > 1e-6 and left[key] > 0:
+                whole[k] += 1
+                left[key] -= 1
+                missing -= 1
+    return whole
+
+
 def _solve(
     problem: Problem,
     sources: list[_Source],
@@ -261,7 +299,7 @@ def _solve(
     out_of: dict[tuple[int, str], list[int]] = defaultdict(list)
     for k, a in enumerate(arcs):
         cap = min(sources[a.source].supply[a.item], need[(shelters[a.shelter].code, a.item)].qty)
-        x[k] = solver.IntVar(0, cap, "")
+        x[k] = solver.NumVar(0, cap, "")
         into[(a.shelter, a.item)].append(k)
         out_of[(a.source, a.item)].append(k)
 
@@ -323,7 +361,7 @@ def _solve(
     best = obj.Value()
     bound = obj.BestBound() if status == SolveStatus.FEASIBLE else best
     gap = (bound - best) / max(abs(bound), 1.0) if status == SolveStatus.FEASIBLE else 0.0
-    flows = {k: round(v.solution_value()) for k, v in x.items()}
+    flows = _whole_units(arcs, x, sources, shelters, need)
 
     # Stage 2: fairness among shelters some source reaches in time for every critical item.
     keep_hint()
@@ -340,7 +378,7 @@ def _solve(
     obj.SetMaximization()
     code = run(shares[1] / (shares[1] + shares[2]), "fairness")
     if code in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        flows = {k: round(v.solution_value()) for k, v in x.items()}
+        flows = _whole_units(arcs, x, sources, shelters, need)
         fair = floor_share.solution_value()
         if code != pywraplp.Solver.OPTIMAL:
             notes.append("fairness stage stopped at its time limit")
@@ -364,7 +402,7 @@ def _solve(
         obj.SetMaximization()
         code = run(1.0, "coverage by priority")
         if code in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-            flows = {k: round(v.solution_value()) for k, v in x.items()}
+            flows = _whole_units(arcs, x, sources, shelters, need)
             if code != pywraplp.Solver.OPTIMAL:
                 notes.append("coverage stage stopped at its time limit")
     else:
@@ -441,6 +479,7 @@ def _shelter_code(problem: Problem, j: int) -> str:
 
 
 def _late_shipments(
+    deadline: float,
     sources: list[_Source],
     shelters: list,
     times: TravelTimes,
@@ -463,7 +502,12 @@ def _late_shipments(
         for i, s in enumerate(sources):
             if left.get((i, item), 0) <= 0 or (s.kind == SourceKind.DEPOT and not s.has_fleet):
                 continue
-            arrival = s.ready_hours + float(times.hours[i, column[code]])
+            travel = float(times.hours[i, column[code]])
+            arrival = s.ready_hours + travel
+            if s.kind == SourceKind.DEPOT:
+                # The depot's vehicles were busy until the deadline (or the MIP would have
+                # sent this on time): the next trip leaves then.
+                arrival = max(arrival, deadline + travel)
             if np.isfinite(arrival):
                 options.append((arrival, n.priority, code, item, i))
     options.sort()
@@ -544,46 +588,37 @@ def _reasons(
     reach_in_time: dict[tuple[int, str], set[int]],
     fleet_full: set[int],
 ) -> list[str]:
-    """Why a shelter is short of an item, most basic cause first."""
-    reasons: list[str] = []
+    """Why a shelter is short, one line per cause, naming the items each cause affects.
+
+    Causes, most basic first: unreachable, no stock, no vehicle, deadline, fleet capacity,
+    shortage. Critical items are marked with `*`.
+    """
     column = times.hours[:, j] if len(sources) else np.array([])
     if len(column) and not np.isfinite(column).any():
         return ["unreachable: every road to the shelter is closed"]
+    causes: dict[str, list[str]] = {}
     for c in items:
         if c.on_time >= c.need:
             continue
-        tag = "critical " if need[(code, c.item)].critical else ""
+        star = "*" if need[(code, c.item)].critical else ""
+        short = f"{c.item}{star} {c.on_time}/{c.need}"
         holders = [i for i, s in enumerate(sources) if s.supply.get(c.item, 0) > 0]
         reach = [i for i in holders if np.isfinite(column[i])]
-        if not holders:
-            reasons.append(f"no stock: no source holds {tag}item {c.item}")
-            continue
-        if not reach:
-            reasons.append(f"unreachable: no source of {c.item} can reach the shelter by road")
-            continue
-        fleetless = [
-            i for i in reach if sources[i].kind == SourceKind.DEPOT and not sources[i].has_fleet
+        usable = [
+            i for i in reach if sources[i].kind == SourceKind.AGREEMENT or sources[i].has_fleet
         ]
-        arrivals = [sources[i].ready_hours + column[i] for i in reach if i not in fleetless]
-        if fleetless and not arrivals:
-            reasons.append(f"no vehicle: depots holding {c.item} have no fleet")
-            continue
-        soonest = min(arrivals)
-        if soonest > deadline + EPS:
-            reasons.append(
-                f"deadline: the soonest {c.item} can arrive is {soonest:.1f} h "
-                f"(> {deadline:g} h); {c.on_time}/{c.need} on time"
-            )
-            continue
-        busy = sorted(sources[i].code for i in reach_in_time[(j, c.item)] & fleet_full)
-        if busy:
-            reasons.append(
-                f"fleet capacity: vehicles of {', '.join(busy)} are fully used before "
-                f"{deadline:g} h; {c.item} {c.on_time}/{c.need} on time"
-            )
+        if not holders:
+            cause = "no stock: no depot or agreement holds"
+        elif not reach:
+            cause = "unreachable: no source that holds it can reach the shelter by road"
+        elif not usable:
+            cause = "no vehicle: the depots that hold it have no fleet"
+        elif min(sources[i].ready_hours + column[i] for i in usable) > deadline + EPS:
+            soonest = min(sources[i].ready_hours + column[i] for i in usable)
+            cause = f"deadline: the soonest can arrive at {soonest:.1f} h"
+        elif busy := sorted(sources[i].code for i in reach_in_time[(j, c.item)] & fleet_full):
+            cause = f"fleet capacity: vehicles of {', '.join(busy)} fully used by {deadline:g} h"
         else:
-            reasons.append(
-                f"shortage: all {c.item} that can arrive by {deadline:g} h is allocated; "
-                f"{c.on_time}/{c.need} on time"
-            )
-    return reasons
+            cause = f"shortage: all that can arrive by {deadline:g} h is allocated"
+        causes.setdefault(cause, []).append(short)
+    return [f"{cause} ({', '.join(shorts)} on time)" for cause, shorts in causes.items()]

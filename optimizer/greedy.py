@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from optimizer.allocate import _LotPool, _ship, _shelter_plans, _Source, _sources
+from optimizer.allocate import _LotPool, _shelter_plans, _ship, _Source, _sources
 from optimizer.demand import Need, needs
 from optimizer.network import Place, travel_times
 from optimizer.plan import Plan, Shipment, SolveStatus, SourceKind

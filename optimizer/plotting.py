@@ -29,17 +29,20 @@ def plot_plan(plan: Plan, problem: Problem | None = None, *, title: str | None =
                 ax.plot([x1, x2], [y1, y2], color="#bbbbbb", lw=width, zorder=1)
     sources = {s["code"]: s for s in plan.sources}
     shelters = {s.code: s for s in plan.shelters}
+    pairs: dict[tuple[str, str], bool] = {}  # one line per source and shelter
     for sh in plan.shipments:
-        src, dst = sources.get(sh.source), shelters.get(sh.shelter)
+        on_time = sh.arrival_hours <= plan.deadline_hours
+        pairs[(sh.source, sh.shelter)] = pairs.get((sh.source, sh.shelter), False) or on_time
+    for (source, code), on_time in pairs.items():
+        src, dst = sources.get(source), shelters.get(code)
         if src is None or dst is None:
             continue
-        late = sh.arrival_hours > plan.deadline_hours
         ax.plot(
             [src["lon"], dst.lon],
             [src["lat"], dst.lat],
-            color="#984ea3" if late else "#4575b4",
-            lw=0.6,
-            alpha=0.5,
+            color="#4575b4" if on_time else "#984ea3",
+            lw=0.8 if on_time else 0.5,
+            alpha=0.6 if on_time else 0.25,
             zorder=2,
         )
     for s in plan.sources:

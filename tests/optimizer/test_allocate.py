@@ -184,3 +184,29 @@ def test_time_limit_is_honoured() -> None:
     plan = solve_allocation(p, time_limit_s=1.0)
     assert time.perf_counter() - started < 3.0
     assert plan.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE, SolveStatus.TIMED_OUT)
+
+
+def test_fleet_capacity_bounds_on_time_units_and_the_rest_arrive_late() -> None:
+    """One 1-tonne truck, 1 h from the shelter, 1 h loading, 10 h deadline: its tonne-hours
+    (1,000 kg × (10 − 1 + 1) h) carry at most 10,000 / (13.5 kg × 2 h) = 370 cases on time;
+    the rest of the 1,000 cases needed come late, after the deadline, never counted on time."""
+    from dataclasses import replace
+
+    from optimizer.network import haversine_km
+
+    p = inst.short_depot()
+    km = float(haversine_km(40.0, 122.0, 40.1, 122.0)) * 1.3
+    lat = 40.0 + 0.1 * 60.0 / km  # place the shelter one hour away at 60 km/h
+    p = replace(
+        p,
+        lots=(Lot("D", "W", "L1", 5000, None),),
+        shelters=(Shelter("A", "a", lat, 122.0, 1000),),
+        fleet=(VehicleType("D", "light", 1, 1000, 30, 60),),
+    )
+    plan = solve_allocation(p, time_limit_s=5)
+    a = shelter(plan, "A")
+    assert 360 <= a.items[0].on_time <= 371
+    assert a.items[0].on_time + a.items[0].late == 1000
+    late = [s for s in plan.shipments if s.arrival_hours > plan.deadline_hours]
+    assert sum(s.qty for s in late) == a.items[0].late
+    assert any("fleet capacity" in r for r in a.reasons)
