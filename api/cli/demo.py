@@ -11,8 +11,10 @@ from rich.panel import Panel
 from rich.table import Table
 
 from api.cli.common import console, engine_for, fail
+from api.cli.plan import run_plan, show_plan, write_plan
 from api.cli.stock import balance_table
 from scenarios.loader import load_sample
+from scenarios.scenario import BUNDLED
 from supply import migrate
 from supply.db import session_scope
 from supply.errors import InsufficientStock
@@ -31,7 +33,8 @@ def demo(
         typer.Option("--db", help="Load into this database instead of a fresh SQLite file."),
     ] = None,
 ) -> None:
-    """Load the sample five-tier depot network into a fresh SQLite ledger and report on it."""
+    """Load the sample depot network into a fresh SQLite ledger and report on it, then plan
+    the bundled Haicheng earthquake scenario and write the plan, its map and shipments."""
     out.mkdir(parents=True, exist_ok=True)
     db_file = out / "relief.db"
     if db is None:
@@ -83,6 +86,11 @@ def demo(
             f"verify: consistent ({report.movements} movements, {report.balances_checked} balances)"
         )
 
+    console.rule("planning the bundled scenario: Haicheng earthquake")
+    result, problem = run_plan(BUNDLED, deadline=None, time_limit=None)
+    write_plan(result, problem, out / "plan")
+    show_plan(result)
+
     (out / "balances.json").write_text(
         json.dumps([r.to_json() for r in rows], ensure_ascii=False, indent=2), encoding="utf-8"
     )
@@ -90,7 +98,8 @@ def demo(
         json.dumps([r.to_json() for r in due], ensure_ascii=False, indent=2), encoding="utf-8"
     )
     console.print(
-        f"wrote {out}/balances.json, {out}/rotation_due.json; ledger at {db or db_file}",
+        f"wrote {out}/plan/ (plan.json, plan.geojson, shipments.csv, plan.png), "
+        f"{out}/balances.json, {out}/rotation_due.json; ledger at {db or db_file}",
         highlight=False,
     )
 

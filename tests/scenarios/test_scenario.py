@@ -1,0 +1,85 @@
+"""Scenario folders: the bundled one loads; bad ones are refused with file:line: column."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from scenarios.scenario import BUNDLED, ScenarioError, load_scenario
+
+
+@pytest.fixture
+def scenario(tmp_path: Path) -> Path:
+    folder = tmp_path / "s"
+    shutil.copytree(BUNDLED, folder)
+    return folder
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_bundled_scenario_loads_with_closed_roads() -> None:
+    """The Haicheng scenario is complete: shelters, stock, fleet, a damaged network."""
+    meta, problem = load_scenario(BUNDLED)
+    assert meta.deadline_hours == 10
+    assert len(problem.shelters) >= 20
+    assert sum(s.residents for s in problem.shelters) > 10_000
+    assert any(r.status.value == "closed" for r in problem.roads)
+    assert problem.today == meta.disaster.time.date()
+
+
+def test_unknown_item_in_norms_names_file_line_and_column(scenario: Path) -> None:
+    """A norm for an item not in items.csv is refused at its line."""
+    lines = (scenario / "norms.csv").read_text(encoding="utf-8").splitlines()
+    first_item = lines[1].split(",")[0]
+    edit(scenario / "norms.csv", lines[1], lines[1].replace(first_item, "SOAP", 1))
+    with pytest.raises(ScenarioError, match=r"norms\.csv:2: item: unknown item 'SOAP'"):
+        load_scenario(scenario)
+
+
+def test_negative_residents_are_refused(scenario: Path) -> None:
+    """Residents must be zero or more."""
+    lines = (scenario / "shelters.csv").read_text(encoding="utf-8").splitlines()
+    residents = lines[3].rsplit(",", 1)[1]
+    edit(scenario / "shelters.csv", lines[3], lines[3].rsplit(",", 1)[0] + f",-{residents}")
+    with pytest.raises(ScenarioError, match=r"shelters\.csv:4: residents"):
+        load_scenario(scenario)
+
+
+def test_missing_column_is_named(scenario: Path) -> None:
+    """A file without a required column says which."""
+    path = scenario / "fleet.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(",".join(r.split(",")[:-1]) for r in lines) + "\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"fleet\.csv:1.*missing column\(s\): speed_kmh"):
+        load_scenario(scenario)
+
+
+def test_road_to_unknown_node_is_refused(scenario: Path) -> None:
+    """Every road endpoint must be a node."""
+    lines = (scenario / "roads.csv").read_text(encoding="utf-8").splitlines()
+    parts = lines[5].split(",")
+    parts[1] = "NOWHERE"
+    edit(scenario / "roads.csv", lines[5], ",".join(parts))
+    with pytest.raises(ScenarioError, match=r"roads\.csv:6: to: unknown node 'NOWHERE'"):
+        load_scenario(scenario)
+
+
+def test_bad_road_status_is_refused(scenario: Path) -> None:
+    """Status is open, closed or damaged:F with 0 < F <= 1."""
+    lines = (scenario / "roads.csv").read_text(encoding="utf-8").splitlines()
+    parts = lines[2].split(",")
+    parts[-1] = "damaged:2"
+    edit(scenario / "roads.csv", lines[2], ",".join(parts))
+    with pytest.raises(ScenarioError, match=r"roads\.csv:3: status"):
+        load_scenario(scenario)
+
+
+def test_missing_yaml_is_refused(scenario: Path) -> None:
+    """A folder without scenario.yaml is not a scenario."""
+    (scenario / "scenario.yaml").unlink()
+    with pytest.raises(ScenarioError, match=r"scenario\.yaml"):
+        load_scenario(scenario)
