@@ -161,10 +161,12 @@ def solve_allocation(
     sh_index = {h.code: j for j, h in enumerate(shelters)}
 
     arcs = _on_time_arcs(sources, shelters, times, need_list, sh_index, deadline, params)
-    for s in sources:  # each vehicle drives until the deadline, last leg without return
+    farthest: dict[int, float] = defaultdict(float)
+    for a in arcs:
+        farthest[a.source] = max(farthest[a.source], a.travel)
+    for i, s in enumerate(sources):  # vehicles drive until the deadline; last leg one-way
         if s.kind == SourceKind.DEPOT:
-            far = max((a.travel for a in arcs if a.source == sources.index(s)), default=0.0)
-            window = max(deadline - s.ready_hours + far, 0.0)
+            window = max(deadline - s.ready_hours + farthest[i], 0.0)
             s.kg_hours *= window
             s.m3_hours *= window
 
@@ -303,10 +305,18 @@ def _solve(
         into[(a.shelter, a.item)].append(k)
         out_of[(a.source, a.item)].append(k)
 
+    # Rows are built coefficient by coefficient: expression sums are far slower at scale.
+    def row(lb: float, ub: float, terms: list[tuple[int, float]]) -> pywraplp.Constraint:
+        con = solver.Constraint(lb, ub)
+        for k, coef in terms:
+            con.SetCoefficient(x[k], coef)
+        return con
+
+    inf = solver.infinity()
     for (i, item), ks in out_of.items():
-        solver.Add(sum(x[k] for k in ks) <= sources[i].supply[item])
+        row(-inf, sources[i].supply[item], [(k, 1.0) for k in ks])
     for (j, item), ks in into.items():
-        solver.Add(sum(x[k] for k in ks) <= need[(shelters[j].code, item)].qty)
+        row(-inf, need[(shelters[j].code, item)].qty, [(k, 1.0) for k in ks])
     fleet_load: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
     for k, a in enumerate(arcs):
         s = sources[a.source]
@@ -315,20 +325,21 @@ def _solve(
                 (k, weight[a.item] * 2 * a.travel, volume[a.item] * 2 * a.travel)
             )
     for i, loads in fleet_load.items():
-        solver.Add(sum(x[k] * w for k, w, _ in loads) <= sources[i].kg_hours)
-        solver.Add(sum(x[k] * v for k, _, v in loads) <= sources[i].m3_hours)
+        row(-inf, sources[i].kg_hours, [(k, w) for k, w, _ in loads])
+        row(-inf, sources[i].m3_hours, [(k, v) for k, _, v in loads])
 
+    position = {h.code: j for j, h in enumerate(shelters)}
     critical: dict[int, list[str]] = defaultdict(list)
     for (code, item), n in need.items():
         if n.critical:
-            critical[[h.code for h in shelters].index(code)].append(item)
+            critical[position[code]].append(item)
     y: dict[int, pywraplp.Variable] = {}
     for j, items in critical.items():
         if all(into.get((j, item)) for item in items):
             y[j] = solver.BoolVar("")
             for item in items:
-                q = need[(shelters[j].code, item)].qty
-                solver.Add(sum(x[k] for k in into[(j, item)]) >= q * y[j])
+                con = row(0.0, inf, [(k, 1.0) for k in into[(j, item)]])
+                con.SetCoefficient(y[j], -need[(shelters[j].code, item)].qty)
 
     def remaining() -> float:
         return time_limit_s - (time.perf_counter() - started)
@@ -365,14 +376,17 @@ def _solve(
 
     # Stage 2: fairness among shelters some source reaches in time for every critical item.
     keep_hint()
-    solver.Add(sum(residents[j] * v for j, v in y.items()) >= math.floor(best + EPS))
+    keep = solver.Constraint(math.floor(best + EPS), solver.infinity())
+    for j, v in y.items():
+        keep.SetCoefficient(v, residents[j])
     floor_share = solver.NumVar(0, 1, "")
     for j, items in critical.items():
         if j not in y:
             continue
         for item in items:
             q = need[(shelters[j].code, item)].qty
-            solver.Add(floor_share * q <= sum(x[k] for k in into[(j, item)]))
+            con = row(0.0, inf, [(k, 1.0) for k in into[(j, item)]])
+            con.SetCoefficient(floor_share, -q)
     obj.Clear()
     obj.SetCoefficient(floor_share, 1)
     obj.SetMaximization()
@@ -558,21 +572,30 @@ def _shelter_plans(
         and (used_kg[i] >= 0.98 * s.kg_hours or used_m3[i] >= 0.98 * s.m3_hours)
         and (s.kg_hours > 0)
     }
+    holders_of: dict[str, list[int]] = defaultdict(list)
+    for i, src in enumerate(sources):
+        for item, qty in src.supply.items():
+            if qty > 0:
+                holders_of[item].append(i)
+    by_shelter: dict[str, list[Need]] = defaultdict(list)
+    for (code, _), n in need.items():
+        by_shelter[code].append(n)
     out = []
     for j, h in enumerate(shelters):
         items = [
             ItemCoverage(
                 n.item, n.qty, min(on_time[(h.code, n.item)], n.qty), late[(h.code, n.item)]
             )
-            for (code, _), n in need.items()
-            if code == h.code
+            for n in by_shelter[h.code]
         ]
         crit = [c for c in items if need[(h.code, c.item)].critical]
         served = all(c.on_time >= c.need for c in crit)
         plan = ShelterPlan(
             h.code, h.name, h.lat, h.lon, h.residents, served, last.get(h.code), items
         )
-        plan.reasons = _reasons(sources, j, h.code, times, need, items, deadline, reach, full)
+        plan.reasons = _reasons(
+            sources, j, h.code, times, need, items, deadline, reach, full, holders_of
+        )
         out.append(plan)
     return out
 
@@ -587,6 +610,7 @@ def _reasons(
     deadline: float,
     reach_in_time: dict[tuple[int, str], set[int]],
     fleet_full: set[int],
+    holders_of: dict[str, list[int]],
 ) -> list[str]:
     """Why a shelter is short, one line per cause, naming the items each cause affects.
 
@@ -602,7 +626,7 @@ def _reasons(
             continue
         star = "*" if need[(code, c.item)].critical else ""
         short = f"{c.item}{star} {c.on_time}/{c.need}"
-        holders = [i for i, s in enumerate(sources) if s.supply.get(c.item, 0) > 0]
+        holders = holders_of.get(c.item, [])
         reach = [i for i in holders if np.isfinite(column[i])]
         usable = [
             i for i in reach if sources[i].kind == SourceKind.AGREEMENT or sources[i].has_fleet
