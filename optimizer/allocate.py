@@ -363,12 +363,12 @@ def _solve(
     obj.SetMaximization()
     shares = params.stage_shares
     total_share = sum(shares)
-    code = run(shares[0] / total_share, "residents served on time")
-    if code not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        if code == pywraplp.Solver.INFEASIBLE:
+    outcome = run(shares[0] / total_share, "residents served on time")
+    if outcome not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        if outcome == pywraplp.Solver.INFEASIBLE:
             return SolveStatus.INFEASIBLE, None, {}, ["the model is infeasible"]
         return SolveStatus.TIMED_OUT, None, {}, ["no solution within the time limit"]
-    status = SolveStatus.OPTIMAL if code == pywraplp.Solver.OPTIMAL else SolveStatus.FEASIBLE
+    status = SolveStatus.OPTIMAL if outcome == pywraplp.Solver.OPTIMAL else SolveStatus.FEASIBLE
     best = obj.Value()
     bound = obj.BestBound() if status == SolveStatus.FEASIBLE else best
     gap = (bound - best) / max(abs(bound), 1.0) if status == SolveStatus.FEASIBLE else 0.0
@@ -390,11 +390,11 @@ def _solve(
     obj.Clear()
     obj.SetCoefficient(floor_share, 1)
     obj.SetMaximization()
-    code = run(shares[1] / (shares[1] + shares[2]), "fairness")
-    if code in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+    outcome = run(shares[1] / (shares[1] + shares[2]), "fairness")
+    if outcome in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         flows = _whole_units(arcs, x, sources, shelters, need)
         fair = floor_share.solution_value()
-        if code != pywraplp.Solver.OPTIMAL:
+        if outcome != pywraplp.Solver.OPTIMAL:
             notes.append("fairness stage stopped at its time limit")
         keep_hint()
         solver.Add(floor_share >= fair - 1e-6)
@@ -414,10 +414,10 @@ def _solve(
                 ton_hours = weight[a.item] * 2 * a.travel / budget
                 obj.SetCoefficient(x[k], obj.GetCoefficient(x[k]) - tie * ton_hours)
         obj.SetMaximization()
-        code = run(1.0, "coverage by priority")
-        if code in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        outcome = run(1.0, "coverage by priority")
+        if outcome in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
             flows = _whole_units(arcs, x, sources, shelters, need)
-            if code != pywraplp.Solver.OPTIMAL:
+            if outcome != pywraplp.Solver.OPTIMAL:
                 notes.append("coverage stage stopped at its time limit")
     else:
         notes.append("fairness stage found no solution in time; stage-1 plan kept")

@@ -45,11 +45,15 @@ def plot_plan(plan: Plan, problem: Problem | None = None, *, title: str | None =
             alpha=0.6 if on_time else 0.25,
             zorder=2,
         )
-    for s in plan.sources:
-        marker = "s" if s["kind"] == "depot" else "^"
-        ax.scatter(s["lon"], s["lat"], marker=marker, s=70, color="#252525", zorder=4)
+    for src in plan.sources:
+        marker = "s" if src["kind"] == "depot" else "^"
+        ax.scatter(src["lon"], src["lat"], marker=marker, s=70, color="#252525", zorder=4)
         ax.annotate(
-            s["code"], (s["lon"], s["lat"]), fontsize=6, xytext=(3, 3), textcoords="offset points"
+            src["code"],
+            (src["lon"], src["lat"]),
+            fontsize=6,
+            xytext=(3, 3),
+            textcoords="offset points",
         )
     biggest = max((s.residents for s in plan.shelters), default=1) or 1
     for s in plan.shelters:
