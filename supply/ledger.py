@@ -72,6 +72,7 @@ class DocumentDraft:
     origin_id: int | None = None
     destination_id: int | None = None
     idempotency_key: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,6 +374,7 @@ def _write_documents(
             "origin_id": d.origin_id,
             "destination_id": d.destination_id,
             "idempotency_key": d.idempotency_key,
+            "reason": d.reason,
         }
         for i, d in enumerate(drafts)
     ]

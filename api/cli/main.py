@@ -2,7 +2,7 @@
 
 import typer
 
-from api.cli import catalog, db, demo, plan, stock
+from api.cli import catalog, db, demo, plan, rotation, stock
 
 app = typer.Typer(
     help="relief-supply: emergency relief-supply stock ledger and planner.",
@@ -13,6 +13,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(catalog.catalog_app, name="catalog")
 app.add_typer(catalog.depots_app, name="depots")
 app.add_typer(stock.app, name="stock")
+app.add_typer(rotation.app, name="rotation")
 app.command("plan")(plan.plan)
 app.command("demo")(demo.demo)
 

@@ -16,6 +16,7 @@ from supply.errors import SupplyError
 from supply.ledger import Posted
 from supply.services import balances as balance_service
 from supply.services import movements_io, stock
+from supply.services.rotation import write_off
 from supply.services.stock import Count, Meta
 from supply.verify import verify as verify_ledger
 
@@ -176,6 +177,36 @@ def count(
 def reverse(document: str, note: Note = None, db: DbOption = None) -> None:
     """Undo a posted document with a reversing one."""
     _done(run(db, lambda s: stock.reverse(s, document, meta=_meta(None, note, None))))
+
+
+@app.command("write-off")
+def write_off_(
+    depot: Depot,
+    item: ItemOpt,
+    lot: Annotated[str, typer.Option("--lot", help="Lot code.")],
+    reason: Annotated[str, typer.Option("--reason", help="expired, damaged, lost, ...")],
+    qty: Annotated[
+        int | None, typer.Option("--qty", help="Units (default: all unreserved).")
+    ] = None,
+    note: Note = None,
+    key: Key = None,
+    db: DbOption = None,
+) -> None:
+    """Write stock off (核销) with a reason; the way expired stock leaves."""
+    _done(
+        run(
+            db,
+            lambda s: write_off(
+                s,
+                depot=depot,
+                item=item,
+                lot=lot,
+                reason=reason,
+                qty=qty,
+                meta=_meta(None, note, key),
+            ),
+        )
+    )
 
 
 @app.command()

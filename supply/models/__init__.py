@@ -5,6 +5,7 @@ from supply.models.batches import Batch, is_expired, rotation_date
 from supply.models.catalogue import Item, ItemCreate, ItemRead
 from supply.models.documents import (
     NUMBER_PREFIX,
+    DisposalReason,
     Document,
     DocumentCounter,
     DocumentKind,
@@ -26,6 +27,7 @@ __all__ = [
     "Balance",
     "Batch",
     "DepotCreate",
+    "DisposalReason",
     "Document",
     "DocumentCounter",
     "DocumentKind",

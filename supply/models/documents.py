@@ -19,6 +19,19 @@ class DocumentKind(StrEnum):
     REVERSAL = "reversal"
     WRITE_OFF = "write_off"
     RESERVATION_ISSUE = "reservation_issue"
+    ROTATION = "rotation"  # old batch out to the rotation outlet, replacement in
+
+
+class DisposalReason(StrEnum):
+    """Why stock left the reserve other than to relief: rotation or write-off (核销)."""
+
+    SOLD = "sold"
+    DONATED = "donated"
+    DRILL = "drill"  # used in an exercise
+    DESTROYED = "destroyed"
+    EXPIRED = "expired"
+    DAMAGED = "damaged"
+    LOST = "lost"
 
 
 #: Short prefixes for document numbers a keeper can read aloud: RC-000042.
@@ -32,6 +45,7 @@ NUMBER_PREFIX: dict[DocumentKind, str] = {
     DocumentKind.REVERSAL: "RV",
     DocumentKind.WRITE_OFF: "WO",
     DocumentKind.RESERVATION_ISSUE: "RI",
+    DocumentKind.ROTATION: "RO",
 }
 
 
@@ -71,6 +85,7 @@ class Document(SQLModel, table=True):
     origin_id: int | None = Field(default=None, foreign_key="document.id", index=True)
     destination_id: int | None = Field(default=None, foreign_key="location.id")
     idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
+    reason: str | None = Field(default=None, max_length=32)
 
 
 class Movement(SQLModel, table=True):

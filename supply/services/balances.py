@@ -137,12 +137,18 @@ def balances(
 
 
 def due_for_rotation(
-    session: Session, *, within_days: int = 90, today: date | None = None
+    session: Session,
+    *,
+    within_days: int = 90,
+    depot: str | None = None,
+    subtree: bool = False,
+    today: date | None = None,
 ) -> list[BalanceRow]:
-    """Depot stock whose rotation date falls within `within_days` (overdue included)."""
+    """Depot stock whose rotation date falls within `within_days` (overdue included),
+    soonest first."""
     today = today or date.today()
     horizon = date.fromordinal(today.toordinal() + within_days)
-    rows = balances(session, today=today)
+    rows = balances(session, depot=depot, subtree=subtree, today=today)
     due = [r for r in rows if r.rotation_due is not None and r.rotation_due <= horizon]
     return sorted(due, key=lambda r: (r.rotation_due, r.depot, r.item, r.lot))
 
