@@ -18,9 +18,12 @@ later are then sent, earliest arrival first, from what is left (late beats unmet
 """
 
 import math
+import os
+import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -236,6 +239,19 @@ def _on_time_arcs(
     return arcs
 
 
+@contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Keep native solver chatter off stdout, where `relief plan --json` writes the plan."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _whole_units(
     arcs: list[_Arc],
     x: dict[int, pywraplp.Variable],
@@ -293,6 +309,7 @@ def _solve(
     solver = pywraplp.Solver.CreateSolver(params.solver)
     if solver is None:  # pragma: no cover - backends ship with ortools
         raise ValueError(f"solver: backend {params.solver!r} is not available")
+    solver.SuppressOutput()
     weight = {it.code: it.unit_weight_kg for it in problem.items}
     volume = {it.code: it.unit_volume_m3 for it in problem.items}
 
@@ -350,9 +367,12 @@ def _solve(
         say(f"solving: {stage} ({budget:.1f} s at most)")
         mp = pywraplp.MPSolverParameters()
         mp.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, params.relative_gap)
-        return solver.Solve(mp)
+        with _stdout_to_stderr():  # HiGHS prints banners on the C stdout whatever we ask
+            return solver.Solve(mp)
 
     def keep_hint() -> None:
+        if params.solver == "HIGHS":  # its pywraplp interface crashes on hints (ortools 9.15)
+            return
         variables = list(x.values()) + list(y.values())
         solver.SetHint(variables, [v.solution_value() for v in variables])
 

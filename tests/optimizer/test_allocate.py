@@ -210,3 +210,12 @@ def test_fleet_capacity_bounds_on_time_units_and_the_rest_arrive_late() -> None:
     late = [s for s in plan.shipments if s.arrival_hours > plan.deadline_hours]
     assert sum(s.qty for s in late) == a.items[0].late
     assert any("fleet capacity" in r for r in a.reasons)
+
+
+@pytest.mark.parametrize("backend", ["SCIP", "CBC", "HIGHS"])
+def test_every_mip_backend_finds_the_same_optimum(backend: str) -> None:
+    """The backends a user may pick agree on the hand-checked optimum (and HiGHS, whose
+    hint interface crashes in OR-Tools 9.15, runs without hints)."""
+    plan = solve_allocation(inst.short_depot(), AllocationParams(solver=backend), time_limit_s=5)
+    assert plan.status == SolveStatus.OPTIMAL
+    assert plan.kpis()["residents_served_on_time"] == 80
