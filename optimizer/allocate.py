@@ -37,6 +37,8 @@ from optimizer.plan import ItemCoverage, Plan, ShelterPlan, Shipment, SolveStatu
 from optimizer.problem import Problem
 
 EPS = 1e-6
+_NONE = np.array([], dtype=int)
+LATE_CANDIDATES = 8  # nearest sources considered for each late need
 OBJECTIVE_ORDER = [
     "residents whose critical needs all arrive by the deadline",
     "least on-time share among reachable shelters (fairness)",
@@ -529,21 +531,31 @@ def _late_shipments(
         left[(index[(sh.source_kind, sh.source)], sh.item)] -= sh.qty
         got[(sh.shelter, sh.item)] += sh.qty
     column = {h.code: j for j, h in enumerate(shelters)}
+    # Arrival of a late trip per source: depots' vehicles are busy until the deadline (or
+    # the MIP would have sent it on time), so their next trip leaves then.
+    ready = np.array([s.ready_hours for s in sources])
+    depot = np.array([s.kind == SourceKind.DEPOT for s in sources])
+    fleetless = np.array([s.kind == SourceKind.DEPOT and not s.has_fleet for s in sources])
+    arrival_all = ready[:, None] + times.hours
+    arrival_all = np.where(
+        depot[:, None], np.maximum(arrival_all, deadline + times.hours), arrival_all
+    )
+    holders: dict[str, np.ndarray] = {}
+    for item in {item for (_, item) in need}:
+        holders[item] = np.array(
+            [i for i in range(len(sources)) if left.get((i, item), 0) > 0 and not fleetless[i]],
+            dtype=int,
+        )
     options = []
     for (code, item), n in need.items():
-        if got[(code, item)] >= n.qty:
+        candidates = holders[item]
+        if got[(code, item)] >= n.qty or candidates.size == 0:
             continue
-        for i, s in enumerate(sources):
-            if left.get((i, item), 0) <= 0 or (s.kind == SourceKind.DEPOT and not s.has_fleet):
-                continue
-            travel = float(times.hours[i, column[code]])
-            arrival = s.ready_hours + travel
-            if s.kind == SourceKind.DEPOT:
-                # The depot's vehicles were busy until the deadline (or the MIP would have
-                # sent this on time): the next trip leaves then.
-                arrival = max(arrival, deadline + travel)
-            if np.isfinite(arrival):
-                options.append((arrival, n.priority, code, item, i))
+        arrivals = arrival_all[candidates, column[code]]
+        nearest = np.argsort(arrivals)[:LATE_CANDIDATES]
+        for r in nearest:
+            if np.isfinite(arrivals[r]):
+                options.append((float(arrivals[r]), n.priority, code, item, int(candidates[r])))
     options.sort()
     out: list[Shipment] = []
     for arrival, _, code, item, i in options:
@@ -592,11 +604,16 @@ def _shelter_plans(
         and (used_kg[i] >= 0.98 * s.kg_hours or used_m3[i] >= 0.98 * s.m3_hours)
         and (s.kg_hours > 0)
     }
-    holders_of: dict[str, list[int]] = defaultdict(list)
+    holding: dict[str, list[int]] = defaultdict(list)
     for i, src in enumerate(sources):
         for item, qty in src.supply.items():
             if qty > 0:
-                holders_of[item].append(i)
+                holding[item].append(i)
+    holders_of = {item: np.array(rows, dtype=int) for item, rows in holding.items()}
+    can_drive = np.array(
+        [s.kind == SourceKind.AGREEMENT or s.has_fleet for s in sources], dtype=bool
+    )
+    ready = np.array([s.ready_hours for s in sources], dtype=float)
     by_shelter: dict[str, list[Need]] = defaultdict(list)
     for (code, _), n in need.items():
         by_shelter[code].append(n)
@@ -614,7 +631,18 @@ def _shelter_plans(
             h.code, h.name, h.lat, h.lon, h.residents, served, last.get(h.code), items
         )
         plan.reasons = _reasons(
-            sources, j, h.code, times, need, items, deadline, reach, full, holders_of
+            sources,
+            j,
+            h.code,
+            times,
+            need,
+            items,
+            deadline,
+            reach,
+            full,
+            holders_of,
+            can_drive,
+            ready,
         )
         out.append(plan)
     return out
@@ -630,7 +658,9 @@ def _reasons(
     deadline: float,
     reach_in_time: dict[tuple[int, str], set[int]],
     fleet_full: set[int],
-    holders_of: dict[str, list[int]],
+    holders_of: dict[str, np.ndarray],
+    can_drive: np.ndarray,
+    ready: np.ndarray,
 ) -> list[str]:
     """Why a shelter is short, one line per cause, naming the items each cause affects.
 
@@ -646,19 +676,17 @@ def _reasons(
             continue
         star = "*" if need[(code, c.item)].critical else ""
         short = f"{c.item}{star} {c.on_time}/{c.need}"
-        holders = holders_of.get(c.item, [])
-        reach = [i for i in holders if np.isfinite(column[i])]
-        usable = [
-            i for i in reach if sources[i].kind == SourceKind.AGREEMENT or sources[i].has_fleet
-        ]
-        if not holders:
+        holders = holders_of.get(c.item, _NONE)
+        reach = holders[np.isfinite(column[holders])]
+        usable = reach[can_drive[reach]]
+        soonest = float((ready[usable] + column[usable]).min()) if usable.size else np.inf
+        if not holders.size:
             cause = "no stock: no depot or agreement holds"
-        elif not reach:
+        elif not reach.size:
             cause = "unreachable: no source that holds it can reach the shelter by road"
-        elif not usable:
+        elif not usable.size:
             cause = "no vehicle: the depots that hold it have no fleet"
-        elif min(sources[i].ready_hours + column[i] for i in usable) > deadline + EPS:
-            soonest = min(sources[i].ready_hours + column[i] for i in usable)
+        elif soonest > deadline + EPS:
             cause = f"deadline: the soonest can arrive at {soonest:.1f} h"
         elif busy := sorted(sources[i].code for i in reach_in_time[(j, c.item)] & fleet_full):
             cause = f"fleet capacity: vehicles of {', '.join(busy)} fully used by {deadline:g} h"
