@@ -15,6 +15,7 @@ from types import ModuleType
 #: Sub-command name -> module (relative to this package) implementing it.
 BENCHMARKS: dict[str, str] = {
     "ledger": "bench.ledger",
+    "allocation": "bench.allocation",
 }
 
 

@@ -18,7 +18,7 @@ from optimizer.allocate import _LotPool, _shelter_plans, _ship, _Source, _source
 from optimizer.demand import Need, needs
 from optimizer.network import Place, travel_times
 from optimizer.plan import Plan, Shipment, SolveStatus, SourceKind
-from optimizer.problem import Problem
+from optimizer.problem import Problem, Shelter
 
 OBJECTIVE_ORDER = [
     "shelters in input order, items by norm priority",
@@ -92,7 +92,7 @@ def solve_greedy(problem: Problem, *, deadline_hours: float | None = None) -> Pl
 def _greedy_shipments(
     problem: Problem,
     sources: list[_Source],
-    shelters: list,
+    shelters: list[Shelter],
     hours: np.ndarray,
     need_list: list[Need],
 ) -> list[Shipment]:

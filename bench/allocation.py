@@ -1,0 +1,536 @@
+"""Allocation benchmark: the lexicographic MIP against a dispatcher's greedy baseline.
+
+The MIP is worth its complexity only if it serves clearly more residents on time than what
+a dispatcher does by hand, and only usable if it answers within the minutes of a disaster.
+So, for each synthetic size (`bench.synthetic`: *city* and *province*), this measures:
+
+* the travel-time matrix alone (`optimizer.network.travel_times`), the part every planner
+  pays before any model exists;
+* the greedy baseline (`optimizer.greedy.solve_greedy`);
+* the MIP (`optimizer.solve_allocation`) once per backend and `max_sources_per_need`
+  variant asked for, with its status, gap, model size (on-time arcs, read from the solver's
+  progress messages), time until the model was built and total solve time.
+
+Both plans are scored the same way: residents in shelters whose critical items all arrive
+within the deadline. Greedy ignores fleet capacity, so its plan can promise deliveries the
+trucks cannot make; the table counts the depots whose plan exceeds its fleet's tonne-hour or
+m³-hour budget (the MIP's own budget formula) so a greedy "win" can be read for what it is.
+
+Targets: city optimal in ≤ 2 s; province within 1 % gap in ≤ 30 s; on the province the MIP
+serves at least 10 % more residents on time than greedy.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import ortools
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from bench.synthetic import SIZES, build_problem, describe
+from optimizer import AllocationParams, Plan, Problem, SolveStatus, solve_allocation
+from optimizer.allocate import _sources
+from optimizer.greedy import solve_greedy
+from optimizer.network import Place, travel_times
+from optimizer.plan import SourceKind
+
+HELP = "Allocation: MIP vs greedy baseline on synthetic city and province instances."
+
+#: Targets.
+CITY_OPTIMAL_S = 2.0
+PROVINCE_GAP = 0.01
+PROVINCE_S = 30.0
+PROVINCE_GAIN = 1.10
+
+DEFAULT_TIME_LIMIT_S = {"city": 10.0, "province": 30.0}
+#: Sources kept per shelter and item when --max-sources is not given: the full model on a
+#: city; on a province the full model has millions of arcs, so the K that measured best.
+DEFAULT_MAX_SOURCES: dict[str, int | None] = {"city": None, "province": 3}
+BACKENDS = ("SCIP", "HIGHS", "CBC", "CP-SAT")
+FLEET_SLACK = 1.01  # the MIP's whole-unit repair may pass a budget by a unit per arc
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One MIP configuration to run."""
+
+    solver: str
+    max_sources: int | None
+
+    @property
+    def label(self) -> str:
+        k = "all" if self.max_sources is None else str(self.max_sources)
+        return f"MIP {self.solver}, K={k}"
+
+
+@dataclass(slots=True)
+class Run:
+    """One solve's figures (greedy or a MIP variant)."""
+
+    method: str
+    solver: str | None = None
+    max_sources: int | None = None
+    time_limit_s: float | None = None
+    status: str = ""
+    gap: float | None = None
+    solve_s: float = 0.0
+    residents_on_time: int = 0
+    share_on_time: float = 0.0
+    units_late: int = 0
+    depots_over_fleet_budget: int = 0
+    arcs: int | None = None
+    model_ready_s: float | None = None  # travel times and arcs done
+    solving_from_s: float | None = None  # model built, first solver call starts
+    stage1_s: float | None = None  # residents-served stage, when a later stage followed it
+    stages: list[tuple[float, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One judged line of the report."""
+
+    size: str
+    metric: str
+    value: float
+    unit: str
+    target: str
+    ok: bool
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def time_travel(problem: Problem) -> tuple[float, int, int]:
+    """Seconds for the source x shelter travel-time matrix, as `solve_allocation` builds it;
+    also how many shelters no source can reach and the matrix's source count."""
+    sources = _sources(problem)
+    started = time.perf_counter()
+    times = travel_times(
+        problem,
+        [Place(s.key, s.lat, s.lon, s.speed_cap_kmh) for s in sources],
+        [Place(h.code, h.lat, h.lon) for h in problem.shelters],
+    )
+    seconds = time.perf_counter() - started
+    cut_off = int((~(times.hours < float("inf"))).all(axis=0).sum()) if len(sources) else 0
+    return seconds, cut_off, len(sources)
+
+
+def fleet_overruns(problem: Problem, plan: Plan) -> int:
+    """Depots whose on-time shipments need more tonne-hours or m³-hours than their fleet has.
+
+    Same budget as the MIP: every vehicle drives from loading until the deadline, its last
+    leg one-way, so a depot's budget is capacity x (deadline - loading + farthest trip), and
+    a trip costs load x 2 x driving hours.
+    """
+    weight = {it.code: it.unit_weight_kg for it in problem.items}
+    volume = {it.code: it.unit_volume_m3 for it in problem.items}
+    kg: dict[str, float] = defaultdict(float)
+    m3: dict[str, float] = defaultdict(float)
+    farthest: dict[str, float] = defaultdict(float)
+    for sh in plan.shipments:
+        if sh.source_kind != SourceKind.DEPOT or sh.arrival_hours > plan.deadline_hours + 1e-6:
+            continue
+        travel = sh.arrival_hours - sh.ready_hours
+        kg[sh.source] += sh.qty * weight[sh.item] * 2 * travel
+        m3[sh.source] += sh.qty * volume[sh.item] * 2 * travel
+        farthest[sh.source] = max(farthest[sh.source], travel)
+    cap_kg: dict[str, float] = defaultdict(float)
+    cap_m3: dict[str, float] = defaultdict(float)
+    for v in problem.fleet:
+        cap_kg[v.depot] += v.count * v.capacity_kg
+        cap_m3[v.depot] += v.count * v.capacity_m3
+    loading = {d.code: d.loading_hours for d in problem.depots}
+    over = 0
+    for depot in kg:
+        window = max(plan.deadline_hours - loading[depot] + farthest[depot], 0.0)
+        if (
+            kg[depot] > cap_kg[depot] * window * FLEET_SLACK
+            or m3[depot] > cap_m3[depot] * window * FLEET_SLACK
+        ):
+            over += 1
+    return over
+
+
+def _scored(problem: Problem, plan: Plan, run: Run) -> Run:
+    k = plan.kpis()
+    run.status = plan.status.value
+    run.gap = plan.gap
+    run.solve_s = round(plan.solve_seconds, 3)
+    run.residents_on_time = k["residents_served_on_time"]
+    run.share_on_time = k["share_served_on_time"]
+    run.units_late = k["units_late"]
+    run.depots_over_fleet_budget = fleet_overruns(problem, plan)
+    run.notes = list(plan.notes)
+    return run
+
+
+def run_greedy(problem: Problem) -> Run:
+    plan = solve_greedy(problem)
+    return _scored(problem, plan, Run("greedy"))
+
+
+def run_mip(
+    problem: Problem,
+    variant: Variant,
+    time_limit_s: float,
+    relative_gap: float,
+    log: Callable[[str], None],
+) -> Run:
+    """One MIP solve; progress messages give the model size and when each stage began."""
+    run = Run(variant.label, variant.solver, variant.max_sources, time_limit_s)
+    started = time.perf_counter()
+
+    def progress(message: str) -> None:
+        at = round(time.perf_counter() - started, 3)
+        run.stages.append((at, message))
+        if (m := re.match(r"model: ([\d,]+) on-time arcs", message)) is not None:
+            run.arcs = int(m.group(1).replace(",", ""))
+            run.model_ready_s = at
+        elif message.startswith("solving"):
+            if run.solving_from_s is None:
+                run.solving_from_s = at
+            elif run.stage1_s is None:
+                run.stage1_s = round(at - run.solving_from_s, 3)
+        log(f"  {at:7.1f} s  {escape(message)}")
+
+    try:
+        params = AllocationParams(
+            solver=variant.solver,
+            max_sources_per_need=variant.max_sources,
+            relative_gap=relative_gap,
+        )
+        plan = solve_allocation(problem, params, time_limit_s=time_limit_s, progress=progress)
+    except Exception as exc:  # report the other variants even if one backend fails
+        run.status = "error"
+        run.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        run.solve_s = round(time.perf_counter() - started, 3)
+        return run
+    return _scored(problem, plan, run)
+
+
+def bench_size(
+    size: str,
+    variants: Sequence[Variant],
+    time_limit_s: float,
+    relative_gap: float,
+    seed: int,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    problem = build_problem(size, seed=seed)
+    build_s = time.perf_counter() - started
+    log(f"[bold]{size}[/]: instance built in {build_s:.1f} s")
+    travel_s, cut_off, n_sources = time_travel(problem)
+    log(
+        f"{size}: travel times {n_sources} sources x {len(problem.shelters)} shelters "
+        f"in {travel_s:.2f} s"
+    )
+    greedy = run_greedy(problem)
+    log(f"{size}: greedy {greedy.residents_on_time:,} residents on time in {greedy.solve_s:.1f} s")
+    mips: list[Run] = []
+    for variant in variants:
+        log(f"{size}: {variant.label}, time limit {time_limit_s:g} s")
+        mip = run_mip(problem, variant, time_limit_s, relative_gap, log)
+        log(
+            f"{size}: {variant.label}: {mip.status}, {mip.residents_on_time:,} residents on "
+            f"time, {mip.solve_s:.1f} s" + (f" ({escape(mip.error)})" if mip.error else "")
+        )
+        mips.append(mip)
+    return {
+        "size": size,
+        "seed": seed,
+        "instance": {**describe(problem), "build_s": round(build_s, 3)},
+        "travel_times": {
+            "seconds": round(travel_s, 3),
+            "sources": n_sources,
+            "shelters": len(problem.shelters),
+            "shelters_cut_off": cut_off,
+        },
+        "time_limit_s": time_limit_s,
+        "relative_gap": relative_gap,
+        "greedy": asdict(greedy),
+        "mip": [asdict(m) for m in mips],
+    }
+
+
+# --------------------------------------------------------------------------- judging
+
+
+def checks_for(result: dict[str, Any]) -> list[Check]:
+    """The targets, judged for every MIP variant of a size."""
+    size = result["size"]
+    greedy = result["greedy"]["residents_on_time"]
+    out: list[Check] = []
+    for m in result["mip"]:
+        label = m["method"]
+        if size == "city":
+            out.append(
+                Check(
+                    size,
+                    f"{label}: optimal",
+                    m["solve_s"],
+                    "s",
+                    f"optimal, ≤ {CITY_OPTIMAL_S:g} s",
+                    m["status"] == SolveStatus.OPTIMAL and m["solve_s"] <= CITY_OPTIMAL_S,
+                )
+            )
+        elif size == "province":
+            gap = m["gap"]
+            out.append(
+                Check(
+                    size,
+                    f"{label}: gap {_pct(gap)}",
+                    m["solve_s"],
+                    "s",
+                    f"gap ≤ {PROVINCE_GAP:.0%}, ≤ {PROVINCE_S:g} s",
+                    m["status"] in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+                    and gap is not None
+                    and gap <= PROVINCE_GAP
+                    and m["solve_s"] <= PROVINCE_S,
+                )
+            )
+            ratio = _ratio(m["residents_on_time"], greedy)
+            out.append(
+                Check(
+                    size,
+                    f"{label}: on time vs greedy",
+                    ratio,
+                    "x",
+                    f"≥ {PROVINCE_GAIN:.2f} x",
+                    ratio >= PROVINCE_GAIN,
+                )
+            )
+    return out
+
+
+def _ratio(mip: int, greedy: int) -> float:
+    """MIP over greedy residents; a greedy plan that serves nobody counts as serving one."""
+    return mip / max(greedy, 1)
+
+
+def _pct(gap: float | None) -> str:
+    return "—" if gap is None else f"{gap:.2%}"
+
+
+def render_table(results: Sequence[dict[str, Any]]) -> Table:
+    """One row per size and method: what it served on time, how fast, how sure."""
+    table = Table(title="Allocation benchmark: residents served within the deadline")
+    for name, justify in (
+        ("size", "left"),
+        ("method", "left"),
+        ("status", "left"),
+        ("gap", "right"),
+        ("solve s", "right"),
+        ("model s", "right"),
+        ("stage 1 s", "right"),
+        ("arcs", "right"),
+        ("on time", "right"),
+        ("share", "right"),
+        ("vs greedy", "right"),
+        ("late units", "right"),
+        ("fleet over", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in results:
+        greedy = r["greedy"]["residents_on_time"]
+        tt = r["travel_times"]
+        inst = r["instance"]
+        table.add_row(
+            r["size"],
+            f"travel times ({tt['sources']} x {tt['shelters']}, {inst['road_nodes']:,} nodes)",
+            *[""] * 2,
+            f"{tt['seconds']:.2f}",
+            *[""] * 8,
+        )
+        for run in [r["greedy"], *r["mip"]]:
+            ratio = _ratio(run["residents_on_time"], greedy)
+            status = run["status"] if not run["error"] else f"[red]{escape(run['error'])}[/]"
+            built = run["solving_from_s"]
+            table.add_row(
+                r["size"],
+                run["method"],
+                status,
+                _pct(run["gap"]),
+                f"{run['solve_s']:.1f}",
+                "" if built is None else f"{built:.1f}",
+                "" if run["stage1_s"] is None else f"{run['stage1_s']:.1f}",
+                "" if run["arcs"] is None else f"{run['arcs']:,}",
+                f"{run['residents_on_time']:,}",
+                f"{run['share_on_time']:.1%}",
+                f"{ratio:.3f}",
+                f"{run['units_late']:,}",
+                str(run["depots_over_fleet_budget"]),
+            )
+    return table
+
+
+def render_checks(checks: Sequence[Check]) -> Table:
+    table = Table(title="Targets")
+    for name in ("size", "metric", "value", "target", "ok?"):
+        table.add_column(name, justify="right" if name == "value" else "left")
+    for c in checks:
+        value = f"{c.value:.3f} x" if c.unit == "x" else f"{c.value:.1f} s"
+        ok = "[green]yes[/]" if c.ok else "[bold red]NO[/]"
+        table.add_row(c.size, c.metric, value, c.target, ok)
+    return table
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "ortools": ortools.__version__,
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _sizes(text: str) -> list[str]:
+    sizes = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown or not sizes:
+        raise argparse.ArgumentTypeError(f"sizes: choose from {', '.join(SIZES)}")
+    return sizes
+
+
+def _solvers(text: str) -> list[str]:
+    solvers = [s.strip().upper() for s in text.split(",") if s.strip()]
+    unknown = [s for s in solvers if s not in BACKENDS]
+    if unknown or not solvers:
+        raise argparse.ArgumentTypeError(f"solvers: choose from {', '.join(BACKENDS)}")
+    return solvers
+
+
+def _max_sources(text: str) -> list[int | None]:
+    out: list[int | None] = []
+    for part in (p.strip().lower() for p in text.split(",") if p.strip()):
+        if part in {"none", "all"}:
+            out.append(None)
+        elif part.isdigit() and int(part) >= 1:
+            out.append(int(part))
+        else:
+            raise argparse.ArgumentTypeError("max-sources: positive integers or 'all'")
+    if not out:
+        raise argparse.ArgumentTypeError("max-sources: at least one value")
+    return out
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `python -m bench allocation`."""
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=list(SIZES),
+        metavar="LIST",
+        help=f"instance sizes, comma-separated (default {','.join(SIZES)})",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="S",
+        help="MIP time limit in seconds for every size (default: city 10, province 30)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="instance seed (default 0)")
+    parser.add_argument(
+        "--solvers",
+        type=_solvers,
+        default=["SCIP"],
+        metavar="LIST",
+        help=f"MIP backends to compare, comma-separated, of {','.join(BACKENDS)} (default SCIP)",
+    )
+    parser.add_argument(
+        "--max-sources",
+        type=_max_sources,
+        default=None,
+        metavar="LIST",
+        help="max_sources_per_need values to compare, comma-separated, 'all' for no limit "
+        "(default: all on city, "
+        f"{DEFAULT_MAX_SOURCES['province']} on province)",
+    )
+    parser.add_argument(
+        "--relative-gap",
+        type=float,
+        default=AllocationParams().relative_gap,
+        metavar="G",
+        help="MIP relative gap at which a stage counts as solved "
+        f"(default {AllocationParams().relative_gap:g}, AllocationParams' own)",
+    )
+    parser.add_argument(
+        "--json-out", type=Path, metavar="FILE", help="also write the JSON result here"
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Bench every size, print the tables and the JSON; 1 if a solve failed."""
+    err = Console(stderr=True)
+    if not err.is_terminal:
+        err.width = max(err.width, 150)  # keep progress lines whole in a log file
+    out = Console(soft_wrap=False)
+    if not out.is_terminal:
+        out.width = max(out.width, 170)  # a log file has room; do not wrap the table
+
+    def log(message: str) -> None:
+        err.log(message, highlight=False)
+
+    env = environment()
+    began = time.perf_counter()
+    results = []
+    for size in args.sizes:
+        limit = args.time_limit or DEFAULT_TIME_LIMIT_S[size]
+        ks = args.max_sources or [DEFAULT_MAX_SOURCES[size]]
+        variants = [Variant(s, k) for s in args.solvers for k in ks]
+        results.append(bench_size(size, variants, limit, args.relative_gap, args.seed, log))
+    checks = [c for r in results for c in checks_for(r)]
+    out.print(render_table(results))
+    out.print(render_checks(checks))
+    failed = [m for r in results for m in r["mip"] if m["error"]]
+    missed = [c for c in checks if not c.ok]
+    document = {
+        "benchmark": "allocation",
+        "settings": {
+            "sizes": args.sizes,
+            "seed": args.seed,
+            "solvers": args.solvers,
+            "max_sources": args.max_sources,
+            "time_limit_s": args.time_limit,
+            "relative_gap": args.relative_gap,
+        },
+        "targets": {
+            "city_optimal_s": CITY_OPTIMAL_S,
+            "province_gap": PROVINCE_GAP,
+            "province_s": PROVINCE_S,
+            "province_mip_over_greedy": PROVINCE_GAIN,
+        },
+        "environment": env,
+        "wall_seconds": round(time.perf_counter() - began, 1),
+        "sizes": results,
+        "checks": [asdict(c) for c in checks],
+        "ok": not failed and not missed,
+    }
+    text_out = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
+    print(text_out)
+    sys.stdout.flush()
+    if args.json_out:
+        args.json_out.write_text(text_out + "\n", encoding="utf-8")
+    if failed or (args.strict and missed):
+        return 1
+    return 0
