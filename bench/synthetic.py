@@ -14,7 +14,8 @@ meets. Two sizes:
 What makes both instances worth planning: usable stock is short (60-80 % of each critical
 item's need, less for the rest), placed unevenly (lognormal weights, not every depot holds
 every item), shelters cluster around an epicentre, some lots are already expired (on top of
-the usable stock), some village depots have no vehicle, and agreement reserves come after
+the usable stock), each depot's fleet is sized to its stock times a random adequacy (so some
+are short of vehicles) and some village depots have none, and agreement reserves come after
 2-8 h of lead time, some from outside the region. Deadline 10 h, one-day horizon, 3-5
 critical items. Everything is drawn from one `numpy` generator seeded by (seed, size), and
 `today` is fixed, so the same seed gives the same Problem on any machine and any day.
