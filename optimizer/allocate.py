@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 from ortools.linear_solver import pywraplp
@@ -194,20 +195,25 @@ def solve_allocation(
         gap=gap,
         shelters=plan_shelters,
         shipments=sorted(shipments, key=lambda s: (s.arrival_hours, s.shelter, s.item)),
-        sources=[
-            {
-                "code": s.code,
-                "kind": s.kind.value,
-                "lat": s.lat,
-                "lon": s.lon,
-                "ready_hours": round(s.ready_hours, 3),
-                "supply": s.supply,
-            }
-            for s in sources
-        ],
+        sources=_source_records(sources),
         objective_order=OBJECTIVE_ORDER,
         notes=notes,
     )
+
+
+def _source_records(sources: list[_Source]) -> list[dict[str, Any]]:
+    """The sources as the Plan reports them (JSON, GeoJSON and the map use these)."""
+    return [
+        {
+            "code": s.code,
+            "kind": s.kind.value,
+            "lat": s.lat,
+            "lon": s.lon,
+            "ready_hours": round(s.ready_hours, 3),
+            "supply": s.supply,
+        }
+        for s in sources
+    ]
 
 
 def _on_time_arcs(

@@ -14,7 +14,14 @@ from collections import defaultdict
 
 import numpy as np
 
-from optimizer.allocate import _LotPool, _shelter_plans, _ship, _Source, _sources
+from optimizer.allocate import (
+    _LotPool,
+    _shelter_plans,
+    _ship,
+    _Source,
+    _source_records,
+    _sources,
+)
 from optimizer.demand import Need, needs
 from optimizer.network import Place, travel_times
 from optimizer.plan import Plan, Shipment, SolveStatus, SourceKind
@@ -73,17 +80,7 @@ def solve_greedy(problem: Problem, *, deadline_hours: float | None = None) -> Pl
         gap=None,
         shelters=plan_shelters,
         shipments=sorted(shipments, key=lambda s: (s.arrival_hours, s.shelter, s.item)),
-        sources=[
-            {
-                "code": s.code,
-                "kind": s.kind.value,
-                "lat": s.lat,
-                "lon": s.lon,
-                "ready_hours": round(s.ready_hours, 3),
-                "supply": s.supply,
-            }
-            for s in sources
-        ],
+        sources=_source_records(sources),
         objective_order=OBJECTIVE_ORDER,
         notes=["greedy baseline"],
     )
