@@ -36,10 +36,6 @@ class Shipment:
     ready_hours: float
     arrival_hours: float
 
-    @property
-    def on_time_for(self) -> float:
-        return self.arrival_hours
-
 
 @dataclass(slots=True)
 class ItemCoverage:

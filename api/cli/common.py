@@ -1,6 +1,5 @@
 """What every command shares: the --db option, the unit of work, and refusal handling."""
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, NoReturn, TypeVar
@@ -69,7 +68,3 @@ def run(db: str | None, work: Callable[[Session], T]) -> T:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def stdout_is_terminal() -> bool:
-    return sys.stdout.isatty()
