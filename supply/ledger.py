@@ -194,6 +194,14 @@ def _next_numbers(session: Session, prefix: str, count: int) -> list[str]:
     return [f"{prefix}-{n:06d}" for n in range(last - count + 1, last + 1)]
 
 
+def next_number(session: Session, prefix: str) -> str:
+    """The next number of a non-ledger record kept with the same gapless counters
+    (call-offs `CO-000001`, settlements `SE-000001`); bumped in the caller's transaction."""
+    if prefix in NUMBER_PREFIX.values():
+        raise ValueError(f"prefix {prefix!r} belongs to a document kind")
+    return _next_numbers(session, prefix, 1)[0]
+
+
 def _existing_by_key(session: Session, keys: Sequence[str]) -> dict[str, Posted]:
     found: dict[str, Posted] = {}
     for start in range(0, len(keys), _CHUNK):
@@ -519,6 +527,7 @@ __all__ = [
     "describe_key",
     "hold",
     "lines_of",
+    "next_number",
     "post",
     "post_many",
     "rebuilt_on_hand",

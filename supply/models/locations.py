@@ -41,6 +41,9 @@ class Location(SQLModel, table=True):
         CheckConstraint(f"tier IS NULL OR tier IN ({_TIERS})", name="tier_known"),
         CheckConstraint("kind <> 'depot' OR tier IS NOT NULL", name="depot_has_tier"),
         CheckConstraint("capacity_m3 IS NULL OR capacity_m3 >= 0", name="capacity_nonneg"),
+        CheckConstraint(
+            "population_served IS NULL OR population_served >= 0", name="population_nonneg"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -53,6 +56,10 @@ class Location(SQLModel, table=True):
     lon: float | None = None
     capacity_m3: float | None = None
     active: bool = True
+    #: Residents the depot supplies in a disaster; per-resident quotas scale with it.
+    population_served: int | None = None
+    #: Entrusted storage (代储): the enterprise keeping this depot for us; the stock is ours.
+    custodian_id: int | None = Field(default=None, foreign_key="supplier.id")
 
 
 class DepotCreate(SQLModel):
@@ -65,6 +72,7 @@ class DepotCreate(SQLModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     capacity_m3: float | None = Field(default=None, ge=0)
+    population_served: int | None = Field(default=None, ge=0)
 
     @field_validator("parent_code", mode="before")
     @classmethod
@@ -84,3 +92,5 @@ class LocationRead(SQLModel):
     lon: float | None
     capacity_m3: float | None
     active: bool
+    population_served: int | None
+    custodian_code: str | None

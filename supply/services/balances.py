@@ -224,3 +224,26 @@ def balance_totals(
             stmt
         )
     ]
+
+
+def usable_on_hand(
+    session: Session, *, today: date, depot_ids: set[int] | None = None
+) -> dict[tuple[int, int], int]:
+    """(depot id, item id) -> units on hand in lots not expired on `today`.
+
+    Reserved units count (they are still in the reserve); expired ones never do.
+    """
+    stmt = (
+        select(Balance.location_id, Balance.item_id, func.sum(Balance.on_hand))
+        .join(Location, Location.id == Balance.location_id)  # type: ignore[arg-type]
+        .join(Batch, Batch.id == Balance.batch_id)  # type: ignore[arg-type]
+        .where(
+            Location.kind == LocationKind.DEPOT.value,
+            Balance.on_hand != 0,
+            (Batch.expires_on.is_(None)) | (Batch.expires_on >= today),  # type: ignore[union-attr, operator]
+        )
+        .group_by(Balance.location_id, Balance.item_id)
+    )
+    if depot_ids is not None:
+        stmt = stmt.where(Balance.location_id.in_(depot_ids))  # type: ignore[attr-defined]
+    return {(loc, item): int(total) for loc, item, total in session.execute(stmt)}

@@ -8,7 +8,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from supply.errors import InvalidInput, NotFound, SupplyError
-from supply.models import DepotCreate, Item, ItemCreate, Location, LocationKind
+from supply.models import DepotCreate, Item, ItemCreate, Location, LocationKind, Supplier
 
 
 def upsert_items(session: Session, items: Sequence[ItemCreate]) -> tuple[int, int]:
@@ -79,6 +79,7 @@ def _upsert_depot(session: Session, data: DepotCreate, tier_rank: dict[str, int]
         "lat": data.lat,
         "lon": data.lon,
         "capacity_m3": data.capacity_m3,
+        "population_served": data.population_served,
     }
     if row is None:
         session.add(Location(code=data.code, kind=LocationKind.DEPOT.value, **values))
@@ -91,13 +92,14 @@ def _upsert_depot(session: Session, data: DepotCreate, tier_rank: dict[str, int]
     return row is None
 
 
-def list_depots(session: Session) -> list[tuple[Location, str | None]]:
-    """Every depot with its parent's code, ordered by code."""
+def list_depots(session: Session) -> list[tuple[Location, str | None, str | None]]:
+    """Every depot with its parent's code and its custodian's (entrusted storage), by code."""
     parent = aliased(Location)
     rows = session.execute(
-        select(Location, parent.code)
+        select(Location, parent.code, Supplier.code)
         .outerjoin(parent, parent.id == Location.parent_id)  # type: ignore[arg-type]
+        .outerjoin(Supplier, Supplier.id == Location.custodian_id)  # type: ignore[arg-type]
         .where(Location.kind == LocationKind.DEPOT.value)
         .order_by(Location.code)
     ).all()
-    return [(loc, parent_code) for loc, parent_code in rows]
+    return [(loc, parent_code, custodian) for loc, parent_code, custodian in rows]
