@@ -1,6 +1,7 @@
 """`relief catalog` and `relief depots`: the catalogue and the depot network."""
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -10,6 +11,7 @@ from api.cli.common import DbOption, console, fail, run
 from supply.csvfiles import read_rows
 from supply.errors import SupplyError
 from supply.models import DepotCreate, ItemCreate
+from supply.services.agreements import entrust as entrust_depot
 from supply.services.catalogue import list_depots as services_list_depots
 from supply.services.catalogue import upsert_depots, upsert_items
 
@@ -26,6 +28,7 @@ ITEM_COLUMNS = (
     "unit_volume_m3",
 )
 DEPOT_COLUMNS = ("code", "name", "tier", "parent_code", "lat", "lon", "capacity_m3")
+"""Required columns of a depots file; `population_served` is optional."""
 
 
 @catalog_app.command("import")
@@ -64,10 +67,40 @@ def import_depots(path: Path, db: DbOption = None) -> None:
 def list_depots(db: DbOption = None) -> None:
     """Show the depot network."""
     depots = run(db, services_list_depots)
-    table = Table("code", "name", "tier", "parent", "capacity m³", "active")
-    for loc, parent in depots:
+    table = Table(
+        "code", "name", "tier", "parent", "capacity m³", "population served", "custodian", "active"
+    )
+    for loc, parent, custodian in depots:
         capacity = f"{loc.capacity_m3:,.0f}" if loc.capacity_m3 is not None else ""
+        population = f"{loc.population_served:,}" if loc.population_served is not None else ""
         table.add_row(
-            loc.code, loc.name, loc.tier, parent or "", capacity, "yes" if loc.active else "no"
+            loc.code,
+            loc.name,
+            loc.tier,
+            parent or "",
+            capacity,
+            population,
+            custodian or "",
+            "yes" if loc.active else "no",
         )
     console.print(table)
+
+
+@depots_app.command("entrust")
+def entrust(
+    depot: Annotated[str, typer.Argument(help="Depot code.")],
+    custodian: Annotated[
+        str | None,
+        typer.Option("--custodian", help="Supplier code of the enterprise keeping the depot."),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="End the entrusted storage.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Entrusted storage (代储): an enterprise keeps this depot for us; the stock stays ours."""
+    if (custodian is None) == (not clear):
+        fail("give --custodian SUPPLIER or --clear")
+    run(db, lambda s: entrust_depot(s, depot=depot, custodian=custodian))
+    if custodian is None:
+        console.print(f"{depot}: entrusted storage ended")
+    else:
+        console.print(f"{depot}: kept by {custodian} (entrusted storage)")

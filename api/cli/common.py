@@ -1,10 +1,15 @@
 """What every command shares: the --db option, the unit of work, and refusal handling."""
 
+import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, NoReturn, TypeVar
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine
@@ -13,6 +18,7 @@ from sqlmodel import Session
 from supply.db import make_engine, session_scope
 from supply.errors import SupplyError
 from supply.settings import get_settings
+from supply.sheets import read_sheet, write_sheet
 
 T = TypeVar("T")
 
@@ -68,3 +74,63 @@ def run(db: str | None, work: Callable[[Session], T]) -> T:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def local_now() -> datetime:
+    """Now, in the keeper's time zone: calendar days (validity, expiry) are local days."""
+    return datetime.now().astimezone()
+
+
+def print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def run_on_sheet(
+    db: str | None,
+    path: Path,
+    model: type[M],
+    *,
+    required: tuple[str, ...],
+    work: Callable[[Session, list[M]], T],
+) -> T:
+    """Read a .csv or .xlsx file and hand its rows to one service call, in one transaction
+    (an import, or a report driven by a file such as the norms).
+
+    A bad cell, or a row the service refuses (it sets `index`), is reported as
+    `file:row: column: reason` and nothing of the file is written.
+    """
+    try:
+        rows = read_sheet(path, model, required=required)
+    except SupplyError as exc:
+        fail(str(exc))
+
+    def blamed(session: Session) -> T:
+        try:
+            return work(session, [r for _, r in rows])
+        except SupplyError as exc:
+            if exc.index is not None and 0 <= exc.index < len(rows):
+                exc.field = f"{path}:{rows[exc.index][0]}: {exc.field}"
+                exc.args = (f"{exc.field}: {exc.reason}",)
+            raise
+
+    return run(db, blamed)
+
+
+def export_sheet(
+    db: str | None,
+    out: Path,
+    header: tuple[str, ...],
+    table: Callable[[Session], list[list[Any]]],
+    *,
+    title: str,
+) -> None:
+    """Write what `table` reads to a .csv or .xlsx file that the matching import reads back."""
+    rows = run(db, table)
+    try:
+        count = write_sheet(out, header, rows, title=title)
+    except SupplyError as exc:
+        fail(str(exc))
+    console.print(f"wrote {count} {title} to {out}", highlight=False)

@@ -2,7 +2,7 @@
 
 import typer
 
-from api.cli import catalog, db, demo, plan, rotation, stock
+from api.cli import catalog, db, demo, plan, quotas, readiness, reserves, rotation, stock
 
 app = typer.Typer(
     help="relief-supply: emergency relief-supply stock ledger and planner.",
@@ -14,6 +14,9 @@ app.add_typer(catalog.catalog_app, name="catalog")
 app.add_typer(catalog.depots_app, name="depots")
 app.add_typer(stock.app, name="stock")
 app.add_typer(rotation.app, name="rotation")
+app.add_typer(reserves.app, name="reserves")
+app.add_typer(quotas.app, name="quotas")
+app.command("readiness")(readiness.readiness)
 app.command("plan")(plan.plan)
 app.command("demo")(demo.demo)
 
