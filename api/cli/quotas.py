@@ -62,6 +62,11 @@ def gaps(
     if as_json:
         print_json([g.to_json() for g in rows])
         return
+    console.print(gaps_table(rows, title=f"reserve quotas: stock + agreements within {within:g} h"))
+
+
+def gaps_table(rows: list[quota_service.Gap], *, title: str) -> Table:
+    """Gaps as a keeper reads them: the shortfall in red, per-resident quotas explained."""
     table = Table(
         "depot",
         "tier",
@@ -71,7 +76,7 @@ def gaps(
         "agreements",
         "covered",
         "short",
-        title=f"reserve quotas: stock + agreements within {within:g} h",
+        title=title,
     )
     for g in rows:
         quota = f"{g.quota:,}" if g.quota is not None else "?"
@@ -93,4 +98,4 @@ def gaps(
             f"{g.covered:,}",
             short,
         )
-    console.print(table)
+    return table

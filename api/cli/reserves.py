@@ -131,27 +131,17 @@ def list_agreements(
     if as_json:
         print_json([v.to_json() for v in views])
         return
-    table = Table(
-        "code",
-        "supplier",
-        "item",
-        "depot",
-        "state",
-        "left",
-        "lead h",
-        "valid to",
-        "inspected",
-        "flags",
-        title=f"agreements on {today.isoformat()}",
-    )
+    table = Table(title=f"agreements on {today.isoformat()}")
+    table.add_column("code", no_wrap=True)
+    for name in ("item", "depot", "state", "left", "lead h", "valid to", "inspected", "flags"):
+        table.add_column(name)
     for v in views:
         state = v.state if v.state == "active" else f"[yellow]{v.state}[/]"
-        left = f"{v.remaining:,} of {v.qty:,}"
+        left = f"{v.remaining:,}/{v.qty:,}"
         if v.rate_per_hour:
-            left += f" ({v.rate_per_hour:,}/h)"
+            left += f" @{v.rate_per_hour:,}/h"
         table.add_row(
             v.code,
-            v.supplier,
             v.item,
             v.depot,
             state,
@@ -159,9 +149,12 @@ def list_agreements(
             f"{v.lead_time_hours:g}",
             v.valid_to.isoformat(),
             v.last_inspected_on.isoformat() if v.last_inspected_on else "never",
-            "[red]" + "; ".join(v.flags) + "[/]" if v.flags else "",
+            f"[red]{len(v.flags)}[/]" if v.flags else "",
         )
     console.print(table)
+    for v in views:
+        for flag in v.flags:
+            console.print(f"[red]flag[/] {v.code}: {flag}", highlight=False)
 
 
 # ---------------------------------------------------------------------------- inspections
@@ -378,6 +371,15 @@ def settle(
     if not owed:
         console.print("nothing owed: every received call-off is settled")
         return
+    console.print(owed_table(owed, settled=mark))
+    for d in done:
+        console.print(
+            f"settled {d.number}: {d.supplier}, {d.call_offs} call-off(s), ¥{d.amount:,.2f}"
+        )
+
+
+def owed_table(owed: list[calloffs.Owed], *, settled: bool = False) -> Table:
+    """What is owed per supplier (yuan): goods at the call-off's unit price, compensation."""
     table = Table(
         "supplier",
         "name",
@@ -386,7 +388,7 @@ def settle(
         "goods ¥",
         "compensation ¥",
         "total ¥",
-        title="owed for received call-offs" + (" (now settled)" if mark else ""),
+        title="owed for received call-offs" + (" (now settled)" if settled else ""),
     )
     for o in owed:
         table.add_row(
@@ -398,8 +400,4 @@ def settle(
             f"{o.compensation:,.2f}",
             f"{o.total:,.2f}",
         )
-    console.print(table)
-    for d in done:
-        console.print(
-            f"settled {d.number}: {d.supplier}, {d.call_offs} call-off(s), ¥{d.amount:,.2f}"
-        )
+    return table

@@ -332,12 +332,12 @@ def inspection_flags(
         assert agreement.rate_per_hour is not None
         if last.verified_qty < agreement.rate_per_hour:
             flags.append(
-                f"verified short: {last.verified_qty}/h of {agreement.rate_per_hour}/h "
+                f"verified short: {last.verified_qty:,}/h of {agreement.rate_per_hour:,}/h "
                 f"on {last.inspected_on.isoformat()}"
             )
     elif last.verified_qty < remaining:
         flags.append(
-            f"verified short: {last.verified_qty} of {remaining} on site "
+            f"verified short: {last.verified_qty:,} of {remaining:,} on site "
             f"on {last.inspected_on.isoformat()}"
         )
     return flags

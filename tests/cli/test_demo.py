@@ -23,12 +23,19 @@ def test_demo_loads_sample_and_verifies_on_fresh_db(runner: CliRunner, tmp_path:
     gushan = [r for r in rows if r["depot"] == "HC-T-GUSHAN" and r["lot"] == "W2405G"]
     assert [r["on_hand"] for r in gushan] == [24]
     assert (out / "relief.db").exists()
+    # The agreement step: 300 cases called off to Ximu and received, then owed to the supplier.
+    assert "called off CO-000001: 300 cases of water under AG-HC-SM-WATER" in result.stdout
+    ximu = [r for r in rows if r["depot"] == "HC-T-XIMU" and r["lot"] == "W-DEMO-CO"]
+    assert [r["on_hand"] for r in ximu] == [300]
+    assert "reserve-quota shortfalls" in result.stdout
+    assert "8,850.00" in result.stdout  # 300 × (28.00 + 1.50)
 
 
 def test_demo_into_given_db_matches_balance_and_reruns_without_doubling(
     runner: CliRunner, tmp_path: Path
 ) -> None:
-    """With --db the demo loads that ledger; a second run imports nothing new."""
+    """With --db the demo loads that ledger; a second run imports nothing new and calls off
+    nothing more."""
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     out = tmp_path / "demo"
     first = runner.invoke(app, ["demo", "--out", str(out), "--db", url])
@@ -40,5 +47,6 @@ def test_demo_into_given_db_matches_balance_and_reruns_without_doubling(
     assert first.exit_code == 0, first.stderr
     assert second.exit_code == 0, second.stderr
     assert "verify: consistent" in second.stdout
+    assert "was made by an earlier run" in second.stdout
     assert json.loads(shown.stdout) == written
     assert json.loads((out / "balances.json").read_text(encoding="utf-8")) == written
