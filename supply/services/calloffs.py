@@ -214,12 +214,10 @@ def receive_call_off(
         supplier=supplier.name,
         unit_cost=row.unit_price,
         today=now.date(),
+        # No idempotency key: the conditional close below lets one receipt through, and a
+        # reversed receipt reopens the call-off for a fresh one.
         meta=Meta(
-            actor=meta.actor,
-            occurred_at=now,
-            reference=meta.reference or number,
-            note=meta.note,
-            idempotency_key=f"call-off:{number}",
+            actor=meta.actor, occurred_at=now, reference=meta.reference or number, note=meta.note
         ),
     )
     closed = session.execute(

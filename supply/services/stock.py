@@ -26,12 +26,15 @@ from supply.ledger import DocumentDraft, Line, Posted
 from supply.models import (
     Balance,
     Batch,
+    CallOff,
+    CallOffStatus,
     Document,
     DocumentKind,
     DocumentStatus,
     Item,
     Location,
     LocationKind,
+    Settlement,
     is_expired,
 )
 from supply.picking import Candidate, PickPolicy, pick, usable
@@ -355,4 +358,28 @@ def reverse(session: Session, number: str, *, meta: Meta = Meta()) -> Posted:
             raise DocumentState(
                 "document", f"{number} has arrived as {done.number}; reverse that first"
             )
+    if doc.kind == DocumentKind.RECEIPT:
+        _reopen_call_off(session, doc)
     return ledger.reverse(session, doc, actor=meta.actor, note=meta.note)
+
+
+def _reopen_call_off(session: Session, receipt: Document) -> None:
+    """A reversed receipt of called-off goods puts its call-off back to expected, so it can be
+    received again (or cancelled) and nothing is owed for it; once settled it cannot be."""
+    row = session.scalars(
+        select(CallOff).where(CallOff.receipt_id == receipt.id).with_for_update()
+    ).first()
+    if row is None:
+        return
+    if row.settlement_id is not None:
+        settlement = session.get(Settlement, row.settlement_id)
+        raise DocumentState(
+            "document",
+            f"{receipt.number} received call-off {row.number}, settled in "
+            f"{settlement.number if settlement else row.settlement_id}; it cannot be reversed",
+        )
+    row.status = CallOffStatus.EXPECTED.value
+    row.received_qty = None
+    row.received_at = None
+    row.receipt_id = None
+    session.flush()

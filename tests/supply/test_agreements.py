@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from supply.errors import Conflict, DocumentState, InvalidInput, NotFound
 from supply.models import Batch, CallOff, Document, Settlement, Tier
+from supply.services import stock
 from supply.services.agreements import entrust, list_agreements
 from supply.services.balances import balances
 from supply.services.calloffs import (
@@ -253,3 +254,28 @@ def test_entrusted_depot_keeps_its_stock_in_the_ledger(contract: Session) -> Non
     assert entrust(contract, depot="TWN", custodian=None).custodian_id is None
     with pytest.raises(NotFound, match="custodian"):
         entrust(contract, depot="TWN", custodian="NOPE")
+
+
+def test_reversed_receipt_reopens_the_call_off(contract: Session) -> None:
+    """Reversing the receipt of called-off goods (a wrong lot, say) takes the stock back out,
+    reopens the call-off and owes nothing; it can then be received again."""
+    number = call_off(contract, agreement="AG", qty=40, now=NOW).call_off.number
+    _, posted = receive_call_off(
+        contract, number, lot="WRONG", expires_on=date(2028, 1, 1), now=NOW
+    )
+    stock.reverse(contract, posted.number)
+    assert [r.number for r in expected(contract, now=NOW)] == [number]
+    assert owed(contract) == []
+    assert remaining(contract) == 60
+    receive_call_off(contract, number, lot="W1", expires_on=date(2028, 1, 1), now=NOW)
+    assert [(r.lot, r.on_hand) for r in balances(contract, today=NOW.date())] == [("W1", 40)]
+    assert verify(contract).ok
+
+
+def test_settled_receipt_cannot_be_reversed(contract: Session) -> None:
+    """Once paid for, the receipt of a call-off stays: the reversal is refused."""
+    number = call_off(contract, agreement="AG", qty=40, now=NOW).call_off.number
+    _, posted = receive_call_off(contract, number, lot="W1", expires_on=date(2028, 1, 1), now=NOW)
+    settle(contract, now=NOW)
+    with pytest.raises(DocumentState, match="settled in SE-000001"):
+        stock.reverse(contract, posted.number)
