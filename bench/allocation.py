@@ -7,9 +7,10 @@ So, for each synthetic size (`bench.synthetic`: *city* and *province*), this mea
 * the travel-time matrix alone (`optimizer.network.travel_times`), the part every planner
   pays before any model exists;
 * the greedy baseline (`optimizer.greedy.solve_greedy`);
-* the MIP (`optimizer.solve_allocation`) once per backend and `max_sources_per_need`
-  variant asked for, with its status, gap, model size (on-time arcs, read from the solver's
-  progress messages), time until the model was built and total solve time.
+* the MIP (`optimizer.solve_allocation`) once per backend and shelter-grouping variant
+  asked for, with its status, proven gap, model size (stage-1 on-time arcs and shelter
+  groups, read from the solver's progress messages), time until the first solver call,
+  the stage-1 time and the total.
 
 Both plans are scored the same way: residents in shelters whose critical items all arrive
 within the deadline. Greedy ignores fleet capacity, so its plan can promise deliveries the
@@ -41,10 +42,10 @@ from rich.table import Table
 
 from bench.synthetic import SIZES, build_problem, describe
 from optimizer import AllocationParams, Plan, Problem, SolveStatus, solve_allocation
-from optimizer.allocate import _sources
 from optimizer.greedy import solve_greedy
-from optimizer.network import Place, travel_times
+from optimizer.params import LP_BACKENDS, MIP_BACKENDS
 from optimizer.plan import SourceKind
+from optimizer.sources import source_travel_times, sources, window_fleet_budgets
 
 HELP = "Allocation: MIP vs greedy baseline on synthetic city and province instances."
 
@@ -55,13 +56,7 @@ PROVINCE_S = 30.0
 PROVINCE_GAIN = 1.10
 
 DEFAULT_TIME_LIMIT_S = {"city": 10.0, "province": 30.0}
-#: Sources kept per shelter and item when --max-sources is not given: the full model on a
-#: city. On a province the full model has ~3.5 million arcs, too many to build in the time
-#: limit; K=2 is what SCIP handled best in 30 s (K=3 and 5 found worse incumbents), though
-#: so few sources per need cap what any plan restricted to them can serve.
-DEFAULT_MAX_SOURCES: dict[str, int | None] = {"city": None, "province": 2}
-BACKENDS = ("SCIP", "HIGHS", "CBC", "CP-SAT")
-FLEET_SLACK = 1.01  # the MIP's whole-unit repair may pass a budget by a unit per arc
+FLEET_SLACK = 1.0 + 1e-9  # float noise only: the planner's whole units keep the budgets
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +64,13 @@ class Variant:
     """One MIP configuration to run."""
 
     solver: str
-    max_sources: int | None
+    lp_solver: str
+    cluster_hours: float | None  # None: the planner's own choice by model size
 
     @property
     def label(self) -> str:
-        k = "all" if self.max_sources is None else str(self.max_sources)
-        return f"MIP {self.solver}, K={k}"
+        width = "auto" if self.cluster_hours is None else f"{self.cluster_hours:g} h"
+        return f"MIP {self.solver}/{self.lp_solver}, groups {width}"
 
 
 @dataclass(slots=True)
@@ -83,7 +79,8 @@ class Run:
 
     method: str
     solver: str | None = None
-    max_sources: int | None = None
+    lp_solver: str | None = None
+    cluster_hours: float | None = None
     time_limit_s: float | None = None
     status: str = ""
     gap: float | None = None
@@ -92,9 +89,9 @@ class Run:
     share_on_time: float = 0.0
     units_late: int = 0
     depots_over_fleet_budget: int = 0
-    arcs: int | None = None
-    model_ready_s: float | None = None  # travel times and arcs done
-    solving_from_s: float | None = None  # model built, first solver call starts
+    arcs: int | None = None  # stage-1 on-time arcs
+    groups: int | None = None  # shelter groups sharing flow variables
+    solving_from_s: float | None = None  # travel times and arcs done, first LP starts
     stage1_s: float | None = None  # residents-served stage, when a later stage followed it
     stages: list[tuple[float, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -119,52 +116,41 @@ class Check:
 def time_travel(problem: Problem) -> tuple[float, int, int]:
     """Seconds for the source x shelter travel-time matrix, as `solve_allocation` builds it;
     also how many shelters no source can reach and the matrix's source count."""
-    sources = _sources(problem)
+    srcs = sources(problem)
     started = time.perf_counter()
-    times = travel_times(
-        problem,
-        [Place(s.key, s.lat, s.lon, s.speed_cap_kmh) for s in sources],
-        [Place(h.code, h.lat, h.lon) for h in problem.shelters],
-    )
+    times = source_travel_times(problem, srcs)
     seconds = time.perf_counter() - started
-    cut_off = int((~(times.hours < float("inf"))).all(axis=0).sum()) if len(sources) else 0
-    return seconds, cut_off, len(sources)
+    cut_off = int((~(times.hours < float("inf"))).all(axis=0).sum()) if len(srcs) else 0
+    return seconds, cut_off, len(srcs)
 
 
 def fleet_overruns(problem: Problem, plan: Plan) -> int:
     """Depots whose on-time shipments need more tonne-hours or m³-hours than their fleet has.
 
-    Same budget as the MIP: every vehicle drives from loading until the deadline, its last
-    leg one-way, so a depot's budget is capacity x (deadline - loading + farthest trip), and
-    a trip costs load x 2 x driving hours.
+    The planner's own budgets (`optimizer.sources.window_fleet_budgets`): every vehicle
+    drives from loading until the deadline, its last leg one-way; a trip costs load x 2 x
+    driving hours. Greedy ignores them, which is what this column shows.
     """
+    srcs = sources(problem)
+    times = source_travel_times(problem, srcs)
+    window_fleet_budgets(srcs, times.hours, plan.deadline_hours)
+    row = {s.code: i for i, s in enumerate(srcs) if s.kind == SourceKind.DEPOT}
+    column = {h.code: j for j, h in enumerate(problem.shelters)}
     weight = {it.code: it.unit_weight_kg for it in problem.items}
     volume = {it.code: it.unit_volume_m3 for it in problem.items}
     kg: dict[str, float] = defaultdict(float)
     m3: dict[str, float] = defaultdict(float)
-    farthest: dict[str, float] = defaultdict(float)
     for sh in plan.shipments:
         if sh.source_kind != SourceKind.DEPOT or sh.arrival_hours > plan.deadline_hours + 1e-6:
             continue
-        travel = sh.arrival_hours - sh.ready_hours
-        kg[sh.source] += sh.qty * weight[sh.item] * 2 * travel
-        m3[sh.source] += sh.qty * volume[sh.item] * 2 * travel
-        farthest[sh.source] = max(farthest[sh.source], travel)
-    cap_kg: dict[str, float] = defaultdict(float)
-    cap_m3: dict[str, float] = defaultdict(float)
-    for v in problem.fleet:
-        cap_kg[v.depot] += v.count * v.capacity_kg
-        cap_m3[v.depot] += v.count * v.capacity_m3
-    loading = {d.code: d.loading_hours for d in problem.depots}
-    over = 0
-    for depot in kg:
-        window = max(plan.deadline_hours - loading[depot] + farthest[depot], 0.0)
-        if (
-            kg[depot] > cap_kg[depot] * window * FLEET_SLACK
-            or m3[depot] > cap_m3[depot] * window * FLEET_SLACK
-        ):
-            over += 1
-    return over
+        trip = 2 * float(times.hours[row[sh.source], column[sh.shelter]])
+        kg[sh.source] += sh.qty * weight[sh.item] * trip
+        m3[sh.source] += sh.qty * volume[sh.item] * trip
+    return sum(
+        1
+        for code, i in row.items()
+        if kg[code] > srcs[i].kg_hours * FLEET_SLACK or m3[code] > srcs[i].m3_hours * FLEET_SLACK
+    )
 
 
 def _scored(problem: Problem, plan: Plan, run: Run) -> Run:
@@ -193,26 +179,29 @@ def run_mip(
     log: Callable[[str], None],
 ) -> Run:
     """One MIP solve; progress messages give the model size and when each stage began."""
-    run = Run(variant.label, variant.solver, variant.max_sources, time_limit_s)
+    run = Run(variant.label, variant.solver, variant.lp_solver, variant.cluster_hours, time_limit_s)
     started = time.perf_counter()
 
     def progress(message: str) -> None:
         at = round(time.perf_counter() - started, 3)
         run.stages.append((at, message))
-        if (m := re.match(r"model: ([\d,]+) on-time arcs", message)) is not None:
+        if (m := re.match(r"stage 1 LP: ([\d,]+) on-time arcs, ([\d,]+)", message)) is not None:
             run.arcs = int(m.group(1).replace(",", ""))
-            run.model_ready_s = at
-        elif message.startswith("solving"):
-            if run.solving_from_s is None:
-                run.solving_from_s = at
-            elif run.stage1_s is None:
-                run.stage1_s = round(at - run.solving_from_s, 3)
+            run.groups = int(m.group(2).replace(",", ""))
+            run.solving_from_s = at
+        elif (
+            message.startswith(("stage 2", "stage 3"))
+            and run.stage1_s is None
+            and run.solving_from_s is not None
+        ):
+            run.stage1_s = round(at - run.solving_from_s, 3)
         log(f"  {at:7.1f} s  {escape(message)}")
 
     try:
         params = AllocationParams(
             solver=variant.solver,
-            max_sources_per_need=variant.max_sources,
+            lp_solver=variant.lp_solver,
+            cluster_hours=variant.cluster_hours,
             relative_gap=relative_gap,
         )
         plan = solve_allocation(problem, params, time_limit_s=time_limit_s, progress=progress)
@@ -340,6 +329,7 @@ def render_table(results: Sequence[dict[str, Any]]) -> Table:
         ("model s", "right"),
         ("stage 1 s", "right"),
         ("arcs", "right"),
+        ("groups", "right"),
         ("on time", "right"),
         ("share", "right"),
         ("vs greedy", "right"),
@@ -356,7 +346,7 @@ def render_table(results: Sequence[dict[str, Any]]) -> Table:
             f"travel times ({tt['sources']} x {tt['shelters']}, {inst['road_nodes']:,} nodes)",
             *[""] * 2,
             f"{tt['seconds']:.2f}",
-            *[""] * 8,
+            *[""] * 9,
         )
         for run in [r["greedy"], *r["mip"]]:
             ratio = _ratio(run["residents_on_time"], greedy)
@@ -371,6 +361,7 @@ def render_table(results: Sequence[dict[str, Any]]) -> Table:
                 "" if built is None else f"{built:.1f}",
                 "" if run["stage1_s"] is None else f"{run['stage1_s']:.1f}",
                 "" if run["arcs"] is None else f"{run['arcs']:,}",
+                "" if run["groups"] is None else f"{run['groups']:,}",
                 f"{run['residents_on_time']:,}",
                 f"{run['share_on_time']:.1%}",
                 f"{ratio:.3f}",
@@ -412,25 +403,28 @@ def _sizes(text: str) -> list[str]:
     return sizes
 
 
-def _solvers(text: str) -> list[str]:
-    solvers = [s.strip().upper() for s in text.split(",") if s.strip()]
-    unknown = [s for s in solvers if s not in BACKENDS]
-    if unknown or not solvers:
-        raise argparse.ArgumentTypeError(f"solvers: choose from {', '.join(BACKENDS)}")
-    return solvers
+def _backends(option: str, known: Sequence[str]) -> Callable[[str], list[str]]:
+    def parse(text: str) -> list[str]:
+        chosen = [s.strip().upper() for s in text.split(",") if s.strip()]
+        if not chosen or any(s not in known for s in chosen):
+            raise argparse.ArgumentTypeError(f"{option}: choose from {', '.join(known)}")
+        return chosen
+
+    return parse
 
 
-def _max_sources(text: str) -> list[int | None]:
-    out: list[int | None] = []
+def _cluster_hours(text: str) -> list[float | None]:
+    out: list[float | None] = []
     for part in (p.strip().lower() for p in text.split(",") if p.strip()):
-        if part in {"none", "all"}:
+        if part == "auto":
             out.append(None)
-        elif part.isdigit() and int(part) >= 1:
-            out.append(int(part))
-        else:
-            raise argparse.ArgumentTypeError("max-sources: positive integers or 'all'")
+            continue
+        try:
+            out.append(float(part))
+        except ValueError:
+            raise argparse.ArgumentTypeError("cluster-hours: hours (0 = exact) or 'auto'") from None
     if not out:
-        raise argparse.ArgumentTypeError("max-sources: at least one value")
+        raise argparse.ArgumentTypeError("cluster-hours: at least one value")
     return out
 
 
@@ -453,19 +447,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="instance seed (default 0)")
     parser.add_argument(
         "--solvers",
-        type=_solvers,
-        default=["SCIP"],
+        type=_backends("solvers", MIP_BACKENDS),
+        default=[AllocationParams().solver],
         metavar="LIST",
-        help=f"MIP backends to compare, comma-separated, of {','.join(BACKENDS)} (default SCIP)",
+        help=f"MIP backends to compare, of {','.join(MIP_BACKENDS)} "
+        f"(default {AllocationParams().solver})",
     )
     parser.add_argument(
-        "--max-sources",
-        type=_max_sources,
-        default=None,
+        "--lp-solvers",
+        type=_backends("lp-solvers", LP_BACKENDS),
+        default=["HIGHS"],
         metavar="LIST",
-        help="max_sources_per_need values to compare, comma-separated, 'all' for no limit "
-        "(default: all on city, "
-        f"{DEFAULT_MAX_SOURCES['province']} on province)",
+        help=f"LP backends to compare, of {','.join(LP_BACKENDS)} (default HIGHS)",
+    )
+    parser.add_argument(
+        "--cluster-hours",
+        type=_cluster_hours,
+        default=[None],
+        metavar="LIST",
+        help="shelter-grouping widths to compare, in hours (0 = exact), or 'auto' "
+        "(default: auto, the planner's own choice)",
     )
     parser.add_argument(
         "--relative-gap",
@@ -498,8 +499,12 @@ def run(args: argparse.Namespace) -> int:
     results = []
     for size in args.sizes:
         limit = args.time_limit or DEFAULT_TIME_LIMIT_S[size]
-        ks = args.max_sources or [DEFAULT_MAX_SOURCES[size]]
-        variants = [Variant(s, k) for s in args.solvers for k in ks]
+        variants = [
+            Variant(s, lp, h)
+            for s in args.solvers
+            for lp in args.lp_solvers
+            for h in args.cluster_hours
+        ]
         results.append(bench_size(size, variants, limit, args.relative_gap, args.seed, log))
     checks = [c for r in results for c in checks_for(r)]
     out.print(render_table(results))
@@ -512,7 +517,8 @@ def run(args: argparse.Namespace) -> int:
             "sizes": args.sizes,
             "seed": args.seed,
             "solvers": args.solvers,
-            "max_sources": args.max_sources,
+            "lp_solvers": args.lp_solvers,
+            "cluster_hours": args.cluster_hours,
             "time_limit_s": args.time_limit,
             "relative_gap": args.relative_gap,
         },

@@ -1,20 +1,30 @@
 """The 10-hour allocation: which source sends how much of what to which shelter.
 
-An OR-Tools MIP solved lexicographically by sequential solves, each stage fixing the
-previous stage's optimum as a constraint:
+Lexicographic objectives, by sequential solves, each stage keeping what the one before won:
 
 1. residents in shelters whose critical needs all arrive by the deadline (max);
 2. fairness: the least on-time share of any critical item at any shelter that some source
    can reach in time (max);
 3. priority-weighted on-time coverage (max), with vehicle tonne-hours as a tie-break whose
-   weight cannot outweigh one unit of coverage.
+   weight cannot outweigh one unit of coverage;
+4. late units over unmet ones (earliest arrival first), then first-expiry lots.
 
-Depot stock is aggregated per depot and item (every lot of a depot is ready at the same
-time and travels the same roads); lots are assigned afterwards, first-expiry first, so
-relief also rotates stock. Expired lots are never used. Each depot's fleet bounds what it
-can deliver in time through tonne-hour and m³-hour budgets: every vehicle drives until the
-deadline, its last leg needing no return. Units that cannot arrive in time but can arrive
-later are then sent, earliest arrival first, from what is left (late beats unmet).
+Why it is fast. A shelter's critical need is residents × norm, so every resident served
+costs the same kit of critical items wherever the shelter is: the LP relaxation of stage 1
+is nearly integral (on the province benchmark one shelter of 3,000 is fractional). Stage 1
+therefore solves the LP, then a small MIP over the arcs the LP used, whose optimum is
+compared with the LP's bound: the reported gap is a proven one. Stages 2 and 3 keep stage
+1's served shelters and are LPs, made whole by a MIP over their support.
+
+Why it scales. Shelters whose arrival times from every source differ by at most
+`cluster_hours` (and which the same sources reach in time) share their flow variables; a
+cluster's arcs use its members' *longest* drive, so every plan of the clustered model is
+feasible for the real one; the same model with the *shortest* drive is a relaxation whose
+LP bound enters the gap. Small instances are solved unclustered (exactly).
+
+Each depot's fleet bounds what it can deliver in time through tonne-hour and m³-hour budgets
+(`optimizer.sources.window_fleet_budgets`). Depot stock is pooled per depot and item; lots
+are assigned afterwards, first expiry first.
 """
 
 import math
@@ -25,98 +35,675 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
 
 import numpy as np
-from ortools.linear_solver import pywraplp
+import scipy.sparse as sp
+from ortools.linear_solver.python import model_builder as mb
+from scipy.cluster.hierarchy import fcluster, linkage
 
+from optimizer.coverage import late_shipments, shelter_plans
 from optimizer.demand import Need, needs
-from optimizer.network import Place, TravelTimes, travel_times
 from optimizer.params import AllocationParams
-from optimizer.plan import ItemCoverage, Plan, ShelterPlan, Shipment, SolveStatus, SourceKind
+from optimizer.plan import Plan, Shipment, SolveStatus, SourceKind
 from optimizer.problem import Problem
+from optimizer.sources import (
+    EPS,
+    LotPool,
+    Source,
+    ship,
+    source_records,
+    source_travel_times,
+    sources,
+    window_fleet_budgets,
+)
 
-EPS = 1e-6
-_NONE = np.array([], dtype=int)
-LATE_CANDIDATES = 8  # nearest sources considered for each late need
 OBJECTIVE_ORDER = [
     "residents whose critical needs all arrive by the deadline",
     "least on-time share among reachable shelters (fairness)",
     "priority-weighted on-time coverage, then fewest vehicle tonne-hours",
-    "late units over unmet ones (greedy, earliest arrival first)",
+    "late units over unmet ones (earliest arrival first)",
     "first-expiry lots first within each depot",
 ]
+#: Above this many on-time critical arcs, shelters are clustered (unless told otherwise).
+EXACT_ARCS = 150_000
+#: Cluster width used above EXACT_ARCS, in hours of arrival time.
+DEFAULT_CLUSTER_HOURS = 0.5
+#: Share of the time limit kept for the work after the last solve.
+POST_SHARE = 0.1
+#: Nearest sources per group and critical item added to the LP's arcs for whole units.
+STAGE1_NEAREST = 2
+#: Sources per group and item offered to the coverage stage above EXACT_ARCS.
+COVERAGE_SOURCES = 8
+#: The full (not support-restricted) stage-1 MIP is tried only on models this small.
+FULL_MIP_ARCS = 60_000
+_LATE_CAP = 0.5  # arrivals later than deadline + this look alike when grouping
+_BACKEND = {"SCIP": "scip", "HIGHS": "highs", "CP-SAT": "sat", "GLOP": "glop", "PDLP": "pdlp"}
+
+
+# --------------------------------------------------------------------------- the data
 
 
 @dataclass(slots=True)
-class _Source:
-    key: str  # "depot:CODE" or "agreement:CODE"
-    code: str
-    kind: SourceKind
-    lat: float
-    lon: float
-    ready_hours: float
-    supply: dict[str, int]
-    speed_cap_kmh: float | None
-    kg_hours: float = 0.0  # fleet budgets until the deadline (depots only)
-    m3_hours: float = 0.0
-    has_fleet: bool = True
+class _Data:
+    """The problem as arrays: sources × shelters × items."""
+
+    srcs: list[Source]
+    items: list[str]
+    need: np.ndarray  # (J, C) whole units
+    critical: np.ndarray  # (C,) bool
+    priority_weight: np.ndarray  # (C,) max priority − priority + 1
+    supply: np.ndarray  # (S, C)
+    ready: np.ndarray  # (S,)
+    hours: np.ndarray  # (S, J) driving hours, inf where unreachable
+    in_time: np.ndarray  # (S, J) a delivering source arrives by the deadline
+    depot: np.ndarray  # (S,) bool
+    weight: np.ndarray  # (C,) kg per unit
+    volume: np.ndarray  # (C,) m³ per unit
+    kg_budget: np.ndarray  # (S,)
+    m3_budget: np.ndarray  # (S,)
+    residents: np.ndarray  # (J,)
+    deadline: float
 
 
 @dataclass(slots=True)
-class _Arc:
-    source: int
-    shelter: int
-    item: str
-    arrival: float
-    travel: float
+class _Clusters:
+    label: np.ndarray  # (J,) cluster of each shelter
+    count: int
+    far: np.ndarray  # (S, G) longest drive to a member: the feasible model
+    near: np.ndarray  # (S, G) shortest drive: the relaxation
+    ok: np.ndarray  # (S, G) in time for every member: the feasible model's arcs
+    ok_any: np.ndarray  # (S, G) in time for some member: the relaxation's arcs
+    need: np.ndarray  # (G, C)
+    residents: np.ndarray  # (G,)
+
+    @property
+    def exact(self) -> bool:
+        return bool(np.array_equal(self.far, self.near) and np.array_equal(self.ok, self.ok_any))
 
 
-def _sources(problem: Problem) -> list[_Source]:
-    out: list[_Source] = []
-    supply: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for lot in problem.lots:
-        if lot.qty > 0 and (lot.expires_on is None or lot.expires_on >= problem.today):
-            supply[lot.depot][lot.item] += lot.qty
-    fleet = defaultdict(list)
-    for v in problem.fleet:
-        if v.count > 0:
-            fleet[v.depot].append(v)
-    for depot in problem.depots:
-        if not supply.get(depot.code):
-            continue
-        vehicles = fleet.get(depot.code, [])
-        out.append(
-            _Source(
-                key=f"depot:{depot.code}",
-                code=depot.code,
-                kind=SourceKind.DEPOT,
-                lat=depot.lat,
-                lon=depot.lon,
-                ready_hours=depot.loading_hours,
-                supply=dict(supply[depot.code]),
-                speed_cap_kmh=max((v.speed_kmh for v in vehicles), default=60.0),
-                has_fleet=bool(vehicles),
-                kg_hours=sum(v.count * v.capacity_kg for v in vehicles),
-                m3_hours=sum(v.count * v.capacity_m3 for v in vehicles),
-            )
+@dataclass(slots=True)
+class _Arcs:
+    """Cluster-level arcs, one per (source, cluster, item) that arrives in time."""
+
+    src: np.ndarray
+    grp: np.ndarray
+    item: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+    def take(self, keep: np.ndarray) -> "_Arcs":
+        return _Arcs(self.src[keep], self.grp[keep], self.item[keep])
+
+    def keys(self, groups: int, items: int) -> np.ndarray:
+        return (self.src * groups + self.grp) * items + self.item
+
+
+def _data(problem: Problem, srcs: list[Source], hours: np.ndarray, deadline: float) -> _Data:
+    items = [n.item for n in problem.norms]
+    col = {code: c for c, code in enumerate(items)}
+    row = {h.code: j for j, h in enumerate(problem.shelters)}
+    need = np.zeros((len(problem.shelters), len(items)), dtype=np.int64)
+    for n in needs(problem):
+        need[row[n.shelter], col[n.item]] = n.qty
+    specs = {it.code: it for it in problem.items}
+    priorities = np.array([n.priority for n in problem.norms], dtype=float)
+    supply = np.zeros((len(srcs), len(items)))
+    for i, s in enumerate(srcs):
+        for item, qty in s.supply.items():
+            if item in col:
+                supply[i, col[item]] = qty
+    ready = np.array([s.ready_hours for s in srcs], dtype=float)
+    deliver = np.array([s.can_deliver for s in srcs], dtype=bool)
+    hours = hours.reshape(len(srcs), len(problem.shelters))
+    return _Data(
+        srcs=srcs,
+        items=items,
+        need=need,
+        critical=np.array([n.critical for n in problem.norms], dtype=bool),
+        priority_weight=(priorities.max(initial=1) - priorities + 1),
+        supply=supply,
+        ready=ready,
+        hours=hours,
+        in_time=(ready[:, None] + hours <= deadline + EPS) & deliver[:, None],
+        depot=np.array([s.kind == SourceKind.DEPOT for s in srcs], dtype=bool),
+        weight=np.array([specs[c].unit_weight_kg for c in items]),
+        volume=np.array([specs[c].unit_volume_m3 for c in items]),
+        kg_budget=np.array([s.kg_hours for s in srcs], dtype=float),
+        m3_budget=np.array([s.m3_hours for s in srcs], dtype=float),
+        residents=np.array([h.residents for h in problem.shelters], dtype=float),
+        deadline=deadline,
+    )
+
+
+def _critical_arc_count(d: _Data) -> int:
+    crit = np.flatnonzero(d.critical)
+    has = d.supply[:, crit] > 0  # (S, Cc)
+    wants = d.need[:, crit] > 0  # (J, Cc)
+    per_item = d.in_time.astype(np.int64).T @ has.astype(np.int64)  # (J, Cc) sources
+    return int((per_item * wants).sum())
+
+
+def _clusters(d: _Data, hours_wide: float) -> _Clusters:
+    """Group shelters whose arrival times from every source differ by ≤ `hours_wide`.
+
+    Complete linkage under the Chebyshev distance bounds every pair in a group, so a group's
+    longest and shortest drives from a source differ by at most `hours_wide` (arrivals well
+    after the deadline count as equal: they matter to no on-time arc). With `hours_wide` 0
+    only identical shelters are grouped, and the model is exact.
+    """
+    deliver = np.array([s.can_deliver for s in d.srcs], dtype=bool)
+    cap = d.deadline + _LATE_CAP
+    arrival = np.where(deliver[:, None], np.minimum(d.ready[:, None] + d.hours, cap), cap).T
+    n = arrival.shape[0]
+    if n > 1 and hours_wide > 0:
+        tree = linkage(arrival, method="complete", metric="chebyshev")
+        label = fcluster(tree, t=hours_wide, criterion="distance") - 1
+    elif n:
+        _, label = np.unique(arrival, axis=0, return_inverse=True)
+        label = label.ravel()
+    else:
+        label = np.zeros(0, dtype=int)
+    count = int(label.max()) + 1 if n else 0
+    order = np.argsort(label, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(label[order]) > 0]) if n else np.zeros(0, int)
+    hours = np.where(np.isfinite(d.hours), d.hours, np.inf)[:, order]
+    if len(d.srcs) and n:
+        far = np.maximum.reduceat(hours, starts, axis=1)
+        near = np.minimum.reduceat(hours, starts, axis=1)
+        ok = np.logical_and.reduceat(d.in_time[:, order], starts, axis=1)
+        ok_any = np.logical_or.reduceat(d.in_time[:, order], starts, axis=1)
+    else:
+        far = near = np.zeros((len(d.srcs), count))
+        ok = ok_any = np.zeros((len(d.srcs), count), dtype=bool)
+    need = np.zeros((count, d.need.shape[1]))
+    np.add.at(need, label, d.need)
+    residents = np.bincount(label, weights=d.residents, minlength=count)
+    return _Clusters(label, count, far, near, ok, ok_any, need, residents)
+
+
+def _arcs(
+    d: _Data,
+    cl: _Clusters,
+    items: np.ndarray,
+    relaxed: bool = False,
+    nearest: int | None = None,
+) -> _Arcs:
+    """On-time arcs of the feasible model (or the relaxation's), optionally only each
+    group's `nearest` sources per item."""
+    ok = cl.ok_any if relaxed else cl.ok
+    parts = []
+    for c in items:
+        mask = ok & (d.supply[:, c] > 0)[:, None] & (cl.need[:, c] > 0)[None, :]
+        if nearest is not None and nearest < mask.shape[0]:
+            drive = np.where(mask, cl.far, np.inf)
+            rank = np.argsort(np.argsort(drive, axis=0, kind="stable"), axis=0)
+            mask &= rank < nearest
+        ii, gg = np.nonzero(mask)
+        parts.append((ii, gg, np.full(len(ii), c)))
+    if not parts:
+        return _Arcs(np.zeros(0, int), np.zeros(0, int), np.zeros(0, int))
+    return _Arcs(*(np.concatenate([p[k] for p in parts]) for k in range(3)))
+
+
+# --------------------------------------------------------------------------- models
+
+
+class _Rows:
+    """A sparse model's constraint rows, handed to OR-Tools in one call.
+
+    Building rows one coefficient at a time through the solver wrapper takes longer than
+    solving on province-sized models; a scipy CSR matrix goes across in one C++ call.
+    """
+
+    def __init__(self, n_vars: int) -> None:
+        self.n_vars = n_vars
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+        self.lo: list[np.ndarray] = []
+        self.hi: list[np.ndarray] = []
+        self.count = 0
+
+    def add(self, lo: np.ndarray, hi: np.ndarray) -> int:
+        first = self.count
+        self.lo.append(np.asarray(lo, dtype=float))
+        self.hi.append(np.asarray(hi, dtype=float))
+        self.count += len(self.lo[-1])
+        return first
+
+    def terms(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray | float) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        self.rows.append(rows)
+        self.cols.append(np.asarray(cols, dtype=np.int64))
+        self.vals.append(np.broadcast_to(np.asarray(vals, dtype=float), rows.shape))
+
+    def model(
+        self,
+        var_lo: np.ndarray,
+        var_hi: np.ndarray,
+        objective: np.ndarray,
+        integer: np.ndarray | None = None,
+        hint: np.ndarray | None = None,
+    ) -> mb.Model:
+        cat = np.concatenate
+        matrix = sp.csr_matrix(
+            (
+                cat(self.vals) if self.vals else np.zeros(0),
+                (
+                    cat(self.rows) if self.rows else np.zeros(0, int),
+                    cat(self.cols) if self.cols else np.zeros(0, int),
+                ),
+            ),
+            shape=(self.count, self.n_vars),
         )
-    for ag in problem.agreements:
-        if ag.qty > 0:
-            out.append(
-                _Source(
-                    key=f"agreement:{ag.code}",
-                    code=ag.code,
-                    kind=SourceKind.AGREEMENT,
-                    lat=ag.lat,
-                    lon=ag.lon,
-                    ready_hours=ag.lead_time_hours,
-                    supply={ag.item: ag.qty},
-                    speed_cap_kmh=None,
-                )
-            )
+        model = mb.Model()
+        model.helper.fill_model_from_sparse_data(
+            np.asarray(var_lo, dtype=float),
+            np.asarray(var_hi, dtype=float),
+            np.asarray(objective, dtype=float),
+            cat(self.lo) if self.lo else np.zeros(0),
+            cat(self.hi) if self.hi else np.zeros(0),
+            matrix,
+        )
+        model.helper.set_maximize(True)
+        if integer is not None:
+            for k in np.flatnonzero(integer):
+                model.helper.set_var_integrality(int(k), True)
+        if hint is not None:
+            for k in np.flatnonzero(hint > 0.5):
+                model.helper.add_hint(int(k), float(hint[k]))
+        return model
+
+
+@dataclass(slots=True)
+class _Result:
+    ok: bool  # a solution is available
+    optimal: bool
+    values: np.ndarray
+    objective: float
+    bound: float
+
+
+@contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence native solver banners: HiGHS prints on the C stdout whatever we ask, and
+    stdout is where `relief plan --json` writes the plan."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    sink = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(sink, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(sink)
+
+
+def _solve(model: mb.Model, backend: str, seconds: float, gap: float = 0.0) -> _Result:
+    solver = mb.Solver(_BACKEND[backend])
+    solver.set_time_limit_in_seconds(max(seconds, 0.05))
+    if gap > 0 and backend == "SCIP":
+        solver.set_solver_specific_parameters(f"limits/gap = {gap}")
+    elif gap > 0 and backend == "HIGHS":
+        solver.set_solver_specific_parameters(f"mip_rel_gap={gap}")
+    with _quiet_stdout():
+        status = solver.solve(model)
+    ok = status in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE)
+    if not ok:
+        return _Result(False, False, np.zeros(0), math.nan, math.nan)
+    values = solver.values(model.get_variables()).to_numpy(dtype=float)
+    objective = float(solver.objective_value)
+    bound = float(solver.best_objective_bound)
+    if not math.isfinite(bound):
+        bound = objective if status == mb.SolveStatus.OPTIMAL else math.inf
+    return _Result(True, status == mb.SolveStatus.OPTIMAL, values, objective, bound)
+
+
+def _common_rows(
+    rows: _Rows, d: _Data, arcs: _Arcs, drive: np.ndarray, items: np.ndarray
+) -> np.ndarray:
+    """Supply per source and item, and the fleet budgets; returns each arc's tonne-hours."""
+    n = len(arcs)
+    position = -np.ones(len(d.items), dtype=np.int64)
+    position[items] = np.arange(len(items))
+    first = rows.add(np.full(len(d.srcs) * len(items), -np.inf), d.supply[:, items].ravel())
+    rows.terms(first + arcs.src * len(items) + position[arcs.item], np.arange(n), 1.0)
+    on_road = np.flatnonzero(d.depot[arcs.src])
+    trip = 2 * drive[arcs.src[on_road], arcs.grp[on_road]]
+    kg = d.weight[arcs.item[on_road]] * trip
+    m3 = d.volume[arcs.item[on_road]] * trip
+    first = rows.add(np.full(len(d.srcs), -np.inf), d.kg_budget)
+    rows.terms(first + arcs.src[on_road], on_road, kg)
+    first = rows.add(np.full(len(d.srcs), -np.inf), d.m3_budget)
+    rows.terms(first + arcs.src[on_road], on_road, m3)
+    tonne_hours = np.zeros(n)
+    tonne_hours[on_road] = kg / 1000
+    return tonne_hours
+
+
+# --------------------------------------------------------------------------- stage 1
+
+
+@dataclass(slots=True)
+class _Stage1:
+    served: np.ndarray  # (J,) bool
+    flows: np.ndarray  # whole units per arc of `arcs`
+    arcs: _Arcs
+    best: float
+    bound: float
+    proven: bool  # the bound is a proven upper bound (an LP or MIP bound, not a timeout)
+
+
+def _reachable(d: _Data, cl: _Clusters, arcs: _Arcs, crit: np.ndarray) -> np.ndarray:
+    """Shelters every critical need of which some source can meet in time."""
+    covered = np.zeros((cl.count, len(d.items)), dtype=bool)
+    covered[arcs.grp, arcs.item] = True
+    wants = cl.need[:, crit] > 0
+    group_ok = (covered[:, crit] | ~wants).all(axis=1)
+    return group_ok[cl.label] & (d.residents > 0) & (d.need[:, crit] > 0).any(axis=1)
+
+
+def _stage1_model(
+    d: _Data,
+    cl: _Clusters,
+    arcs: _Arcs,
+    drive: np.ndarray,
+    ys: np.ndarray,
+    crit: np.ndarray,
+    integer: bool,
+    y_range: tuple[np.ndarray, np.ndarray] | None = None,
+    hint: np.ndarray | None = None,
+) -> tuple[mb.Model, int]:
+    """Stage 1 over `arcs`: flows x, then one y per shelter of `ys` (1 = served on time)."""
+    n = len(arcs)
+    rows = _Rows(n + len(ys))
+    link = -np.ones((cl.count, len(d.items)), dtype=np.int64)
+    gg, cc = np.nonzero(cl.need[:, crit] > 0)
+    cc = crit[cc]
+    first = rows.add(np.zeros(len(gg)), np.full(len(gg), np.inf))
+    link[gg, cc] = first + np.arange(len(gg))
+    rows.terms(link[arcs.grp, arcs.item], np.arange(n), 1.0)
+    for c in crit:
+        has = np.flatnonzero(d.need[ys, c] > 0)
+        rows.terms(link[cl.label[ys[has]], c], n + has, -d.need[ys[has], c])
+    _common_rows(rows, d, arcs, drive, crit)
+    cap = np.minimum(cl.need[arcs.grp, arcs.item], d.supply[arcs.src, arcs.item])
+    y_lo, y_hi = y_range if y_range is not None else (np.zeros(len(ys)), np.ones(len(ys)))
+    var_lo = np.concatenate([np.zeros(n), y_lo])
+    var_hi = np.concatenate([cap, y_hi])
+    objective = np.concatenate([np.zeros(n), d.residents[ys]])
+    model = rows.model(
+        var_lo, var_hi, objective, np.ones(n + len(ys), bool) if integer else None, hint
+    )
+    return model, n
+
+
+def _stage1(
+    d: _Data,
+    cl: _Clusters,
+    params: AllocationParams,
+    seconds: Callable[[], float],
+    say: Callable[[str], None],
+) -> _Stage1 | None:
+    """Residents served on time: LP, then an integer model over the LP's support."""
+    crit = np.flatnonzero(d.critical)
+    arcs = _arcs(d, cl, crit)
+    ys = np.flatnonzero(_reachable(d, cl, arcs, crit))
+    bound, proven = 0.0, True
+    if not cl.exact:
+        wide = _arcs(d, cl, crit, relaxed=True)
+        everyone = np.flatnonzero(_reachable(d, cl, wide, crit))
+        if len(wide) and len(everyone):
+            say(f"stage 1 bound: {len(wide):,} arcs in time for some member, shortest drives")
+            relaxed, _ = _stage1_model(d, cl, wide, cl.near, everyone, crit, integer=False)
+            upper = _solve(relaxed, params.lp_solver, seconds())
+            bound, proven = (upper.objective, upper.optimal) if upper.ok else (math.inf, False)
+    if not len(arcs) or not len(ys):
+        served = np.zeros(len(d.residents), dtype=bool)
+        return _Stage1(served, np.zeros(0), arcs, 0.0, bound, proven)
+    say(f"stage 1 LP: {len(arcs):,} on-time arcs, {cl.count:,} shelter groups")
+    model, n = _stage1_model(d, cl, arcs, cl.far, ys, crit, integer=False)
+    lp = _solve(model, params.lp_solver, seconds())
+    if not lp.ok:
+        return None
+    if cl.exact:
+        bound, proven = lp.objective, lp.optimal
+
+    # The LP's arcs alone rarely let whole units fill shelters exactly; each group's
+    # nearest sources give the integer model that room at little cost (city benchmark:
+    # 37,417 residents from the LP's arcs, 37,818 = the LP bound with the 2 nearest).
+    near = _arcs(d, cl, crit, nearest=STAGE1_NEAREST).keys(cl.count, len(d.items))
+    offered = (lp.values[:n] > EPS) | np.isin(arcs.keys(cl.count, len(d.items)), near)
+    support = np.flatnonzero(offered)
+    say(f"stage 1 whole units: {len(support):,} arcs (the LP's and the nearest)")
+    small = arcs.take(support)
+    # Whole units, from cheap to thorough, each step only while the gap is above target:
+    # (1) over those arcs, with the shelters the LP serves whole kept served (what is left
+    # is which of the rest fill the remaining stock, a small problem); (2) the same arcs,
+    # nothing kept; (3) every arc, on models small enough. A fixed step's own bound says
+    # nothing of the real optimum; the others' do when their arcs are all the model's.
+    lp_y = lp.values[n:]
+    attempts = [(small, np.where(lp_y > 1 - EPS, 1.0, 0.0)), (small, None)]
+    if len(small) < len(arcs) <= FULL_MIP_ARCS:
+        attempts.append((arcs, None))
+    best_arcs, flows, y, best = small, np.zeros(len(small)), np.zeros(len(ys)), 0.0
+    for offered_arcs, keep_served in attempts:
+        top = math.floor(bound + 1e-6)
+        if best > 0 and top - best <= params.relative_gap * max(top, 1):
+            break
+        if offered_arcs is arcs:
+            say(f"stage 1 MIP over all {len(arcs):,} arcs")
+        lo = np.zeros(len(ys)) if keep_served is None else keep_served
+        hint = None
+        if best > 0 and params.solver != "HIGHS":  # HiGHS crashes on hints (OR-Tools 9.15)
+            position = {k: r for r, k in enumerate(offered_arcs.keys(cl.count, len(d.items)))}
+            hint = np.zeros(len(offered_arcs) + len(ys))
+            for k, q in zip(best_arcs.keys(cl.count, len(d.items)), flows, strict=True):
+                hint[position[k]] = q
+            hint[len(offered_arcs) :] = y
+        model, m = _stage1_model(
+            d, cl, offered_arcs, cl.far, ys, crit, True, (lo, np.ones(len(ys))), hint
+        )
+        mip = _solve(model, params.solver, seconds(), params.relative_gap)
+        if not mip.ok:
+            continue
+        if mip.objective > best + 0.5 or best == 0:
+            best_arcs, flows, y, best = offered_arcs, mip.values[:m], mip.values[m:], mip.objective
+        if keep_served is None and cl.exact and len(offered_arcs) == len(arcs):
+            bound = min(bound, mip.bound)  # a bound of the real model
+        say(f"stage 1: bound {bound:,.1f}, whole units {best:,.0f}")
+    served = np.zeros(len(d.residents), dtype=bool)
+    served[ys[y > 0.5]] = True
+    return _Stage1(served, np.rint(flows), best_arcs, best, bound, proven)
+
+
+# --------------------------------------------------------------------------- stages 2-3
+
+
+def _fixed_rows(
+    d: _Data, cl: _Clusters, served: np.ndarray, reach: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per group and item: units the served members must get, and the others' need."""
+    must = np.zeros_like(cl.need)
+    rest = np.zeros_like(cl.need)
+    crit = d.critical[None, :]
+    np.add.at(must, cl.label[served], d.need[served] * crit)
+    waiting = reach & ~served
+    np.add.at(rest, cl.label[waiting], d.need[waiting] * crit)
+    return must, rest
+
+
+def _fairness(
+    d: _Data,
+    cl: _Clusters,
+    arcs: _Arcs,
+    must: np.ndarray,
+    rest: np.ndarray,
+    params: AllocationParams,
+    seconds: float,
+) -> tuple[float, _Arcs] | None:
+    """The highest share of their critical needs every unserved reachable shelter can get,
+    and the arcs that reach it."""
+    n = len(arcs)
+    rows = _Rows(n + 1)
+    gg, cc = np.nonzero(cl.need * d.critical[None, :] > 0)
+    row = -np.ones_like(must, dtype=np.int64)
+    first = rows.add(must[gg, cc], cl.need[gg, cc])
+    row[gg, cc] = first + np.arange(len(gg))
+    rows.terms(row[arcs.grp, arcs.item], np.arange(n), 1.0)
+    waiting = np.flatnonzero(rest[gg, cc] > 0)
+    rows.terms(first + waiting, np.full(len(waiting), n), -rest[gg[waiting], cc[waiting]])
+    _common_rows(rows, d, arcs, cl.far, np.flatnonzero(d.critical))
+    cap = np.minimum(cl.need[arcs.grp, arcs.item], d.supply[arcs.src, arcs.item])
+    objective = np.zeros(n + 1)
+    objective[n] = 1.0
+    model = rows.model(np.zeros(n + 1), np.append(cap, 1.0), objective)
+    result = _solve(model, params.lp_solver, seconds)
+    if not result.ok:
+        return None
+    return float(result.values[n]), arcs.take(np.flatnonzero(result.values[:n] > EPS))
+
+
+def _coverage_model(
+    d: _Data,
+    cl: _Clusters,
+    arcs: _Arcs,
+    floor_units: np.ndarray,
+    integer: bool,
+) -> mb.Model:
+    n = len(arcs)
+    rows = _Rows(n)
+    gg, cc = np.nonzero(cl.need > 0)
+    row = -np.ones_like(floor_units, dtype=np.int64)
+    first = rows.add(floor_units[gg, cc], cl.need[gg, cc])
+    row[gg, cc] = first + np.arange(len(gg))
+    rows.terms(row[arcs.grp, arcs.item], np.arange(n), 1.0)
+    tonne_hours = _common_rows(rows, d, arcs, cl.far, np.arange(len(d.items)))
+    per_unit = d.priority_weight[arcs.item] * cl.residents[arcs.grp]
+    per_unit /= cl.need[arcs.grp, arcs.item]
+    # One unit of coverage outweighs every tonne-hour of the plan together.
+    tie = per_unit.min(initial=1.0) / max(tonne_hours.sum(), 1.0) * 1e-3
+    cap = np.minimum(cl.need[arcs.grp, arcs.item], d.supply[arcs.src, arcs.item])
+    return rows.model(
+        np.zeros(n), cap, per_unit - tie * tonne_hours, np.ones(n, bool) if integer else None
+    )
+
+
+def _coverage(
+    d: _Data,
+    cl: _Clusters,
+    first: _Stage1,
+    must: np.ndarray,
+    fair_units: np.ndarray,
+    fair_arcs: _Arcs | None,
+    params: AllocationParams,
+    seconds: Callable[[], float],
+    say: Callable[[str], None],
+    notes: list[str],
+) -> tuple[_Arcs, np.ndarray]:
+    """Priority-weighted coverage of every item, stage 1's shelters and the fairness kept.
+
+    On large models only each group's nearest sources per item are offered, plus the arcs
+    stages 1 and 2 used (which alone keep their results feasible).
+    """
+    every = np.arange(len(d.items))
+    arcs = _arcs(d, cl, every)
+    if len(arcs) > EXACT_ARCS:
+        keys = arcs.keys(cl.count, len(d.items))
+        chosen = [_arcs(d, cl, every, nearest=COVERAGE_SOURCES), first.arcs]
+        if fair_arcs is not None:
+            chosen.append(fair_arcs)
+        wanted = np.concatenate([a.keys(cl.count, len(d.items)) for a in chosen])
+        pruned = arcs.take(np.flatnonzero(np.isin(keys, wanted)))
+        say(f"stage 3: {len(pruned):,} of {len(arcs):,} arcs (nearest sources per item)")
+        arcs = pruned
+    say(f"stage 3 LP: {len(arcs):,} on-time arcs, all items")
+    lp = _solve(_coverage_model(d, cl, arcs, must + fair_units, False), params.lp_solver, seconds())
+    if not lp.ok:
+        notes.append("coverage stage found no solution in time; stage-1 flows kept")
+        return first.arcs, first.flows
+    # Whole units over the LP's support plus stage 1's arcs (which alone meet `must`).
+    key = arcs.keys(cl.count, len(d.items))
+    used = first.arcs.keys(cl.count, len(d.items))
+    keep = np.flatnonzero((lp.values > EPS) | np.isin(key, used[first.flows > 0]))
+    small = arcs.take(keep)
+    if np.allclose(lp.values[keep], np.rint(lp.values[keep]), atol=1e-6):
+        return small, np.rint(lp.values[keep])
+    say(f"stage 3 whole units: {len(small):,} arcs")
+    for floor_units, label in (
+        (must + np.floor(fair_units + EPS), ""),
+        (must, " without fairness"),
+    ):
+        mip = _solve(_coverage_model(d, cl, small, floor_units, True), params.solver, seconds())
+        if mip.ok:
+            if label:
+                notes.append(f"coverage stage: whole units{label} (fairness floor relaxed)")
+            return small, np.rint(mip.values)
+    notes.append("coverage stage: no whole-unit solution in time; stage-1 flows kept")
+    return first.arcs, first.flows
+
+
+# --------------------------------------------------------------------------- shipments
+
+
+def _split(
+    d: _Data,
+    cl: _Clusters,
+    arcs: _Arcs,
+    flows: np.ndarray,
+    served: np.ndarray,
+    problem: Problem,
+    pool: LotPool,
+) -> list[Shipment]:
+    """Group flows to shelters: served members get their need, the rest shares in
+    proportion to need; each source's units go to members soonest-arriving first."""
+    members: dict[int, np.ndarray] = {}
+    order = np.argsort(cl.label, kind="stable")
+    bounds = np.searchsorted(cl.label[order], np.arange(cl.count + 1))
+    for g in range(cl.count):
+        members[g] = order[bounds[g] : bounds[g + 1]]
+    by_key: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    for k in np.flatnonzero(flows > 0.5):
+        by_key[(int(arcs.grp[k]), int(arcs.item[k]))].append((int(arcs.src[k]), int(flows[k])))
+    plan: list[tuple[float, int, int, int, int]] = []  # arrival, source, shelter, item, qty
+    for (g, c), parts in by_key.items():
+        who = members[g]
+        want = d.need[who, c].astype(np.int64)
+        total = sum(q for _, q in parts)
+        give = np.zeros(len(who), dtype=np.int64)
+        if d.critical[c]:
+            first = served[who]
+            give[first] = want[first]
+        left = max(total - int(give.sum()), 0)
+        open_ = (give < want) & (want > 0)
+        if left and open_.any():
+            share = min(left / want[open_].sum(), 1.0)
+            exact = want[open_] * share
+            part = np.floor(exact + 1e-9).astype(np.int64)
+            spare = left - int(part.sum())
+            for r in np.argsort(-(exact - part), kind="stable")[: max(spare, 0)]:
+                if part[r] < want[open_][r]:
+                    part[r] += 1
+            give[open_] = part
+        for i, qty in sorted(parts, key=lambda p: d.ready[p[0]] + cl.far[p[0], g]):
+            for r in np.argsort(d.hours[i, who], kind="stable"):
+                if qty == 0:
+                    break
+                units = int(min(qty, give[r]))
+                if units:
+                    give[r] -= units
+                    qty -= units
+                    j = int(who[r])
+                    plan.append((float(d.ready[i] + d.hours[i, j]), i, j, c, units))
+    out: list[Shipment] = []
+    for arrival, i, j, c, qty in sorted(plan):
+        out.extend(ship(d.srcs[i], pool, problem.shelters[j].code, d.items[c], qty, arrival))
     return out
+
+
+# --------------------------------------------------------------------------- entry point
 
 
 def solve_allocation(
@@ -134,17 +721,18 @@ def solve_allocation(
     problem
         The disaster and what we hold.
     params
-        Backend and stage settings.
+        Backends and stage settings.
     time_limit_s
-        Wall-clock budget for building and solving; never exceeded by more than the last
-        solver call's own overrun.
+        Wall-clock budget for everything; each solver call gets what is left of its
+        stage's share, so the whole overruns only by what a solver overruns its own limit.
     deadline_hours
         Overrides `problem.deadline_hours`.
 
     Returns
     -------
     Plan
-        With `status` optimal, feasible (with `gap`), infeasible or timed_out.
+        With `status` optimal, feasible (with a proven `gap`), or timed_out (no solution
+        in time: the plan then holds the greedy baseline's shipments, and says so).
     """
     if time_limit_s <= 0:
         raise ValueError("time_limit_s: must be positive")
@@ -154,38 +742,73 @@ def solve_allocation(
     if deadline <= 0:
         raise ValueError("deadline_hours: must be positive")
 
+    def left() -> float:
+        return time_limit_s - (time.perf_counter() - started)
+
     say("travel times")
-    sources = _sources(problem)
-    shelters = list(problem.shelters)
-    times = travel_times(
-        problem,
-        [Place(s.key, s.lat, s.lon, s.speed_cap_kmh) for s in sources],
-        [Place(h.code, h.lat, h.lon) for h in shelters],
-    )
-    need_list = needs(problem)
-    need = {(n.shelter, n.item): n for n in need_list}
-    sh_index = {h.code: j for j, h in enumerate(shelters)}
+    srcs = sources(problem)
+    times = source_travel_times(problem, srcs)
+    window_fleet_budgets(srcs, times.hours, deadline)
+    d = _data(problem, srcs, times.hours, deadline)
+    width = params.cluster_hours
+    if width is None:
+        width = 0.0 if _critical_arc_count(d) <= EXACT_ARCS else DEFAULT_CLUSTER_HOURS
+    cl = _clusters(d, width)
+    shares = params.stage_shares
+    # Turning flows into shipments, late trips and reasons takes time too (1.5 s on the
+    # province benchmark): the stages end early enough to leave it.
+    reserve = POST_SHARE * time_limit_s
+    stage_end = [
+        time.perf_counter() + (left() - reserve) * sum(shares[: k + 1]) / sum(shares)
+        for k in range(3)
+    ]
 
-    arcs = _on_time_arcs(sources, shelters, times, need_list, sh_index, deadline, params)
-    farthest: dict[int, float] = defaultdict(float)
-    for a in arcs:
-        farthest[a.source] = max(farthest[a.source], a.travel)
-    for i, s in enumerate(sources):  # vehicles drive until the deadline; last leg one-way
-        if s.kind == SourceKind.DEPOT:
-            window = max(deadline - s.ready_hours + farthest[i], 0.0)
-            s.kg_hours *= window
-            s.m3_hours *= window
+    def until(stage: int) -> Callable[[], float]:
+        return lambda: max(min(stage_end[stage] - time.perf_counter(), left()), 0.05)
 
-    say(f"model: {len(arcs):,} on-time arcs")
-    status, gap, flows, notes = _solve(
-        problem, sources, shelters, arcs, need, deadline, params, started, time_limit_s, say
-    )
-    pool = _LotPool(problem)
-    shipments = _lots_first_expiry(problem, sources, arcs, flows, pool)
-    late = _late_shipments(deadline, sources, shelters, times, need, shipments, pool)
-    shipments.extend(late)
-    plan_shelters = _shelter_plans(
-        problem, sources, shelters, times, need, shipments, deadline, arcs, flows
+    notes: list[str] = []
+    if width > 0:
+        notes.append(
+            f"{len(problem.shelters):,} shelters in {cl.count:,} groups of arrival times "
+            f"within {width:g} h; the gap is against the groups' shortest-drive bound"
+        )
+    first = _stage1(d, cl, params, until(0), say)
+    need = {(n.shelter, n.item): n for n in needs(problem)}
+    pool = LotPool(problem)
+    if first is None:
+        from optimizer.greedy import greedy_shipments  # the fallback only
+
+        status, gap = SolveStatus.TIMED_OUT, None
+        notes.append("no solution within the time limit: the greedy baseline's plan is shown")
+        shipments = greedy_shipments(problem, srcs, times.hours, list(need.values()), pool)
+    else:
+        top = math.floor(first.bound + 1e-6)
+        gap = max((top - first.best) / max(top, 1), 0.0) if first.proven else None
+        optimal = gap is not None and gap <= params.relative_gap
+        status = SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE
+        if gap is not None and not optimal:
+            notes.append(f"residents served on time within {gap:.2%} of the bound")
+        reach = _reachable(
+            d, cl, _arcs(d, cl, np.flatnonzero(d.critical)), np.flatnonzero(d.critical)
+        )
+        must, rest = _fixed_rows(d, cl, first.served, reach)
+        fair, fair_arcs = 1.0, None
+        if rest.sum() > 0:
+            say("stage 2 LP: fairness")
+            arcs = _arcs(d, cl, np.flatnonzero(d.critical))
+            found = _fairness(d, cl, arcs, must, rest, params, until(1)())
+            if found is None:
+                notes.append("fairness stage found no solution in time; not enforced")
+                fair = 0.0
+            else:
+                fair, fair_arcs = max(found[0] - 1e-7, 0.0), found[1]
+        arcs, flows = _coverage(
+            d, cl, first, must, fair * rest, fair_arcs, params, until(2), say, notes
+        )
+        say("shipments")
+        shipments = _split(d, cl, arcs, flows, first.served, problem, pool)
+    shipments.extend(
+        late_shipments(deadline, srcs, list(problem.shelters), times, need, shipments, pool)
     )
     return Plan(
         name=problem.name,
@@ -193,510 +816,12 @@ def solve_allocation(
         deadline_hours=deadline,
         solve_seconds=time.perf_counter() - started,
         gap=gap,
-        shelters=plan_shelters,
+        shelters=shelter_plans(problem, srcs, times, need, shipments, deadline),
         shipments=sorted(shipments, key=lambda s: (s.arrival_hours, s.shelter, s.item)),
-        sources=_source_records(sources),
+        sources=source_records(srcs),
         objective_order=OBJECTIVE_ORDER,
         notes=notes,
     )
 
 
-def _source_records(sources: list[_Source]) -> list[dict[str, Any]]:
-    """The sources as the Plan reports them (JSON, GeoJSON and the map use these)."""
-    return [
-        {
-            "code": s.code,
-            "kind": s.kind.value,
-            "lat": s.lat,
-            "lon": s.lon,
-            "ready_hours": round(s.ready_hours, 3),
-            "supply": s.supply,
-        }
-        for s in sources
-    ]
-
-
-def _on_time_arcs(
-    sources: list[_Source],
-    shelters: list,
-    times: TravelTimes,
-    need_list: list[Need],
-    sh_index: dict[str, int],
-    deadline: float,
-    params: AllocationParams,
-) -> list[_Arc]:
-    by_item: dict[str, list[int]] = defaultdict(list)
-    for i, s in enumerate(sources):
-        if s.kind == SourceKind.DEPOT and not s.has_fleet:
-            continue
-        for item in s.supply:
-            by_item[item].append(i)
-    arcs: list[_Arc] = []
-    for n in need_list:
-        j = sh_index[n.shelter]
-        cands = []
-        for i in by_item.get(n.item, []):
-            travel = float(times.hours[i, j])
-            arrival = sources[i].ready_hours + travel
-            if arrival <= deadline + EPS:
-                cands.append(_Arc(i, j, n.item, arrival, travel))
-        cands.sort(key=lambda a: a.arrival)
-        if params.max_sources_per_need is not None:
-            cands = cands[: params.max_sources_per_need]
-        arcs.extend(cands)
-    return arcs
-
-
-@contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
-    """Keep native solver chatter off stdout, where `relief plan --json` writes the plan."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        os.dup2(2, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _whole_units(
-    arcs: list[_Arc],
-    x: dict[int, pywraplp.Variable],
-    sources: list[_Source],
-    shelters: list,
-    need: dict[tuple[str, str], Need],
-) -> dict[int, int]:
-    """Round the LP flows to whole units without losing a shelter the model served.
-
-    Flows are floored; then each shelter and item gets back the units it lost to rounding
-    from the arcs with the largest fractional parts, while their source has stock left.
-    Supply and need are never exceeded; a fleet budget may be by at most one unit per arc.
-    """
-    value = {k: max(v.solution_value(), 0.0) for k, v in x.items()}
-    whole = {k: math.floor(v + 1e-6) for k, v in value.items()}
-    left: dict[tuple[int, str], int] = {
-        (i, item): qty for i, s in enumerate(sources) for item, qty in s.supply.items()
-    }
-    into: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for k, a in enumerate(arcs):
-        left[(a.source, a.item)] -= whole[k]
-        into[(a.shelter, a.item)].append(k)
-    for (j, item), ks in into.items():
-        wanted = min(
-            need[(shelters[j].code, item)].qty, math.ceil(sum(value[k] for k in ks) - 1e-6)
-        )
-        missing = wanted - sum(whole[k] for k in ks)
-        for k in sorted(ks, key=lambda k: whole[k] - value[k]):
-            if missing <= 0:
-                break
-            key = (arcs[k].source, item)
-            if value[k] - whole[k] > 1e-6 and left[key] > 0:
-                whole[k] += 1
-                left[key] -= 1
-                missing -= 1
-    return whole
-
-
-def _solve(
-    problem: Problem,
-    sources: list[_Source],
-    shelters: list,
-    arcs: list[_Arc],
-    need: dict[tuple[str, str], Need],
-    deadline: float,
-    params: AllocationParams,
-    started: float,
-    time_limit_s: float,
-    say: Callable[[str], None],
-) -> tuple[SolveStatus, float | None, dict[int, int], list[str]]:
-    notes: list[str] = []
-    if not arcs:
-        notes.append("no source can reach any shelter by the deadline")
-        return SolveStatus.OPTIMAL, 0.0, {}, notes
-    solver = pywraplp.Solver.CreateSolver(params.solver)
-    if solver is None:  # pragma: no cover - backends ship with ortools
-        raise ValueError(f"solver: backend {params.solver!r} is not available")
-    solver.SuppressOutput()
-    weight = {it.code: it.unit_weight_kg for it in problem.items}
-    volume = {it.code: it.unit_volume_m3 for it in problem.items}
-
-    x: dict[int, pywraplp.Variable] = {}
-    into: dict[tuple[int, str], list[int]] = defaultdict(list)
-    out_of: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for k, a in enumerate(arcs):
-        cap = min(sources[a.source].supply[a.item], need[(shelters[a.shelter].code, a.item)].qty)
-        x[k] = solver.NumVar(0, cap, "")
-        into[(a.shelter, a.item)].append(k)
-        out_of[(a.source, a.item)].append(k)
-
-    # Rows are built coefficient by coefficient: expression sums are far slower at scale.
-    def row(lb: float, ub: float, terms: list[tuple[int, float]]) -> pywraplp.Constraint:
-        con = solver.Constraint(lb, ub)
-        for k, coef in terms:
-            con.SetCoefficient(x[k], coef)
-        return con
-
-    inf = solver.infinity()
-    for (i, item), ks in out_of.items():
-        row(-inf, sources[i].supply[item], [(k, 1.0) for k in ks])
-    for (j, item), ks in into.items():
-        row(-inf, need[(shelters[j].code, item)].qty, [(k, 1.0) for k in ks])
-    fleet_load: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
-    for k, a in enumerate(arcs):
-        s = sources[a.source]
-        if s.kind == SourceKind.DEPOT:
-            fleet_load[a.source].append(
-                (k, weight[a.item] * 2 * a.travel, volume[a.item] * 2 * a.travel)
-            )
-    for i, loads in fleet_load.items():
-        row(-inf, sources[i].kg_hours, [(k, w) for k, w, _ in loads])
-        row(-inf, sources[i].m3_hours, [(k, v) for k, _, v in loads])
-
-    position = {h.code: j for j, h in enumerate(shelters)}
-    critical: dict[int, list[str]] = defaultdict(list)
-    for (code, item), n in need.items():
-        if n.critical:
-            critical[position[code]].append(item)
-    y: dict[int, pywraplp.Variable] = {}
-    for j, items in critical.items():
-        if all(into.get((j, item)) for item in items):
-            y[j] = solver.BoolVar("")
-            for item in items:
-                con = row(0.0, inf, [(k, 1.0) for k in into[(j, item)]])
-                con.SetCoefficient(y[j], -need[(shelters[j].code, item)].qty)
-
-    def remaining() -> float:
-        return time_limit_s - (time.perf_counter() - started)
-
-    def run(share: float, stage: str) -> int:
-        budget = max(remaining() * share, 0.05)
-        solver.SetTimeLimit(int(budget * 1000))
-        say(f"solving: {stage} ({budget:.1f} s at most)")
-        mp = pywraplp.MPSolverParameters()
-        mp.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, params.relative_gap)
-        with _stdout_to_stderr():  # HiGHS prints banners on the C stdout whatever we ask
-            return solver.Solve(mp)
-
-    def keep_hint() -> None:
-        if params.solver == "HIGHS":  # its pywraplp interface crashes on hints (ortools 9.15)
-            return
-        variables = list(x.values()) + list(y.values())
-        solver.SetHint(variables, [v.solution_value() for v in variables])
-
-    residents = {j: shelters[j].residents for j in y}
-    obj = solver.Objective()
-    for j, var in y.items():
-        obj.SetCoefficient(var, residents[j])
-    obj.SetMaximization()
-    shares = params.stage_shares
-    total_share = sum(shares)
-    outcome = run(shares[0] / total_share, "residents served on time")
-    if outcome not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        if outcome == pywraplp.Solver.INFEASIBLE:
-            return SolveStatus.INFEASIBLE, None, {}, ["the model is infeasible"]
-        return SolveStatus.TIMED_OUT, None, {}, ["no solution within the time limit"]
-    status = SolveStatus.OPTIMAL if outcome == pywraplp.Solver.OPTIMAL else SolveStatus.FEASIBLE
-    best = obj.Value()
-    bound = obj.BestBound() if status == SolveStatus.FEASIBLE else best
-    gap = (bound - best) / max(abs(bound), 1.0) if status == SolveStatus.FEASIBLE else 0.0
-    flows = _whole_units(arcs, x, sources, shelters, need)
-
-    # Stage 2: fairness among shelters some source reaches in time for every critical item.
-    keep_hint()
-    keep = solver.Constraint(math.floor(best + EPS), solver.infinity())
-    for j, v in y.items():
-        keep.SetCoefficient(v, residents[j])
-    floor_share = solver.NumVar(0, 1, "")
-    for j, items in critical.items():
-        if j not in y:
-            continue
-        for item in items:
-            q = need[(shelters[j].code, item)].qty
-            con = row(0.0, inf, [(k, 1.0) for k in into[(j, item)]])
-            con.SetCoefficient(floor_share, -q)
-    obj.Clear()
-    obj.SetCoefficient(floor_share, 1)
-    obj.SetMaximization()
-    outcome = run(shares[1] / (shares[1] + shares[2]), "fairness")
-    if outcome in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-        flows = _whole_units(arcs, x, sources, shelters, need)
-        fair = floor_share.solution_value()
-        if outcome != pywraplp.Solver.OPTIMAL:
-            notes.append("fairness stage stopped at its time limit")
-        keep_hint()
-        solver.Add(floor_share >= fair - 1e-6)
-        # Stage 3: priority-weighted coverage, tie-broken by fewest tonne-hours.
-        obj.Clear()
-        max_priority = max((n.priority for n in need.values()), default=1)
-        budget = sum(s.kg_hours for s in sources) or 1.0
-        smallest = math.inf
-        for k, a in enumerate(arcs):
-            n = need[(shelters[a.shelter].code, a.item)]
-            coef = (max_priority - n.priority + 1) * shelters[a.shelter].residents / n.qty
-            smallest = min(smallest, coef)
-            obj.SetCoefficient(x[k], coef)
-        tie = 1e-3 * smallest / max(len(arcs), 1)
-        for k, a in enumerate(arcs):
-            if sources[a.source].kind == SourceKind.DEPOT:
-                ton_hours = weight[a.item] * 2 * a.travel / budget
-                obj.SetCoefficient(x[k], obj.GetCoefficient(x[k]) - tie * ton_hours)
-        obj.SetMaximization()
-        outcome = run(1.0, "coverage by priority")
-        if outcome in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-            flows = _whole_units(arcs, x, sources, shelters, need)
-            if outcome != pywraplp.Solver.OPTIMAL:
-                notes.append("coverage stage stopped at its time limit")
-    else:
-        notes.append("fairness stage found no solution in time; stage-1 plan kept")
-    if status == SolveStatus.FEASIBLE:
-        notes.append(f"residents-served stage stopped at its time limit, gap {gap:.2%}")
-    return status, gap, flows, notes
-
-
-class _LotPool:
-    """Usable lots per depot and item, handed out soonest expiry first."""
-
-    def __init__(self, problem: Problem) -> None:
-        self.lots: dict[tuple[str, str], list[list]] = defaultdict(list)
-        for lot in sorted(problem.lots, key=lambda t: (t.expires_on or date.max, t.lot)):
-            if lot.qty > 0 and (lot.expires_on is None or lot.expires_on >= problem.today):
-                self.lots[(lot.depot, lot.item)].append([lot.lot, lot.qty])
-
-    def take(self, depot: str, item: str, qty: int) -> list[tuple[str, int]]:
-        out: list[tuple[str, int]] = []
-        for entry in self.lots[(depot, item)]:
-            if qty == 0:
-                break
-            units = min(qty, entry[1])
-            if units:
-                entry[1] -= units
-                qty -= units
-                out.append((entry[0], units))
-        return out
-
-
-def _ship(
-    source: _Source, pool: _LotPool, shelter: str, item: str, qty: int, arrival: float
-) -> list[Shipment]:
-    """Shipments for `qty` units: agreements ship as themselves, depots lot by lot."""
-    if source.kind == SourceKind.AGREEMENT:
-        return [
-            Shipment(
-                source.code, source.kind, None, shelter, item, qty, source.ready_hours, arrival
-            )
-        ]
-    return [
-        Shipment(source.code, source.kind, lot, shelter, item, units, source.ready_hours, arrival)
-        for lot, units in pool.take(source.code, item, qty)
-    ]
-
-
-def _lots_first_expiry(
-    problem: Problem,
-    sources: list[_Source],
-    arcs: list[_Arc],
-    flows: dict[int, int],
-    pool: _LotPool,
-) -> list[Shipment]:
-    """Turn the MIP's flows into shipments, soonest-arriving first."""
-    out: list[Shipment] = []
-    for k in sorted((k for k, q in flows.items() if q > 0), key=lambda k: arcs[k].arrival):
-        a = arcs[k]
-        out.extend(
-            _ship(
-                sources[a.source],
-                pool,
-                _shelter_code(problem, a.shelter),
-                a.item,
-                flows[k],
-                a.arrival,
-            )
-        )
-    return out
-
-
-def _shelter_code(problem: Problem, j: int) -> str:
-    return problem.shelters[j].code
-
-
-def _late_shipments(
-    deadline: float,
-    sources: list[_Source],
-    shelters: list,
-    times: TravelTimes,
-    need: dict[tuple[str, str], Need],
-    shipped: list[Shipment],
-    pool: _LotPool,
-) -> list[Shipment]:
-    """Leftover stock to still-unmet needs, earliest arrival first (late beats unmet)."""
-    index = {(s.kind, s.code): i for i, s in enumerate(sources)}
-    left = {(i, item): qty for i, s in enumerate(sources) for item, qty in s.supply.items()}
-    got: dict[tuple[str, str], int] = defaultdict(int)
-    for sh in shipped:
-        left[(index[(sh.source_kind, sh.source)], sh.item)] -= sh.qty
-        got[(sh.shelter, sh.item)] += sh.qty
-    column = {h.code: j for j, h in enumerate(shelters)}
-    # Arrival of a late trip per source: depots' vehicles are busy until the deadline (or
-    # the MIP would have sent it on time), so their next trip leaves then.
-    ready = np.array([s.ready_hours for s in sources])
-    depot = np.array([s.kind == SourceKind.DEPOT for s in sources])
-    fleetless = np.array([s.kind == SourceKind.DEPOT and not s.has_fleet for s in sources])
-    arrival_all = ready[:, None] + times.hours
-    arrival_all = np.where(
-        depot[:, None], np.maximum(arrival_all, deadline + times.hours), arrival_all
-    )
-    holders: dict[str, np.ndarray] = {}
-    for item in {item for (_, item) in need}:
-        holders[item] = np.array(
-            [i for i in range(len(sources)) if left.get((i, item), 0) > 0 and not fleetless[i]],
-            dtype=int,
-        )
-    options = []
-    for (code, item), n in need.items():
-        candidates = holders[item]
-        if got[(code, item)] >= n.qty or candidates.size == 0:
-            continue
-        arrivals = arrival_all[candidates, column[code]]
-        nearest = np.argsort(arrivals)[:LATE_CANDIDATES]
-        for r in nearest:
-            if np.isfinite(arrivals[r]):
-                options.append((float(arrivals[r]), n.priority, code, item, int(candidates[r])))
-    options.sort()
-    out: list[Shipment] = []
-    for arrival, _, code, item, i in options:
-        qty = min(need[(code, item)].qty - got[(code, item)], left[(i, item)])
-        if qty <= 0:
-            continue
-        left[(i, item)] -= qty
-        got[(code, item)] += qty
-        out.extend(_ship(sources[i], pool, code, item, qty, arrival))
-    return out
-
-
-def _shelter_plans(
-    problem: Problem,
-    sources: list[_Source],
-    shelters: list,
-    times: TravelTimes,
-    need: dict[tuple[str, str], Need],
-    shipments: list[Shipment],
-    deadline: float,
-    arcs: list[_Arc],
-    flows: dict[int, int],
-) -> list[ShelterPlan]:
-    on_time: dict[tuple[str, str], int] = defaultdict(int)
-    late: dict[tuple[str, str], int] = defaultdict(int)
-    last: dict[str, float] = {}
-    for sh in shipments:
-        if sh.arrival_hours <= deadline + EPS:
-            on_time[(sh.shelter, sh.item)] += sh.qty
-        else:
-            late[(sh.shelter, sh.item)] += sh.qty
-        last[sh.shelter] = max(last.get(sh.shelter, 0.0), sh.arrival_hours)
-    weight = {it.code: it.unit_weight_kg for it in problem.items}
-    volume = {it.code: it.unit_volume_m3 for it in problem.items}
-    used_kg: dict[int, float] = defaultdict(float)
-    used_m3: dict[int, float] = defaultdict(float)
-    reach: dict[tuple[int, str], set[int]] = defaultdict(set)
-    for k, a in enumerate(arcs):
-        reach[(a.shelter, a.item)].add(a.source)
-        used_kg[a.source] += flows.get(k, 0) * weight[a.item] * 2 * a.travel
-        used_m3[a.source] += flows.get(k, 0) * volume[a.item] * 2 * a.travel
-    full = {
-        i
-        for i, s in enumerate(sources)
-        if s.kind == SourceKind.DEPOT
-        and (used_kg[i] >= 0.98 * s.kg_hours or used_m3[i] >= 0.98 * s.m3_hours)
-        and (s.kg_hours > 0)
-    }
-    holding: dict[str, list[int]] = defaultdict(list)
-    for i, src in enumerate(sources):
-        for item, qty in src.supply.items():
-            if qty > 0:
-                holding[item].append(i)
-    holders_of = {item: np.array(rows, dtype=int) for item, rows in holding.items()}
-    can_drive = np.array(
-        [s.kind == SourceKind.AGREEMENT or s.has_fleet for s in sources], dtype=bool
-    )
-    ready = np.array([s.ready_hours for s in sources], dtype=float)
-    by_shelter: dict[str, list[Need]] = defaultdict(list)
-    for (code, _), n in need.items():
-        by_shelter[code].append(n)
-    out = []
-    for j, h in enumerate(shelters):
-        items = [
-            ItemCoverage(
-                n.item, n.qty, min(on_time[(h.code, n.item)], n.qty), late[(h.code, n.item)]
-            )
-            for n in by_shelter[h.code]
-        ]
-        crit = [c for c in items if need[(h.code, c.item)].critical]
-        served = all(c.on_time >= c.need for c in crit)
-        plan = ShelterPlan(
-            h.code, h.name, h.lat, h.lon, h.residents, served, last.get(h.code), items
-        )
-        plan.reasons = _reasons(
-            sources,
-            j,
-            h.code,
-            times,
-            need,
-            items,
-            deadline,
-            reach,
-            full,
-            holders_of,
-            can_drive,
-            ready,
-        )
-        out.append(plan)
-    return out
-
-
-def _reasons(
-    sources: list[_Source],
-    j: int,
-    code: str,
-    times: TravelTimes,
-    need: dict[tuple[str, str], Need],
-    items: list[ItemCoverage],
-    deadline: float,
-    reach_in_time: dict[tuple[int, str], set[int]],
-    fleet_full: set[int],
-    holders_of: dict[str, np.ndarray],
-    can_drive: np.ndarray,
-    ready: np.ndarray,
-) -> list[str]:
-    """Why a shelter is short, one line per cause, naming the items each cause affects.
-
-    Causes, most basic first: unreachable, no stock, no vehicle, deadline, fleet capacity,
-    shortage. Critical items are marked with `*`.
-    """
-    column = times.hours[:, j] if len(sources) else np.array([])
-    if len(column) and not np.isfinite(column).any():
-        return ["unreachable: every road to the shelter is closed"]
-    causes: dict[str, list[str]] = {}
-    for c in items:
-        if c.on_time >= c.need:
-            continue
-        star = "*" if need[(code, c.item)].critical else ""
-        short = f"{c.item}{star} {c.on_time}/{c.need}"
-        holders = holders_of.get(c.item, _NONE)
-        reach = holders[np.isfinite(column[holders])]
-        usable = reach[can_drive[reach]]
-        soonest = float((ready[usable] + column[usable]).min()) if usable.size else np.inf
-        if not holders.size:
-            cause = "no stock: no depot or agreement holds"
-        elif not reach.size:
-            cause = "unreachable: no source that holds it can reach the shelter by road"
-        elif not usable.size:
-            cause = "no vehicle: the depots that hold it have no fleet"
-        elif soonest > deadline + EPS:
-            cause = f"deadline: the soonest can arrive at {soonest:.1f} h"
-        elif busy := sorted(sources[i].code for i in reach_in_time[(j, c.item)] & fleet_full):
-            cause = f"fleet capacity: vehicles of {', '.join(busy)} fully used by {deadline:g} h"
-        else:
-            cause = f"shortage: all that can arrive by {deadline:g} h is allocated"
-        causes.setdefault(cause, []).append(short)
-    return [f"{cause} ({', '.join(shorts)} on time)" for cause, shorts in causes.items()]
+__all__ = ["OBJECTIVE_ORDER", "Need", "solve_allocation"]

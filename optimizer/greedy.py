@@ -14,18 +14,19 @@ from collections import defaultdict
 
 import numpy as np
 
-from optimizer.allocate import (
-    _LotPool,
-    _shelter_plans,
-    _ship,
-    _Source,
-    _source_records,
-    _sources,
-)
+from optimizer.coverage import shelter_plans
 from optimizer.demand import Need, needs
-from optimizer.network import Place, travel_times
-from optimizer.plan import Plan, Shipment, SolveStatus, SourceKind
-from optimizer.problem import Problem, Shelter
+from optimizer.plan import Plan, Shipment, SolveStatus
+from optimizer.problem import Problem
+from optimizer.sources import (
+    LotPool,
+    Source,
+    ship,
+    source_records,
+    source_travel_times,
+    sources,
+    window_fleet_budgets,
+)
 
 OBJECTIVE_ORDER = [
     "shelters in input order, items by norm priority",
@@ -59,19 +60,13 @@ def solve_greedy(problem: Problem, *, deadline_hours: float | None = None) -> Pl
     if deadline <= 0:
         raise ValueError("deadline_hours: must be positive")
 
-    sources = _sources(problem)
-    shelters = list(problem.shelters)
-    times = travel_times(
-        problem,
-        [Place(s.key, s.lat, s.lon, s.speed_cap_kmh) for s in sources],
-        [Place(h.code, h.lat, h.lon) for h in shelters],
-    )
+    srcs = sources(problem)
+    times = source_travel_times(problem, srcs)
+    window_fleet_budgets(srcs, times.hours, deadline)  # only to report full fleets
     need_list = needs(problem)
-    shipments = _greedy_shipments(problem, sources, shelters, times.hours, need_list)
+    shipments = greedy_shipments(problem, srcs, times.hours, need_list, LotPool(problem))
     need = {(n.shelter, n.item): n for n in need_list}
-    plan_shelters = _shelter_plans(
-        problem, sources, shelters, times, need, shipments, deadline, [], {}
-    )
+    plan_shelters = shelter_plans(problem, srcs, times, need, shipments, deadline)
     return Plan(
         name=problem.name,
         status=SolveStatus.FEASIBLE,
@@ -80,18 +75,18 @@ def solve_greedy(problem: Problem, *, deadline_hours: float | None = None) -> Pl
         gap=None,
         shelters=plan_shelters,
         shipments=sorted(shipments, key=lambda s: (s.arrival_hours, s.shelter, s.item)),
-        sources=_source_records(sources),
+        sources=source_records(srcs),
         objective_order=OBJECTIVE_ORDER,
         notes=["greedy baseline"],
     )
 
 
-def _greedy_shipments(
+def greedy_shipments(
     problem: Problem,
-    sources: list[_Source],
-    shelters: list[Shelter],
+    srcs: list[Source],
     hours: np.ndarray,
     need_list: list[Need],
+    pool: LotPool,
 ) -> list[Shipment]:
     """Shelter by shelter, each need from its soonest-arriving sources with stock left.
 
@@ -99,25 +94,24 @@ def _greedy_shipments(
     the candidate sources and their remaining stock are numpy arrays, so ranking them for
     one need is a vector operation even with hundreds of sources.
     """
-    ready = np.array([s.ready_hours for s in sources], dtype=float)
+    ready = np.array([s.ready_hours for s in srcs], dtype=float)
     holders: dict[str, list[int]] = defaultdict(list)
-    for i, s in enumerate(sources):
-        if s.kind == SourceKind.DEPOT and not s.has_fleet:
+    for i, s in enumerate(srcs):
+        if not s.can_deliver:
             continue  # nothing can carry its stock
         for item in s.supply:
             holders[item].append(i)
     cands = {item: np.array(ix, dtype=np.int64) for item, ix in holders.items()}
     left = {
-        item: np.array([sources[i].supply[item] for i in ix], dtype=np.int64)
+        item: np.array([srcs[i].supply[item] for i in ix], dtype=np.int64)
         for item, ix in holders.items()
     }
 
     by_shelter: dict[str, list[Need]] = defaultdict(list)
     for n in need_list:
         by_shelter[n.shelter].append(n)
-    pool = _LotPool(problem)
     out: list[Shipment] = []
-    for j, shelter in enumerate(shelters):
+    for j, shelter in enumerate(problem.shelters):
         # sorted() is stable: equal priorities keep the norms' order.
         for n in sorted(by_shelter.get(shelter.code, []), key=lambda n: n.priority):
             if n.item not in cands:
@@ -133,7 +127,5 @@ def _greedy_shipments(
                 qty = int(min(wanted, stock[k]))
                 stock[k] -= qty
                 wanted -= qty
-                out.extend(
-                    _ship(sources[idx[k]], pool, shelter.code, n.item, qty, float(arrival[k]))
-                )
+                out.extend(ship(srcs[idx[k]], pool, shelter.code, n.item, qty, float(arrival[k])))
     return out

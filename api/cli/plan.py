@@ -26,7 +26,9 @@ def plan(
     out: Annotated[Path, typer.Option("--out", help="Folder for the plan files.")] = Path(
         "relief-plan"
     ),
-    solver: Annotated[str, typer.Option("--solver", help="SCIP, HIGHS, CBC or CP-SAT.")] = "SCIP",
+    solver: Annotated[
+        str, typer.Option("--solver", help="Whole-unit backend: HIGHS, SCIP or CP-SAT.")
+    ] = AllocationParams().solver,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan JSON.")] = False,
 ) -> None:
     """Allocate stock and agreement reserves to shelters to serve the most residents in time."""
@@ -46,12 +48,12 @@ def run_plan(
     *,
     deadline: float | None,
     time_limit: float | None,
-    solver: str = "SCIP",
+    solver: str = AllocationParams().solver,
     quiet: bool = False,
 ) -> tuple[Plan, Problem]:
     try:
         meta, problem = load_scenario(scenario)
-        params = AllocationParams(solver=solver)
+        params = AllocationParams(solver=solver.upper())
     except ScenarioError as exc:
         fail(str(exc))
     except ValueError as exc:

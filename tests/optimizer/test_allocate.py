@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from optimizer import AllocationParams, SolveStatus, solve_allocation
 from optimizer.demand import needs
+from optimizer.params import LP_BACKENDS, MIP_BACKENDS
 from optimizer.plan import Plan
 from optimizer.problem import Depot, Lot, Norm, Per, Problem, Shelter, VehicleType
 from tests.optimizer import instances as inst
@@ -97,9 +98,12 @@ def test_bad_parameters_name_the_parameter() -> None:
 
 
 @st.composite
-def random_problems(draw: st.DrawFn) -> Problem:
+def random_problems(draw: st.DrawFn, close: bool = False) -> Problem:
+    """Small random problems; `close` puts 2-8 shelters within a few km of each other, so
+    their arrival times are alike and shelter grouping has something to group."""
     n_depots = draw(st.integers(1, 3))
-    n_shelters = draw(st.integers(1, 5))
+    n_shelters = draw(st.integers(2, 8) if close else st.integers(1, 5))
+    near = st.tuples(st.floats(40.7, 40.75), st.floats(122.7, 122.75))
     coords = st.tuples(st.floats(40.0, 41.5), st.floats(122.0, 123.5))
     depots, lots, fleet = [], [], []
     for d in range(n_depots):
@@ -124,7 +128,7 @@ def random_problems(draw: st.DrawFn) -> Problem:
             )
     shelters = []
     for h in range(n_shelters):
-        lat, lon = draw(coords)
+        lat, lon = draw(near if close else coords)
         shelters.append(Shelter(f"S{h}", f"s{h}", lat, lon, draw(st.integers(0, 200))))
     return inst.problem(
         items=(inst.WATER, inst.QUILT),
@@ -212,10 +216,56 @@ def test_fleet_capacity_bounds_on_time_units_and_the_rest_arrive_late() -> None:
     assert any("fleet capacity" in r for r in a.reasons)
 
 
-@pytest.mark.parametrize("backend", ["SCIP", "CBC", "HIGHS"])
-def test_every_mip_backend_finds_the_same_optimum(backend: str) -> None:
-    """The backends a user may pick agree on the hand-checked optimum (and HiGHS, whose
-    hint interface crashes in OR-Tools 9.15, runs without hints)."""
-    plan = solve_allocation(inst.short_depot(), AllocationParams(solver=backend), time_limit_s=5)
+@pytest.mark.parametrize(
+    ("backend", "lp_backend"),
+    [(mip, "HIGHS") for mip in MIP_BACKENDS] + [("SCIP", lp) for lp in LP_BACKENDS],
+)
+def test_every_backend_finds_the_same_optimum(backend: str, lp_backend: str) -> None:
+    """The backends a user may pick agree on the hand-checked optimum."""
+    params = AllocationParams(solver=backend, lp_solver=lp_backend)
+    plan = solve_allocation(inst.short_depot(), params, time_limit_s=5)
     assert plan.status == SolveStatus.OPTIMAL
     assert plan.kpis()["residents_served_on_time"] == 80
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_problems(close=True), st.sampled_from([0.1, 0.5, 2.0]))
+def test_grouped_shelters_plan_within_the_exact_optimum_and_its_bound(
+    problem: Problem, hours: float
+) -> None:
+    """Grouping shelters (as on province-sized models) gives a plan no better than the exact
+    optimum, with a bound no lower than it: the reported gap is a true gap."""
+    exact = solve_allocation(problem, AllocationParams(cluster_hours=0), time_limit_s=5)
+    grouped = solve_allocation(problem, AllocationParams(cluster_hours=hours), time_limit_s=5)
+    assert exact.status == SolveStatus.OPTIMAL
+    best = exact.kpis()["residents_served_on_time"]
+    got = grouped.kpis()["residents_served_on_time"]
+    assert got <= best
+    assert grouped.gap is not None
+    bound = got / (1 - grouped.gap) if grouped.gap < 1 else float("inf")
+    assert best <= bound + 1e-6
+    for s in grouped.shelters:  # served flags are recomputed from the shipments
+        arrived = {c.item: c.on_time for c in s.items}
+        assert s.served_on_time == all(
+            arrived[n.item] >= n.qty for n in needs(problem) if n.shelter == s.code and n.critical
+        )
+
+
+def test_grouping_never_hides_what_it_gave_up() -> None:
+    """Shelters A (in time) and B (15 minutes too late) grouped: the grouped model may only
+    ship what arrives in time at both, so it serves no one; the gap must say so."""
+    p = inst.problem(
+        depots=(Depot("D", "depot", "county", 40.0, 122.0, 1.0),),
+        lots=(Lot("D", "W", "L1", 1000, None),),
+        shelters=(Shelter("A", "a", 40.5, 122.0, 100), Shelter("B", "b", 40.6, 122.0, 100)),
+        fleet=(inst.truck("D"),),
+    )
+    exact = solve_allocation(p, AllocationParams(cluster_hours=0), deadline_hours=2.3)
+    assert shelter(exact, "A").served_on_time
+    assert not shelter(exact, "B").served_on_time
+    grouped = solve_allocation(p, AllocationParams(cluster_hours=1.0), deadline_hours=2.3)
+    assert grouped.kpis()["residents_served_on_time"] <= 100
+    assert grouped.gap is not None
+    if grouped.kpis()["residents_served_on_time"] < 100:
+        assert grouped.status == SolveStatus.FEASIBLE
+        assert grouped.gap == pytest.approx(1.0)
