@@ -3,6 +3,7 @@
 from supply.models.balances import Balance, Reservation, ReservationStatus
 from supply.models.batches import Batch, is_expired, rotation_date
 from supply.models.catalogue import Item, ItemCreate, ItemRead
+from supply.models.dispatch import DispatchLoad, DispatchPlan, DispatchStatus, LoadStatus
 from supply.models.documents import (
     NUMBER_PREFIX,
     DisposalReason,
@@ -51,6 +52,9 @@ __all__ = [
     "CallOffStatus",
     "Delivery",
     "DepotCreate",
+    "DispatchLoad",
+    "DispatchPlan",
+    "DispatchStatus",
     "DisposalReason",
     "Document",
     "DocumentCounter",
@@ -61,6 +65,7 @@ __all__ = [
     "Item",
     "ItemCreate",
     "ItemRead",
+    "LoadStatus",
     "Location",
     "LocationKind",
     "LocationRead",
