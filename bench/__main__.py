@@ -16,6 +16,7 @@ from types import ModuleType
 BENCHMARKS: dict[str, str] = {
     "ledger": "bench.ledger",
     "allocation": "bench.allocation",
+    "routing": "bench.routing",
 }
 
 

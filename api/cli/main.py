@@ -2,7 +2,19 @@
 
 import typer
 
-from api.cli import catalog, db, demo, plan, quotas, readiness, reserves, rotation, stock
+from api.cli import (
+    bench,
+    catalog,
+    db,
+    demo,
+    dispatch,
+    plan,
+    quotas,
+    readiness,
+    reserves,
+    rotation,
+    stock,
+)
 
 app = typer.Typer(
     help="relief-supply: emergency relief-supply stock ledger and planner.",
@@ -16,9 +28,11 @@ app.add_typer(stock.app, name="stock")
 app.add_typer(rotation.app, name="rotation")
 app.add_typer(reserves.app, name="reserves")
 app.add_typer(quotas.app, name="quotas")
+app.add_typer(dispatch.app, name="dispatch")
 app.command("readiness")(readiness.readiness)
 app.command("plan")(plan.plan)
 app.command("demo")(demo.demo)
+app.add_typer(bench.app, name="bench")
 
 if __name__ == "__main__":
     app()

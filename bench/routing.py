@@ -1,0 +1,501 @@
+"""Routing benchmark: the planner's routing engine on published CVRP and VRPTW instances.
+
+`optimizer.vrp.solve_routing` is the engine that plans the trucks' tours; this measures its
+gap to best-known solutions on CVRPLIB "X" instances (Uchoa et al. 2017) and Solomon's
+VRPTW instances, and, when PyVRP is installed (the `bench` extra), runs PyVRP on the same
+data with the same time limit in the same run, so that the ratio of the two gaps says how
+far our search is from a state-of-the-art one on this machine.
+
+Distance conventions follow each family's best-known values (`bks.csv`):
+
+* CVRP (CVRPLIB X): Euclidean, each arc rounded to the nearest integer (``int(d + 0.5)``);
+  unlimited homogeneous fleet (we give ``max(k, ceil(demand / capacity)) + spare``
+  vehicles, k from the name).
+* VRPTW (Solomon, DIMACS convention): Euclidean truncated to one decimal, the same values as
+  travel times, objective = distance only; scaled by 10 to integers for the solver.
+
+Targets at 30 s per instance: mean gap ≤ 2 % on CVRP, ≤ 1 % on VRPTW, a feasible solution
+on every instance.
+
+What was tried (mean gap to BKS, 10 s per instance, one worker, unless said otherwise) is
+recorded in `TUNING` below and printed with ``--tuning``.
+"""
+
+import argparse
+import csv
+import json
+import math
+import os
+import platform
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from optimizer.vrp import RoutingModel, RoutingResult, SearchSettings, Vehicle, solve_routing
+
+HELP = "Routing: gap to best-known values on CVRPLIB X and Solomon VRPTW (vs PyVRP)."
+
+#: Targets (mean gap in percent per family, at 30 s per instance).
+TARGET_GAP = {"cvrp": 2.0, "vrptw": 1.0}
+DEFAULT_SECONDS = 30.0
+BENCHMARKS_DIR = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
+FAMILY_DIRS = {"cvrp": "cvrp", "vrptw": "vrptw"}
+#: Spare vehicles beyond the minimum for an unlimited CVRP fleet (the BKS may use more).
+SPARE_VEHICLES = 3
+
+TUNING = """\
+(filled in after tuning)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """A benchmark instance as a `RoutingModel`, with what is needed to report it."""
+
+    name: str
+    family: str  # "cvrp" | "vrptw"
+    path: Path
+    model: RoutingModel
+    scale: int  # solver units per instance unit (10 for Solomon's one decimal)
+    coords: np.ndarray  # (N, 2) for PyVRP's locations
+
+    @property
+    def customers(self) -> int:
+        return self.model.n_nodes - 1
+
+
+def _euclid(coords: np.ndarray) -> np.ndarray:
+    diff = coords[:, None, :].astype(np.float64) - coords[None, :, :].astype(np.float64)
+    return np.sqrt((diff**2).sum(axis=2))
+
+
+def _is_solomon(path: Path) -> bool:
+    head = path.read_text(encoding="utf-8", errors="replace")[:2000].upper()
+    return "CUST NO." in head or ("VEHICLE" in head and "CUSTOMER" in head)
+
+
+def load_instance(path: Path | str) -> Instance:
+    """Read a CVRPLIB (.vrp) or Solomon (.txt) file into a `RoutingModel`.
+
+    Raises ValueError with a one-line reason when the file is missing, unreadable or not a
+    single-depot CVRP / VRPTW instance.
+    """
+    import vrplib
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    solomon = _is_solomon(path)
+    try:
+        data = vrplib.read_instance(str(path), instance_format="solomon" if solomon else "vrplib")
+    except Exception as exc:
+        raise ValueError(f"{path}: not a readable VRPLIB/Solomon file ({exc})") from None
+    try:
+        return _solomon(path, data) if solomon else _cvrp(path, data)
+    except (KeyError, IndexError, TypeError) as exc:
+        raise ValueError(f"{path}: missing or malformed section ({exc})") from None
+
+
+def _cvrp(path: Path, data: dict[str, Any]) -> Instance:
+    if "capacity" not in data or "demand" not in data:
+        raise ValueError(f"{path}: not a CVRP instance (no CAPACITY or DEMAND_SECTION)")
+    depots = np.atleast_1d(data.get("depot", np.array([0])))
+    if depots.size != 1 or int(depots[0]) != 0:
+        raise ValueError(f"{path}: only single-depot instances with the depot first")
+    n = int(data["dimension"])
+    weight_type = str(data.get("edge_weight_type", "")).upper()
+    if "node_coord" in data and weight_type in ("EUC_2D", ""):
+        coords = np.asarray(data["node_coord"], dtype=np.float64)
+        dist = np.floor(_euclid(coords) + 0.5).astype(np.int64)  # CVRPLIB: round each arc
+    else:
+        coords = np.asarray(data.get("node_coord", np.zeros((n, 2))), dtype=np.float64)
+        dist = np.floor(np.asarray(data["edge_weight"], dtype=np.float64) + 0.5).astype(np.int64)
+    demand = np.asarray(data["demand"], dtype=np.int64).reshape(n, 1)
+    capacity = int(data["capacity"])
+    if (demand > capacity).any():
+        raise ValueError(f"{path}: a customer's demand exceeds the capacity")
+    name = str(data.get("name", path.stem))
+    k = int(m.group(1)) if (m := re.search(r"-k(\d+)", name)) else 0
+    fleet = int(data.get("vehicles", 0)) or (
+        max(k, math.ceil(int(demand.sum()) / capacity)) + SPARE_VEHICLES
+    )
+    model = RoutingModel(
+        distance=dist,
+        times=[dist],
+        demand=demand,
+        service=np.zeros(n, dtype=np.int64),
+        window=np.tile(np.array([0, 2**40], dtype=np.int64), (n, 1)),
+        vehicles=tuple(Vehicle(0, 0, (capacity,)) for _ in range(fleet)),
+        depots=frozenset({0}),
+    )
+    return Instance(name, "cvrp", path, model, 1, coords)
+
+
+def _solomon(path: Path, data: dict[str, Any]) -> Instance:
+    coords = np.asarray(data["node_coord"], dtype=np.float64)
+    n = coords.shape[0]
+    scale = 10
+    # DIMACS: truncate to one decimal; times equal distances. The tiny epsilon keeps exact
+    # tenths (e.g. 5.0 computed as 4.9999999) on the right side of the floor.
+    dist = np.floor(_euclid(coords) * scale + 1e-9).astype(np.int64)
+    window = np.asarray(data["time_window"], dtype=np.int64) * scale
+    service = np.asarray(data["service_time"], dtype=np.int64) * scale
+    demand = np.asarray(data["demand"], dtype=np.int64).reshape(n, 1)
+    capacity = int(data["capacity"])
+    fleet = int(data["vehicles"])
+    model = RoutingModel(
+        distance=dist,
+        times=[dist],
+        demand=demand,
+        service=service,
+        window=window,
+        vehicles=tuple(Vehicle(0, 0, (capacity,)) for _ in range(fleet)),
+        depots=frozenset({0}),
+    )
+    return Instance(str(data.get("name", path.stem)), "vrptw", path, model, scale, coords)
+
+
+# --------------------------------------------------------------------------- solving
+
+
+def solve_instance(
+    instance: Instance,
+    seconds: float,
+    *,
+    workers: int = 1,
+    settings: SearchSettings | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[RoutingResult, dict[str, Any]]:
+    """Solve with our engine; the JSON of `relief bench vrp` (objective in instance units)."""
+    result = solve_routing(
+        instance.model,
+        time_limit_s=seconds,
+        workers=workers,
+        settings=settings,
+        progress=progress,
+    )
+    objective = None if result.distance is None else result.distance / instance.scale
+    document = {
+        "instance": instance.name,
+        "family": instance.family,
+        "status": result.status,
+        "objective": objective,
+        "seconds": round(result.seconds, 2),
+        "vehicles": len(result.routes),
+        "routes": [r.nodes for r in result.routes],
+    }
+    return result, document
+
+
+def pyvrp_available() -> bool:
+    try:
+        import pyvrp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def solve_pyvrp(instance: Instance, seconds: float, seed: int = 0) -> dict[str, Any]:
+    """PyVRP on exactly our data (same matrices, windows, fleet) with the same time limit."""
+    import pyvrp
+    from pyvrp.stop import MaxRuntime
+
+    m = instance.model
+    n = m.n_nodes
+    big = int(np.iinfo(np.int64).max // 4)
+    locations = [pyvrp.Location(float(x), float(y)) for x, y in instance.coords]
+    has_tw = instance.family == "vrptw"
+    depot_late = int(m.window[0, 1]) if has_tw else big
+    clients = [
+        pyvrp.Client(
+            location=i,
+            delivery=[int(m.demand[i, 0])],
+            service_duration=int(m.service[i]),
+            tw_early=int(m.window[i, 0]) if has_tw else 0,
+            tw_late=int(m.window[i, 1]) if has_tw else big,
+        )
+        for i in range(1, n)
+    ]
+    depot = pyvrp.Depot(location=0, tw_early=0, tw_late=depot_late)
+    vt = pyvrp.VehicleType(
+        num_available=len(m.vehicles),
+        capacity=[int(m.vehicles[0].capacity[0])],
+        tw_early=0,
+        tw_late=depot_late,
+    )
+    data = pyvrp.ProblemData(
+        locations, clients, [depot], [vt], [m.distance.copy()], [m.times[0].copy()]
+    )
+    started = time.perf_counter()
+    res = pyvrp.solve(data, stop=MaxRuntime(seconds), seed=seed, display=False)
+    elapsed = time.perf_counter() - started
+    best = res.best
+    feasible = bool(best.is_feasible())
+    return {
+        "status": "feasible" if feasible else "infeasible",
+        "objective": best.distance() / instance.scale if feasible else None,
+        "seconds": round(elapsed, 2),
+        "vehicles": best.num_routes(),
+    }
+
+
+# --------------------------------------------------------------------------- judging
+
+
+def read_bks(directory: Path) -> dict[tuple[str, str], float]:
+    """(family, instance) -> best-known objective, for the families this benchmark knows."""
+    out: dict[tuple[str, str], float] = {}
+    with (directory / "bks.csv").open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["family"] in FAMILY_DIRS:
+                out[(row["family"], row["instance"])] = float(row["objective"])
+    return out
+
+
+def gap_pct(objective: float | None, bks: float | None) -> float | None:
+    if objective is None or bks is None or bks <= 0:
+        return None
+    return 100.0 * (objective - bks) / bks
+
+
+def find_instances(directory: Path, names: Sequence[str] | None) -> list[Path]:
+    paths = sorted(
+        p
+        for family, sub in FAMILY_DIRS.items()
+        for p in (directory / sub).glob("*")
+        if p.suffix in (".vrp", ".txt") and family
+    )
+    if names:
+        wanted = {n.lower() for n in names}
+        paths = [p for p in paths if p.stem.lower() in wanted]
+    return paths
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    real = [v for v in values if v is not None]
+    return sum(real) / len(real) if real and len(real) == len(values) else None
+
+
+def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per family: mean gaps (ours, PyVRP), their ratio, feasibility and the target."""
+    out: dict[str, dict[str, Any]] = {}
+    for family in FAMILY_DIRS:
+        mine = [r for r in rows if r["family"] == family]
+        if not mine:
+            continue
+        ours = _mean([r["gap"] for r in mine])
+        theirs = _mean([r.get("pyvrp_gap") for r in mine]) if "pyvrp_gap" in mine[0] else None
+        ratio = ours / theirs if ours is not None and theirs not in (None, 0) else None
+        all_feasible = all(r["status"] in ("feasible", "optimal") for r in mine)
+        out[family] = {
+            "instances": len(mine),
+            "mean_gap": None if ours is None else round(ours, 3),
+            "pyvrp_mean_gap": None if theirs is None else round(theirs, 3),
+            "gap_ratio": None if ratio is None else round(ratio, 2),
+            "all_feasible": all_feasible,
+            "target_gap": TARGET_GAP[family],
+            "ok": all_feasible and ours is not None and ours <= TARGET_GAP[family],
+        }
+    return out
+
+
+def _fmt(value: float | None, suffix: str = "", digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}{suffix}"
+
+
+def render_table(rows: Sequence[dict[str, Any]], summary: dict[str, dict[str, Any]]) -> Table:
+    with_pyvrp = any("pyvrp_gap" in r for r in rows)
+    table = Table(title="Routing benchmark: gap to best-known (%)")
+    columns = ["instance", "n", "BKS", "ours", "gap %", "routes", "s"]
+    if with_pyvrp:
+        columns += ["PyVRP", "gap %", "routes", "s", "ratio"]
+    for c in columns:
+        table.add_column(c, justify="left" if c == "instance" else "right")
+    for r in rows:
+        cells = [
+            r["instance"],
+            str(r["n"]),
+            f"{r['bks']:g}" if r["bks"] is not None else "—",
+            _fmt(r["objective"], digits=1) if r["status"] != "infeasible" else "[red]none[/]",
+            _fmt(r["gap"]),
+            str(r["vehicles"]),
+            f"{r['seconds']:.1f}",
+        ]
+        if with_pyvrp:
+            ratio = (
+                r["gap"] / r["pyvrp_gap"] if r["gap"] is not None and r.get("pyvrp_gap") else None
+            )
+            cells += [
+                _fmt(r.get("pyvrp_objective"), digits=1),
+                _fmt(r.get("pyvrp_gap")),
+                str(r.get("pyvrp_vehicles", "—")),
+                f"{r.get('pyvrp_seconds', 0):.1f}",
+                _fmt(ratio, "x", 1),
+            ]
+        table.add_row(*cells)
+    for family, s in summary.items():
+        cells = [
+            f"[bold]mean {family}[/]",
+            str(s["instances"]),
+            "",
+            "",
+            _fmt(s["mean_gap"]),
+            "",
+            f"≤ {s['target_gap']:g} %: {'[green]ok[/]' if s['ok'] else '[red]missed[/]'}",
+        ]
+        if with_pyvrp:
+            cells += ["", _fmt(s["pyvrp_mean_gap"]), "", "", _fmt(s["gap_ratio"], "x", 1)]
+        table.add_row(*cells)
+    return table
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of `python -m bench routing`."""
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=DEFAULT_SECONDS,
+        metavar="S",
+        help=f"time limit per instance and solver (default {DEFAULT_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--instances",
+        nargs="+",
+        metavar="NAME",
+        help="instance names (file stems, e.g. X-n101-k25 R101); default: all",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="independent searches in parallel processes (default: 2, or 1 on one core)",
+    )
+    parser.add_argument(
+        "--pyvrp",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also run PyVRP with the same time limit (default: when installed)",
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=BENCHMARKS_DIR,
+        help="folder holding bks.csv, cvrp/ and vrptw/ (default ../shared/benchmarks)",
+    )
+    parser.add_argument(
+        "--json-out", type=Path, metavar="FILE", help="also write the JSON result here"
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+
+
+def environment() -> dict[str, Any]:
+    import ortools
+
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "ortools": ortools.__version__,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    try:
+        from importlib.metadata import version
+
+        env["pyvrp"] = version("pyvrp")
+    except Exception:
+        env["pyvrp"] = None
+    return env
+
+
+def run(args: argparse.Namespace) -> int:
+    """Solve every instance (ours, then PyVRP), print the table and the JSON."""
+    err = Console(stderr=True)
+    if not err.is_terminal:
+        err.width = max(err.width, 150)
+    out = Console(soft_wrap=False)
+    if not out.is_terminal:
+        out.width = max(out.width, 150)
+    use_pyvrp = pyvrp_available() if args.pyvrp is None else args.pyvrp
+    if use_pyvrp and not pyvrp_available():
+        err.print("[red]--pyvrp: PyVRP is not installed (pip install 'relief-supply[bench]')[/]")
+        return 2
+    directory: Path = args.dir
+    if not (directory / "bks.csv").is_file():
+        err.print(f"[red]{directory}: no bks.csv[/]")
+        return 2
+    bks = read_bks(directory)
+    paths = find_instances(directory, args.instances)
+    if not paths:
+        err.print("[red]no instance matched[/]")
+        return 2
+    settings = SearchSettings()
+    began = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        inst = load_instance(path)
+        best = bks.get((inst.family, inst.name))
+        result, doc = solve_instance(inst, args.seconds, workers=args.workers, settings=settings)
+        row: dict[str, Any] = {
+            "instance": inst.name,
+            "family": inst.family,
+            "n": inst.customers,
+            "bks": best,
+            "status": doc["status"],
+            "objective": doc["objective"],
+            "gap": gap_pct(doc["objective"], best),
+            "vehicles": doc["vehicles"],
+            "seconds": doc["seconds"],
+            "workers": result.log,
+        }
+        line = f"{inst.name}: ours {doc['status']} {_fmt(doc['objective'], digits=1)} "
+        line += f"(gap {_fmt(row['gap'], ' %')}) in {doc['seconds']:.1f} s"
+        if use_pyvrp:
+            py = solve_pyvrp(inst, args.seconds)
+            row.update(
+                pyvrp_status=py["status"],
+                pyvrp_objective=py["objective"],
+                pyvrp_gap=gap_pct(py["objective"], best),
+                pyvrp_vehicles=py["vehicles"],
+                pyvrp_seconds=py["seconds"],
+            )
+            line += (
+                f"; PyVRP {_fmt(py['objective'], digits=1)} (gap {_fmt(row['pyvrp_gap'], ' %')})"
+            )
+        err.log(line, highlight=False)
+        rows.append(row)
+    summary = summarise(rows)
+    out.print(render_table(rows, summary))
+    document = {
+        "benchmark": "routing",
+        "settings": {
+            "seconds": args.seconds,
+            "workers": args.workers,
+            "pyvrp": use_pyvrp,
+            "search": settings.describe(),
+        },
+        "environment": environment(),
+        "wall_seconds": round(time.perf_counter() - began, 1),
+        "instances": rows,
+        "summary": summary,
+        "ok": all(s["ok"] for s in summary.values()),
+    }
+    text = json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False)
+    print(text)
+    sys.stdout.flush()
+    if args.json_out:
+        args.json_out.write_text(text + "\n", encoding="utf-8")
+    if args.strict and not document["ok"]:
+        return 1
+    return 0

@@ -1,0 +1,732 @@
+"""The shared routing engine: one OR-Tools model for the planner's tours and the VRP benchmark.
+
+The planner (multi-depot, mixed fleet, several trips per truck, soft deadlines, optional
+deliveries) and `relief bench vrp` (CVRPLIB and Solomon instances) solve the same
+`RoutingModel`, so the benchmark's gap to best-known values measures the search that plans
+real deliveries. Everything here is integer: callers scale distances and times (e.g.
+minutes, or tenths of a unit for Solomon) before building the model.
+
+Search: a first solution (savings by default), then OR-Tools' local search driven by a
+metaheuristic (guided local search by default, or iterated local search with ruin and
+recreate). `workers` > 1 runs independent searches in separate processes, each with its
+own settings (`SearchSettings.alternates`), and keeps the best. The defaults are the tuned
+best of `python -m bench routing` (see `bench/routing.py` for what was tried).
+"""
+
+import itertools
+import math
+import multiprocessing
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+__all__ = [
+    "Route",
+    "RoutingModel",
+    "RoutingResult",
+    "SearchSettings",
+    "Vehicle",
+    "solve_routing",
+]
+
+#: Statuses of a `RoutingResult`.
+OPTIMAL, FEASIBLE, INFEASIBLE, TIMED_OUT = "optimal", "feasible", "infeasible", "timed_out"
+
+FIRST_SOLUTIONS = tuple(
+    v.name
+    for v in routing_enums_pb2.FirstSolutionStrategy.DESCRIPTOR.enum_types[0].values
+    if v.name not in ("UNSET", "EVALUATOR_STRATEGY")
+)
+METAHEURISTICS = (
+    "GREEDY_DESCENT",
+    "GUIDED_LOCAL_SEARCH",
+    "SIMULATED_ANNEALING",
+    "TABU_SEARCH",
+    "ITERATED_LOCAL_SEARCH",
+)
+RUINS = ("sisr", "random_walk", "spatially_close_routes")
+_OPERATORS = frozenset(
+    f.name
+    for f in pywrapcp.DefaultRoutingSearchParameters().local_search_operators.DESCRIPTOR.fields
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Vehicle:
+    """One trip of one vehicle: where it starts and ends, what it carries, when it may drive.
+
+    capacity has one entry per load dimension (weight, volume...), in the units of
+    `RoutingModel.demand`'s columns. Times are in the model's time unit.
+    """
+
+    start: int  # node index where it starts
+    end: int  # node index where it ends
+    capacity: tuple[int, ...]  # one per load dimension (RoutingModel.demand's columns)
+    profile: int = 0  # which matrix of RoutingModel.times it drives with
+    fixed_cost: int = 0  # added to the objective when the vehicle is used
+    earliest_start: int = 0  # may not leave before (time units)
+    latest_end: int | None = None  # must be back by (None: no limit)
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingModel:
+    """A rich VRP over N nodes: costs, travel times per vehicle profile, loads and windows.
+
+    Customers are the nodes that are neither in `depots` nor a vehicle's start or end; each
+    is visited once, or dropped at `drop_penalty[n]` when penalties are given. Arrival at a
+    customer must lie in its hard `window` (waiting is allowed); arriving after
+    `soft_latest[n]` costs `lateness_cost[n]` per time unit. Service time is spent at the
+    node before leaving it. Objective = travel distance + fixed costs of used vehicles +
+    lateness + drop penalties.
+    """
+
+    distance: np.ndarray  # (N, N) int64 cost per arc: the objective's travel part
+    times: list[np.ndarray]  # travel-time matrices (N, N) int64, one per profile
+    demand: np.ndarray  # (N, D) int64, zero at depots
+    service: np.ndarray  # (N,) int64 service time at each node
+    window: np.ndarray  # (N, 2) int64 hard [earliest, latest] arrival
+    vehicles: tuple[Vehicle, ...]
+    soft_latest: np.ndarray | None = None  # (N,) lateness after this costs lateness_cost
+    lateness_cost: np.ndarray | None = None  # (N,) int64 per time unit late
+    drop_penalty: np.ndarray | None = None  # (N,) int64; None: every customer is mandatory
+    chains: tuple[tuple[int, ...], ...] = ()  # vehicle indices that are successive trips
+    reload: int = 0  # time units between two trips of a chain
+    depots: frozenset[int] = frozenset()  # nodes that are depots, never visited as stops
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.distance.shape[0])
+
+    def customers(self) -> list[int]:
+        """Nodes to visit: all but depots and the vehicles' start and end nodes."""
+        not_stops = set(self.depots)
+        for v in self.vehicles:
+            not_stops.update((v.start, v.end))
+        return [n for n in range(self.n_nodes) if n not in not_stops]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One used vehicle's tour, with the earliest feasible schedule."""
+
+    vehicle: int
+    nodes: list[int]  # visited customer nodes in order (without start/end)
+    arrivals: list[int]  # arrival (service start) time at each of those nodes
+    start: int  # departure time from its start node
+    end: int  # arrival time at its end node
+
+
+@dataclass(slots=True)
+class RoutingResult:
+    """What the search found; infeasibility or a time-out is a status, not an exception."""
+
+    status: str  # "optimal" | "feasible" | "infeasible" | "timed_out" (no solution in time)
+    objective: int | None
+    distance: int | None  # the travel-distance part of the objective
+    routes: list[Route]  # only vehicles that are used
+    dropped: list[int]  # unvisited customer nodes
+    seconds: float
+    lateness: int = 0  # the lateness part of the objective
+    worker: int | None = None  # which independent run found it (0 = the main settings)
+    log: list[str] = field(default_factory=list)  # one line per worker: settings and result
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSettings:
+    """How the search runs. The defaults are the tuned best of `python -m bench routing`.
+
+    first_solution: an OR-Tools FirstSolutionStrategy name; SAVINGS builds good capacity
+        tours, PARALLEL_CHEAPEST_INSERTION copes better with tight time windows.
+    metaheuristic: a LocalSearchMetaheuristic name, or ITERATED_LOCAL_SEARCH (ruin and
+        recreate perturbations, each followed by local search).
+    gls_lambda: guided local search's penalty weight (OR-Tools default 0.1).
+    ruin: for ILS: "sisr" (slack induction by string removals), "random_walk" or
+        "spatially_close_routes"; ruin_size is the average number of visits removed
+        (SISR, random walk) or of routes ruined; sisr_max_sequence the longest string
+        removed from one route.
+    recreate: the FirstSolutionStrategy name that reinserts ruined visits.
+    annealing: for ILS, accept worse reference solutions by simulated annealing starting
+        at `initial_temperature` (cost units) and cooling to `final_temperature`;
+        False accepts only improvements.
+    operators: local-search operators switched on or off, as (field of OR-Tools'
+        LocalSearchNeighborhoodOperators without `use_`, on) pairs.
+    neighbors_ratio, min_neighbors: how many nearest neighbours the operators consider
+        (1.0 = all).
+    lns_time_limit_s: time limit of each LNS sub-search.
+    first_solution_for_time_windows: used instead of `first_solution` when the model has
+        binding time windows, because savings often finds no feasible start there.
+    alternates: settings of workers 1, 2... (worker 0 uses these); reused cyclically.
+    """
+
+    first_solution: str = "SAVINGS"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    gls_lambda: float = 0.1
+    ruin: str = "sisr"
+    ruin_size: int = 10
+    sisr_max_sequence: int = 10
+    sisr_bypass: float = 0.01
+    recreate: str = "LOCAL_CHEAPEST_INSERTION"
+    annealing: bool = True
+    initial_temperature: float = 100.0
+    final_temperature: float = 0.01
+    operators: tuple[tuple[str, bool], ...] = ()
+    neighbors_ratio: float = 1.0
+    min_neighbors: int = 1
+    lns_time_limit_s: float = 0.1
+    first_solution_for_time_windows: str | None = "PARALLEL_CHEAPEST_INSERTION"
+    alternates: tuple["SearchSettings", ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("first_solution", "recreate"):
+            if getattr(self, name) not in FIRST_SOLUTIONS:
+                raise ValueError(f"{name}: unknown strategy; use one of {FIRST_SOLUTIONS}")
+        tw = self.first_solution_for_time_windows
+        if tw is not None and tw not in FIRST_SOLUTIONS:
+            raise ValueError("first_solution_for_time_windows: unknown strategy")
+        if self.metaheuristic not in METAHEURISTICS:
+            raise ValueError(f"metaheuristic: use one of {METAHEURISTICS}")
+        if self.ruin not in RUINS:
+            raise ValueError(f"ruin: use one of {RUINS}")
+        if self.gls_lambda <= 0:
+            raise ValueError("gls_lambda: must be positive")
+        if self.ruin_size < 1 or self.sisr_max_sequence < 1:
+            raise ValueError("ruin_size, sisr_max_sequence: at least 1")
+        if not 0 <= self.sisr_bypass <= 1:
+            raise ValueError("sisr_bypass: in [0, 1]")
+        if not 0 < self.final_temperature <= self.initial_temperature:
+            raise ValueError("final_temperature: in (0, initial_temperature]")
+        for name, _on in self.operators:
+            if f"use_{name}" not in _OPERATORS:
+                raise ValueError(f"operators: unknown operator {name!r}")
+        if not 0 < self.neighbors_ratio <= 1 or self.min_neighbors < 1:
+            raise ValueError("neighbors_ratio: in (0, 1]; min_neighbors: at least 1")
+        if self.lns_time_limit_s <= 0:
+            raise ValueError("lns_time_limit_s: must be positive")
+
+    def for_worker(self, k: int) -> "SearchSettings":
+        """Settings of independent run k: 0 is self, the others cycle through alternates."""
+        if k == 0 or not self.alternates:
+            return self
+        return self.alternates[(k - 1) % len(self.alternates)]
+
+    def describe(self) -> str:
+        """One line naming what matters, for logs and the benchmark's JSON."""
+        meta = self.metaheuristic
+        if meta == "GUIDED_LOCAL_SEARCH":
+            meta += f"(lambda={self.gls_lambda:g})"
+        elif meta == "ITERATED_LOCAL_SEARCH":
+            accept = (
+                f"SA {self.initial_temperature:g}->{self.final_temperature:g}"
+                if self.annealing
+                else "descent"
+            )
+            meta += f"({self.ruin} {self.ruin_size}, {self.recreate}, {accept})"
+        ops = "".join(f" {'+' if on else '-'}{name}" for name, on in self.operators)
+        return f"{self.first_solution} + {meta}{ops}"
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_matrix(name: str, m: Any, n: int) -> None:
+    if not isinstance(m, np.ndarray) or m.shape != (n, n):
+        raise ValueError(f"{name}: expected an ({n}, {n}) array")
+    if not np.issubdtype(m.dtype, np.integer):
+        raise ValueError(f"{name}: integers expected (scale before building the model)")
+    if (m < 0).any():
+        raise ValueError(f"{name}: negative values")
+
+
+def _check_vector(name: str, v: Any, n: int) -> None:
+    if not isinstance(v, np.ndarray) or v.shape != (n,):
+        raise ValueError(f"{name}: expected an ({n},) array")
+    if not np.issubdtype(v.dtype, np.integer):
+        raise ValueError(f"{name}: integers expected")
+    if (v < 0).any():
+        raise ValueError(f"{name}: negative values")
+
+
+def validate(model: RoutingModel) -> None:
+    """Raise ValueError naming the first field whose shape or values cannot be solved."""
+    if not isinstance(model.distance, np.ndarray) or model.distance.ndim != 2:
+        raise ValueError("distance: expected an (N, N) array")
+    n = model.n_nodes
+    _check_matrix("distance", model.distance, n)
+    if not model.times:
+        raise ValueError("times: at least one travel-time matrix")
+    for p, t in enumerate(model.times):
+        _check_matrix(f"times[{p}]", t, n)
+    d = model.demand
+    if not isinstance(d, np.ndarray) or d.ndim != 2 or d.shape[0] != n:
+        raise ValueError(f"demand: expected an ({n}, D) array")
+    if not np.issubdtype(d.dtype, np.integer) or (d < 0).any():
+        raise ValueError("demand: non-negative integers expected")
+    _check_vector("service", model.service, n)
+    w = model.window
+    if not isinstance(w, np.ndarray) or w.shape != (n, 2):
+        raise ValueError(f"window: expected an ({n}, 2) array")
+    if not np.issubdtype(w.dtype, np.integer) or (w < 0).any():
+        raise ValueError("window: non-negative integers expected")
+    if (w[:, 0] > w[:, 1]).any():
+        raise ValueError(
+            f"window: earliest after latest at node {int(np.argmax(w[:, 0] > w[:, 1]))}"
+        )
+    if model.soft_latest is not None or model.lateness_cost is not None:
+        if model.soft_latest is None or model.lateness_cost is None:
+            raise ValueError("soft_latest: give soft_latest and lateness_cost together")
+        _check_vector("soft_latest", model.soft_latest, n)
+        _check_vector("lateness_cost", model.lateness_cost, n)
+    if model.drop_penalty is not None:
+        _check_vector("drop_penalty", model.drop_penalty, n)
+    if not model.vehicles:
+        raise ValueError("vehicles: at least one vehicle")
+    for k, v in enumerate(model.vehicles):
+        if not (0 <= v.start < n and 0 <= v.end < n):
+            raise ValueError(f"vehicles[{k}]: start and end must be node indices below {n}")
+        if len(v.capacity) != d.shape[1]:
+            raise ValueError(f"vehicles[{k}].capacity: one value per demand column ({d.shape[1]})")
+        if any(c < 0 for c in v.capacity):
+            raise ValueError(f"vehicles[{k}].capacity: negative")
+        if not 0 <= v.profile < len(model.times):
+            raise ValueError(f"vehicles[{k}].profile: no travel-time matrix {v.profile}")
+        if v.fixed_cost < 0 or v.earliest_start < 0:
+            raise ValueError(f"vehicles[{k}]: fixed_cost and earliest_start must be >= 0")
+        if v.latest_end is not None and v.latest_end < v.earliest_start:
+            raise ValueError(f"vehicles[{k}].latest_end: before earliest_start")
+    seen: set[int] = set()
+    for chain in model.chains:
+        for k in chain:
+            if not 0 <= k < len(model.vehicles):
+                raise ValueError(f"chains: no vehicle {k}")
+            if k in seen:
+                raise ValueError(f"chains: vehicle {k} is in two chains or twice in one")
+            seen.add(k)
+    if model.reload < 0:
+        raise ValueError("reload: negative")
+    if any(not 0 <= x < n for x in model.depots):
+        raise ValueError(f"depots: node indices below {n} expected")
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _needs_time(model: RoutingModel) -> bool:
+    """Whether time can bind at all; without it the search skips the time dimension (faster).
+
+    It can only bind through waiting, deadlines, soft deadlines or trip chains; a window's
+    latest bound cannot bind when it exceeds the longest conceivable tour.
+    """
+    if model.soft_latest is not None or model.chains:
+        return True
+    if any(v.latest_end is not None or v.earliest_start > 0 for v in model.vehicles):
+        return True
+    if model.window[:, 0].any():
+        return True
+    longest = int(model.service.sum()) + max(int(t.max(axis=1).sum()) for t in model.times)
+    return bool((model.window[:, 1] < longest).any())
+
+
+def _horizon(model: RoutingModel) -> int:
+    ends = [v.latest_end for v in model.vehicles if v.latest_end is not None]
+    return int(max([int(model.window[:, 1].max()), *ends]))
+
+
+def _search_parameters(
+    settings: SearchSettings, has_time: bool, seconds: float
+) -> pywrapcp.DefaultRoutingSearchParameters:
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    first = settings.first_solution
+    if has_time and settings.first_solution_for_time_windows is not None:
+        first = settings.first_solution_for_time_windows
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.Value.Value(first)
+    if settings.metaheuristic == "ITERATED_LOCAL_SEARCH":
+        params.use_iterated_local_search = True
+        ils = params.iterated_local_search_parameters
+        rr = ils.ruin_recreate_parameters
+        del rr.ruin_strategies[:]
+        ruin = rr.ruin_strategies.add()
+        if settings.ruin == "sisr":
+            ruin.sisr.max_removed_sequence_size = settings.sisr_max_sequence
+            ruin.sisr.avg_num_removed_visits = settings.ruin_size
+            ruin.sisr.bypass_factor = settings.sisr_bypass
+        elif settings.ruin == "random_walk":
+            ruin.random_walk.num_removed_visits = settings.ruin_size
+        else:
+            ruin.spatially_close_routes.num_ruined_routes = settings.ruin_size
+        rr.recreate_strategy.heuristic = routing_enums_pb2.FirstSolutionStrategy.Value.Value(
+            settings.recreate
+        )
+        ils.improve_perturbed_solution = True
+        if settings.annealing:
+            sa = ils.reference_solution_acceptance_strategy.simulated_annealing
+            sa.initial_temperature = settings.initial_temperature
+            sa.final_temperature = settings.final_temperature
+        else:
+            ils.reference_solution_acceptance_strategy.greedy_descent.SetInParent()
+    else:
+        params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.Value.Value(
+            settings.metaheuristic
+        )
+        params.guided_local_search_lambda_coefficient = settings.gls_lambda
+    ops = params.local_search_operators
+    for name, on in settings.operators:
+        setattr(ops, f"use_{name}", pywrapcp.BOOL_TRUE if on else pywrapcp.BOOL_FALSE)
+    params.ls_operator_neighbors_ratio = settings.neighbors_ratio
+    params.ls_operator_min_neighbors = settings.min_neighbors
+    params.lns_time_limit.FromMilliseconds(max(1, int(settings.lns_time_limit_s * 1000)))
+    params.time_limit.FromMilliseconds(max(1, int(seconds * 1000)))
+    return params
+
+
+class _Built:
+    """The OR-Tools objects of one model, kept together so nothing is garbage-collected."""
+
+    def __init__(self, model: RoutingModel) -> None:
+        n, vehicles = model.n_nodes, model.vehicles
+        self.model = model
+        self.customers = model.customers()
+        self.has_time = _needs_time(model)
+        starts = [v.start for v in vehicles]
+        ends = [v.end for v in vehicles]
+        self.manager = pywrapcp.RoutingIndexManager(n, len(vehicles), starts, ends)
+        self.routing = pywrapcp.RoutingModel(self.manager)
+        routing, manager = self.routing, self.manager
+
+        dist = routing.RegisterTransitMatrix(model.distance.tolist())
+        routing.SetArcCostEvaluatorOfAllVehicles(dist)
+        for k, v in enumerate(vehicles):
+            if v.fixed_cost:
+                routing.SetFixedCostOfVehicle(v.fixed_cost, k)
+
+        for d in range(model.demand.shape[1]):
+            load = routing.RegisterUnaryTransitVector(model.demand[:, d].tolist())
+            routing.AddDimensionWithVehicleCapacity(
+                load, 0, [int(v.capacity[d]) for v in vehicles], True, f"load{d}"
+            )
+
+        stop_nodes = set(starts) | set(ends)
+        for node in sorted(set(model.depots) - stop_nodes):
+            routing.solver().Add(routing.ActiveVar(manager.NodeToIndex(node)) == 0)
+
+        self.time_dim = None
+        if self.has_time:
+            self._add_time(model)
+
+        for node in self.customers:
+            index = manager.NodeToIndex(node)
+            if model.drop_penalty is not None:
+                routing.AddDisjunction([index], int(model.drop_penalty[node]))
+
+    def _add_time(self, model: RoutingModel) -> None:
+        routing, manager, vehicles = self.routing, self.manager, model.vehicles
+        horizon = _horizon(model)
+        per_profile = []
+        for t in model.times:
+            transit = t + model.service[:, None]
+            per_profile.append(routing.RegisterTransitMatrix(transit.tolist()))
+        routing.AddDimensionWithVehicleTransits(
+            [per_profile[v.profile] for v in vehicles], horizon, horizon, False, "time"
+        )
+        time_dim = routing.GetDimensionOrDie("time")
+        self.time_dim = time_dim
+        for node in self.customers:
+            index = manager.NodeToIndex(node)
+            lo, hi = (int(x) for x in model.window[node])
+            time_dim.CumulVar(index).SetRange(lo, hi)
+            if model.soft_latest is not None and model.lateness_cost is not None:
+                cost = int(model.lateness_cost[node])
+                if cost > 0:
+                    time_dim.SetCumulVarSoftUpperBound(index, int(model.soft_latest[node]), cost)
+        for k, v in enumerate(vehicles):
+            lo = max(v.earliest_start, int(model.window[v.start, 0]))
+            start = time_dim.CumulVar(routing.Start(k))
+            start.SetRange(lo, max(lo, int(model.window[v.start, 1])))
+            latest = int(model.window[v.end, 1])
+            if v.latest_end is not None:
+                latest = min(latest, v.latest_end)
+            time_dim.CumulVar(routing.End(k)).SetMax(latest)
+            routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.Start(k)))
+            routing.AddVariableMinimizedByFinalizer(time_dim.CumulVar(routing.End(k)))
+        solver = routing.solver()
+        for chain in model.chains:
+            for a, b in itertools.pairwise(chain):
+                end_a = time_dim.CumulVar(routing.End(a))
+                start_b = time_dim.CumulVar(routing.Start(b))
+                used_a = routing.ActiveVehicleVar(a)
+                solver.Add(start_b >= end_a + used_a * model.reload)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _schedule(model: RoutingModel, tours: dict[int, list[int]]) -> list[Route]:
+    """Earliest feasible times for each used vehicle's tour, chains in order.
+
+    Waiting costs nothing and lateness only grows with time, so the earliest schedule is
+    both feasible (when any is) and cheapest; it is what the solver's cumuls allow.
+    """
+    ready: dict[int, int] = {}  # vehicle -> earliest departure imposed by its chain
+    order: list[int] = []
+    for chain in model.chains:
+        order.extend(chain)
+    chained = set(order)
+    order.extend(k for k in range(len(model.vehicles)) if k not in chained)
+    successor = {a: b for chain in model.chains for a, b in itertools.pairwise(chain)}
+    routes: dict[int, Route] = {}
+    for k in order:
+        v = model.vehicles[k]
+        depart = max(v.earliest_start, int(model.window[v.start, 0]), ready.get(k, 0))
+        nodes = tours.get(k, [])
+        if not nodes:
+            if k in successor:
+                ready[successor[k]] = max(ready.get(successor[k], 0), depart)
+            continue
+        times = model.times[v.profile]
+        t = depart + int(model.service[v.start])
+        prev = v.start
+        arrivals = []
+        for node in nodes:
+            arrive = max(t + int(times[prev, node]), int(model.window[node, 0]))
+            arrivals.append(arrive)
+            t = arrive + int(model.service[node])
+            prev = node
+        end = t + int(times[prev, v.end])
+        routes[k] = Route(k, list(nodes), arrivals, depart, end)
+        if k in successor:
+            ready[successor[k]] = max(ready.get(successor[k], 0), end + model.reload)
+    return [routes[k] for k in sorted(routes)]
+
+
+def _score(model: RoutingModel, routes: list[Route], dropped: list[int]) -> tuple[int, int, int]:
+    """(objective, distance, lateness) of a solution, from the model's own numbers."""
+    distance = 0
+    lateness = 0
+    fixed = 0
+    for r in routes:
+        v = model.vehicles[r.vehicle]
+        path = [v.start, *r.nodes, v.end]
+        distance += int(sum(int(model.distance[a, b]) for a, b in itertools.pairwise(path)))
+        fixed += v.fixed_cost
+        if model.soft_latest is not None and model.lateness_cost is not None:
+            for node, at in zip(r.nodes, r.arrivals, strict=True):
+                late = at - int(model.soft_latest[node])
+                if late > 0:
+                    lateness += late * int(model.lateness_cost[node])
+    penalty = 0
+    if model.drop_penalty is not None:
+        penalty = int(sum(int(model.drop_penalty[n]) for n in dropped))
+    return distance + fixed + lateness + penalty, distance, lateness
+
+
+def _read(built: _Built, solution: Any) -> tuple[list[Route], list[int]]:
+    routing, manager = built.routing, built.manager
+    tours: dict[int, list[int]] = {}
+    visited: set[int] = set()
+    for k in range(len(built.model.vehicles)):
+        index = solution.Value(routing.NextVar(routing.Start(k)))
+        nodes = []
+        while not routing.IsEnd(index):
+            node = manager.IndexToNode(index)
+            nodes.append(node)
+            visited.add(node)
+            index = solution.Value(routing.NextVar(index))
+        if nodes:
+            tours[k] = nodes
+    dropped = [n for n in built.customers if n not in visited]
+    return _schedule(built.model, tours), dropped
+
+
+# --------------------------------------------------------------------------- solving
+
+
+def _quick_infeasibility(model: RoutingModel) -> str | None:
+    """A reason no solution can exist, found without searching (mandatory visits only)."""
+    if model.drop_penalty is not None:
+        return None
+    caps = np.array([v.capacity for v in model.vehicles], dtype=np.int64)
+    for node in model.customers():
+        if not (caps >= model.demand[node]).all(axis=1).any():
+            return f"node {node}: demand exceeds every vehicle's capacity"
+    return None
+
+
+def _solve_one(
+    model: RoutingModel,
+    settings: SearchSettings,
+    deadline: float,
+    initial_routes: list[list[int]] | None,
+    progress: Callable[[str], None] | None,
+) -> RoutingResult:
+    """One search in this process, stopping by the wall-clock `deadline` (time.time())."""
+    started = time.time()
+    built = _Built(model)
+    routing = built.routing
+    remaining = deadline - time.time()
+    if remaining <= 0.05:
+        return RoutingResult(TIMED_OUT, None, None, [], [], time.time() - started)
+    params = _search_parameters(settings, built.has_time, remaining)
+    best = [math.inf]
+
+    if progress is not None:
+
+        def report() -> None:
+            cost = routing.CostVar().Value()
+            if cost < best[0]:
+                best[0] = cost
+                progress(f"{time.time() - started:6.1f} s  objective {cost:,}")
+
+        routing.AddAtSolutionCallback(report)
+
+    solution = None
+    if initial_routes is not None:
+        routing.CloseModelWithParameters(params)
+        indices = [[built.manager.NodeToIndex(n) for n in route] for route in initial_routes]
+        start = routing.ReadAssignmentFromRoutes(indices, True)
+        if start is not None:
+            solution = routing.SolveFromAssignmentWithParameters(start, params)
+        elif progress is not None:
+            progress("initial routes infeasible; searching from scratch")
+    if solution is None:
+        params.time_limit.FromMilliseconds(max(1, int((deadline - time.time()) * 1000)))
+        solution = routing.SolveWithParameters(params)
+    seconds = time.time() - started
+    status_code = routing.status()
+    if solution is None:
+        timed = status_code in (
+            routing_enums_pb2.RoutingSearchStatus.ROUTING_FAIL_TIMEOUT,
+            routing_enums_pb2.RoutingSearchStatus.ROUTING_NOT_SOLVED,
+        ) or (
+            status_code == routing_enums_pb2.RoutingSearchStatus.ROUTING_FAIL
+            and time.time() >= deadline - 0.05
+        )
+        return RoutingResult(TIMED_OUT if timed else INFEASIBLE, None, None, [], [], seconds)
+    routes, dropped = _read(built, solution)
+    objective, distance, lateness = _score(model, routes, dropped)
+    status = (
+        OPTIMAL
+        if status_code == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL
+        else FEASIBLE
+    )
+    return RoutingResult(status, objective, distance, routes, dropped, seconds, lateness)
+
+
+def _worker(
+    model: RoutingModel,
+    settings: SearchSettings,
+    deadline: float,
+    initial_routes: list[list[int]] | None,
+) -> RoutingResult:
+    """Entry point of a separate process (module level so that it pickles)."""
+    return _solve_one(model, settings, deadline, initial_routes, None)
+
+
+def _better(a: RoutingResult, b: RoutingResult | None) -> bool:
+    """Whether a beats b: any solution beats none, then the lower objective wins."""
+    if b is None:
+        return True
+    if a.objective is None:
+        return False
+    return b.objective is None or a.objective < b.objective
+
+
+def solve_routing(
+    model: RoutingModel,
+    *,
+    time_limit_s: float,
+    initial_routes: list[list[int]] | None = None,
+    workers: int = 1,
+    settings: SearchSettings | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> RoutingResult:
+    """Find the cheapest tours within the time limit.
+
+    Parameters
+    ----------
+    model
+        The nodes, vehicles and rules; validated first.
+    time_limit_s
+        Wall-clock budget for the whole call, model building and process start-up
+        included; the search stops by then (plus a fraction of a second to read results).
+    initial_routes
+        A warm start: customer nodes per vehicle, in order (one list per vehicle, may be
+        empty). Used when feasible, otherwise the search starts from scratch.
+    workers
+        Independent searches run in parallel in separate processes, worker k with
+        `settings.for_worker(k)`; the best result is kept. 1 runs in this process.
+    settings
+        Search settings; `SearchSettings()` by default (the tuned best).
+    progress
+        Called with a short line at each improvement of worker 0 (in this process).
+
+    Returns
+    -------
+    RoutingResult
+        status "feasible" (or "optimal") with routes, "infeasible" when no solution
+        exists or none was found before the search gave up, "timed_out" when the time
+        limit ran out before any solution.
+
+    Raises
+    ------
+    ValueError
+        When a field of the model has the wrong shape or negative values (the message
+        names the field), or time_limit_s / workers are not positive.
+    """
+    if not time_limit_s > 0:
+        raise ValueError("time_limit_s: must be positive")
+    if workers < 1:
+        raise ValueError("workers: at least 1")
+    if initial_routes is not None and len(initial_routes) > len(model.vehicles):
+        raise ValueError("initial_routes: more routes than vehicles")
+    validate(model)
+    settings = settings or SearchSettings()
+    started = time.time()
+    deadline = started + time_limit_s
+    if not model.customers():
+        routes = _schedule(model, {})
+        return RoutingResult(OPTIMAL, 0, 0, routes, [], time.time() - started)
+    if (reason := _quick_infeasibility(model)) is not None:
+        result = RoutingResult(INFEASIBLE, None, None, [], [], time.time() - started)
+        result.log.append(reason)
+        return result
+
+    futures: list[Future[RoutingResult]] = []
+    pool = None
+    if workers > 1:
+        ctx = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx)
+        futures = [
+            pool.submit(_worker, model, settings.for_worker(k), deadline, initial_routes)
+            for k in range(1, workers)
+        ]
+    try:
+        results = [_solve_one(model, settings, deadline, initial_routes, progress)]
+        for f in futures:
+            try:
+                results.append(f.result(timeout=max(1.0, deadline - time.time() + 5.0)))
+            except Exception as exc:  # a lost worker must not lose the others' result
+                failed = RoutingResult(TIMED_OUT, None, None, [], [], time.time() - started)
+                failed.log.append(f"error: {type(exc).__name__}: {exc}")
+                results.append(failed)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    best: RoutingResult | None = None
+    log = []
+    for k, r in enumerate(results):
+        r.worker = k
+        log.append(
+            f"worker {k}: {settings.for_worker(k).describe()}: {r.status}"
+            + (f", objective {r.objective:,}" if r.objective is not None else "")
+            + "".join(f"; {line}" for line in r.log)
+        )
+        if _better(r, best):
+            best = r
+    assert best is not None
+    best = replace(best, seconds=time.time() - started, log=log)
+    return best

@@ -1,0 +1,92 @@
+"""`relief bench vrp`: a tiny VRPLIB file solved end to end; a bad file refused in one line."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from api.cli.main import app
+
+#: Depot and four customers on two axes; capacity 2 -> two out-and-back tours of 22 each.
+TINY_CVRP = """\
+NAME : tiny-n5-k2
+TYPE : CVRP
+DIMENSION : 5
+EDGE_WEIGHT_TYPE : EUC_2D
+CAPACITY : 2
+NODE_COORD_SECTION
+1 0 0
+2 0 10
+3 0 11
+4 10 0
+5 11 0
+DEMAND_SECTION
+1 0
+2 1
+3 1
+4 1
+5 1
+DEPOT_SECTION
+1
+-1
+EOF
+"""
+
+#: Solomon format: two customers 5 away from the depot and 5 from each other, the way
+#: back 7.07 (truncated to 7.0): one tour of 17.0.
+TINY_SOLOMON = """\
+TINY1
+
+VEHICLE
+NUMBER     CAPACITY
+  2         10
+
+CUSTOMER
+CUST NO.   XCOORD.   YCOORD.    DEMAND   READY TIME   DUE DATE   SERVICE TIME
+
+    0          0       0           0       0         1000           0
+    1          0       5           1       0         100           10
+    2          5       5           1       0         100           10
+"""
+
+
+def test_bench_vrp_solves_a_tiny_cvrplib_file(tmp_path: Path) -> None:
+    """JSON with instance, objective (rounded-arc convention), seconds and routes."""
+    path = tmp_path / "tiny-n5-k2.vrp"
+    path.write_text(TINY_CVRP, encoding="utf-8")
+    result = CliRunner().invoke(app, ["bench", "vrp", str(path), "--seconds", "1"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["instance"] == "tiny-n5-k2"
+    assert doc["objective"] == 44
+    assert doc["seconds"] <= 2.5
+    assert sorted(sorted(r) for r in doc["routes"]) == [[1, 2], [3, 4]]
+
+
+def test_bench_vrp_reads_solomon_with_truncated_distances(tmp_path: Path) -> None:
+    """Distances truncated to one decimal: 5.0 + 5.0 + 7.0 (7.071 truncated) = 17.0."""
+    path = tmp_path / "TINY1.txt"
+    path.write_text(TINY_SOLOMON, encoding="utf-8")
+    result = CliRunner().invoke(app, ["bench", "vrp", str(path), "--seconds", "1"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["objective"] == 17.0
+    assert len(doc["routes"]) == 1
+
+
+def test_bench_vrp_refuses_a_bad_file_in_one_line(tmp_path: Path) -> None:
+    """Not a VRPLIB file: one error line, exit code 2, nothing on stdout."""
+    path = tmp_path / "junk.vrp"
+    path.write_text("this is not an instance\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["bench", "vrp", str(path), "--seconds", "1"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "junk.vrp" in result.stderr
+
+
+def test_bench_vrp_refuses_a_missing_file(tmp_path: Path) -> None:
+    """A path that does not exist: one error line naming it, exit code 2."""
+    result = CliRunner().invoke(app, ["bench", "vrp", str(tmp_path / "nope.vrp")])
+    assert result.exit_code == 2
+    assert "no such file" in result.stderr
