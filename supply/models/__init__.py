@@ -3,7 +3,15 @@
 from supply.models.balances import Balance, Reservation, ReservationStatus
 from supply.models.batches import Batch, is_expired, rotation_date
 from supply.models.catalogue import Item, ItemCreate, ItemRead
-from supply.models.dispatch import DispatchLoad, DispatchPlan, DispatchStatus, LoadStatus
+from supply.models.dispatch import (
+    DispatchLoad,
+    DispatchLoadRead,
+    DispatchPlan,
+    DispatchPlanRead,
+    DispatchStatus,
+    LoadStatus,
+    PlanIn,
+)
 from supply.models.documents import (
     NUMBER_PREFIX,
     DisposalReason,
@@ -53,7 +61,9 @@ __all__ = [
     "Delivery",
     "DepotCreate",
     "DispatchLoad",
+    "DispatchLoadRead",
     "DispatchPlan",
+    "DispatchPlanRead",
     "DispatchStatus",
     "DisposalReason",
     "Document",
@@ -70,6 +80,7 @@ __all__ = [
     "LocationKind",
     "LocationRead",
     "Movement",
+    "PlanIn",
     "Quota",
     "QuotaCreate",
     "Reservation",

@@ -4,12 +4,16 @@ A plan document (the optimizer's JSON) is approved once, identified by a hash of
 each of its loads (a lot carried by a vehicle on a trip to a stop, or, for a plan without
 routes, a depot shipment) gets a reservation. Departing a trip moves its loads into
 `in_transit`; delivering a stop issues them to `distributed`. Which transitions are allowed
-is decided in `supply.dispatch`; these tables only hold the shape of the facts.
+is decided in `supply.dispatch`; these tables only hold the shape of the facts, and the
+input (`PlanIn`) and read (`DispatchPlanRead`) shapes only the shape of the documents.
 """
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated, Literal
 
+from pydantic import BaseModel, field_validator, model_validator
+from pydantic import Field as RowField
 from sqlalchemy import CheckConstraint, Index, String
 from sqlmodel import Field, SQLModel
 
@@ -49,8 +53,8 @@ class DispatchPlan(SQLModel, table=True):
     routed: bool
     #: Units of agreement shipments in the plan: not ledger stock, so not reserved.
     agreement_qty: int = 0
-    #: The earlier plan this one replaced at approval (its undeparted loads were released).
-    replaces_id: int | None = Field(default=None, foreign_key="dispatch_plan.id")
+    #: The plan approved in place of this one (which was then cancelled).
+    replaced_by_id: int | None = Field(default=None, foreign_key="dispatch_plan.id")
     approved_at: datetime = Field(sa_type=UTCDateTime)
     actor: str = Field(max_length=100)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -90,3 +94,131 @@ class DispatchLoad(SQLModel, table=True):
     delivery_id: int | None = Field(default=None, foreign_key="document.id")
     departed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# --- the plan document, as approval reads it ----------------------------------------------
+# Only the keys dispatch needs; the optimizer's other keys (KPIs, shelters...) are ignored.
+
+Code = Annotated[str, RowField(min_length=1, max_length=64)]  # depot, shelter, item, lot
+VehicleName = Annotated[str, RowField(min_length=1, max_length=100)]
+PlanName = Annotated[str, RowField(min_length=1, max_length=200)]
+Units = Annotated[int, RowField(strict=True, gt=0)]
+Ordinal = Annotated[int, RowField(strict=True, gt=0)]
+
+
+class LoadIn(BaseModel):
+    item: Code
+    lot: Code
+    qty: Units
+
+
+class StopIn(BaseModel):
+    stop: Ordinal  # 1-based within the vehicle, counting across its trips
+    shelter: Code
+    loads: list[LoadIn] = []
+
+
+class TripIn(BaseModel):
+    trip: Ordinal
+    stops: list[StopIn] = []
+
+
+class RouteIn(BaseModel):
+    vehicle: VehicleName
+    depot: Code
+    trips: list[TripIn] = []
+
+    @model_validator(mode="after")
+    def _numbers_unique(self) -> "RouteIn":
+        trips = [t.trip for t in self.trips]
+        stops = [s.stop for t in self.trips for s in t.stops]
+        if len(set(trips)) != len(trips):
+            raise ValueError(f"vehicle {self.vehicle} has two trips with the same number")
+        if len(set(stops)) != len(stops):
+            raise ValueError(f"vehicle {self.vehicle} has two stops with the same number")
+        return self
+
+
+class ShipmentIn(BaseModel):
+    source: Code
+    source_kind: Literal["depot", "agreement"]
+    lot: Code | None = None
+    shelter: Code
+    item: Code
+    qty: Units
+
+    @model_validator(mode="after")
+    def _depot_needs_lot(self) -> "ShipmentIn":
+        if self.source_kind == "depot" and self.lot is None:
+            raise ValueError(f"a depot shipment (from {self.source}) needs a lot")
+        return self
+
+
+class PlanIn(BaseModel):
+    """A plan JSON as written by `optimizer.plan.Plan.to_json`; `routes` may be empty."""
+
+    name: PlanName
+    shipments: list[ShipmentIn]
+    routes: list[RouteIn] = []
+
+    @field_validator("routes", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: object) -> object:
+        return [] if value is None else value
+
+    @model_validator(mode="after")
+    def _vehicles_unique(self) -> "PlanIn":
+        vehicles = [r.vehicle for r in self.routes]
+        if len(set(vehicles)) != len(vehicles):
+            raise ValueError("a vehicle has two routes")
+        return self
+
+
+# --- read shapes ---------------------------------------------------------------------------
+
+
+class DispatchLoadRead(BaseModel):
+    """A load with codes and document numbers. `problem` says why an in-transit load cannot
+    be delivered (its departure was turned back to the depot or reversed)."""
+
+    plan: str
+    vehicle: str | None
+    trip: int | None
+    stop: int | None
+    shelter: str
+    depot: str
+    item: str
+    lot: str
+    qty: int
+    status: str
+    departure: str | None
+    delivery: str | None
+    departed_at: datetime | None
+    problem: str | None = None
+
+
+class DispatchPlanRead(BaseModel):
+    number: str
+    name: str
+    status: str
+    routed: bool
+    approved_at: datetime
+    actor: str
+    agreement_qty: int
+    replaces: list[str]
+    replaced_by: str | None
+    loads: list[DispatchLoadRead]
+
+    def qty_by_status(self) -> dict[str, int]:
+        out = {s.value: 0 for s in LoadStatus}
+        for ld in self.loads:
+            out[ld.status] += ld.qty
+        return out
+
+    def delivered(self) -> dict[tuple[str, str], int]:
+        """(shelter, item) -> units issued to that shelter under this plan."""
+        out: dict[tuple[str, str], int] = {}
+        for ld in self.loads:
+            if ld.status == LoadStatus.DELIVERED:
+                out[(ld.shelter, ld.item)] = out.get((ld.shelter, ld.item), 0) + ld.qty
+        return out
