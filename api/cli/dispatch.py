@@ -159,7 +159,7 @@ def status(
         table = Table(title="dispatch plans")
         table.add_column("plan", no_wrap=True)
         for column in ("name", "status", "approved", "units by load status"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         for p in plans:
             table.add_row(
                 p.number,
@@ -192,7 +192,11 @@ def _show(view: DispatchPlanRead) -> None:
     _say(
         f"{view.number} ({view.name}): {view.status}{extra}; {totals or 'no loads'}",
     )
-    table = Table("vehicle", "trip", "stop", "shelter", "depot", "item", "lot", "qty", "status")
+    table = Table()
+    table.add_column("vehicle" if view.routed else "depot", overflow="fold")
+    for column in ("trip", "stop", "shelter", "item", "lot", "qty"):
+        table.add_column(column, overflow="fold", justify="right" if column == "qty" else "left")
+    table.add_column("status", no_wrap=True)
     for ld in view.loads:
         shown = ld.status
         if ld.problem:
@@ -200,11 +204,10 @@ def _show(view: DispatchPlanRead) -> None:
         elif ld.delivery or ld.departure:
             shown = f"{ld.status} {ld.delivery or ld.departure}"
         table.add_row(
-            escape(ld.vehicle or "—"),
+            escape(ld.vehicle or ld.depot),
             str(ld.trip or "—"),
             str(ld.stop or "—"),
             escape(ld.shelter),
-            ld.depot,
             ld.item,
             escape(ld.lot),
             f"{ld.qty:,}",
