@@ -2,16 +2,20 @@
 ledger's stock becomes the planner's problem. Plan documents are written by hand here."""
 
 import json
+import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from optimizer.problem import Depot, ItemSpec, Lot, Problem, Shelter
 from supply import dispatch
+from supply.db import session_scope
 from supply.errors import Conflict, DocumentState, InvalidInput, NotFound
 from supply.models import (
     Balance,
@@ -30,6 +34,7 @@ from supply.services import stock
 from supply.services.balances import balances
 from supply.services.lookup import virtual
 from supply.verify import verify
+from tests.conftest import BACKENDS, create_schema, drop_pg_schema, fresh_engine
 from tests.factories import TODAY, make_depot, make_item, receive
 
 # (vehicle, depot, trip, stop, shelter, item, lot, qty)
@@ -418,3 +423,74 @@ def test_problem_from_ledger_keeps_expired_lots_with_their_expiry(world: Session
     receive(world, "CTY", "WATER", 5, "OLD", expires_on=date(2026, 6, 1))
     p = dispatch.problem_from_ledger(world, problem())
     assert Lot("CTY", "WATER", "OLD", 5, date(2026, 6, 1)) in p.lots
+
+
+# --- dispatchers racing --------------------------------------------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def committed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A committed ledger (no per-test rollback) with 100 units of WATER lot W1 at CTY."""
+    engine = fresh_engine(request.param, tmp_path, "dispatch_race")
+    create_schema(engine)
+    with session_scope(engine) as session:
+        make_item(session, "WATER")
+        make_depot(session, "CTY", Tier.COUNTY)
+        receive(session, "CTY", "WATER", 100, "W1")
+    yield engine
+    engine.dispose()
+    if request.param == "postgresql":
+        drop_pg_schema("relief_test_dispatch_race")
+
+
+def approve_at_once(engine: Engine, docs: list[dict[str, Any]]) -> tuple[int, int, list[str]]:
+    """Approve each document in its own thread and transaction, all starting together."""
+    barrier = threading.Barrier(len(docs))
+    outcome: list[str] = []
+    lock = threading.Lock()
+
+    def worker(doc: dict[str, Any]) -> None:
+        barrier.wait()
+        try:
+            with session_scope(engine) as session:
+                dispatch.approve(session, doc, today=TODAY)
+            result = "ok"
+        except Conflict:
+            result = "refused"
+        except Exception as exc:  # a deadlock, a unique violation...: a failure
+            result = f"error: {exc!r}"
+        with lock:
+            outcome.append(result)
+
+    threads = [threading.Thread(target=worker, args=(d,)) for d in docs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    errors = [o for o in outcome if o.startswith("error")]
+    return outcome.count("ok"), outcome.count("refused"), errors
+
+
+def test_racing_plans_never_promise_the_same_stock(committed: Engine) -> None:
+    """Six plans each wanting 40 of a 100-unit lot, approved at once: two win, four are
+    refused cleanly, and the ledger holds exactly 80."""
+    docs = [
+        plan_doc([("CTY/t", "CTY", 1, 1, "SH-A", "WATER", "W1", 40)], name=f"p{i}")
+        for i in range(6)
+    ]
+    ok, refused, errors = approve_at_once(committed, docs)
+    assert errors == []
+    assert (ok, refused) == (2, 4)
+    with session_scope(committed) as session:
+        assert verify(session).ok
+        assert reserved(session) == {("CTY", "W1"): 80}
+
+
+def test_racing_approvals_of_one_plan_approve_it_once(committed: Engine) -> None:
+    """The same plan file approved by four dispatchers at once is approved once."""
+    doc = plan_doc([("CTY/t", "CTY", 1, 1, "SH-A", "WATER", "W1", 10)])
+    ok, refused, errors = approve_at_once(committed, [doc] * 4)
+    assert errors == []
+    assert (ok, refused) == (1, 3)
+    with session_scope(committed) as session:
+        assert reserved(session) == {("CTY", "W1"): 10}
