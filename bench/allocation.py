@@ -28,7 +28,6 @@ import platform
 import re
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -45,7 +44,7 @@ from optimizer import AllocationParams, Plan, Problem, SolveStatus, solve_alloca
 from optimizer.greedy import solve_greedy
 from optimizer.params import LP_BACKENDS, MIP_BACKENDS
 from optimizer.plan import SourceKind
-from optimizer.sources import source_travel_times, sources, window_fleet_budgets
+from optimizer.sources import fleet_use, source_travel_times, sources
 
 HELP = "Allocation: MIP vs greedy baseline on synthetic city and province instances."
 
@@ -125,31 +124,20 @@ def time_travel(problem: Problem) -> tuple[float, int, int]:
 
 
 def fleet_overruns(problem: Problem, plan: Plan) -> int:
-    """Depots whose on-time shipments need more tonne-hours or m³-hours than their fleet has.
+    """Depots whose on-time shipments need more truck shuttles than their fleet has.
 
-    The planner's own budgets (`optimizer.sources.window_fleet_budgets`): every vehicle
-    drives from loading until the deadline, its last leg one-way; a trip costs load x 2 x
-    driving hours. Greedy ignores them, which is what this column shows.
+    The planner's own fleet model (`optimizer.sources.fleet_use`): a unit sent to a place
+    the depot's trucks can reach n times by the deadline takes 1/n of a truck's capacity.
+    Greedy ignores it, which is what this column shows.
     """
     srcs = sources(problem)
     times = source_travel_times(problem, srcs)
-    window_fleet_budgets(srcs, times.hours, plan.deadline_hours)
-    row = {s.code: i for i, s in enumerate(srcs) if s.kind == SourceKind.DEPOT}
-    column = {h.code: j for j, h in enumerate(problem.shelters)}
-    weight = {it.code: it.unit_weight_kg for it in problem.items}
-    volume = {it.code: it.unit_volume_m3 for it in problem.items}
-    kg: dict[str, float] = defaultdict(float)
-    m3: dict[str, float] = defaultdict(float)
-    for sh in plan.shipments:
-        if sh.source_kind != SourceKind.DEPOT or sh.arrival_hours > plan.deadline_hours + 1e-6:
-            continue
-        trip = 2 * float(times.hours[row[sh.source], column[sh.shelter]])
-        kg[sh.source] += sh.qty * weight[sh.item] * trip
-        m3[sh.source] += sh.qty * volume[sh.item] * trip
+    kg, m3 = fleet_use(problem, srcs, times.hours, plan.shipments, plan.deadline_hours)
     return sum(
         1
-        for code, i in row.items()
-        if kg[code] > srcs[i].kg_hours * FLEET_SLACK or m3[code] > srcs[i].m3_hours * FLEET_SLACK
+        for i, s in enumerate(srcs)
+        if s.kind == SourceKind.DEPOT
+        and (kg[i] > s.kg_capacity * FLEET_SLACK or m3[i] > s.m3_capacity * FLEET_SLACK)
     )
 
 

@@ -22,9 +22,10 @@ cluster's arcs use its members' *longest* drive, so every plan of the clustered 
 feasible for the real one; the same model with the *shortest* drive is a relaxation whose
 LP bound enters the gap. Small instances are solved unclustered (exactly).
 
-Each depot's fleet bounds what it can deliver in time through tonne-hour and m³-hour budgets
-(`optimizer.sources.window_fleet_budgets`). Depot stock is pooled per depot and item; lots
-are assigned afterwards, first expiry first.
+Each depot's fleet bounds what it can deliver in time: its trucks shuttle between the depot
+and a shelter a whole number of times by the deadline (`optimizer.sources.deliveries`), so a
+unit sent there takes that fraction of a truck's capacity. Depot stock is pooled per depot
+and item; lots are assigned afterwards, first expiry first.
 """
 
 import math
@@ -50,11 +51,11 @@ from optimizer.sources import (
     EPS,
     LotPool,
     Source,
+    deliveries,
     ship,
     source_records,
     source_travel_times,
     sources,
-    window_fleet_budgets,
 )
 
 OBJECTIVE_ORDER = [
@@ -99,8 +100,9 @@ class _Data:
     depot: np.ndarray  # (S,) bool
     weight: np.ndarray  # (C,) kg per unit
     volume: np.ndarray  # (C,) m³ per unit
-    kg_budget: np.ndarray  # (S,)
-    m3_budget: np.ndarray  # (S,)
+    kg_capacity: np.ndarray  # (S,) all trucks of a depot
+    m3_capacity: np.ndarray  # (S,)
+    extra: np.ndarray  # (S,) hours per delivery cycle beyond driving
     residents: np.ndarray  # (J,)
     deadline: float
 
@@ -169,8 +171,9 @@ def _data(problem: Problem, srcs: list[Source], hours: np.ndarray, deadline: flo
         depot=np.array([s.kind == SourceKind.DEPOT for s in srcs], dtype=bool),
         weight=np.array([specs[c].unit_weight_kg for c in items]),
         volume=np.array([specs[c].unit_volume_m3 for c in items]),
-        kg_budget=np.array([s.kg_hours for s in srcs], dtype=float),
-        m3_budget=np.array([s.m3_hours for s in srcs], dtype=float),
+        kg_capacity=np.array([s.kg_capacity for s in srcs], dtype=float),
+        m3_capacity=np.array([s.m3_capacity for s in srcs], dtype=float),
+        extra=np.array([s.cycle_extra_hours for s in srcs], dtype=float),
         residents=np.array([h.residents for h in problem.shelters], dtype=float),
         deadline=deadline,
     )
@@ -371,15 +374,18 @@ def _common_rows(
     first = rows.add(np.full(len(d.srcs) * len(items), -np.inf), d.supply[:, items].ravel())
     rows.terms(first + arcs.src * len(items) + position[arcs.item], np.arange(n), 1.0)
     on_road = np.flatnonzero(d.depot[arcs.src])
-    trip = 2 * drive[arcs.src[on_road], arcs.grp[on_road]]
-    kg = d.weight[arcs.item[on_road]] * trip
-    m3 = d.volume[arcs.item[on_road]] * trip
-    first = rows.add(np.full(len(d.srcs), -np.inf), d.kg_budget)
-    rows.terms(first + arcs.src[on_road], on_road, kg)
-    first = rows.add(np.full(len(d.srcs), -np.inf), d.m3_budget)
-    rows.terms(first + arcs.src[on_road], on_road, m3)
+    src, grp = arcs.src[on_road], arcs.grp[on_road]
+    hours = drive[src, grp]
+    # A unit to a place its trucks can reach n times by the deadline takes 1/n of a
+    # truck-capacity unit (see `optimizer.sources.fleet_use`).
+    shuttles = np.maximum(deliveries(d.ready[src], hours, d.extra[src], d.deadline), 1.0)
+    item = arcs.item[on_road]
+    first = rows.add(np.full(len(d.srcs), -np.inf), d.kg_capacity)
+    rows.terms(first + src, on_road, d.weight[item] / shuttles)
+    first = rows.add(np.full(len(d.srcs), -np.inf), d.m3_capacity)
+    rows.terms(first + src, on_road, d.volume[item] / shuttles)
     tonne_hours = np.zeros(n)
-    tonne_hours[on_road] = kg / 1000
+    tonne_hours[on_road] = d.weight[item] * 2 * hours / 1000
     return tonne_hours
 
 
@@ -748,7 +754,6 @@ def solve_allocation(
     say("travel times")
     srcs = sources(problem)
     times = source_travel_times(problem, srcs)
-    window_fleet_budgets(srcs, times.hours, deadline)
     d = _data(problem, srcs, times.hours, deadline)
     width = params.cluster_hours
     if width is None:

@@ -12,7 +12,7 @@ from optimizer.demand import Need
 from optimizer.network import TravelTimes
 from optimizer.plan import ItemCoverage, ShelterPlan, Shipment, SourceKind
 from optimizer.problem import Problem, Shelter
-from optimizer.sources import EPS, LotPool, Source, ship
+from optimizer.sources import EPS, LotPool, Source, fleet_use, ship
 
 LATE_CANDIDATES = 8  # nearest sources considered for each late need
 FLEET_FULL = 0.98  # share of a fleet budget above which a depot counts as fully used
@@ -79,26 +79,14 @@ def _fleet_full(
     shipments: list[Shipment],
     deadline: float,
 ) -> set[int]:
-    """Depots whose on-time shipments use (nearly) all of a fleet budget."""
-    weight = {it.code: it.unit_weight_kg for it in problem.items}
-    volume = {it.code: it.unit_volume_m3 for it in problem.items}
-    index = {(s.kind, s.code): i for i, s in enumerate(srcs)}
-    column = {h.code: j for j, h in enumerate(problem.shelters)}
-    kg: dict[int, float] = defaultdict(float)
-    m3: dict[int, float] = defaultdict(float)
-    for sh in shipments:
-        if sh.source_kind != SourceKind.DEPOT or sh.arrival_hours > deadline + EPS:
-            continue
-        i = index[(sh.source_kind, sh.source)]
-        travel = float(times.hours[i, column[sh.shelter]])
-        kg[i] += sh.qty * weight[sh.item] * 2 * travel
-        m3[i] += sh.qty * volume[sh.item] * 2 * travel
+    """Depots whose on-time shipments use (nearly) all their trucks' shuttles."""
+    kg, m3 = fleet_use(problem, srcs, times.hours, shipments, deadline)
     return {
         i
         for i, s in enumerate(srcs)
         if s.kind == SourceKind.DEPOT
-        and s.kg_hours > 0
-        and (kg[i] >= FLEET_FULL * s.kg_hours or m3[i] >= FLEET_FULL * s.m3_hours)
+        and s.kg_capacity > 0
+        and (kg[i] >= FLEET_FULL * s.kg_capacity or m3[i] >= FLEET_FULL * s.m3_capacity)
     }
 
 

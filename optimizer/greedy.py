@@ -25,7 +25,6 @@ from optimizer.sources import (
     source_records,
     source_travel_times,
     sources,
-    window_fleet_budgets,
 )
 
 OBJECTIVE_ORDER = [
@@ -62,7 +61,6 @@ def solve_greedy(problem: Problem, *, deadline_hours: float | None = None) -> Pl
 
     srcs = sources(problem)
     times = source_travel_times(problem, srcs)
-    window_fleet_budgets(srcs, times.hours, deadline)  # only to report full fleets
     need_list = needs(problem)
     shipments = greedy_shipments(problem, srcs, times.hours, need_list, LotPool(problem))
     need = {(n.shelter, n.item): n for n in need_list}

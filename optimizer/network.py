@@ -85,6 +85,39 @@ def _planar(lat: np.ndarray, lon: np.ndarray, lat0: float) -> np.ndarray:
     return np.column_stack([lat * k, lon * k * np.cos(np.radians(lat0))])
 
 
+class _Roads:
+    """The usable road graph as arrays: node positions, a nearest-node index, edges."""
+
+    def __init__(self, problem: Problem) -> None:
+        graph = road_graph(problem)
+        self.ids = list(graph.nodes)
+        index = {node: i for i, node in enumerate(self.ids)}
+        self.lat = np.array([graph.nodes[n]["lat"] for n in self.ids])
+        self.lon = np.array([graph.nodes[n]["lon"] for n in self.ids])
+        self.lat0 = float(self.lat.mean())
+        self.tree = cKDTree(_planar(self.lat, self.lon, self.lat0))
+        edges = [(index[a], index[b], d) for a, b, d in graph.edges(data=True)]
+        self.rows = np.array([e[0] for e in edges], dtype=np.int64)
+        self.cols = np.array([e[1] for e in edges], dtype=np.int64)
+        self.length = np.array([e[2]["length_km"] for e in edges])
+        self.road_kmh = np.array([e[2]["speed_kmh"] * e[2]["factor"] for e in edges])
+
+    def attach(self, places: Sequence[Place]) -> tuple[np.ndarray, np.ndarray]:
+        """Each place's nearest road node and the access leg's km."""
+        plat = np.array([p.lat for p in places])
+        plon = np.array([p.lon for p in places])
+        _, nearest = self.tree.query(_planar(plat, plon, self.lat0))
+        access_km = haversine_km(plat, plon, self.lat[nearest], self.lon[nearest])
+        return nearest, access_km * DETOUR_FACTOR
+
+    def matrix(self, cap: float | None) -> csr_matrix:
+        """Edge hours for a vehicle capped at `cap` km/h (None: road speed)."""
+        kmh = self.road_kmh if cap is None else np.minimum(self.road_kmh, cap)
+        weights = self.length / np.maximum(kmh, 1e-9)
+        n = len(self.ids)
+        return csr_matrix((weights, (self.rows, self.cols)), shape=(n, n))
+
+
 def travel_times(
     problem: Problem, sources: Sequence[Place], shelters: Sequence[Place]
 ) -> TravelTimes:
@@ -96,44 +129,56 @@ def travel_times(
     if not problem.nodes:
         return _great_circle(sources, shelters)
 
-    graph = road_graph(problem)
-    ids = list(graph.nodes)
-    index = {node: i for i, node in enumerate(ids)}
-    lat = np.array([graph.nodes[n]["lat"] for n in ids])
-    lon = np.array([graph.nodes[n]["lon"] for n in ids])
-    lat0 = float(lat.mean())
-    tree = cKDTree(_planar(lat, lon, lat0))
-
-    def attach(places: Sequence[Place]) -> tuple[np.ndarray, np.ndarray]:
-        plat = np.array([p.lat for p in places])
-        plon = np.array([p.lon for p in places])
-        _, nearest = tree.query(_planar(plat, plon, lat0))
-        access_km = haversine_km(plat, plon, lat[nearest], lon[nearest]) * DETOUR_FACTOR
-        return nearest, access_km
-
-    src_node, src_access_km = attach(sources)
-    sh_node, sh_access_km = attach(shelters)
+    roads = _Roads(problem)
+    src_node, src_access_km = roads.attach(sources)
+    sh_node, sh_access_km = roads.attach(shelters)
     hours = np.full((len(sources), len(shelters)), np.inf)
-
-    edges = [(index[a], index[b], d) for a, b, d in graph.edges(data=True)]
-    rows = np.array([e[0] for e in edges], dtype=np.int64)
-    cols = np.array([e[1] for e in edges], dtype=np.int64)
-    length = np.array([e[2]["length_km"] for e in edges])
-    road_kmh = np.array([e[2]["speed_kmh"] * e[2]["factor"] for e in edges])
-
     caps = sorted({p.speed_cap_kmh for p in sources}, key=lambda c: (c is None, c or 0.0))
     for cap in caps:
         which = [i for i, p in enumerate(sources) if p.speed_cap_kmh == cap]
-        kmh = road_kmh if cap is None else np.minimum(road_kmh, cap)
-        weights = length / np.maximum(kmh, 1e-9)
-        matrix = csr_matrix((weights, (rows, cols)), shape=(len(ids), len(ids)))
         unique_nodes, inverse = np.unique(src_node[which], return_inverse=True)
-        dist = dijkstra(matrix, directed=False, indices=unique_nodes)
+        dist = dijkstra(roads.matrix(cap), directed=False, indices=unique_nodes)
         access_kmh = ACCESS_KMH if cap is None else min(ACCESS_KMH, cap)
         for k, i in enumerate(which):
             row = dist[inverse[k]][sh_node]
             hours[i] = row + (src_access_km[i] + sh_access_km) / access_kmh
     return TravelTimes(src_codes, sh_codes, hours)
+
+
+def road_paths(
+    problem: Problem, legs: Sequence[tuple[Place, Place]]
+) -> list[list[tuple[float, float]]]:
+    """The (lon, lat) polyline of each leg's fastest road path, for maps and GeoJSON.
+
+    Each leg drives at its origin's speed cap. Without roads, or where no road path exists,
+    the leg is drawn straight (the travel-time matrix says `inf` for the latter).
+    """
+    straight = [[(a.lon, a.lat), (b.lon, b.lat)] for a, b in legs]
+    if not legs or not problem.nodes:
+        return straight
+    roads = _Roads(problem)
+    start, _ = roads.attach([a for a, _ in legs])
+    stop, _ = roads.attach([b for _, b in legs])
+    out = list(straight)
+    by_cap: dict[float | None, list[int]] = {}
+    for k, (a, _) in enumerate(legs):
+        by_cap.setdefault(a.speed_cap_kmh, []).append(k)
+    for cap, which in by_cap.items():
+        origins, inverse = np.unique(start[which], return_inverse=True)
+        dist, pred = dijkstra(
+            roads.matrix(cap), directed=False, indices=origins, return_predecessors=True
+        )
+        for r, k in enumerate(which):
+            row, target = inverse[r], int(stop[k])
+            if not np.isfinite(dist[row, target]):
+                continue
+            chain = [target]
+            while chain[-1] != origins[row]:
+                chain.append(int(pred[row, chain[-1]]))
+            a, b = legs[k]
+            nodes = [(float(roads.lon[n]), float(roads.lat[n])) for n in reversed(chain)]
+            out[k] = [(a.lon, a.lat), *nodes, (b.lon, b.lat)]
+    return out
 
 
 def _great_circle(sources: Sequence[Place], shelters: Sequence[Place]) -> TravelTimes:

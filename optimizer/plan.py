@@ -68,6 +68,59 @@ class ShelterPlan:
         return min(shares) if shares else 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class Load:
+    item: str
+    lot: str | None
+    qty: int
+
+
+@dataclass(slots=True)
+class Stop:
+    stop: int  # 1-based within the vehicle, counting across its trips
+    shelter: str
+    arrival_hours: float
+    loads: list[Load]
+    late_hours: float = 0.0  # after the deadline
+
+
+@dataclass(slots=True)
+class Trip:
+    trip: int  # 1-based
+    depart_hours: float
+    return_hours: float
+    stops: list[Stop]
+    load_kg: float = 0.0
+    load_m3: float = 0.0
+    path: list[tuple[float, float]] = field(default_factory=list)  # (lon, lat) along roads
+
+
+@dataclass(slots=True)
+class VehicleRoute:
+    """One truck's day: trips out of its depot and back, reloading in between."""
+
+    vehicle: str  # DEPOT/type-k
+    depot: str
+    vehicle_type: str
+    capacity_kg: float
+    capacity_m3: float
+    trips: list[Trip]
+
+    @property
+    def utilisation(self) -> float:
+        """Mean share of capacity used per trip (weight or volume, whichever binds)."""
+        if not self.trips:
+            return 0.0
+        shares = [
+            max(
+                t.load_kg / self.capacity_kg if self.capacity_kg else 0.0,
+                t.load_m3 / self.capacity_m3 if self.capacity_m3 else 0.0,
+            )
+            for t in self.trips
+        ]
+        return sum(shares) / len(shares)
+
+
 @dataclass(slots=True)
 class Plan:
     name: str
@@ -80,6 +133,8 @@ class Plan:
     sources: list[dict[str, Any]]
     objective_order: list[str]
     notes: list[str] = field(default_factory=list)
+    routes: list[VehicleRoute] = field(default_factory=list)
+    routing: dict[str, Any] | None = None  # how the tours were found; None: not routed
 
     # --- figures -------------------------------------------------------------------------
     def kpis(self) -> dict[str, Any]:
@@ -151,6 +206,38 @@ class Plan:
             ],
             "sources": self.sources,
             "notes": self.notes,
+            "routing": self.routing,
+            "routes": [
+                {
+                    "vehicle": r.vehicle,
+                    "depot": r.depot,
+                    "vehicle_type": r.vehicle_type,
+                    "capacity_kg": r.capacity_kg,
+                    "capacity_m3": r.capacity_m3,
+                    "utilisation": round(r.utilisation, 3),
+                    "trips": [
+                        {
+                            "trip": t.trip,
+                            "depart_hours": _round(t.depart_hours),
+                            "return_hours": _round(t.return_hours),
+                            "load_kg": round(t.load_kg, 1),
+                            "load_m3": round(t.load_m3, 3),
+                            "stops": [
+                                {
+                                    "stop": st.stop,
+                                    "shelter": st.shelter,
+                                    "arrival_hours": _round(st.arrival_hours),
+                                    "late_hours": _round(st.late_hours),
+                                    "loads": [asdict(load) for load in st.loads],
+                                }
+                                for st in t.stops
+                            ],
+                        }
+                        for t in r.trips
+                    ],
+                }
+                for r in self.routes
+            ],
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -189,8 +276,9 @@ class Plan:
         return out.getvalue()
 
     def to_geojson(self) -> dict[str, Any]:
-        """Sources and shelters as points (shelters coloured by on-time coverage) and each
-        shipment as a straight line from its source to its shelter."""
+        """Sources and shelters as points (shelters coloured by on-time coverage); each
+        vehicle trip as a line along its roads; other shipments (all of them in a plan
+        without tours) as straight lines from source to shelter."""
         features: list[dict[str, Any]] = []
         where: dict[str, tuple[float, float]] = {}
         for src in self.sources:
@@ -215,7 +303,31 @@ class Plan:
                     },
                 )
             )
+        for route in self.routes:
+            for trip in route.trips:
+                if len(trip.path) < 2:
+                    continue
+                features.append(
+                    {
+                        "type": "Feature",
+                        "geometry": {
+                            "type": "LineString",
+                            "coordinates": [list(xy) for xy in trip.path],
+                        },
+                        "properties": {
+                            "kind": "route",
+                            "vehicle": route.vehicle,
+                            "depot": route.depot,
+                            "trip": trip.trip,
+                            "depart_hours": _round(trip.depart_hours),
+                            "return_hours": _round(trip.return_hours),
+                            "stops": [st.shelter for st in trip.stops],
+                        },
+                    }
+                )
         for sh in self.shipments:
+            if self.routes and sh.source_kind == SourceKind.DEPOT:
+                continue  # its truck's tour is drawn instead
             if sh.source in where and sh.shelter in where:
                 features.append(
                     {

@@ -30,7 +30,15 @@ def plot_plan(plan: Plan, problem: Problem | None = None, *, title: str | None =
     sources = {s["code"]: s for s in plan.sources}
     shelters = {s.code: s for s in plan.shelters}
     pairs: dict[tuple[str, str], bool] = {}  # one line per source and shelter
+    palette = plt.get_cmap("tab20")
+    for k, route in enumerate(plan.routes):  # tours along the roads, one colour per truck
+        for trip in route.trips:
+            if len(trip.path) >= 2:
+                xs, ys = zip(*trip.path, strict=True)
+                ax.plot(xs, ys, color=palette(k % 20), lw=1.4, alpha=0.75, zorder=2)
     for sh in plan.shipments:
+        if plan.routes and sh.source_kind == "depot":
+            continue  # drawn as its truck's tour; suppliers' own deliveries stay straight
         on_time = sh.arrival_hours <= plan.deadline_hours
         pairs[(sh.source, sh.shelter)] = pairs.get((sh.source, sh.shelter), False) or on_time
     for (source, code), on_time in pairs.items():
@@ -88,8 +96,14 @@ def plot_plan(plan: Plan, problem: Problem | None = None, *, title: str | None =
         Line2D([], [], marker="o", ls="", color="#d73027", label="< 50 % on time"),
         Line2D([], [], marker="s", ls="", color="#252525", label="depot"),
         Line2D([], [], marker="^", ls="", color="#252525", label="agreement supplier"),
-        Line2D([], [], color="#4575b4", label="shipment (on time)"),
-        Line2D([], [], color="#984ea3", label="shipment (late)"),
+        *(
+            [Line2D([], [], color=palette(0), lw=1.4, label="truck tour (one colour a truck)")]
+            if plan.routes
+            else [
+                Line2D([], [], color="#4575b4", label="shipment (on time)"),
+                Line2D([], [], color="#984ea3", label="shipment (late)"),
+            ]
+        ),
         Line2D([], [], color="#d73027", ls="--", label="road closed"),
         Line2D([], [], color="#f46d43", label="road damaged"),
     ]

@@ -17,6 +17,11 @@ from optimizer.plan import Shipment, SourceKind
 from optimizer.problem import Problem
 
 EPS = 1e-6
+#: A delivery cycle beyond driving there and back: loading again at the depot, the stop
+#: itself, and unloading a full truck. The router (`optimizer.route`) uses the same figures.
+RELOAD_HOURS = 0.5
+STOP_HOURS = 0.25
+UNLOAD_HOURS_PER_TONNE = 1 / 12  # a crew unloads about 12 t an hour
 
 
 @dataclass(slots=True)
@@ -29,8 +34,9 @@ class Source:
     ready_hours: float
     supply: dict[str, int]
     speed_cap_kmh: float | None
-    kg_hours: float = 0.0  # fleet capacity per hour (depots); budgets once windowed
-    m3_hours: float = 0.0
+    kg_capacity: float = 0.0  # all its trucks' capacity (depots)
+    m3_capacity: float = 0.0
+    cycle_extra_hours: float = 0.0  # per delivery beyond driving (reload, stop, unload)
     has_fleet: bool = True
 
     @property
@@ -54,6 +60,8 @@ def sources(problem: Problem) -> list[Source]:
         if not supply.get(depot.code):
             continue
         vehicles = fleet.get(depot.code, [])
+        trucks = sum(v.count for v in vehicles)
+        tonnes = sum(v.count * v.capacity_kg for v in vehicles) / 1000 / max(trucks, 1)
         out.append(
             Source(
                 key=f"depot:{depot.code}",
@@ -65,8 +73,9 @@ def sources(problem: Problem) -> list[Source]:
                 supply=dict(supply[depot.code]),
                 speed_cap_kmh=max((v.speed_kmh for v in vehicles), default=60.0),
                 has_fleet=bool(vehicles),
-                kg_hours=sum(v.count * v.capacity_kg for v in vehicles),
-                m3_hours=sum(v.count * v.capacity_m3 for v in vehicles),
+                kg_capacity=sum(v.count * v.capacity_kg for v in vehicles),
+                m3_capacity=sum(v.count * v.capacity_m3 for v in vehicles),
+                cycle_extra_hours=RELOAD_HOURS + STOP_HOURS + UNLOAD_HOURS_PER_TONNE * tonnes,
             )
         )
     for ag in problem.agreements:
@@ -95,22 +104,54 @@ def source_travel_times(problem: Problem, srcs: list[Source]) -> TravelTimes:
     )
 
 
-def window_fleet_budgets(srcs: list[Source], hours: np.ndarray, deadline: float) -> None:
-    """Turn each depot's capacity per hour into tonne-hour and m³-hour budgets.
+def deliveries(
+    ready: np.ndarray, hours: np.ndarray, extra: np.ndarray, deadline: float
+) -> np.ndarray:
+    """Loads one truck can bring to a place by the deadline, shuttling there and back.
 
-    Every vehicle drives from loading until the deadline and its last leg needs no return,
-    so the window is deadline − loading + the farthest shelter it can reach in time; a trip
-    costs load × 2 × driving hours.
+    The first arrives at ready + drive; each further one a cycle later (drive there and
+    back plus the cycle's extra hours). Zero where even the first is late. `ready` and
+    `extra` are per source (rows of `hours`).
     """
-    for i, s in enumerate(srcs):
-        if s.kind != SourceKind.DEPOT:
+    ready = np.asarray(ready, dtype=float).reshape(-1, *([1] * (np.ndim(hours) - 1)))
+    extra = np.asarray(extra, dtype=float).reshape(ready.shape)
+    spare = deadline + EPS - ready - hours
+    cycle = np.maximum(2 * hours + extra, EPS)
+    with np.errstate(invalid="ignore"):
+        count = np.floor(np.where(spare >= 0, spare / cycle, -1)) + 1
+    return np.where(np.isfinite(count) & (count > 0), count, 0).astype(float)
+
+
+def fleet_use(
+    problem: Problem,
+    srcs: list[Source],
+    hours: np.ndarray,
+    shipments: list[Shipment],
+    deadline: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Share-of-fleet each depot's on-time shipments take, in kg and m³ of truck capacity.
+
+    A shipment of w kg to a place a truck can reach n times by the deadline takes w / n kg
+    of the depot's fleet: its trucks can shuttle at most their capacity × n there. A plan
+    is within the fleet when use ≤ capacity (`Source.kg_capacity`, `m3_capacity`).
+    """
+    weight = {it.code: it.unit_weight_kg for it in problem.items}
+    volume = {it.code: it.unit_volume_m3 for it in problem.items}
+    index = {(s.kind, s.code): i for i, s in enumerate(srcs)}
+    column = {h.code: j for j, h in enumerate(problem.shelters)}
+    ready = np.array([s.ready_hours for s in srcs], dtype=float)
+    extra = np.array([s.cycle_extra_hours for s in srcs], dtype=float)
+    kg = np.zeros(len(srcs))
+    m3 = np.zeros(len(srcs))
+    for sh in shipments:
+        if sh.source_kind != SourceKind.DEPOT or sh.arrival_hours > deadline + EPS:
             continue
-        row = hours[i] if hours.size else np.array([])
-        in_time = row[s.ready_hours + row <= deadline + EPS]
-        farthest = float(in_time.max()) if in_time.size else 0.0
-        window = max(deadline - s.ready_hours + farthest, 0.0)
-        s.kg_hours *= window
-        s.m3_hours *= window
+        i, j = index[(sh.source_kind, sh.source)], column[sh.shelter]
+        n = float(deliveries(ready[i : i + 1], hours[i : i + 1, j], extra[i : i + 1], deadline)[0])
+        n = max(n, 1.0)  # an on-time shipment is at least one delivery
+        kg[i] += sh.qty * weight[sh.item] / n
+        m3[i] += sh.qty * volume[sh.item] / n
+    return kg, m3
 
 
 def source_records(srcs: list[Source]) -> list[dict[str, Any]]:

@@ -47,9 +47,7 @@ METAHEURISTICS = (
     "GUIDED_LOCAL_SEARCH",
     "SIMULATED_ANNEALING",
     "TABU_SEARCH",
-    "ITERATED_LOCAL_SEARCH",
 )
-RUINS = ("sisr", "random_walk", "spatially_close_routes")
 _OPERATORS = frozenset(
     f.name
     for f in pywrapcp.DefaultRoutingSearchParameters().local_search_operators.DESCRIPTOR.fields
@@ -142,17 +140,10 @@ class SearchSettings:
 
     first_solution: an OR-Tools FirstSolutionStrategy name; SAVINGS builds good capacity
         tours, PARALLEL_CHEAPEST_INSERTION copes better with tight time windows.
-    metaheuristic: a LocalSearchMetaheuristic name, or ITERATED_LOCAL_SEARCH (ruin and
-        recreate perturbations, each followed by local search).
+    metaheuristic: a LocalSearchMetaheuristic name. (OR-Tools 9.15's iterated local
+        search, `use_iterated_local_search`, stopped at the first local optimum from
+        Python whatever the ruin, so it is not offered.)
     gls_lambda: guided local search's penalty weight (OR-Tools default 0.1).
-    ruin: for ILS: "sisr" (slack induction by string removals), "random_walk" or
-        "spatially_close_routes"; ruin_size is the average number of visits removed
-        (SISR, random walk) or of routes ruined; sisr_max_sequence the longest string
-        removed from one route.
-    recreate: the FirstSolutionStrategy name that reinserts ruined visits.
-    annealing: for ILS, accept worse reference solutions by simulated annealing starting
-        at `initial_temperature` (cost units) and cooling to `final_temperature`;
-        False accepts only improvements.
     operators: local-search operators switched on or off, as (field of OR-Tools'
         LocalSearchNeighborhoodOperators without `use_`, on) pairs.
     neighbors_ratio, min_neighbors: how many nearest neighbours the operators consider
@@ -160,46 +151,39 @@ class SearchSettings:
     lns_time_limit_s: time limit of each LNS sub-search.
     first_solution_for_time_windows: used instead of `first_solution` when the model has
         binding time windows, because savings often finds no feasible start there.
+    decompose_after: share of the time limit the search spends on the whole model;
+        the rest improves it part by part: a random customer, the routes of its nearest
+        customers (whole trip chains) up to `part_size` customers, re-solved alone for
+        `part_seconds` from their current tours, kept when cheaper. 1.0 never decomposes;
+        models with fewer than 1.5 x `part_size` customers are never decomposed.
+    seed: picks the parts; worker k uses seed + k, so independent runs differ.
     alternates: settings of workers 1, 2... (worker 0 uses these); reused cyclically.
     """
 
     first_solution: str = "SAVINGS"
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     gls_lambda: float = 0.1
-    ruin: str = "sisr"
-    ruin_size: int = 10
-    sisr_max_sequence: int = 10
-    sisr_bypass: float = 0.01
-    recreate: str = "LOCAL_CHEAPEST_INSERTION"
-    annealing: bool = True
-    initial_temperature: float = 100.0
-    final_temperature: float = 0.01
     operators: tuple[tuple[str, bool], ...] = ()
     neighbors_ratio: float = 1.0
     min_neighbors: int = 1
     lns_time_limit_s: float = 0.1
     first_solution_for_time_windows: str | None = "PARALLEL_CHEAPEST_INSERTION"
+    decompose_after: float = 0.4
+    part_size: int = 60
+    part_seconds: float = 1.0
+    seed: int = 0
     alternates: tuple["SearchSettings", ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("first_solution", "recreate"):
-            if getattr(self, name) not in FIRST_SOLUTIONS:
-                raise ValueError(f"{name}: unknown strategy; use one of {FIRST_SOLUTIONS}")
+        if self.first_solution not in FIRST_SOLUTIONS:
+            raise ValueError(f"first_solution: unknown strategy; use one of {FIRST_SOLUTIONS}")
         tw = self.first_solution_for_time_windows
         if tw is not None and tw not in FIRST_SOLUTIONS:
             raise ValueError("first_solution_for_time_windows: unknown strategy")
         if self.metaheuristic not in METAHEURISTICS:
             raise ValueError(f"metaheuristic: use one of {METAHEURISTICS}")
-        if self.ruin not in RUINS:
-            raise ValueError(f"ruin: use one of {RUINS}")
         if self.gls_lambda <= 0:
             raise ValueError("gls_lambda: must be positive")
-        if self.ruin_size < 1 or self.sisr_max_sequence < 1:
-            raise ValueError("ruin_size, sisr_max_sequence: at least 1")
-        if not 0 <= self.sisr_bypass <= 1:
-            raise ValueError("sisr_bypass: in [0, 1]")
-        if not 0 < self.final_temperature <= self.initial_temperature:
-            raise ValueError("final_temperature: in (0, initial_temperature]")
         for name, _on in self.operators:
             if f"use_{name}" not in _OPERATORS:
                 raise ValueError(f"operators: unknown operator {name!r}")
@@ -207,11 +191,17 @@ class SearchSettings:
             raise ValueError("neighbors_ratio: in (0, 1]; min_neighbors: at least 1")
         if self.lns_time_limit_s <= 0:
             raise ValueError("lns_time_limit_s: must be positive")
+        if not 0 < self.decompose_after <= 1:
+            raise ValueError("decompose_after: in (0, 1]")
+        if self.part_size < 2 or self.part_seconds <= 0:
+            raise ValueError("part_size: at least 2; part_seconds: positive")
 
     def for_worker(self, k: int) -> "SearchSettings":
         """Settings of independent run k: 0 is self, the others cycle through alternates."""
-        if k == 0 or not self.alternates:
+        if k == 0:
             return self
+        if not self.alternates:
+            return replace(self, seed=self.seed + k)
         return self.alternates[(k - 1) % len(self.alternates)]
 
     def describe(self) -> str:
@@ -219,13 +209,11 @@ class SearchSettings:
         meta = self.metaheuristic
         if meta == "GUIDED_LOCAL_SEARCH":
             meta += f"(lambda={self.gls_lambda:g})"
-        elif meta == "ITERATED_LOCAL_SEARCH":
-            accept = (
-                f"SA {self.initial_temperature:g}->{self.final_temperature:g}"
-                if self.annealing
-                else "descent"
+        if self.decompose_after < 1:
+            meta += (
+                f", parts of {self.part_size} for {self.part_seconds:g} s"
+                f" after {self.decompose_after:.0%} (seed {self.seed})"
             )
-            meta += f"({self.ruin} {self.ruin_size}, {self.recreate}, {accept})"
         ops = "".join(f" {'+' if on else '-'}{name}" for name, on in self.operators)
         return f"{self.first_solution} + {meta}{ops}"
 
@@ -344,35 +332,10 @@ def _search_parameters(
     if has_time and settings.first_solution_for_time_windows is not None:
         first = settings.first_solution_for_time_windows
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.Value.Value(first)
-    if settings.metaheuristic == "ITERATED_LOCAL_SEARCH":
-        params.use_iterated_local_search = True
-        ils = params.iterated_local_search_parameters
-        rr = ils.ruin_recreate_parameters
-        del rr.ruin_strategies[:]
-        ruin = rr.ruin_strategies.add()
-        if settings.ruin == "sisr":
-            ruin.sisr.max_removed_sequence_size = settings.sisr_max_sequence
-            ruin.sisr.avg_num_removed_visits = settings.ruin_size
-            ruin.sisr.bypass_factor = settings.sisr_bypass
-        elif settings.ruin == "random_walk":
-            ruin.random_walk.num_removed_visits = settings.ruin_size
-        else:
-            ruin.spatially_close_routes.num_ruined_routes = settings.ruin_size
-        rr.recreate_strategy.heuristic = routing_enums_pb2.FirstSolutionStrategy.Value.Value(
-            settings.recreate
-        )
-        ils.improve_perturbed_solution = True
-        if settings.annealing:
-            sa = ils.reference_solution_acceptance_strategy.simulated_annealing
-            sa.initial_temperature = settings.initial_temperature
-            sa.final_temperature = settings.final_temperature
-        else:
-            ils.reference_solution_acceptance_strategy.greedy_descent.SetInParent()
-    else:
-        params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.Value.Value(
-            settings.metaheuristic
-        )
-        params.guided_local_search_lambda_coefficient = settings.gls_lambda
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.Value.Value(
+        settings.metaheuristic
+    )
+    params.guided_local_search_lambda_coefficient = settings.gls_lambda
     ops = params.local_search_operators
     for name, on in settings.operators:
         setattr(ops, f"use_{name}", pywrapcp.BOOL_TRUE if on else pywrapcp.BOOL_FALSE)
@@ -457,8 +420,11 @@ class _Built:
             for a, b in itertools.pairwise(chain):
                 end_a = time_dim.CumulVar(routing.End(a))
                 start_b = time_dim.CumulVar(routing.Start(b))
-                used_a = routing.ActiveVehicleVar(a)
-                solver.Add(start_b >= end_a + used_a * model.reload)
+                # Unconditional: an unused trip ends where it starts, so the next trip may
+                # leave one reload later. Conditioning on ActiveVehicleVar(a) left local
+                # search unable to move visits to any other vehicle (measured: a 2-truck
+                # instance stayed on one truck with 7 h of lateness).
+                solver.Add(start_b >= end_a + model.reload)
 
 
 # --------------------------------------------------------------------------- reading
@@ -555,14 +521,14 @@ def _quick_infeasibility(model: RoutingModel) -> str | None:
     return None
 
 
-def _solve_one(
+def _search(
     model: RoutingModel,
     settings: SearchSettings,
     deadline: float,
     initial_routes: list[list[int]] | None,
     progress: Callable[[str], None] | None,
 ) -> RoutingResult:
-    """One search in this process, stopping by the wall-clock `deadline` (time.time())."""
+    """One OR-Tools search on the whole model, stopping by the wall-clock `deadline`."""
     started = time.time()
     built = _Built(model)
     routing = built.routing
@@ -613,6 +579,149 @@ def _solve_one(
         else FEASIBLE
     )
     return RoutingResult(status, objective, distance, routes, dropped, seconds, lateness)
+
+
+def _submodel(
+    model: RoutingModel, vehicles: list[int], customers: list[int]
+) -> tuple[RoutingModel, list[int]]:
+    """The model restricted to some vehicles and customers; also new index -> old node."""
+    keep = sorted({n for k in vehicles for n in (model.vehicles[k].start, model.vehicles[k].end)})
+    keep = sorted(set(keep) | set(customers))
+    new = {old: i for i, old in enumerate(keep)}
+    grid = np.ix_(keep, keep)
+    vnew = {old: i for i, old in enumerate(vehicles)}
+
+    def cut(a: np.ndarray | None) -> np.ndarray | None:
+        return None if a is None else a[keep]
+
+    sub = RoutingModel(
+        distance=model.distance[grid],
+        times=[t[grid] for t in model.times],
+        demand=model.demand[keep],
+        service=model.service[keep],
+        window=model.window[keep],
+        vehicles=tuple(
+            replace(
+                model.vehicles[k],
+                start=new[model.vehicles[k].start],
+                end=new[model.vehicles[k].end],
+            )
+            for k in vehicles
+        ),
+        soft_latest=cut(model.soft_latest),
+        lateness_cost=cut(model.lateness_cost),
+        drop_penalty=cut(model.drop_penalty),
+        chains=tuple(tuple(vnew[k] for k in chain) for chain in model.chains if chain[0] in vnew),
+        reload=model.reload,
+        depots=frozenset(new[n] for n in model.depots if n in new),
+    )
+    return sub, keep
+
+
+def _improve_by_parts(
+    model: RoutingModel,
+    result: RoutingResult,
+    settings: SearchSettings,
+    deadline: float,
+    progress: Callable[[str], None] | None,
+) -> RoutingResult:
+    """Re-solve neighbourhoods of routes alone, from their current tours, until the deadline.
+
+    A part is what a whole-model local search moves too slowly on large models: the
+    routes around one customer. Each part is a `RoutingModel` of its own, so every rule
+    (windows, chains, drops) still holds; a part's new tours replace the old ones only
+    when the part's objective drops, so the result never gets worse.
+    """
+    rng = np.random.default_rng(settings.seed)
+    chain_of = {k: chain for chain in model.chains for k in chain}
+    tours = {r.vehicle: list(r.nodes) for r in result.routes}
+    dropped = set(result.dropped)
+    customers = np.array(model.customers())
+    near = (
+        model.distance[np.ix_(customers, customers)]
+        + model.distance[np.ix_(customers, customers)].T
+    )
+    unused = [k for k in range(len(model.vehicles)) if k not in tours]
+    sub_settings = replace(settings, decompose_after=1.0, alternates=())
+    improved = 0
+    tried = 0
+    while deadline - time.time() > min(0.3, settings.part_seconds):
+        tried += 1
+        seed = int(rng.integers(len(customers)))
+        owner = {n: k for k, nodes in tours.items() for n in nodes}
+        chosen: list[int] = []
+        part: list[int] = []
+        for j in np.argsort(near[seed], kind="stable"):
+            node = int(customers[j])
+            if node in dropped:
+                part.append(node)
+            elif owner[node] not in chosen:
+                group = chain_of.get(owner[node], (owner[node],))
+                chosen.extend(k for k in group if k not in chosen)
+                part.extend(n for k in group for n in tours.get(k, []))
+            if len(part) >= settings.part_size:
+                break
+        spare = [k for k in unused if k not in chain_of][:1]  # room for one more route
+        chosen.extend(spare)
+        sub, keep = _submodel(model, chosen, part)
+        new_index = {old: i for i, old in enumerate(keep)}
+        start_routes = [[new_index[n] for n in tours.get(k, [])] for k in chosen]
+        before = _score(
+            sub,
+            _schedule(sub, dict(enumerate(start_routes))),
+            [new_index[n] for n in part if n in dropped],
+        )[0]
+        budget = min(settings.part_seconds, deadline - time.time())
+        r = _search(sub, sub_settings, time.time() + budget, start_routes, None)
+        if r.objective is None or r.objective >= before:
+            continue
+        improved += 1
+        for k in chosen:
+            tours.pop(k, None)
+        for route in r.routes:
+            tours[chosen[route.vehicle]] = [keep[n] for n in route.nodes]
+        for n in part:
+            dropped.discard(n)
+        dropped.update(keep[n] for n in r.dropped)
+        unused = [k for k in range(len(model.vehicles)) if k not in tours]
+        if progress is not None:
+            progress(f"part {tried}: {before - r.objective:,} cheaper")
+    routes = _schedule(model, tours)
+    dropped_list = sorted(dropped)
+    objective, distance, lateness = _score(model, routes, dropped_list)
+    out = RoutingResult(result.status, objective, distance, routes, dropped_list, 0.0, lateness)
+    out.log.append(f"{improved} of {tried} parts improved")
+    return out
+
+
+def _solve_one(
+    model: RoutingModel,
+    settings: SearchSettings,
+    deadline: float,
+    initial_routes: list[list[int]] | None,
+    progress: Callable[[str], None] | None,
+) -> RoutingResult:
+    """One independent run in this process, stopping by the wall-clock `deadline`.
+
+    The whole model is searched first; large models then spend the rest of the time on
+    parts (see `SearchSettings.decompose_after`). A run that has no solution when its
+    share runs out keeps searching the whole model instead.
+    """
+    started = time.time()
+    decompose = settings.decompose_after < 1 and len(model.customers()) >= 1.5 * settings.part_size
+    if not decompose:
+        return _search(model, settings, deadline, initial_routes, progress)
+    first = started + settings.decompose_after * (deadline - started)
+    result = _search(model, settings, first, initial_routes, progress)
+    if result.objective is None:
+        if result.status == INFEASIBLE:
+            return result
+        result = _search(model, settings, deadline, initial_routes, progress)
+        if result.objective is None:
+            return result
+    improved = _improve_by_parts(model, result, settings, deadline, progress)
+    improved.seconds = time.time() - started
+    return improved
 
 
 def _worker(

@@ -2,6 +2,7 @@
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -10,9 +11,14 @@ from rich.table import Table
 
 from api.cli.common import console, err_console, fail
 from optimizer import AllocationParams, Plan, solve_allocation
+from optimizer.manifests import manifest_csv, manifest_html
 from optimizer.plotting import plot_plan
 from optimizer.problem import Problem
+from optimizer.route import route_plan
 from scenarios.scenario import ScenarioError, load_scenario
+
+#: Share of the time limit the allocation may use when tours follow.
+ALLOCATION_SHARE = 0.4
 
 
 def plan(
@@ -30,17 +36,30 @@ def plan(
         str, typer.Option("--solver", help="Whole-unit backend: HIGHS, SCIP or CP-SAT.")
     ] = AllocationParams().solver,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan JSON.")] = False,
+    no_routes: Annotated[
+        bool,
+        typer.Option("--no-routes", help="Allocation only: no vehicle tours (fast what-ifs)."),
+    ] = False,
 ) -> None:
-    """Allocate stock and agreement reserves to shelters to serve the most residents in time."""
+    """Allocate stock and agreement reserves to shelters to serve the most residents in time,
+    then route each depot's trucks."""
     result, problem = run_plan(
-        scenario, deadline=deadline, time_limit=time_limit, solver=solver, quiet=as_json
+        scenario,
+        deadline=deadline,
+        time_limit=time_limit,
+        solver=solver,
+        quiet=as_json,
+        routes=not no_routes,
     )
     write_plan(result, problem, out)
     if as_json:
         sys.stdout.write(result.to_json() + "\n")
         return
     show_plan(result)
-    console.print(f"wrote {out}/plan.json, plan.geojson, shipments.csv, plan.png", highlight=False)
+    files = "plan.json, plan.geojson, shipments.csv, plan.png"
+    if result.routing is not None:
+        files += ", manifests.csv, manifests.html"
+    console.print(f"wrote {out}/{files}", highlight=False)
 
 
 def run_plan(
@@ -50,7 +69,10 @@ def run_plan(
     time_limit: float | None,
     solver: str = AllocationParams().solver,
     quiet: bool = False,
+    routes: bool = True,
 ) -> tuple[Plan, Problem]:
+    """Load, allocate and (unless `routes` is false) route. The time limit covers both:
+    the allocation may use ALLOCATION_SHARE of it, the tours what is left."""
     try:
         meta, problem = load_scenario(scenario)
         params = AllocationParams(solver=solver.upper())
@@ -67,9 +89,14 @@ def run_plan(
             if not quiet:
                 status.update(f"planning: {message}")
 
+        started = time.perf_counter()
+        share = ALLOCATION_SHARE if routes else 1.0
         result = solve_allocation(
-            problem, params, time_limit_s=limit, deadline_hours=deadline, progress=progress
+            problem, params, time_limit_s=limit * share, deadline_hours=deadline, progress=progress
         )
+        if routes:
+            left = max(limit - (time.perf_counter() - started), 1.0)
+            result = route_plan(problem, result, time_limit_s=left, progress=progress)
     return result, problem
 
 
@@ -80,6 +107,9 @@ def write_plan(result: Plan, problem: Problem, out: Path) -> None:
         json.dumps(result.to_geojson(), ensure_ascii=False), encoding="utf-8"
     )
     (out / "shipments.csv").write_text(result.to_csv(), encoding="utf-8")
+    if result.routing is not None:
+        (out / "manifests.csv").write_text(manifest_csv(result), encoding="utf-8")
+        (out / "manifests.html").write_text(manifest_html(result), encoding="utf-8")
     figure = plot_plan(result, problem)
     figure.savefig(out / "plan.png")
     import matplotlib.pyplot as plt
@@ -105,7 +135,17 @@ def show_plan(result: Plan, worst: int = 8) -> None:
     table.add_row("units shipped (late)", f"{k['units_shipped']:,} ({k['units_late']:,})")
     unmet = ", ".join(f"{i} {q:,}" for i, q in k["units_unmet"].items() if q) or "none"
     table.add_row("units unmet", unmet)
+    if result.routing is not None:
+        r = result.routing
+        table.add_row(
+            "tours",
+            f"{r['vehicles_used']} trucks, {r['trips']} trips, {r['stops']} stops "
+            f"({r['late_stops']} after {result.deadline_hours:g} h); routing {r['status']}; "
+            f"allocation alone: {r['allocation_residents_on_time']:,} residents",
+        )
     console.print(table)
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False)
     shelters = sorted(
         result.shelters, key=lambda s: (s.served_on_time, s.on_time_share, -s.residents)
     )

@@ -1,0 +1,117 @@
+"""Vehicle tours on instances small enough to check by hand."""
+
+import csv
+import io
+from collections import Counter
+
+import pytest
+
+from optimizer import solve_allocation
+from optimizer.manifests import manifest_csv, manifest_html
+from optimizer.plan import Plan, SourceKind
+from optimizer.problem import Depot, Lot, Problem, Shelter, VehicleType
+from optimizer.route import RouteParams, route_plan
+from tests.optimizer import instances as inst
+
+DEG_4H = 1.662  # degrees of latitude a 60 km/h truck drives in 4 h (great circle x 1.3)
+
+
+def routed(problem: Problem, **kw: object) -> Plan:
+    plan = solve_allocation(problem, time_limit_s=5, **kw)  # type: ignore[arg-type]
+    return route_plan(problem, plan, time_limit_s=3)
+
+
+def opposite_shelters(trucks: int) -> Problem:
+    """Shelters 4 h north and 4 h south of a depot that loads in 1 h; deadline 6 h."""
+    return inst.problem(
+        depots=(Depot("D", "depot", "county", 40.0, 122.0, 1.0),),
+        lots=(Lot("D", "W", "L1", 500, None),),
+        shelters=(
+            Shelter("N", "north", 40.0 + DEG_4H, 122.0, 100),
+            Shelter("S", "south", 40.0 - DEG_4H, 122.0, 100),
+        ),
+        fleet=(VehicleType("D", "medium", trucks, 8000, 35, 60),),
+        deadline_hours=6.0,
+    )
+
+
+def test_the_deadline_needs_a_second_truck() -> None:
+    """One truck cannot reach both shelters by 6 h (1 h loading + 4 h + 8 h between them);
+    two trucks can, one each."""
+    plan = routed(opposite_shelters(trucks=2))
+    assert {s.code for s in plan.shelters if s.served_on_time} == {"N", "S"}
+    assert len(plan.routes) == 2
+    for route in plan.routes:
+        assert len(route.trips) == 1
+        assert len(route.trips[0].stops) == 1
+        stop = route.trips[0].stops[0]
+        assert stop.arrival_hours == pytest.approx(5.0, abs=0.05)
+        assert stop.late_hours == 0
+
+
+def test_one_truck_serves_one_shelter_on_time_and_says_so() -> None:
+    """With a single truck, only one shelter can be reached by 6 h; the routed plan's
+    served flags and notes follow the tour, not the allocation's estimate."""
+    plan = routed(opposite_shelters(trucks=1))
+    served = [s for s in plan.shelters if s.served_on_time]
+    assert len(served) == 1
+    other = next(s for s in plan.shelters if not s.served_on_time)
+    assert other.items[0].late == 100 or other.items[0].on_time < 100
+    assert plan.routing is not None
+    assert plan.routing["vehicles_used"] == 1
+
+
+def test_loads_larger_than_a_truck_go_in_several_trips_within_capacity() -> None:
+    """13.5 t of water for a shelter 11 km away, one 8 t truck: two trips, the second
+    leaving no earlier than the first returns plus reloading (0.5 h)."""
+    p = inst.problem(
+        depots=(Depot("D", "depot", "county", 40.0, 122.0, 1.0),),
+        lots=(Lot("D", "W", "L1", 1000, None),),
+        shelters=(Shelter("A", "a", 40.1, 122.0, 1000),),
+        fleet=(VehicleType("D", "medium", 1, 8000, 35, 60),),
+    )
+    plan = routed(p)
+    (route,) = plan.routes
+    assert len(route.trips) == 2
+    first, second = route.trips
+    assert second.depart_hours >= first.return_hours + 0.5 - 1e-6
+    for trip in route.trips:
+        assert trip.load_kg <= 8000
+    assert sum(load.qty for t in route.trips for s in t.stops for load in s.loads) == 1000
+    assert plan.shelters[0].served_on_time
+
+
+def test_manifests_add_up_to_the_plan_loads() -> None:
+    plan = routed(inst.short_depot())
+    rows = list(csv.DictReader(io.StringIO(manifest_csv(plan))))
+    from_manifest = Counter()
+    for row in rows:
+        from_manifest[(row["shelter"], row["item"], row["lot"])] += int(row["qty"])
+    from_plan = Counter()
+    for sh in plan.shipments:
+        if sh.source_kind == SourceKind.DEPOT:
+            from_plan[(sh.shelter, sh.item, sh.lot)] += sh.qty
+    assert from_manifest == from_plan
+    page = manifest_html(plan)
+    assert page.count("<section>") == len(plan.routes)
+    assert "D/medium-1" in page
+
+
+def test_routes_appear_in_json_and_geojson() -> None:
+    plan = routed(inst.closed_road())
+    data = plan.to_dict()
+    assert data["routes"]
+    trip = data["routes"][0]["trips"][0]
+    assert {"depart_hours", "return_hours", "stops"} <= trip.keys()
+    assert trip["stops"][0]["loads"][0]["qty"] > 0
+    lines = [f for f in plan.to_geojson()["features"] if f["properties"]["kind"] == "route"]
+    assert lines
+    # Along the roads: more points than depot-stop-depot.
+    assert len(lines[0]["geometry"]["coordinates"]) > 3
+
+
+def test_bad_route_parameters_name_the_parameter() -> None:
+    with pytest.raises(ValueError, match="max_trips"):
+        RouteParams(max_trips=0)
+    with pytest.raises(ValueError, match="time_limit_s"):
+        route_plan(inst.short_depot(), solve_allocation(inst.short_depot()), time_limit_s=0)
