@@ -130,7 +130,8 @@ def demo(
         json.dumps([r.to_json() for r in due], ensure_ascii=False, indent=2), encoding="utf-8"
     )
     console.print(
-        f"wrote {out}/plan/ (plan.json, plan.geojson, shipments.csv, plan.png), "
+        f"wrote {out}/plan/ (plan.json, plan.geojson, shipments.csv, plan.png, "
+        "manifests.csv, manifests.html), "
         f"{out}/balances.json, {out}/rotation_due.json; ledger at {db or db_file}",
         highlight=False,
     )

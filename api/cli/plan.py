@@ -9,13 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli.common import console, err_console, fail
+from api.cli.common import console, err_console, fail, run
 from optimizer import AllocationParams, Plan, solve_allocation
 from optimizer.manifests import manifest_csv, manifest_html
 from optimizer.plotting import plot_plan
 from optimizer.problem import Problem
 from optimizer.route import route_plan
 from scenarios.scenario import ScenarioError, load_scenario
+from supply.dispatch import problem_from_ledger
 
 #: Share of the time limit the allocation may use when tours follow.
 ALLOCATION_SHARE = 0.4
@@ -40,6 +41,17 @@ def plan(
         bool,
         typer.Option("--no-routes", help="Allocation only: no vehicle tours (fast what-ifs)."),
     ] = False,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Plan from this ledger's available stock instead of the scenario's stock.csv.",
+        ),
+    ] = None,
+    replacing: Annotated[
+        list[str] | None,
+        typer.Option("--replacing", help="With --db: an approved plan this one will replace."),
+    ] = None,
 ) -> None:
     """Allocate stock and agreement reserves to shelters to serve the most residents in time,
     then route each depot's trucks."""
@@ -50,6 +62,8 @@ def plan(
         solver=solver,
         quiet=as_json,
         routes=not no_routes,
+        db=db,
+        replacing=tuple(replacing or ()),
     )
     write_plan(result, problem, out)
     if as_json:
@@ -70,6 +84,8 @@ def run_plan(
     solver: str = AllocationParams().solver,
     quiet: bool = False,
     routes: bool = True,
+    db: str | None = None,
+    replacing: tuple[str, ...] = (),
 ) -> tuple[Plan, Problem]:
     """Load, allocate and (unless `routes` is false) route. The time limit covers both:
     the allocation may use ALLOCATION_SHARE of it, the tours what is left."""
@@ -80,6 +96,12 @@ def run_plan(
         fail(str(exc))
     except ValueError as exc:
         fail(str(exc))
+    if db is not None:  # re-planning from the ledger as it is now
+        problem = run(
+            db, lambda session: problem_from_ledger(session, problem, replacing=replacing)
+        )
+    elif replacing:
+        fail("--replacing: only with --db (the ledger holds the plans it replaces)")
     limit = time_limit if time_limit is not None else meta.time_limit_s
     if limit <= 0 or (deadline is not None and deadline <= 0):
         fail("--time-limit and --deadline must be positive")

@@ -29,6 +29,12 @@ def test_demo_loads_sample_and_verifies_on_fresh_db(runner: CliRunner, tmp_path:
     assert [r["on_hand"] for r in ximu] == [300]
     assert "reserve-quota shortfalls" in result.stdout
     assert "8,850.00" in result.stdout  # 300 × (28.00 + 1.50)
+    # The planned scenario comes with truck tours and a manifest page per truck.
+    plan = json.loads((out / "plan" / "plan.json").read_text(encoding="utf-8"))
+    assert plan["routes"]
+    assert plan["routing"]["vehicles_used"] == len(plan["routes"])
+    page = (out / "plan" / "manifests.html").read_text(encoding="utf-8")
+    assert page.count("<section>") == len(plan["routes"])
 
 
 def test_demo_into_given_db_matches_balance_and_reruns_without_doubling(
