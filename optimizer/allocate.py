@@ -70,7 +70,9 @@ EXACT_ARCS = 150_000
 #: Cluster width used above EXACT_ARCS, in hours of arrival time.
 DEFAULT_CLUSTER_HOURS = 0.5
 #: Share of the time limit kept for the work after the last solve.
-POST_SHARE = 0.1
+POST_SHARE = 0.15
+#: Relative gap at which the coverage stage's whole-unit model may stop.
+COVERAGE_GAP = 1e-3
 #: Nearest sources per group and critical item added to the LP's arcs for whole units.
 STAGE1_NEAREST = 2
 #: Sources per group and item offered to the coverage stage above EXACT_ARCS.
@@ -638,17 +640,46 @@ def _coverage(
     if np.allclose(lp.values[keep], np.rint(lp.values[keep]), atol=1e-6):
         return small, np.rint(lp.values[keep])
     say(f"stage 3 whole units: {len(small):,} arcs")
-    for floor_units, label in (
-        (must + np.floor(fair_units + EPS), ""),
-        (must, " without fairness"),
-    ):
-        mip = _solve(_coverage_model(d, cl, small, floor_units, True), params.solver, seconds())
-        if mip.ok:
-            if label:
-                notes.append(f"coverage stage: whole units{label} (fairness floor relaxed)")
-            return small, np.rint(mip.values)
-    notes.append("coverage stage: no whole-unit solution in time; stage-1 flows kept")
-    return first.arcs, first.flows
+    floor_units = must + np.floor(fair_units + EPS)
+    # Half the stage's time at most: rounding the LP is the fallback, and it needs little.
+    mip = _solve(
+        _coverage_model(d, cl, small, floor_units, True),
+        params.solver,
+        seconds() / 2,
+        COVERAGE_GAP,
+    )
+    if mip.ok:
+        return small, np.rint(mip.values)
+    flows = _rounded(d, cl, small, lp.values[keep], must)
+    notes.append("coverage stage: whole units by rounding the LP (the MIP found none in time)")
+    return small, flows
+
+
+def _rounded(
+    d: _Data, cl: _Clusters, arcs: _Arcs, values: np.ndarray, must: np.ndarray
+) -> np.ndarray:
+    """LP flows floored, then rounded up where a served shelter's group would fall short.
+
+    Floors keep supply, need and fleet; the few units put back (at most one per arc, where
+    the LP had a fraction and the source has stock left) keep stage 1's shelters served.
+    """
+    flows = np.floor(values + 1e-6)
+    left = d.supply.copy()
+    np.subtract.at(left, (arcs.src, arcs.item), flows)
+    got = np.zeros_like(cl.need)
+    np.add.at(got, (arcs.grp, arcs.item), flows)
+    short = np.argwhere(got < must - EPS)
+    for g, c in short:
+        missing = round(float(must[g, c] - got[g, c]))
+        candidates = np.flatnonzero((arcs.grp == g) & (arcs.item == c))
+        for k in candidates[np.argsort(flows[candidates] - values[candidates])]:
+            if missing <= 0:
+                break
+            if values[k] - flows[k] > 1e-6 and left[arcs.src[k], c] >= 1:
+                flows[k] += 1
+                left[arcs.src[k], c] -= 1
+                missing -= 1
+    return flows
 
 
 # --------------------------------------------------------------------------- shipments
