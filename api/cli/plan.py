@@ -16,7 +16,7 @@ from optimizer.plotting import plot_plan
 from optimizer.problem import Problem
 from optimizer.route import route_plan
 from scenarios.scenario import ScenarioError, load_scenario
-from supply.dispatch import problem_from_ledger
+from supply.dispatch import ledger_snapshot
 
 #: Share of the time limit the allocation may use when tours follow.
 ALLOCATION_SHARE = 0.4
@@ -97,9 +97,21 @@ def run_plan(
     except ValueError as exc:
         fail(str(exc))
     if db is not None:  # re-planning from the ledger as it is now
-        problem = run(
-            db, lambda session: problem_from_ledger(session, problem, replacing=replacing)
-        )
+        snapshot = run(db, lambda session: ledger_snapshot(session, problem, replacing=replacing))
+        problem = snapshot.problem
+        if snapshot.missing_depots:
+            err_console.print(
+                "note: depots not in the ledger (no stock from them): "
+                + ", ".join(snapshot.missing_depots),
+                highlight=False,
+            )
+        if snapshot.on_the_road:
+            units = sum(load.qty for load in snapshot.on_the_road)
+            err_console.print(
+                f"note: {len(snapshot.on_the_road)} load(s), {units:,} units, already on the road "
+                "to these shelters; this plan does not count them",
+                highlight=False,
+            )
     elif replacing:
         fail("--replacing: only with --db (the ledger holds the plans it replaces)")
     limit = time_limit if time_limit is not None else meta.time_limit_s
