@@ -42,6 +42,7 @@ FIRST_SOLUTIONS = tuple(
     for v in routing_enums_pb2.FirstSolutionStrategy.DESCRIPTOR.enum_types[0].values
     if v.name not in ("UNSET", "EVALUATOR_STRATEGY")
 )
+IMPROVERS = ("sisr", "parts", "none")
 METAHEURISTICS = (
     "GREEDY_DESCENT",
     "GUIDED_LOCAL_SEARCH",
@@ -135,6 +136,23 @@ class RoutingResult:
 
 
 @dataclass(frozen=True, slots=True)
+class RuinSettings:
+    """Parameters of the SISR improver, `optimizer.sisr` (the paper's names in brackets).
+
+    removal_avg: customers removed on average per step [c-bar], string_max: longest string
+    removed from one route [L-max], blink: chance to skip an insertion position [beta];
+    temperatures are multiples of the mean cost per customer of the starting solution.
+    """
+
+    removal_avg: float = 10.0
+    string_max: int = 10
+    blink: float = 0.01
+    temp_from: float = 0.3
+    temp_to: float = 0.003
+    chunk: int = 5000  # most steps per compiled call (the clock is read between calls)
+
+
+@dataclass(frozen=True, slots=True)
 class SearchSettings:
     """How the search runs. The defaults are the tuned best of `python -m bench routing`.
 
@@ -151,11 +169,17 @@ class SearchSettings:
     lns_time_limit_s: time limit of each LNS sub-search.
     first_solution_for_time_windows: used instead of `first_solution` when the model has
         binding time windows, because savings often finds no feasible start there.
-    decompose_after: share of the time limit the search spends on the whole model;
-        the rest improves it part by part: a random customer, the routes of its nearest
-        customers (whole trip chains) up to `part_size` customers, re-solved alone for
-        `part_seconds` from their current tours, kept when cheaper. 1.0 never decomposes;
-        models with fewer than 1.5 x `part_size` customers are never decomposed.
+    improver: what follows the OR-Tools search once it has spent `search_share` of the
+        time limit: "sisr" (ruin and recreate, `optimizer.sisr`, with `ruin`'s
+        parameters), "parts" (see below) or "none" (OR-Tools to the end). "sisr" falls
+        back to "parts" when numba is missing, or when its kernels are not compiled yet
+        and the time left could not absorb the compilation (`optimizer.sisr.ready`).
+    search_share: share of the time limit for the OR-Tools search on the whole model.
+    part_size, part_seconds: "parts" improves the solution part by part: a random
+        customer, the routes of its nearest customers (whole trip chains) up to
+        `part_size` customers, re-solved alone by OR-Tools for `part_seconds` from their
+        current tours, kept when cheaper; models with fewer than 1.5 x `part_size`
+        customers are not decomposed.
     seed: picks the parts; worker k uses seed + k, so independent runs differ.
     alternates: settings of workers 1, 2... (worker 0 uses these); reused cyclically.
     """
@@ -168,9 +192,11 @@ class SearchSettings:
     min_neighbors: int = 1
     lns_time_limit_s: float = 0.1
     first_solution_for_time_windows: str | None = "PARALLEL_CHEAPEST_INSERTION"
-    decompose_after: float = 0.4
-    part_size: int = 60
-    part_seconds: float = 1.0
+    improver: str = "sisr"
+    search_share: float = 0.2
+    ruin: RuinSettings = RuinSettings()
+    part_size: int = 40
+    part_seconds: float = 0.3
     seed: int = 0
     alternates: tuple["SearchSettings", ...] = ()
 
@@ -191,8 +217,10 @@ class SearchSettings:
             raise ValueError("neighbors_ratio: in (0, 1]; min_neighbors: at least 1")
         if self.lns_time_limit_s <= 0:
             raise ValueError("lns_time_limit_s: must be positive")
-        if not 0 < self.decompose_after <= 1:
-            raise ValueError("decompose_after: in (0, 1]")
+        if self.improver not in IMPROVERS:
+            raise ValueError(f"improver: use one of {IMPROVERS}")
+        if not 0 < self.search_share <= 1:
+            raise ValueError("search_share: in (0, 1]")
         if self.part_size < 2 or self.part_seconds <= 0:
             raise ValueError("part_size: at least 2; part_seconds: positive")
 
@@ -209,16 +237,30 @@ class SearchSettings:
         meta = self.metaheuristic
         if meta == "GUIDED_LOCAL_SEARCH":
             meta += f"(lambda={self.gls_lambda:g})"
-        if self.decompose_after < 1:
+        if self.improver == "parts":
             meta += (
-                f", parts of {self.part_size} for {self.part_seconds:g} s"
-                f" after {self.decompose_after:.0%} (seed {self.seed})"
+                f", then parts of {self.part_size} for {self.part_seconds:g} s"
+                f" after {self.search_share:.0%} (seed {self.seed})"
+            )
+        elif self.improver == "sisr":
+            r = self.ruin
+            meta += (
+                f", then SISR after {self.search_share:.0%} (remove {r.removal_avg:g},"
+                f" strings <= {r.string_max}, T {r.temp_from:g}->{r.temp_to:g}, seed {self.seed})"
             )
         ops = "".join(f" {'+' if on else '-'}{name}" for name, on in self.operators)
         return f"{self.first_solution} + {meta}{ops}"
 
 
 # --------------------------------------------------------------------------- validation
+
+
+#: The tuned portfolio: worker 0 starts from savings, worker 1 from the cheapest arc out of
+#: the path's end (other parts too); on time windows both start from parallel cheapest
+#: insertion and differ by their parts. See `bench/routing.py` for the measurements.
+DEFAULT_SETTINGS = SearchSettings(
+    alternates=(SearchSettings(first_solution="PATH_CHEAPEST_ARC", seed=1),)
+)
 
 
 def _check_matrix(name: str, m: Any, n: int) -> None:
@@ -642,7 +684,7 @@ def _improve_by_parts(
         + model.distance[np.ix_(customers, customers)].T
     )
     unused = [k for k in range(len(model.vehicles)) if k not in tours]
-    sub_settings = replace(settings, decompose_after=1.0, alternates=())
+    sub_settings = replace(settings, improver="none", alternates=())
     improved = 0
     tried = 0
     while deadline - time.time() > min(0.3, settings.part_seconds):
@@ -694,6 +736,53 @@ def _improve_by_parts(
     return out
 
 
+def _violation(model: RoutingModel, tours: dict[int, list[int]], dropped: list[int]) -> str | None:
+    """The first rule a solution breaks, or None: a guard on the compiled improver."""
+    seen = [n for nodes in tours.values() for n in nodes]
+    if sorted(seen + dropped) != model.customers():
+        return "customers visited twice or lost"
+    if model.drop_penalty is None and dropped:
+        return "a mandatory customer is dropped"
+    for route in _schedule(model, tours):
+        v = model.vehicles[route.vehicle]
+        if (model.demand[route.nodes].sum(axis=0) > np.array(v.capacity)).any():
+            return f"vehicle {route.vehicle} over capacity"
+        for node, at in zip(route.nodes, route.arrivals, strict=True):
+            if not model.window[node, 0] <= at <= model.window[node, 1]:
+                return f"node {node} outside its window"
+        latest = int(model.window[v.end, 1]) if v.latest_end is None else v.latest_end
+        if route.end > min(latest, int(model.window[v.end, 1])):
+            return f"vehicle {route.vehicle} back too late"
+    return None
+
+
+def _improve_by_ruin(
+    model: RoutingModel,
+    result: RoutingResult,
+    settings: SearchSettings,
+    deadline: float,
+) -> RoutingResult:
+    """SISR from the OR-Tools solution; kept only when it checks out and is cheaper."""
+    from optimizer import sisr
+
+    tours = {r.vehicle: list(r.nodes) for r in result.routes}
+    new_tours, dropped, steps = sisr.improve(
+        model, tours, list(result.dropped), deadline, settings.seed, settings.ruin
+    )
+    problem = _violation(model, new_tours, dropped)
+    if problem is not None:
+        result.log.append(f"SISR result rejected: {problem}")
+        return result
+    routes = _schedule(model, new_tours)
+    objective, distance, lateness = _score(model, routes, dropped)
+    if result.objective is not None and objective >= result.objective:
+        result.log.append(f"SISR: {steps:,} steps, no improvement")
+        return result
+    out = RoutingResult(result.status, objective, distance, routes, dropped, 0.0, lateness)
+    out.log.append(f"SISR: {steps:,} steps, {result.objective:,} -> {objective:,}")
+    return out
+
+
 def _solve_one(
     model: RoutingModel,
     settings: SearchSettings,
@@ -703,15 +792,22 @@ def _solve_one(
 ) -> RoutingResult:
     """One independent run in this process, stopping by the wall-clock `deadline`.
 
-    The whole model is searched first; large models then spend the rest of the time on
-    parts (see `SearchSettings.decompose_after`). A run that has no solution when its
-    share runs out keeps searching the whole model instead.
+    OR-Tools searches the whole model first (`search_share` of the time), then the
+    improver takes over from its best solution. A run that has no solution when its share
+    runs out keeps searching with OR-Tools instead.
     """
     started = time.time()
-    decompose = settings.decompose_after < 1 and len(model.customers()) >= 1.5 * settings.part_size
-    if not decompose:
+    improver = settings.improver
+    if improver == "sisr":
+        from optimizer import sisr
+
+        if not sisr.ready(deadline - started):
+            improver = "parts"
+    if improver == "parts" and len(model.customers()) < 1.5 * settings.part_size:
+        improver = "none"
+    if improver == "none":
         return _search(model, settings, deadline, initial_routes, progress)
-    first = started + settings.decompose_after * (deadline - started)
+    first = started + settings.search_share * (deadline - started)
     result = _search(model, settings, first, initial_routes, progress)
     if result.objective is None:
         if result.status == INFEASIBLE:
@@ -719,7 +815,12 @@ def _solve_one(
         result = _search(model, settings, deadline, initial_routes, progress)
         if result.objective is None:
             return result
-    improved = _improve_by_parts(model, result, settings, deadline, progress)
+    if improver == "sisr":
+        improved = _improve_by_ruin(model, result, settings, deadline)
+    else:
+        improved = _improve_by_parts(model, result, settings, deadline, progress)
+    if progress is not None and improved.objective is not None:
+        progress(f"{time.time() - started:6.1f} s  objective {improved.objective:,} ({improver})")
     improved.seconds = time.time() - started
     return improved
 
@@ -768,7 +869,8 @@ def solve_routing(
         Independent searches run in parallel in separate processes, worker k with
         `settings.for_worker(k)`; the best result is kept. 1 runs in this process.
     settings
-        Search settings; `SearchSettings()` by default (the tuned best).
+        Search settings; `DEFAULT_SETTINGS` by default (the tuned best, whose worker 1
+        starts from a different first solution).
     progress
         Called with a short line at each improvement of worker 0 (in this process).
 
@@ -792,7 +894,7 @@ def solve_routing(
     if initial_routes is not None and len(initial_routes) > len(model.vehicles):
         raise ValueError("initial_routes: more routes than vehicles")
     validate(model)
-    settings = settings or SearchSettings()
+    settings = settings or DEFAULT_SETTINGS
     started = time.time()
     deadline = started + time_limit_s
     if not model.customers():

@@ -25,7 +25,7 @@ def vrp(
     """Solve one VRPLIB instance with the planner's routing engine and print JSON
     {instance, objective, seconds, routes}. Distances follow the family's convention:
     CVRPLIB rounds each arc to the nearest integer; Solomon truncates to one decimal."""
-    from bench.routing import load_instance, solve_instance
+    from bench.routing import load_instance, solve_instance, warm_up
 
     try:
         instance = load_instance(file)
@@ -36,6 +36,7 @@ def vrp(
         f"{len(instance.model.vehicles)} vehicles, {seconds:g} s",
         highlight=False,
     )
+    warm_up()
     _result, document = solve_instance(instance, seconds, workers=workers)
     print_json(document)
     if document["objective"] is None:

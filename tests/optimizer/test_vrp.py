@@ -9,8 +9,10 @@ import pytest
 from optimizer.vrp import (
     RoutingModel,
     RoutingResult,
+    RuinSettings,
     SearchSettings,
     Vehicle,
+    _schedule,
     solve_routing,
 )
 
@@ -237,17 +239,110 @@ def test_infeasible_warm_start_falls_back_to_a_fresh_search() -> None:
 
 
 def test_search_settings_variants_all_solve() -> None:
-    """Iterated local search with each ruin, and tabu search, still find the optimum."""
+    """Tabu search, simulated annealing and other first solutions still find the optimum."""
     points = [(0, 0), (0, 10), (0, 11), (10, 0), (11, 0)]
     model = model_for(points, [0, 1, 1, 1, 1], [Vehicle(0, 0, (2,)) for _ in range(3)])
     for settings in (
-        SearchSettings(metaheuristic="ITERATED_LOCAL_SEARCH", ruin="sisr"),
-        SearchSettings(metaheuristic="ITERATED_LOCAL_SEARCH", ruin="random_walk", ruin_size=2),
-        SearchSettings(metaheuristic="ITERATED_LOCAL_SEARCH", ruin="spatially_close_routes"),
         SearchSettings(metaheuristic="TABU_SEARCH", first_solution="PATH_CHEAPEST_ARC"),
+        SearchSettings(metaheuristic="SIMULATED_ANNEALING"),
+        SearchSettings(first_solution="PARALLEL_CHEAPEST_INSERTION", gls_lambda=0.3),
     ):
         result = solve_routing(model, time_limit_s=0.5, settings=settings)
         assert result.objective == 44, settings.describe()
+
+
+def test_parts_keep_every_rule_with_chains_windows_and_drops() -> None:
+    """Decomposed search (parts of 8 customers) on 40 customers with two-trip trucks, time
+    windows, soft deadlines and optional visits: every rule holds, chains included."""
+    rng = np.random.default_rng(3)
+    n = 41
+    points = [(50, 50)] + [tuple(int(x) for x in rng.integers(0, 100, 2)) for _ in range(n - 1)]
+    d = manhattan(points)  # type: ignore[arg-type]
+    earliest = rng.integers(0, 400, n)
+    window = np.stack([earliest, earliest + 200], axis=1).astype(np.int64)
+    window[0] = (0, 3000)
+    demand = rng.integers(1, 6, (n, 1)).astype(np.int64)
+    demand[0] = 0
+    trips = tuple(Vehicle(0, 0, (20,)) for _ in range(8))
+    model = RoutingModel(
+        distance=d,
+        times=[d],
+        demand=demand,
+        service=np.full(n, 3, dtype=np.int64),
+        window=window,
+        vehicles=trips,
+        soft_latest=np.full(n, 500, dtype=np.int64),
+        lateness_cost=np.ones(n, dtype=np.int64),
+        drop_penalty=np.full(n, 1000, dtype=np.int64),
+        chains=((0, 1), (2, 3), (4, 5), (6, 7)),
+        reload=15,
+        depots=frozenset({0}),
+    )
+    settings = SearchSettings(improver="parts", part_size=8, part_seconds=0.2, search_share=0.3)
+    result = solve_routing(model, time_limit_s=2, settings=settings)
+    assert result.status == "feasible"
+    check_feasible(model, result)
+    assert any("parts improved" in line for line in result.log)
+    by_vehicle = {r.vehicle: r for r in result.routes}
+    for a, b in model.chains:
+        if a in by_vehicle and b in by_vehicle:
+            assert by_vehicle[b].start >= by_vehicle[a].end + 15
+
+
+def test_ruin_and_recreate_keeps_every_rule_and_never_worsens() -> None:
+    """SISR from an OR-Tools solution on 40 customers with two-trip trucks, windows, soft
+    deadlines and optional visits: the result breaks no rule and costs no more."""
+    from optimizer import sisr
+    from optimizer.vrp import _score, _violation
+
+    sisr.warm()  # compiles once (numba caches it on disk), before the timed part
+    rng = np.random.default_rng(5)
+    n = 41
+    points = [(50, 50)] + [tuple(int(x) for x in rng.integers(0, 100, 2)) for _ in range(n - 1)]
+    d = manhattan(points)  # type: ignore[arg-type]
+    earliest = rng.integers(0, 400, n)
+    window = np.stack([earliest, earliest + 200], axis=1).astype(np.int64)
+    window[0] = (0, 3000)
+    demand = rng.integers(1, 6, (n, 2)).astype(np.int64)
+    demand[0] = 0
+    model = RoutingModel(
+        distance=d,
+        times=[d, d * 2],
+        demand=demand,
+        service=np.full(n, 3, dtype=np.int64),
+        window=window,
+        vehicles=tuple(Vehicle(0, 0, (20, 25), profile=k % 2, fixed_cost=30) for k in range(8)),
+        soft_latest=np.full(n, 450, dtype=np.int64),
+        lateness_cost=np.full(n, 2, dtype=np.int64),
+        drop_penalty=np.full(n, 500, dtype=np.int64),
+        chains=((0, 1), (2, 3), (4, 5), (6, 7)),
+        reload=15,
+        depots=frozenset({0}),
+    )
+    start = solve_routing(model, time_limit_s=1, settings=SearchSettings(improver="none"))
+    tours = {r.vehicle: r.nodes for r in start.routes}
+    new, dropped, steps = sisr.improve(
+        model, tours, start.dropped, time.time() + 1.0, 0, RuinSettings()
+    )
+    assert steps > 0
+    assert _violation(model, new, dropped) is None
+    objective = _score(model, _schedule(model, new), dropped)[0]
+    assert start.objective is not None
+    assert objective <= start.objective
+
+
+def test_ruin_and_recreate_without_time_rules_finds_the_small_optimum() -> None:
+    """The O(1) insertion path (no time rules) reaches the hand-checked optimum of 44."""
+    from optimizer import sisr
+
+    sisr.warm()
+    points = [(0, 0), (0, 10), (0, 11), (10, 0), (11, 0)]
+    model = model_for(points, [0, 1, 1, 1, 1], [Vehicle(0, 0, (2,)) for _ in range(3)])
+    new, dropped, _steps = sisr.improve(
+        model, {0: [1, 3], 1: [2, 4]}, [], time.time() + 0.3, 1, RuinSettings()
+    )
+    assert dropped == []
+    assert sorted(sorted(nodes) for nodes in new.values()) == [[1, 2], [3, 4]]
 
 
 def _base() -> RoutingModel:
@@ -291,6 +386,10 @@ def test_bad_search_settings_raise_value_error_naming_the_parameter() -> None:
         SearchSettings(first_solution="NOPE")
     with pytest.raises(ValueError, match="metaheuristic"):
         SearchSettings(metaheuristic="NOPE")
+    with pytest.raises(ValueError, match="search_share"):
+        SearchSettings(search_share=0)
+    with pytest.raises(ValueError, match="improver"):
+        SearchSettings(improver="magic")
     with pytest.raises(ValueError, match="operators"):
         SearchSettings(operators=(("no_such_operator", True),))
     with pytest.raises(ValueError, match="time_limit_s"):

@@ -1,0 +1,525 @@
+"""Ruin and recreate for `optimizer.vrp`: slack induction by string removals (SISR).
+
+OR-Tools' local search moves one or two customers at a time and re-checks the whole model
+after each move, so on a few hundred customers it makes a few hundred moves in 30 s. SISR
+(Christiaens & Vanden Berghe, Transportation Science 2020) instead removes a few strings of
+nearby customers from neighbouring routes and reinserts them greedily, each at its
+cheapest feasible position, accepting worse solutions by simulated annealing: a cheap step
+repeated hundreds of thousands of times. Compiled with numba, it takes over from the
+OR-Tools search once that has a feasible solution (`SearchSettings.ruin_after`).
+
+It works on the same `RoutingModel` and keeps every rule: loads in every dimension, hard
+windows with waiting, vehicle start and end times, soft deadlines, fixed costs, optional
+visits with their penalties and trip chains. Without time rules an insertion costs O(1);
+with them a candidate route (or trip chain) is re-timed in full, which stays cheap because
+tours are short.
+"""
+
+import itertools
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from optimizer.vrp import RoutingModel, RuinSettings, _needs_time
+
+HUGE = np.int64(2**62)
+
+
+def _cached() -> bool:
+    """Whether numba's on-disk cache holds the kernels for this source (no compile)."""
+    try:
+        return bool(_run._cache._cache_file._load_index())  # type: ignore[attr-defined]
+    except Exception:
+        return False
+
+
+#: Seconds numba takes to compile the kernels on this kind of machine (measured: ~18 s).
+COMPILE_S = 25.0
+
+
+def ready(seconds_left: float) -> bool:
+    """Whether the kernels can run now without eating the time limit: compiled in this
+    process, loadable from numba's cache, or enough time left to compile them."""
+    return bool(_run.signatures) or _cached() or seconds_left > 2 * COMPILE_S
+
+
+def warm() -> float:
+    """Compile (or load) the kernels on a tiny model; seconds it took. Benchmarks call it
+    before timing, as PyVRP's compiled code is ready before its clock starts."""
+    from optimizer.vrp import Vehicle
+
+    began = time.time()
+    d = np.array([[0, 3, 4], [3, 0, 5], [4, 5, 0]], dtype=np.int64)
+    for timed in (False, True):
+        window = np.array([[0, 100], [0, 50 if timed else 100], [0, 100]], dtype=np.int64)
+        model = RoutingModel(
+            distance=d,
+            times=[d],
+            demand=np.array([[0], [1], [1]], dtype=np.int64),
+            service=np.zeros(3, dtype=np.int64),
+            window=window if timed else np.array([[0, 10**6]] * 3, dtype=np.int64),
+            vehicles=(Vehicle(0, 0, (5,)), Vehicle(0, 0, (5,))),
+            depots=frozenset({0}),
+        )
+        improve(model, {0: [1, 2]}, [], time.time() + 0.01, 0, RuinSettings(chunk=5))
+    return time.time() - began
+
+
+@dataclass(slots=True)
+class Packed:
+    """The model as flat arrays for the compiled kernels."""
+
+    dist: np.ndarray  # (N, N)
+    tt: np.ndarray  # (P, N, N)
+    dem: np.ndarray  # (N, D)
+    svc: np.ndarray  # (N,)
+    tw: np.ndarray  # (N, 2)
+    soft: np.ndarray  # (N,) HUGE when none
+    late: np.ndarray  # (N,)
+    pen: np.ndarray  # (N,) -1 = mandatory
+    vstart: np.ndarray
+    vend: np.ndarray
+    vprof: np.ndarray
+    cap: np.ndarray  # (V, D)
+    fixed: np.ndarray
+    vearly: np.ndarray
+    vlate: np.ndarray  # HUGE when none
+    head: np.ndarray  # first trip of the vehicle's chain (itself when alone)
+    nxt: np.ndarray  # next trip in the chain or -1
+    reload: int
+    customers: np.ndarray  # (C,)
+    near: np.ndarray  # (N, K) nearest customers of each customer
+    timed: bool
+
+
+def pack(model: RoutingModel, neighbours: int = 100) -> Packed:
+    """Arrays of a validated `RoutingModel` for the kernels."""
+    n = model.n_nodes
+    vs = model.vehicles
+    customers = np.array(model.customers(), dtype=np.int64)
+    sub = model.distance[np.ix_(customers, customers)]
+    sym = sub + sub.T
+    k = min(neighbours, max(len(customers) - 1, 1))
+    near = np.full((n, k), -1, dtype=np.int64)
+    order = np.argsort(sym, axis=1, kind="stable")
+    for i, c in enumerate(customers):
+        row = [int(customers[j]) for j in order[i] if j != i][:k]
+        near[c, : len(row)] = row
+    head = np.arange(len(vs), dtype=np.int64)
+    nxt = np.full(len(vs), -1, dtype=np.int64)
+    for chain in model.chains:
+        for a, b in itertools.pairwise(chain):
+            nxt[a] = b
+        for v in chain:
+            head[v] = chain[0]
+    soft = np.full(n, HUGE, dtype=np.int64)
+    late = np.zeros(n, dtype=np.int64)
+    if model.soft_latest is not None and model.lateness_cost is not None:
+        soft = model.soft_latest.astype(np.int64)
+        late = model.lateness_cost.astype(np.int64)
+    pen = np.full(n, -1, dtype=np.int64)
+    if model.drop_penalty is not None:
+        pen = model.drop_penalty.astype(np.int64)
+    return Packed(
+        dist=np.ascontiguousarray(model.distance, dtype=np.int64),
+        tt=np.ascontiguousarray(np.stack(model.times).astype(np.int64)),
+        dem=np.ascontiguousarray(model.demand, dtype=np.int64),
+        svc=model.service.astype(np.int64),
+        tw=np.ascontiguousarray(model.window, dtype=np.int64),
+        soft=soft,
+        late=late,
+        pen=pen,
+        vstart=np.array([v.start for v in vs], dtype=np.int64),
+        vend=np.array([v.end for v in vs], dtype=np.int64),
+        vprof=np.array([v.profile for v in vs], dtype=np.int64),
+        cap=np.array([v.capacity for v in vs], dtype=np.int64).reshape(len(vs), -1),
+        fixed=np.array([v.fixed_cost for v in vs], dtype=np.int64),
+        vearly=np.array([v.earliest_start for v in vs], dtype=np.int64),
+        vlate=np.array(
+            [HUGE if v.latest_end is None else v.latest_end for v in vs], dtype=np.int64
+        ),
+        head=head,
+        nxt=nxt,
+        reload=int(model.reload),
+        customers=customers,
+        near=near,
+        timed=_needs_time(model),
+    )
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@njit(cache=True)
+def _trip(
+    v, seq, length, ready, dist, tt, svc, tw, soft, late, vstart, vend, vprof, fixed,
+    vearly, vlate,
+):  # fmt: skip
+    """(feasible, cost, end time) of one trip: distance + lateness + fixed cost if used."""
+    if length == 0:
+        return True, np.int64(0), max(ready, vearly[v], tw[vstart[v], 0])
+    p = vprof[v]
+    prev = vstart[v]
+    t = max(ready, vearly[v], tw[prev, 0]) + svc[prev]
+    cost = fixed[v]
+    for i in range(length):
+        node = seq[i]
+        cost += dist[prev, node]
+        t = max(t + tt[p, prev, node], tw[node, 0])
+        if t > tw[node, 1]:
+            return False, cost, t
+        if t > soft[node]:
+            cost += (t - soft[node]) * late[node]
+        t += svc[node]
+        prev = node
+    cost += dist[prev, vend[v]]
+    t += tt[p, prev, vend[v]]
+    if t > vlate[v] or t > tw[vend[v], 1]:
+        return False, cost, t
+    return True, cost, t
+
+
+@njit(cache=True)
+def _unit(
+    h, routes, rlen, alt_v, alt_seq, alt_len, nxt, reload, dist, tt, svc, tw, soft, late,
+    vstart, vend, vprof, fixed, vearly, vlate,
+):  # fmt: skip
+    """(feasible, cost) of the trip chain starting at vehicle h, trip alt_v replaced."""
+    ready = np.int64(0)
+    total = np.int64(0)
+    v = h
+    while v != -1:
+        if v == alt_v:
+            ok, c, end = _trip(
+                v, alt_seq, alt_len, ready, dist, tt, svc, tw, soft, late, vstart, vend,
+                vprof, fixed, vearly, vlate,
+            )  # fmt: skip
+            used = alt_len > 0
+        else:
+            ok, c, end = _trip(
+                v, routes[v], rlen[v], ready, dist, tt, svc, tw, soft, late, vstart, vend,
+                vprof, fixed, vearly, vlate,
+            )  # fmt: skip
+            used = rlen[v] > 0
+        if not ok:
+            return False, total
+        total += c
+        ready = end + reload if used else end
+        v = nxt[v]
+    return True, total
+
+
+@njit(cache=True)
+def _plain_cost(v, routes, rlen, dist, vstart, vend, fixed):
+    """Distance + fixed cost of a trip (models without time rules)."""
+    length = rlen[v]
+    if length == 0:
+        return np.int64(0)
+    prev = vstart[v]
+    cost = fixed[v]
+    for i in range(length):
+        cost += dist[prev, routes[v, i]]
+        prev = routes[v, i]
+    return cost + dist[prev, vend[v]]
+
+
+@njit(cache=True)
+def _run(
+    routes, rlen, owner, ucost, load, iterations, temp_from, temp_to, removal_avg,
+    string_max, blink, seed_value,
+    dist, tt, dem, svc, tw, soft, late, pen, vstart, vend, vprof, cap, fixed, vearly, vlate,
+    head, nxt, reload, customers, near, timed,
+    best_routes, best_rlen, best_owner, best_cost_arr,
+):  # fmt: skip
+    """`iterations` SISR steps from the current solution (arrays updated in place).
+
+    Returns the current solution's cost; the best one seen is kept in best_* when it
+    beats best_cost_arr[0].
+    """
+    np.random.seed(seed_value)
+    n_vehicles = routes.shape[0]
+    dims = dem.shape[1]
+    n_cust = customers.shape[0]
+    # cost of the current solution
+    current = np.int64(0)
+    for v in range(n_vehicles):
+        if head[v] == v:
+            current += ucost[v]
+    for c in customers:
+        if owner[c] == -1:
+            current += pen[c]
+    saved_routes = routes.copy()
+    saved_rlen = rlen.copy()
+    saved_owner = owner.copy()
+    saved_ucost = ucost.copy()
+    saved_load = load.copy()
+    removed = np.empty(n_cust, dtype=np.int64)
+    ruined = np.zeros(n_vehicles, dtype=np.bool_)  # route rows changed this step
+    touched = np.zeros(n_vehicles, dtype=np.bool_)  # chain heads re-costed this step
+    buf = np.empty(routes.shape[1] + 1, dtype=np.int64)
+    keys = np.empty(n_cust, dtype=np.float64)
+    log_ratio = math.log(temp_to / temp_from) if temp_from > 0 else 0.0
+    for it in range(iterations):
+        temperature = temp_from * math.exp(log_ratio * it / max(iterations, 1))
+        # ---- ruin
+        used = 0
+        assigned = 0
+        for v in range(n_vehicles):
+            if rlen[v] > 0:
+                used += 1
+                assigned += rlen[v]
+        n_removed = 0
+        ruined[:] = False
+        touched[:] = False
+        if used > 0:
+            avg_len = assigned / used
+            ls_max = min(float(string_max), avg_len)
+            ks_max = 4.0 * removal_avg / (1.0 + ls_max) - 1.0
+            ks = int(np.random.random() * max(ks_max, 1.0)) + 1
+            seed_c = customers[np.random.randint(n_cust)]
+            n_ruined = 0
+            for j in range(-1, near.shape[1]):
+                c = seed_c if j == -1 else near[seed_c, j]
+                if c < 0 or n_ruined >= ks:
+                    break
+                v = owner[c]
+                if v < 0 or ruined[v]:
+                    continue
+                length = rlen[v]
+                lmax = min(length, int(ls_max))
+                size = int(np.random.random() * lmax) + 1
+                pos = 0
+                for i in range(length):
+                    if routes[v, i] == c:
+                        pos = i
+                lo = max(0, pos - size + 1)
+                hi = min(pos, length - size)
+                first = lo + np.random.randint(hi - lo + 1)
+                for i in range(first, first + size):
+                    removed[n_removed] = routes[v, i]
+                    owner[routes[v, i]] = -1
+                    n_removed += 1
+                for i in range(first + size, length):
+                    routes[v, i - size] = routes[v, i]
+                rlen[v] = length - size
+                for d in range(dims):
+                    for i in range(n_removed - size, n_removed):
+                        load[v, d] -= dem[removed[i], d]
+                ruined[v] = True
+                n_ruined += 1
+        # optional customers left out so far get another chance
+        for c in customers:
+            if owner[c] == -1 and pen[c] >= 0:
+                already = False
+                for i in range(n_removed):
+                    if removed[i] == c:
+                        already = True
+                        break
+                if not already:
+                    removed[n_removed] = c
+                    n_removed += 1
+        feasible = True
+        # re-cost the ruined units (a chain as a whole)
+        for v in range(n_vehicles):
+            h = head[v]
+            if ruined[v] and not touched[h]:
+                touched[h] = True
+                if timed:
+                    ok, cost = _unit(
+                        h, routes, rlen, -1, buf, 0, nxt, reload, dist, tt, svc, tw, soft,
+                        late, vstart, vend, vprof, fixed, vearly, vlate,
+                    )  # fmt: skip
+                    if not ok:
+                        feasible = False
+                    ucost[h] = cost
+                else:
+                    ucost[h] = _plain_cost(h, routes, rlen, dist, vstart, vend, fixed)
+        # ---- recreate order: random, by demand, far first, near first
+        pick = np.random.random()
+        depot = vstart[0]
+        for i in range(n_removed):
+            c = removed[i]
+            if pick < 4 / 11:
+                keys[i] = np.random.random()
+            elif pick < 8 / 11:
+                total = 0.0
+                for d in range(dims):
+                    total += dem[c, d]
+                keys[i] = -total
+            elif pick < 10 / 11:
+                keys[i] = -float(dist[depot, c])
+            else:
+                keys[i] = float(dist[depot, c])
+        order = np.argsort(keys[:n_removed])
+        for oi in range(n_removed):
+            if not feasible:
+                break
+            c = removed[order[oi]]
+            best_delta = HUGE
+            best_v = -1
+            best_pos = -1
+            for v in range(n_vehicles):
+                fits = True
+                for d in range(dims):
+                    if load[v, d] + dem[c, d] > cap[v, d]:
+                        fits = False
+                        break
+                if not fits:
+                    continue
+                length = rlen[v]
+                h = head[v]
+                for pos in range(length + 1):
+                    if np.random.random() < blink:
+                        continue
+                    if not timed:
+                        a = vstart[v] if pos == 0 else routes[v, pos - 1]
+                        b = vend[v] if pos == length else routes[v, pos]
+                        delta = dist[a, c] + dist[c, b] - dist[a, b]
+                        if length == 0:
+                            delta += fixed[v]
+                    else:
+                        for i in range(pos):
+                            buf[i] = routes[v, i]
+                        buf[pos] = c
+                        for i in range(pos, length):
+                            buf[i + 1] = routes[v, i]
+                        ok, cost = _unit(
+                            h, routes, rlen, v, buf, length + 1, nxt, reload, dist, tt, svc,
+                            tw, soft, late, vstart, vend, vprof, fixed, vearly, vlate,
+                        )  # fmt: skip
+                        if not ok:
+                            continue
+                        delta = cost - ucost[h]
+                    if delta < best_delta:
+                        best_delta = delta
+                        best_v = v
+                        best_pos = pos
+            if best_v == -1 or (pen[c] >= 0 and best_delta >= pen[c]):
+                if pen[c] < 0:
+                    feasible = False
+                continue
+            v = best_v
+            length = rlen[v]
+            for i in range(length, best_pos, -1):
+                routes[v, i] = routes[v, i - 1]
+            routes[v, best_pos] = c
+            rlen[v] = length + 1
+            owner[c] = v
+            for d in range(dims):
+                load[v, d] += dem[c, d]
+            ucost[head[v]] += best_delta
+            ruined[v] = True  # row changed
+        # ---- accept or restore
+        candidate = np.int64(0)
+        if feasible:
+            for v in range(n_vehicles):
+                if head[v] == v:
+                    candidate += ucost[v]
+            for c in customers:
+                if owner[c] == -1:
+                    if pen[c] < 0:
+                        feasible = False
+                    candidate += pen[c]
+        threshold = current - temperature * math.log(max(np.random.random(), 1e-300))
+        if feasible and candidate < threshold:
+            current = candidate
+            for v in range(n_vehicles):
+                if ruined[v]:
+                    saved_rlen[v] = rlen[v]
+                    saved_routes[v, : rlen[v]] = routes[v, : rlen[v]]
+                    for d in range(dims):
+                        saved_load[v, d] = load[v, d]
+            saved_ucost[:] = ucost
+            saved_owner[:] = owner
+            if current < best_cost_arr[0]:
+                best_cost_arr[0] = current
+                best_routes[:, :] = routes
+                best_rlen[:] = rlen
+                best_owner[:] = owner
+        else:
+            for v in range(n_vehicles):
+                if ruined[v]:
+                    rlen[v] = saved_rlen[v]
+                    routes[v, : rlen[v]] = saved_routes[v, : rlen[v]]
+                    for d in range(dims):
+                        load[v, d] = saved_load[v, d]
+            ucost[:] = saved_ucost
+            owner[:] = saved_owner
+    return current
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def improve(
+    model: RoutingModel,
+    tours: dict[int, list[int]],
+    dropped: list[int],
+    deadline: float,
+    seed: int,
+    settings: RuinSettings,
+) -> tuple[dict[int, list[int]], list[int], int]:
+    """Run SISR from a feasible solution until the wall-clock deadline; the best found.
+
+    Returns the tours per vehicle, the dropped customers and the number of steps.
+    """
+    p = pack(model)
+    n_vehicles = len(model.vehicles)
+    width = max(len(p.customers), 1)
+    routes = np.zeros((n_vehicles, width + 1), dtype=np.int64)
+    rlen = np.zeros(n_vehicles, dtype=np.int64)
+    owner = np.full(model.n_nodes, -1, dtype=np.int64)
+    load = np.zeros((n_vehicles, p.dem.shape[1]), dtype=np.int64)
+    for v, nodes in tours.items():
+        routes[v, : len(nodes)] = nodes
+        rlen[v] = len(nodes)
+        owner[nodes] = v
+        load[v] = p.dem[nodes].sum(axis=0)
+    ucost = np.zeros(n_vehicles, dtype=np.int64)
+    buf = np.zeros(width + 1, dtype=np.int64)
+    for v in range(n_vehicles):
+        if p.head[v] == v:
+            if p.timed:
+                _ok, ucost[v] = _unit(
+                    v, routes, rlen, -1, buf, 0, p.nxt, p.reload, p.dist, p.tt, p.svc, p.tw,
+                    p.soft, p.late, p.vstart, p.vend, p.vprof, p.fixed, p.vearly, p.vlate,
+                )  # fmt: skip
+            else:
+                ucost[v] = _plain_cost(v, routes, rlen, p.dist, p.vstart, p.vend, p.fixed)
+    start_cost = int(ucost.sum()) + sum(int(p.pen[c]) for c in dropped)
+    per_customer = start_cost / max(len(p.customers), 1)
+    t_from = settings.temp_from * per_customer
+    t_to = settings.temp_to * per_customer
+    best_routes, best_rlen, best_owner = routes.copy(), rlen.copy(), owner.copy()
+    best_cost = np.array([start_cost], dtype=np.int64)
+    began = time.time()
+    total = max(deadline - began, 1e-3)
+    steps = 0
+    chunk = 10  # grows to ~50 ms of work per call, so the deadline is met closely
+    rng = np.random.default_rng(seed)
+    while True:
+        now = time.time()
+        frac = min(1.0, (now - began) / total)
+        a = t_from * (t_to / t_from) ** frac
+        _run(
+            routes, rlen, owner, ucost, load, chunk, a, a, settings.removal_avg,
+            settings.string_max, settings.blink, int(rng.integers(2**31 - 1)),
+            p.dist, p.tt, p.dem, p.svc, p.tw, p.soft, p.late, p.pen, p.vstart, p.vend,
+            p.vprof, p.cap, p.fixed, p.vearly, p.vlate, p.head, p.nxt, p.reload,
+            p.customers, p.near, p.timed,
+            best_routes, best_rlen, best_owner, best_cost,
+        )  # fmt: skip
+        steps += chunk
+        after = time.time()
+        left = deadline - after
+        if left <= 0:
+            break
+        per_step = max((after - now) / chunk, 1e-7)
+        chunk = int(max(1, min(settings.chunk, 0.05 / per_step, left / per_step)))
+    out = {v: [int(x) for x in best_routes[v, : best_rlen[v]]] for v in range(n_vehicles)}
+    out = {v: nodes for v, nodes in out.items() if nodes}
+    left = [int(c) for c in p.customers if best_owner[c] == -1]
+    return out, left, steps
