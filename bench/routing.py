@@ -221,10 +221,9 @@ def pyvrp_available() -> bool:
     return True
 
 
-def solve_pyvrp(instance: Instance, seconds: float, seed: int = 0) -> dict[str, Any]:
-    """PyVRP on exactly our data (same matrices, windows, fleet) with the same time limit."""
+def _pyvrp_data(instance: Instance) -> Any:
+    """PyVRP's ProblemData for exactly our data: same matrices, windows, fleet."""
     import pyvrp
-    from pyvrp.stop import MaxRuntime
 
     m = instance.model
     n = m.n_nodes
@@ -249,9 +248,30 @@ def solve_pyvrp(instance: Instance, seconds: float, seed: int = 0) -> dict[str, 
         tw_early=0,
         tw_late=depot_late,
     )
-    data = pyvrp.ProblemData(
+    return pyvrp.ProblemData(
         locations, clients, [depot], [vt], [m.distance.copy()], [m.times[0].copy()]
     )
+
+
+def verify_with_pyvrp(instance: Instance, routes: list[list[int]]) -> dict[str, Any]:
+    """An independent check of our routes: PyVRP's own evaluator on the same data says
+    whether they are feasible and what they cost (instance units)."""
+    import pyvrp
+
+    # PyVRP numbers clients from 0; our node n (depot 0) is its client n - 1
+    solution = pyvrp.Solution(_pyvrp_data(instance), [[n - 1 for n in r] for r in routes])
+    return {
+        "feasible": bool(solution.is_feasible()),
+        "objective": solution.distance() / instance.scale,
+    }
+
+
+def solve_pyvrp(instance: Instance, seconds: float, seed: int = 0) -> dict[str, Any]:
+    """PyVRP on exactly our data (same matrices, windows, fleet) with the same time limit."""
+    import pyvrp
+    from pyvrp.stop import MaxRuntime
+
+    data = _pyvrp_data(instance)
     started = time.perf_counter()
     res = pyvrp.solve(data, stop=MaxRuntime(seconds), seed=seed, display=False)
     elapsed = time.perf_counter() - started
@@ -481,6 +501,11 @@ def run(args: argparse.Namespace) -> int:
         line = f"{inst.name}: ours {doc['status']} {_fmt(doc['objective'], digits=1)} "
         line += f"(gap {_fmt(row['gap'], ' %')}) in {doc['seconds']:.1f} s"
         if use_pyvrp:
+            if doc["routes"]:
+                check = verify_with_pyvrp(inst, doc["routes"])
+                row["checked_by_pyvrp"] = check
+                if not check["feasible"] or abs(check["objective"] - doc["objective"]) > 1e-6:
+                    line += " [red](PyVRP's evaluator disagrees!)[/]"
             py = solve_pyvrp(inst, args.seconds)
             row.update(
                 pyvrp_status=py["status"],

@@ -93,6 +93,7 @@ class Packed:
     customers: np.ndarray  # (C,)
     near: np.ndarray  # (N, K) nearest customers of each customer
     timed: bool
+    mode: int  # 0 no time rules, 1 hard windows only, 2 general (see _run)
 
 
 def pack(model: RoutingModel, neighbours: int = 100) -> Packed:
@@ -115,6 +116,10 @@ def pack(model: RoutingModel, neighbours: int = 100) -> Packed:
             nxt[a] = b
         for v in chain:
             head[v] = chain[0]
+    timed = _needs_time(model)
+    simple_time = not model.chains and (
+        model.lateness_cost is None or not bool(np.any(model.lateness_cost > 0))
+    )
     soft = np.full(n, HUGE, dtype=np.int64)
     late = np.zeros(n, dtype=np.int64)
     if model.soft_latest is not None and model.lateness_cost is not None:
@@ -146,7 +151,8 @@ def pack(model: RoutingModel, neighbours: int = 100) -> Packed:
         reload=int(model.reload),
         customers=customers,
         near=near,
-        timed=_needs_time(model),
+        timed=timed,
+        mode=0 if not timed else (1 if simple_time else 2),
     )
 
 
@@ -227,14 +233,50 @@ def _plain_cost(v, routes, rlen, dist, vstart, vend, fixed):
 
 
 @njit(cache=True)
+def _timing(v, routes, rlen, arr, lat, t0, latend, tt, svc, tw, vstart, vend, vprof, vearly, vlate):
+    """Service start (arr) and latest feasible service start (lat) at each stop of trip v,
+    for O(1) insertion checks under hard windows; False when the trip itself is late."""
+    p = vprof[v]
+    length = rlen[v]
+    start = vstart[v]
+    end = vend[v]
+    t0[v] = max(vearly[v], tw[start, 0]) + svc[start]
+    latend[v] = min(vlate[v], tw[end, 1])
+    t = t0[v]
+    prev = start
+    ok = True
+    for i in range(length):
+        node = routes[v, i]
+        t = max(t + tt[p, prev, node], tw[node, 0])
+        if t > tw[node, 1]:
+            ok = False
+        arr[v, i] = t
+        t += svc[node]
+        prev = node
+    if t + tt[p, prev, end] > latend[v]:
+        ok = False
+    nxt_lat = latend[v]
+    nxt_node = end
+    for i in range(length - 1, -1, -1):
+        node = routes[v, i]
+        lat[v, i] = min(tw[node, 1], nxt_lat - svc[node] - tt[p, node, nxt_node])
+        nxt_lat = lat[v, i]
+        nxt_node = node
+    return ok
+
+
+@njit(cache=True)
 def _run(
     routes, rlen, owner, ucost, load, iterations, temp_from, temp_to, removal_avg,
     string_max, blink, seed_value,
     dist, tt, dem, svc, tw, soft, late, pen, vstart, vend, vprof, cap, fixed, vearly, vlate,
-    head, nxt, reload, customers, near, timed,
+    head, nxt, reload, customers, near, mode,
     best_routes, best_rlen, best_owner, best_cost_arr,
 ):  # fmt: skip
     """`iterations` SISR steps from the current solution (arrays updated in place).
+
+    mode 0: no time rules (distance deltas); 1: hard windows only, no chains nor soft
+    deadlines (O(1) checks on arr/lat); 2: anything (each candidate trip chain re-timed).
 
     Returns the current solution's cost; the best one seen is kept in best_* when it
     beats best_cost_arr[0].
@@ -261,6 +303,29 @@ def _run(
     touched = np.zeros(n_vehicles, dtype=np.bool_)  # chain heads re-costed this step
     buf = np.empty(routes.shape[1] + 1, dtype=np.int64)
     keys = np.empty(n_cust, dtype=np.float64)
+    arr = np.zeros(routes.shape, dtype=np.int64)
+    lat = np.zeros(routes.shape, dtype=np.int64)
+    t0 = np.zeros(n_vehicles, dtype=np.int64)
+    latend = np.zeros(n_vehicles, dtype=np.int64)
+    if mode == 1:
+        for v in range(n_vehicles):
+            _timing(
+                v,
+                routes,
+                rlen,
+                arr,
+                lat,
+                t0,
+                latend,
+                tt,
+                svc,
+                tw,
+                vstart,
+                vend,
+                vprof,
+                vearly,
+                vlate,
+            )
     log_ratio = math.log(temp_to / temp_from) if temp_from > 0 else 0.0
     for it in range(iterations):
         temperature = temp_from * math.exp(log_ratio * it / max(iterations, 1))
@@ -327,7 +392,7 @@ def _run(
             h = head[v]
             if ruined[v] and not touched[h]:
                 touched[h] = True
-                if timed:
+                if mode == 2:
                     ok, cost = _unit(
                         h, routes, rlen, -1, buf, 0, nxt, reload, dist, tt, svc, tw, soft,
                         late, vstart, vend, vprof, fixed, vearly, vlate,
@@ -337,6 +402,11 @@ def _run(
                     ucost[h] = cost
                 else:
                     ucost[h] = _plain_cost(h, routes, rlen, dist, vstart, vend, fixed)
+                    if mode == 1 and not _timing(
+                        h, routes, rlen, arr, lat, t0, latend, tt, svc, tw, vstart, vend,
+                        vprof, vearly, vlate,
+                    ):  # fmt: skip
+                        feasible = False
         # ---- recreate order: random, by demand, far first, near first
         pick = np.random.random()
         depot = vstart[0]
@@ -374,12 +444,26 @@ def _run(
                 for pos in range(length + 1):
                     if np.random.random() < blink:
                         continue
-                    if not timed:
+                    if mode < 2:
                         a = vstart[v] if pos == 0 else routes[v, pos - 1]
                         b = vend[v] if pos == length else routes[v, pos]
                         delta = dist[a, c] + dist[c, b] - dist[a, b]
                         if length == 0:
                             delta += fixed[v]
+                        if mode == 1:
+                            if delta >= best_delta:
+                                continue
+                            pr = vprof[v]
+                            done = t0[v] if pos == 0 else arr[v, pos - 1] + svc[a]
+                            at = max(done + tt[pr, a, c], tw[c, 0])
+                            if at > tw[c, 1]:
+                                continue
+                            done = at + svc[c]
+                            if pos == length:
+                                if done + tt[pr, c, b] > latend[v]:
+                                    continue
+                            elif max(done + tt[pr, c, b], tw[b, 0]) > lat[v, pos]:
+                                continue
                     else:
                         for i in range(pos):
                             buf[i] = routes[v, i]
@@ -412,6 +496,24 @@ def _run(
                 load[v, d] += dem[c, d]
             ucost[head[v]] += best_delta
             ruined[v] = True  # row changed
+            if mode == 1:
+                _timing(
+                    v,
+                    routes,
+                    rlen,
+                    arr,
+                    lat,
+                    t0,
+                    latend,
+                    tt,
+                    svc,
+                    tw,
+                    vstart,
+                    vend,
+                    vprof,
+                    vearly,
+                    vlate,
+                )
         # ---- accept or restore
         candidate = np.int64(0)
         if feasible:
@@ -446,6 +548,11 @@ def _run(
                     routes[v, : rlen[v]] = saved_routes[v, : rlen[v]]
                     for d in range(dims):
                         load[v, d] = saved_load[v, d]
+                    if mode == 1:
+                        _timing(
+                            v, routes, rlen, arr, lat, t0, latend, tt, svc, tw, vstart, vend,
+                            vprof, vearly, vlate,
+                        )  # fmt: skip
             ucost[:] = saved_ucost
             owner[:] = saved_owner
     return current
@@ -509,7 +616,7 @@ def improve(
             settings.string_max, settings.blink, int(rng.integers(2**31 - 1)),
             p.dist, p.tt, p.dem, p.svc, p.tw, p.soft, p.late, p.pen, p.vstart, p.vend,
             p.vprof, p.cap, p.fixed, p.vearly, p.vlate, p.head, p.nxt, p.reload,
-            p.customers, p.near, p.timed,
+            p.customers, p.near, p.mode,
             best_routes, best_rlen, best_owner, best_cost,
         )  # fmt: skip
         steps += chunk

@@ -6,11 +6,13 @@ deliveries) and `relief bench vrp` (CVRPLIB and Solomon instances) solve the sam
 real deliveries. Everything here is integer: callers scale distances and times (e.g.
 minutes, or tenths of a unit for Solomon) before building the model.
 
-Search: a first solution (savings by default), then OR-Tools' local search driven by a
-metaheuristic (guided local search by default, or iterated local search with ruin and
-recreate). `workers` > 1 runs independent searches in separate processes, each with its
-own settings (`SearchSettings.alternates`), and keeps the best. The defaults are the tuned
-best of `python -m bench routing` (see `bench/routing.py` for what was tried).
+Search: OR-Tools builds a first solution (savings; parallel cheapest insertion under time
+windows) and improves it by guided local search for a share of the time limit; then a
+compiled ruin-and-recreate search (SISR, `optimizer.sisr`) takes over from its best
+solution, or, without numba, OR-Tools re-solves parts of the solution alone. `workers` > 1
+runs independent searches in separate processes (different seeds and first solutions)
+and keeps the best. The defaults are the tuned best of `python -m bench routing` (see
+`bench/routing.py` for what was tried and what each gave).
 """
 
 import itertools
@@ -180,8 +182,10 @@ class SearchSettings:
         `part_size` customers, re-solved alone by OR-Tools for `part_seconds` from their
         current tours, kept when cheaper; models with fewer than 1.5 x `part_size`
         customers are not decomposed.
-    seed: picks the parts; worker k uses seed + k, so independent runs differ.
-    alternates: settings of workers 1, 2... (worker 0 uses these); reused cyclically.
+    seed: drives the improver's random choices.
+    alternates: settings of workers 1, 2... (worker 0 uses these), reused cyclically;
+        None (the default) gives worker k seed + k and, for odd k, the first solution
+        PATH_CHEAPEST_ARC, so independent runs start and wander differently.
     """
 
     first_solution: str = "SAVINGS"
@@ -198,7 +202,7 @@ class SearchSettings:
     part_size: int = 40
     part_seconds: float = 0.3
     seed: int = 0
-    alternates: tuple["SearchSettings", ...] = ()
+    alternates: tuple["SearchSettings", ...] | None = None
 
     def __post_init__(self) -> None:
         if self.first_solution not in FIRST_SOLUTIONS:
@@ -228,6 +232,9 @@ class SearchSettings:
         """Settings of independent run k: 0 is self, the others cycle through alternates."""
         if k == 0:
             return self
+        if self.alternates is None:
+            first = "PATH_CHEAPEST_ARC" if k % 2 else self.first_solution
+            return replace(self, first_solution=first, seed=self.seed + k, alternates=())
         if not self.alternates:
             return replace(self, seed=self.seed + k)
         return self.alternates[(k - 1) % len(self.alternates)]
@@ -255,12 +262,8 @@ class SearchSettings:
 # --------------------------------------------------------------------------- validation
 
 
-#: The tuned portfolio: worker 0 starts from savings, worker 1 from the cheapest arc out of
-#: the path's end (other parts too); on time windows both start from parallel cheapest
-#: insertion and differ by their parts. See `bench/routing.py` for the measurements.
-DEFAULT_SETTINGS = SearchSettings(
-    alternates=(SearchSettings(first_solution="PATH_CHEAPEST_ARC", seed=1),)
-)
+#: The tuned settings (`SearchSettings()`), named for the benchmark's report.
+DEFAULT_SETTINGS = SearchSettings()
 
 
 def _check_matrix(name: str, m: Any, n: int) -> None:
@@ -869,8 +872,7 @@ def solve_routing(
         Independent searches run in parallel in separate processes, worker k with
         `settings.for_worker(k)`; the best result is kept. 1 runs in this process.
     settings
-        Search settings; `DEFAULT_SETTINGS` by default (the tuned best, whose worker 1
-        starts from a different first solution).
+        Search settings; `SearchSettings()` by default (the tuned best).
     progress
         Called with a short line at each improvement of worker 0 (in this process).
 
