@@ -6,13 +6,16 @@ after each move, so on a few hundred customers it makes a few hundred moves in 3
 nearby customers from neighbouring routes and reinserts them greedily, each at its
 cheapest feasible position, accepting worse solutions by simulated annealing: a cheap step
 repeated hundreds of thousands of times. Compiled with numba, it takes over from the
-OR-Tools search once that has a feasible solution (`SearchSettings.ruin_after`).
+OR-Tools search after `SearchSettings.search_share` of the time limit, from its best
+solution.
 
 It works on the same `RoutingModel` and keeps every rule: loads in every dimension, hard
 windows with waiting, vehicle start and end times, soft deadlines, fixed costs, optional
 visits with their penalties and trip chains. Without time rules an insertion costs O(1);
-with them a candidate route (or trip chain) is re-timed in full, which stays cheap because
-tours are short.
+under hard windows alone too (earliest and latest service starts kept per stop); with soft
+deadlines or trip chains a candidate route (or chain) is re-timed in full, which stays
+cheap because tours are short. Its result is checked again in Python (`vrp._violation`)
+before it is used.
 """
 
 import itertools
@@ -597,7 +600,9 @@ def improve(
             else:
                 ucost[v] = _plain_cost(v, routes, rlen, p.dist, p.vstart, p.vend, p.fixed)
     start_cost = int(ucost.sum()) + sum(int(p.pen[c]) for c in dropped)
-    per_customer = start_cost / max(len(p.customers), 1)
+    # At least 1: a tour of zero cost (a shelter beside its depot) must not zero the
+    # temperature, which the annealing schedule divides by.
+    per_customer = max(start_cost / max(len(p.customers), 1), 1.0)
     t_from = settings.temp_from * per_customer
     t_to = settings.temp_to * per_customer
     best_routes, best_rlen, best_owner = routes.copy(), rlen.copy(), owner.copy()
@@ -612,8 +617,8 @@ def improve(
         frac = min(1.0, (now - began) / total)
         a = t_from * (t_to / t_from) ** frac
         _run(
-            routes, rlen, owner, ucost, load, chunk, a, a, settings.removal_avg,
-            settings.string_max, settings.blink, int(rng.integers(2**31 - 1)),
+            routes, rlen, owner, ucost, load, chunk, a, a, float(settings.removal_avg),
+            int(settings.string_max), float(settings.blink), int(rng.integers(2**31 - 1)),
             p.dist, p.tt, p.dem, p.svc, p.tw, p.soft, p.late, p.pen, p.vstart, p.vend,
             p.vprof, p.cap, p.fixed, p.vearly, p.vlate, p.head, p.nxt, p.reload,
             p.customers, p.near, p.mode,
@@ -624,7 +629,7 @@ def improve(
         left = deadline - after
         if left <= 0:
             break
-        per_step = max((after - now) / chunk, 1e-7)
+        per_step = max((after - now) / chunk, 1e-7)  # (fixed types: one compiled version)
         chunk = int(max(1, min(settings.chunk, 0.05 / per_step, left / per_step)))
     out = {v: [int(x) for x in best_routes[v, : best_rlen[v]]] for v in range(n_vehicles)}
     out = {v: nodes for v, nodes in out.items() if nodes}
