@@ -274,9 +274,8 @@ def _pyvrp_data(instance: Instance) -> Any:
         tw_early=0,
         tw_late=depot_late,
     )
-    return pyvrp.ProblemData(
-        locations, clients, [depot], [vt], [m.distance.copy()], [m.times[0].copy()]
-    )
+    matrices: list[Any] = [m.distance.copy(), m.times[0].copy()]
+    return pyvrp.ProblemData(locations, clients, [depot], [vt], matrices[:1], matrices[1:])
 
 
 def verify_with_pyvrp(instance: Instance, routes: list[list[int]]) -> dict[str, Any]:
@@ -473,7 +472,7 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
-        "ortools": ortools.__version__,
+        "ortools": getattr(ortools, "__version__", None),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     try:

@@ -626,11 +626,11 @@ def improve(
         )  # fmt: skip
         steps += chunk
         after = time.time()
-        left = deadline - after
-        if left <= 0:
+        remaining = deadline - after
+        if remaining <= 0:
             break
-        per_step = max((after - now) / chunk, 1e-7)  # (fixed types: one compiled version)
-        chunk = int(max(1, min(settings.chunk, 0.05 / per_step, left / per_step)))
+        per_step = max((after - now) / chunk, 1e-7)
+        chunk = int(max(1, min(settings.chunk, 0.05 / per_step, remaining / per_step)))
     out = {v: [int(x) for x in best_routes[v, : best_rlen[v]]] for v in range(n_vehicles)}
     out = {v: nodes for v, nodes in out.items() if nodes}
     left = [int(c) for c in p.customers if best_owner[c] == -1]

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from api.cli.main import app
@@ -90,3 +91,58 @@ def test_bench_vrp_refuses_a_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["bench", "vrp", str(tmp_path / "nope.vrp")])
     assert result.exit_code == 2
     assert "no such file" in result.stderr
+
+
+BKS_CSV = """\
+family,instance,n,objective,proven_optimal,source_repo,source_path,file,convention,notes
+cvrp,tiny-n5-k2,4,44,true,,,cvrp/tiny-n5-k2.vrp,rounded,
+vrptw,TINY1,2,17.0,true,,,vrptw/TINY1.txt,truncated,
+"""
+
+
+def _bench_dir(tmp_path: Path) -> Path:
+    (tmp_path / "cvrp").mkdir()
+    (tmp_path / "vrptw").mkdir()
+    (tmp_path / "cvrp" / "tiny-n5-k2.vrp").write_text(TINY_CVRP, encoding="utf-8")
+    (tmp_path / "vrptw" / "TINY1.txt").write_text(TINY_SOLOMON, encoding="utf-8")
+    (tmp_path / "bks.csv").write_text(BKS_CSV, encoding="utf-8")
+    return tmp_path
+
+
+def _json_tail(text: str) -> dict:
+    return json.loads(text[text.index("\n{") + 1 :])
+
+
+def test_bench_routing_reports_gaps_per_family(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m bench routing` on a folder of instances: zero gap on both tiny ones,
+    the family means judged against their targets, JSON at the end."""
+    from bench.__main__ import main
+
+    directory = _bench_dir(tmp_path)
+    code = main(
+        ["routing", "--dir", str(directory), "--seconds", "1", "--workers", "1", "--no-pyvrp"]
+    )
+    assert code == 0
+    doc = _json_tail(capsys.readouterr().out)
+    assert {r["instance"]: r["gap"] for r in doc["instances"]} == {"tiny-n5-k2": 0.0, "TINY1": 0.0}
+    assert doc["summary"]["cvrp"]["ok"]
+    assert doc["summary"]["vrptw"]["ok"]
+
+
+def test_bench_routing_runs_pyvrp_in_the_same_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With PyVRP installed, each instance is also solved by PyVRP and our routes are
+    checked by its evaluator."""
+    pytest.importorskip("pyvrp")
+    from bench.__main__ import main
+
+    directory = _bench_dir(tmp_path)
+    argv = ["routing", "--dir", str(directory), "--seconds", "1", "--workers", "1", "--pyvrp"]
+    assert main([*argv, "--instances", "tiny-n5-k2"]) == 0
+    doc = _json_tail(capsys.readouterr().out)
+    row = doc["instances"][0]
+    assert row["pyvrp_objective"] == 44
+    assert row["checked_by_pyvrp"] == {"feasible": True, "objective": 44.0}
