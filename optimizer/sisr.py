@@ -571,12 +571,20 @@ def improve(
     deadline: float,
     seed: int,
     settings: RuinSettings,
+    *,
+    construct: bool = False,
 ) -> tuple[dict[int, list[int]], list[int], int]:
     """Run SISR from a feasible solution until the wall-clock deadline; the best found.
 
+    construct: start from whatever is given (e.g. nothing) even if mandatory customers
+    are missing: they count as optional with a prohibitive penalty until inserted, so the
+    search builds a solution where OR-Tools found none (trip chains can defeat its
+    insertion heuristics). The caller checks that none is left out.
     Returns the tours per vehicle, the dropped customers and the number of steps.
     """
     p = pack(model)
+    if construct:
+        p.pen = np.where(p.pen < 0, np.int64(10**12), p.pen)
     n_vehicles = len(model.vehicles)
     width = max(len(p.customers), 1)
     routes = np.zeros((n_vehicles, width + 1), dtype=np.int64)
@@ -603,6 +611,8 @@ def improve(
     # At least 1: a tour of zero cost (a shelter beside its depot) must not zero the
     # temperature, which the annealing schedule divides by.
     per_customer = max(start_cost / max(len(p.customers), 1), 1.0)
+    if construct:  # the penalties would make the temperature meaningless
+        per_customer = max(float(p.dist[np.ix_(p.vstart, p.customers)].mean()), 1.0)
     t_from = settings.temp_from * per_customer
     t_to = settings.temp_to * per_customer
     best_routes, best_rlen, best_owner = routes.copy(), rlen.copy(), owner.copy()

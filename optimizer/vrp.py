@@ -470,12 +470,20 @@ def _improve_by_ruin(
     settings: SearchSettings,
     deadline: float,
 ) -> RoutingResult:
-    """SISR from the OR-Tools solution; kept only when it checks out and is cheaper."""
+    """SISR from the OR-Tools solution, or from nothing when OR-Tools found none; kept
+    only when it checks out and is cheaper."""
     from optimizer import sisr
 
     tours = {r.vehicle: list(r.nodes) for r in result.routes}
+    dropped_before = list(result.dropped) if result.objective is not None else model.customers()
     new_tours, dropped, steps = sisr.improve(
-        model, tours, list(result.dropped), deadline, settings.seed, settings.ruin
+        model,
+        tours,
+        dropped_before,
+        deadline,
+        settings.seed,
+        settings.ruin,
+        construct=result.objective is None,
     )
     problem = _violation(model, new_tours, dropped)
     if problem is not None:
@@ -486,8 +494,10 @@ def _improve_by_ruin(
     if result.objective is not None and objective >= result.objective:
         result.log.append(f"SISR: {steps:,} steps, no improvement")
         return result
-    out = RoutingResult(result.status, objective, distance, routes, dropped, 0.0, lateness)
-    out.log.append(f"SISR: {steps:,} steps, {result.objective:,} -> {objective:,}")
+    status = FEASIBLE if result.objective is None else result.status
+    out = RoutingResult(status, objective, distance, routes, dropped, 0.0, lateness)
+    before = "no solution" if result.objective is None else f"{result.objective:,}"
+    out.log.append(f"SISR: {steps:,} steps, {before} -> {objective:,}")
     return out
 
 
@@ -501,8 +511,9 @@ def _solve_one(
     """One independent run in this process, stopping by the wall-clock `deadline`.
 
     OR-Tools searches the whole model first (`search_share` of the time), then the
-    improver takes over from its best solution. A run that has no solution when its share
-    runs out keeps searching with OR-Tools instead.
+    improver takes over from its best solution. When OR-Tools has none by then, SISR
+    builds one from scratch (trip chains can defeat OR-Tools' insertion heuristics);
+    "parts" keeps searching with OR-Tools instead.
     """
     from optimizer.vrp_ortools import _improve_by_parts, _search
 
@@ -519,7 +530,7 @@ def _solve_one(
         return _search(model, settings, deadline, initial_routes, progress)
     first = started + settings.search_share * (deadline - started)
     result = _search(model, settings, first, initial_routes, progress)
-    if result.objective is None:
+    if result.objective is None and improver == "parts":
         if result.status == INFEASIBLE:
             return result
         result = _search(model, settings, deadline, initial_routes, progress)
