@@ -27,12 +27,15 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 __all__ = [
+    "DEFAULT_SETTINGS",
     "Route",
     "RoutingModel",
     "RoutingResult",
+    "RuinSettings",
     "SearchSettings",
     "Vehicle",
     "solve_routing",
+    "validate",
 ]
 
 #: Statuses of a `RoutingResult`.
