@@ -33,7 +33,7 @@ import os
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -105,6 +105,8 @@ class _Data:
     kg_capacity: np.ndarray  # (S,) all trucks of a depot
     m3_capacity: np.ndarray  # (S,)
     extra: np.ndarray  # (S,) hours per delivery cycle beyond driving
+    kg_limit: np.ndarray  # (S,) on-time kg a depot's tours were seen to manage (inf: none)
+    m3_limit: np.ndarray  # (S,)
     residents: np.ndarray  # (J,)
     deadline: float
 
@@ -143,7 +145,13 @@ class _Arcs:
         return (self.src * groups + self.grp) * items + self.item
 
 
-def _data(problem: Problem, srcs: list[Source], hours: np.ndarray, deadline: float) -> _Data:
+def _data(
+    problem: Problem,
+    srcs: list[Source],
+    hours: np.ndarray,
+    deadline: float,
+    limits: Mapping[str, tuple[float, float]] | None = None,
+) -> _Data:
     items = [n.item for n in problem.norms]
     col = {code: c for c, code in enumerate(items)}
     row = {h.code: j for j, h in enumerate(problem.shelters)}
@@ -160,6 +168,13 @@ def _data(problem: Problem, srcs: list[Source], hours: np.ndarray, deadline: flo
     ready = np.array([s.ready_hours for s in srcs], dtype=float)
     deliver = np.array([s.can_deliver for s in srcs], dtype=bool)
     hours = hours.reshape(len(srcs), len(problem.shelters))
+    limits = limits or {}
+
+    def limit(s: Source) -> tuple[float, float]:
+        if s.kind != SourceKind.DEPOT:
+            return (math.inf, math.inf)
+        return limits.get(s.code, (math.inf, math.inf))
+
     return _Data(
         srcs=srcs,
         items=items,
@@ -176,6 +191,8 @@ def _data(problem: Problem, srcs: list[Source], hours: np.ndarray, deadline: flo
         kg_capacity=np.array([s.kg_capacity for s in srcs], dtype=float),
         m3_capacity=np.array([s.m3_capacity for s in srcs], dtype=float),
         extra=np.array([s.cycle_extra_hours for s in srcs], dtype=float),
+        kg_limit=np.array([limit(s)[0] for s in srcs], dtype=float),
+        m3_limit=np.array([limit(s)[1] for s in srcs], dtype=float),
         residents=np.array([h.residents for h in problem.shelters], dtype=float),
         deadline=deadline,
     )
@@ -386,6 +403,16 @@ def _common_rows(
     rows.terms(first + src, on_road, d.weight[item] / shuttles)
     first = rows.add(np.full(len(d.srcs), -np.inf), d.m3_capacity)
     rows.terms(first + src, on_road, d.volume[item] / shuttles)
+    # What routing showed a depot's trucks can bring by the deadline, when it is known.
+    for cap, per_unit in ((d.kg_limit, d.weight), (d.m3_limit, d.volume)):
+        capped = np.flatnonzero(np.isfinite(cap))
+        if capped.size:
+            row = -np.ones(len(d.srcs), dtype=np.int64)
+            row[capped] = rows.add(np.full(capped.size, -np.inf), cap[capped]) + np.arange(
+                capped.size
+            )
+            limited = on_road[row[src] >= 0]
+            rows.terms(row[arcs.src[limited]], limited, per_unit[arcs.item[limited]])
     tonne_hours = np.zeros(n)
     tonne_hours[on_road] = d.weight[item] * 2 * hours / 1000
     return tonne_hours
@@ -750,6 +777,7 @@ def solve_allocation(
     time_limit_s: float = 10.0,
     deadline_hours: float | None = None,
     progress: Callable[[str], None] | None = None,
+    fleet_limits: Mapping[str, tuple[float, float]] | None = None,
 ) -> Plan:
     """Plan shipments from depots and agreement reserves to shelters.
 
@@ -764,6 +792,9 @@ def solve_allocation(
         stage's share, so the whole overruns only by what a solver overruns its own limit.
     deadline_hours
         Overrides `problem.deadline_hours`.
+    fleet_limits
+        Depot code -> (kg, m³) its trucks can bring by the deadline at most, beyond the
+        shuttle model: what routing revealed (`optimizer.planner`).
 
     Returns
     -------
@@ -785,7 +816,7 @@ def solve_allocation(
     say("travel times")
     srcs = sources(problem)
     times = source_travel_times(problem, srcs)
-    d = _data(problem, srcs, times.hours, deadline)
+    d = _data(problem, srcs, times.hours, deadline, fleet_limits)
     width = params.cluster_hours
     if width is None:
         width = 0.0 if _critical_arc_count(d) <= EXACT_ARCS else DEFAULT_CLUSTER_HOURS

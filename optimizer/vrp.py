@@ -467,6 +467,21 @@ def _violation(model: RoutingModel, tours: dict[int, list[int]], dropped: list[i
     return None
 
 
+def _from_routes(model: RoutingModel, initial_routes: list[list[int]]) -> RoutingResult | None:
+    """A warm start as a result (earliest schedule, its objective), or None if it breaks
+    a rule."""
+    tours = {k: list(nodes) for k, nodes in enumerate(initial_routes) if nodes}
+    seen = {n for nodes in tours.values() for n in nodes}
+    dropped = [n for n in model.customers() if n not in seen]
+    if _violation(model, tours, dropped) is not None:
+        return None
+    routes = _schedule(model, tours)
+    objective, distance, lateness = _score(model, routes, dropped)
+    out = RoutingResult(FEASIBLE, objective, distance, routes, dropped, 0.0, lateness)
+    out.log.append(f"warm start, objective {objective:,}")
+    return out
+
+
 def _improve_by_ruin(
     model: RoutingModel,
     result: RoutingResult,
@@ -529,6 +544,14 @@ def _solve_one(
             improver = "parts"
     if improver == "parts" and len(model.customers()) < 1.5 * settings.part_size:
         improver = "none"
+    if improver == "sisr" and initial_routes is not None:
+        # OR-Tools cannot always read a start back (trip chains leave its time variables
+        # to be searched for, and it then starts from scratch); SISR takes it as it is.
+        start = _from_routes(model, initial_routes)
+        if start is not None:
+            improved = _improve_by_ruin(model, start, settings, deadline)
+            improved.seconds = time.time() - started
+            return improved
     if improver == "none":
         return _search(model, settings, deadline, initial_routes, progress)
     first = started + settings.search_share * (deadline - started)
@@ -576,6 +599,7 @@ def solve_routing(
     workers: int = 1,
     settings: SearchSettings | None = None,
     progress: Callable[[str], None] | None = None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> RoutingResult:
     """Find the cheapest tours within the time limit.
 
@@ -596,6 +620,10 @@ def solve_routing(
         Search settings; `SearchSettings()` by default (the tuned best).
     progress
         Called with a short line at each improvement of worker 0 (in this process).
+    pool
+        Processes to run workers 1.. in (a caller solving many models keeps one warm pool:
+        starting a process and loading the compiled search takes about a second). Without
+        it, a pool is started for this call.
 
     Returns
     -------
@@ -629,14 +657,20 @@ def solve_routing(
         return result
 
     futures: list[Future[RoutingResult]] = []
-    pool = None
-    if workers > 1:
+    own = pool is None and workers > 1
+    if own:
         ctx = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=ctx)
-        futures = [
-            pool.submit(_worker, model, settings.for_worker(k), deadline, initial_routes)
-            for k in range(1, workers)
-        ]
+    lost_pool = ""
+    if workers > 1:
+        assert pool is not None
+        try:
+            futures = [
+                pool.submit(_worker, model, settings.for_worker(k), deadline, initial_routes)
+                for k in range(1, workers)
+            ]
+        except RuntimeError as exc:  # a broken pool: search in this process alone
+            lost_pool = f"extra workers unavailable: {type(exc).__name__}: {exc}"
     try:
         results = [_solve_one(model, settings, deadline, initial_routes, progress)]
         for f in futures:
@@ -647,7 +681,7 @@ def solve_routing(
                 failed.log.append(f"error: {type(exc).__name__}: {exc}")
                 results.append(failed)
     finally:
-        if pool is not None:
+        if own and pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
     best: RoutingResult | None = None
@@ -662,5 +696,7 @@ def solve_routing(
         if _better(r, best):
             best = r
     assert best is not None
+    if lost_pool:
+        log.append(lost_pool)
     best = replace(best, seconds=time.time() - started, log=log)
     return best

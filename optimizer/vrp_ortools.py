@@ -296,6 +296,8 @@ def _improve_by_parts(
                 break
         spare = [k for k in unused if k not in chain_of][:1]  # room for one more route
         chosen.extend(spare)
+        if not chosen:  # only dropped customers near the seed, and no free vehicle
+            continue
         sub, keep = _submodel(model, chosen, part)
         new_index = {old: i for i, old in enumerate(keep)}
         start_routes = [[new_index[n] for n in tours.get(k, [])] for k in chosen]

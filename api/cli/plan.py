@@ -2,7 +2,6 @@
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -12,14 +11,11 @@ from rich.table import Table
 from api.cli.common import console, err_console, fail, run
 from optimizer import AllocationParams, Plan, solve_allocation
 from optimizer.manifests import manifest_csv, manifest_html
+from optimizer.planner import plan_with_tours
 from optimizer.plotting import plot_plan
 from optimizer.problem import Problem
-from optimizer.route import route_plan
 from scenarios.scenario import ScenarioError, load_scenario
 from supply.dispatch import ledger_snapshot
-
-#: Share of the time limit the allocation may use when tours follow.
-ALLOCATION_SHARE = 0.4
 
 
 def plan(
@@ -87,8 +83,8 @@ def run_plan(
     db: str | None = None,
     replacing: tuple[str, ...] = (),
 ) -> tuple[Plan, Problem]:
-    """Load, allocate and (unless `routes` is false) route. The time limit covers both:
-    the allocation may use ALLOCATION_SHARE of it, the tours what is left."""
+    """Load, allocate and (unless `routes` is false) route, re-allocating while the tours
+    miss what the allocation assumed (`optimizer.planner`). The time limit covers it all."""
     try:
         meta, problem = load_scenario(scenario)
         params = AllocationParams(solver=solver.upper())
@@ -123,14 +119,14 @@ def run_plan(
             if not quiet:
                 status.update(f"planning: {message}")
 
-        started = time.perf_counter()
-        share = ALLOCATION_SHARE if routes else 1.0
-        result = solve_allocation(
-            problem, params, time_limit_s=limit * share, deadline_hours=deadline, progress=progress
-        )
         if routes:
-            left = max(limit - (time.perf_counter() - started), 1.0)
-            result = route_plan(problem, result, time_limit_s=left, progress=progress)
+            result = plan_with_tours(
+                problem, params, time_limit_s=limit, deadline_hours=deadline, progress=progress
+            )
+        else:
+            result = solve_allocation(
+                problem, params, time_limit_s=limit, deadline_hours=deadline, progress=progress
+            )
     return result, problem
 
 

@@ -1,0 +1,401 @@
+"""One depot's tours: its loads cut into truck-sized parts, the routing model, the result.
+
+`optimizer.route` decides which parts must arrive by the deadline and how the time limit
+is shared; this module turns one depot's parts and trucks into a `RoutingModel` and its
+solution back into trips, stops and shipments.
+
+A part that must arrive on time gets a hard window closing at the deadline and may be left
+out at a price worth a day of its shelter's residents waiting: the router then either
+brings it in time or says it cannot, instead of spreading small delays over many shelters
+(one late part and the shelter is not served, however little it is late). The other parts
+must be delivered, and pay for lateness by the minute.
+"""
+
+import math
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.network import Place, travel_times
+from optimizer.plan import Load, Shipment, SourceKind, Stop, Trip, VehicleRoute
+from optimizer.problem import Depot, Problem, Shelter, VehicleType
+from optimizer.vrp import RoutingModel, RoutingResult, Vehicle, solve_routing
+
+MINUTES = 60.0
+#: A shelter's load beyond its full truckloads is cut into pieces of at most this share of
+#: the smallest truck, so that trucks can be topped up with other shelters' remainders.
+PIECE_SHARE = 0.25
+#: Travel time standing for "no road" (minutes); far beyond any horizon.
+NO_ROAD = 10**7
+
+
+@dataclass(slots=True)
+class Part:
+    """A truck-sized part of one shelter's load from one depot."""
+
+    shelter: str
+    loads: list[Load]
+    kg: float
+    m3: float
+    urgent: bool = True  # must arrive by the deadline (the rest were planned late)
+
+
+@dataclass(frozen=True, slots=True)
+class Truck:
+    name: str
+    spec: VehicleType
+
+
+def _even(part: Part, count: int, weight: dict[str, float], volume: dict[str, float]) -> list[Part]:
+    """`part` cut into `count` near-equal pieces, line by line."""
+    pieces = [Part(part.shelter, [], 0.0, 0.0, part.urgent) for _ in range(count)]
+    for line in part.loads:
+        base, extra = divmod(line.qty, count)
+        for k, piece in enumerate(pieces):
+            qty = base + (1 if k < extra else 0)
+            if qty:
+                piece.loads.append(Load(line.item, line.lot, qty))
+                piece.kg += qty * weight[line.item]
+                piece.m3 += qty * volume[line.item]
+    return [p for p in pieces if p.loads]
+
+
+def parts(
+    shelter: str,
+    urgent: bool,
+    lines: list[Load],
+    weight: dict[str, float],
+    volume: dict[str, float],
+    cap_kg: float,
+    cap_m3: float,
+) -> list[Part]:
+    """A shelter's load as parts the smallest truck can carry: full truckloads, then pieces.
+
+    Every part is a slice of the whole load, so it has the load's mix of dense and bulky
+    goods (packing item by item gave trucks full of quilts by volume at a fifth of their
+    weight, or of water by weight). Full slices make shuttles. Only the remainder is cut,
+    into pieces of PIECE_SHARE of a truck, so the router can top trucks up with several
+    shelters' remainders: near-equal parts left every truck part-empty (at Haicheng the
+    province's first round carried 93 t where its trucks could take 141 t).
+    """
+    kg = sum(line.qty * weight[line.item] for line in lines)
+    m3 = sum(line.qty * volume[line.item] for line in lines)
+    ratio = max(kg / cap_kg if cap_kg else 0.0, m3 / cap_m3 if cap_m3 else 0.0)
+    full: list[Part] = []
+    rest = [Load(line.item, line.lot, line.qty) for line in lines]
+    if ratio >= 1:
+        for _ in range(math.floor(ratio + 1e-9)):
+            part = Part(shelter, [], 0.0, 0.0, urgent)
+            for k, line in enumerate(lines):
+                qty = min(math.floor(line.qty / ratio + 1e-9), rest[k].qty)
+                if qty:
+                    part.loads.append(Load(line.item, line.lot, qty))
+                    part.kg += qty * weight[line.item]
+                    part.m3 += qty * volume[line.item]
+                    rest[k] = Load(line.item, line.lot, rest[k].qty - qty)
+            full.append(part)
+    left = Part(shelter, [r for r in rest if r.qty], 0.0, 0.0, urgent)
+    if not left.loads:
+        return full
+    left.kg = sum(r.qty * weight[r.item] for r in left.loads)
+    left.m3 = sum(r.qty * volume[r.item] for r in left.loads)
+    share = max(
+        left.kg / (cap_kg * PIECE_SHARE) if cap_kg else 0.0,
+        left.m3 / (cap_m3 * PIECE_SHARE) if cap_m3 else 0.0,
+    )
+    count = max(1, math.ceil(share - 1e-9))
+    while True:
+        pieces = _even(left, count, weight, volume)
+        if all(p.kg <= cap_kg + 1e-9 and p.m3 <= cap_m3 + 1e-9 for p in pieces):
+            return full + pieces
+        if all(len(p.loads) == 1 and p.loads[0].qty == 1 for p in pieces):
+            raise ValueError(f"{left.loads[0].item}: one unit is bigger than the smallest truck")
+        count += 1
+
+
+@dataclass(slots=True)
+class DepotTours:
+    """One depot's routing instance. Node 0 is the depot, node k ≥ 1 is `parts[k - 1]`.
+
+    `unreachable` are parts no road leads to (or back from); they are not in the model.
+    """
+
+    depot: Depot
+    parts: list[Part]
+    trucks: list[Truck]
+    owner: list[tuple[int, int]]  # routing vehicle -> (truck, trip)
+    vehicles: tuple[Vehicle, ...]
+    chains: tuple[tuple[int, ...], ...]
+    times: list[np.ndarray]
+    demand: np.ndarray
+    service: np.ndarray
+    residents: np.ndarray  # (N,) of each node's shelter
+    deadline_min: int
+    horizon_min: int
+    reload_min: int
+    lateness_per_resident_minute: int
+    unreachable: list[Part]
+
+    @classmethod
+    def build(
+        cls,
+        problem: Problem,
+        depot: Depot,
+        vehicles: list[VehicleType],
+        all_parts: list[Part],
+        shelters: dict[str, Shelter],
+        deadline: float,
+        *,
+        stop_minutes: float,
+        unload_minutes_per_tonne: float,
+        reload_hours: float,
+        max_trips: int,
+        lateness_per_resident_minute: int,
+    ) -> "DepotTours":
+        names = sorted({p.shelter for p in all_parts})
+        places = [Place(depot.code, depot.lat, depot.lon)] + [
+            Place(s, shelters[s].lat, shelters[s].lon) for s in names
+        ]
+        speeds = sorted({v.speed_kmh for v in vehicles})
+        column = np.array([0] + [1 + names.index(p.shelter) for p in all_parts])
+        minutes = []
+        for speed in speeds:
+            hours = travel_times(
+                problem, [Place(p.code, p.lat, p.lon, speed) for p in places], places
+            ).hours
+            np.fill_diagonal(hours, 0.0)
+            minutes.append(hours[np.ix_(column, column)] * MINUTES)
+        ok = np.isfinite(minutes[0][0]) & np.isfinite(minutes[0][:, 0])
+        keep = np.flatnonzero(ok)
+        kept = [all_parts[k - 1] for k in keep[1:]]
+        # The fixed part of a stop is spent once per visit to a shelter, however many of
+        # its parts the truck brings: it is charged on leaving for another place (so arrival
+        # times stay arrivals), and a part's own service is its unloading.
+        place = column[keep]
+        stop = np.where(place[:, None] != place[None, :], stop_minutes, 0.0)
+        stop[0, :] = 0.0
+        times = []
+        for m in minutes:
+            sub = m[np.ix_(keep, keep)]
+            times.append(np.where(np.isfinite(sub), np.rint(sub + stop), NO_ROAD).astype(np.int64))
+        n = len(keep)
+        demand = np.zeros((n, 2), dtype=np.int64)
+        service = np.zeros(n, dtype=np.int64)
+        people = np.zeros(n, dtype=np.int64)
+        for k, part in enumerate(kept, start=1):
+            demand[k] = (math.ceil(part.kg), math.ceil(part.m3 * 1000))
+            service[k] = round(unload_minutes_per_tonne * part.kg / 1000)
+            people[k] = shelters[part.shelter].residents
+        trucks = [
+            Truck(f"{depot.code}/{v.vehicle_type}-{k + 1}", v)
+            for v in vehicles
+            for k in range(v.count)
+        ]
+        trips_each = min(max_trips, max(1, math.ceil(len(kept) / len(trucks)) + 1))
+        fleet: list[Vehicle] = []
+        chains: list[tuple[int, ...]] = []
+        owner: list[tuple[int, int]] = []
+        ready = round(depot.loading_hours * MINUTES)
+        for t, truck in enumerate(trucks):
+            chain = []
+            for trip in range(trips_each):
+                chain.append(len(fleet))
+                owner.append((t, trip))
+                fleet.append(
+                    Vehicle(
+                        start=0,
+                        end=0,
+                        capacity=(int(truck.spec.capacity_kg), int(truck.spec.capacity_m3 * 1000)),
+                        profile=speeds.index(truck.spec.speed_kmh),
+                        earliest_start=ready,
+                    )
+                )
+            chains.append(tuple(chain))
+        return cls(
+            depot=depot,
+            parts=kept,
+            trucks=trucks,
+            owner=owner,
+            vehicles=tuple(fleet),
+            chains=tuple(chains),
+            times=times,
+            demand=demand,
+            service=service,
+            residents=people,
+            deadline_min=int(deadline * MINUTES),
+            horizon_min=int((deadline + 48) * MINUTES),
+            reload_min=round(reload_hours * MINUTES),
+            lateness_per_resident_minute=lateness_per_resident_minute,
+            unreachable=[all_parts[k - 1] for k in range(1, len(column)) if not ok[k]],
+        )
+
+    def model(self, hard: np.ndarray) -> RoutingModel:
+        """The routing model; `hard[k]` marks nodes that must arrive by the deadline or be
+        left out (the others must be delivered, late if need be)."""
+        n = len(self.parts) + 1
+        per_minute = self.lateness_per_resident_minute * self.residents
+        urgent = np.array([False] + [p.urgent for p in self.parts])
+        # Late parts planned late anyway yield to the rest.
+        lateness = np.maximum(1, np.where(urgent, per_minute, per_minute // 100))
+        lateness[0] = 0
+        window = np.tile(np.array([0, self.horizon_min], dtype=np.int64), (n, 1))
+        window[hard, 1] = self.deadline_min
+        # Leaving a soft part behind costs more than any lateness (late beats unmet); a hard
+        # one more than all soft ones together, plus a day of its residents' waiting: when
+        # trucks run out of trips, on-time loads keep their place.
+        soft = int(lateness.max(initial=1)) * self.horizon_min * 4
+        drop = np.full(n, soft, dtype=np.int64)
+        drop[hard] = soft * (n - int(hard.sum())) + per_minute[hard] * 24 * 60
+        return RoutingModel(
+            distance=self.times[0],
+            times=self.times,
+            demand=self.demand,
+            service=self.service,
+            window=window,
+            vehicles=self.vehicles,
+            soft_latest=np.full(n, self.deadline_min, dtype=np.int64),
+            lateness_cost=lateness.astype(np.int64),
+            drop_penalty=drop,
+            chains=self.chains,
+            reload=self.reload_min,
+            depots=frozenset({0}),
+        )
+
+    def first_tours(self, hard: np.ndarray) -> list[list[int]]:
+        """A packed start: parts in turn, each where it arrives soonest.
+
+        Hard parts go first, biggest first (full truckloads claim trucks before pieces top
+        them up), then the rest. A part joins the end of a truck's current trip when it
+        fits, or starts the truck's next trip; a hard part only where it arrives by the
+        deadline (otherwise it is left out, as the model allows). Local search starts from
+        here: on its own it left the province's trucks a tenth empty and dropped on-time
+        tents that fitted (a bin-packing its moves do not find).
+        """
+        size = self.demand / np.maximum(self.demand.max(axis=0), 1)
+        nodes = range(1, len(self.parts) + 1)
+        order = sorted(nodes, key=lambda k: (not hard[k], -float(size[k].max()), k))
+        trips: list[list[list[int]]] = [[] for _ in self.trucks]
+        load = [np.zeros(self.demand.shape[1], dtype=np.int64) for _ in self.trucks]
+        free = [0] * len(self.trucks)  # when the truck leaves its current trip's last stop
+        ready = self.vehicles[0].earliest_start if self.vehicles else 0
+        for k in order:
+            best: tuple[int, int, bool] | None = None
+            for t in range(len(self.trucks)):
+                first = self.chains[t][0]
+                times = self.times[self.vehicles[first].profile]
+                cap = np.asarray(self.vehicles[first].capacity)
+                options = []
+                if trips[t] and np.all(load[t] + self.demand[k] <= cap):
+                    options.append((free[t] + int(times[trips[t][-1][-1], k]), True))
+                if len(trips[t]) < len(self.chains[t]):
+                    if trips[t]:
+                        back = free[t] + int(times[trips[t][-1][-1], 0])
+                        leave = back + self.reload_min
+                    else:
+                        leave = ready
+                    options.append((leave + int(times[0, k]), False))
+                for arrive, join in options:
+                    if hard[k] and arrive > self.deadline_min:
+                        continue
+                    if best is None or arrive < best[0]:
+                        best = (arrive, t, join)
+            if best is None:
+                continue
+            arrive, t, join = best
+            if join:
+                trips[t][-1].append(k)
+                load[t] += self.demand[k]
+            else:
+                trips[t].append([k])
+                load[t] = self.demand[k].copy()
+            free[t] = arrive + int(self.service[k])
+        initial: list[list[int]] = [[] for _ in self.vehicles]
+        for t, chain in enumerate(self.chains):
+            for j, tour in enumerate(trips[t]):
+                initial[chain[j]] = tour
+        return initial
+
+    def solve(
+        self,
+        hard: np.ndarray,
+        seconds: float,
+        workers: int,
+        start: RoutingResult | None = None,
+        pool: ProcessPoolExecutor | None = None,
+    ) -> RoutingResult:
+        if start is None:
+            initial = self.first_tours(hard)
+        else:
+            initial = [[] for _ in self.vehicles]
+            for r in start.routes:
+                initial[r.vehicle] = list(r.nodes)
+        return solve_routing(
+            self.model(hard),
+            time_limit_s=seconds,
+            workers=workers,
+            initial_routes=initial,
+            pool=pool,
+        )
+
+    def output(self, result: RoutingResult) -> tuple[list[VehicleRoute], list[Shipment]]:
+        """The solution as trucks' trips (a shelter's consecutive parts are one stop)."""
+        code = self.depot.code
+        deadline = self.deadline_min / MINUTES
+        per_truck: dict[int, list] = defaultdict(list)
+        for r in result.routes:
+            if r.nodes:
+                per_truck[self.owner[r.vehicle][0]].append(r)
+        routes: list[VehicleRoute] = []
+        shipments: list[Shipment] = []
+        # Trucks of one type are alike: the used ones are numbered 1, 2... in the order
+        # they first leave, so a depot's manifests name medium-1 and medium-2, not -2 and -5.
+        first_out = {t: min(r.start for r in used) for t, used in per_truck.items()}
+        number_of: dict[int, int] = {}
+        seen: dict[str, int] = defaultdict(int)
+        for t in sorted(per_truck, key=lambda t: (first_out[t], t)):
+            kind = self.trucks[t].spec.vehicle_type
+            seen[kind] += 1
+            number_of[t] = seen[kind]
+        for t in sorted(per_truck, key=lambda t: (self.trucks[t].spec.vehicle_type, number_of[t])):
+            used = per_truck[t]
+            spec = self.trucks[t].spec
+            truck = Truck(f"{code}/{spec.vehicle_type}-{number_of[t]}", spec)
+            trips: list[Trip] = []
+            counter = 0
+            for number, r in enumerate(sorted(used, key=lambda x: x.start), start=1):
+                stops: list[Stop] = []
+                kg = m3 = 0.0
+                for node, arrival in zip(r.nodes, r.arrivals, strict=True):
+                    part = self.parts[node - 1]
+                    at = arrival / MINUTES
+                    kg += part.kg
+                    m3 += part.m3
+                    if stops and stops[-1].shelter == part.shelter:
+                        stops[-1].loads.extend(part.loads)
+                    else:
+                        counter += 1
+                        late = max(at - deadline, 0.0)
+                        stops.append(Stop(counter, part.shelter, at, list(part.loads), late))
+                    shipments.extend(
+                        Shipment(
+                            code,
+                            SourceKind.DEPOT,
+                            load.lot,
+                            part.shelter,
+                            load.item,
+                            load.qty,
+                            r.start / MINUTES,
+                            at,
+                        )
+                        for load in part.loads
+                    )
+                trips.append(Trip(number, r.start / MINUTES, r.end / MINUTES, stops, kg, m3))
+            spec = truck.spec
+            routes.append(
+                VehicleRoute(
+                    truck.name, code, spec.vehicle_type, spec.capacity_kg, spec.capacity_m3, trips
+                )
+            )
+        return routes, shipments

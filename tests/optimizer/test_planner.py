@@ -1,0 +1,82 @@
+"""Re-allocation with what the tours revealed, and the parts trucks carry."""
+
+import pytest
+
+from optimizer import solve_allocation
+from optimizer.plan import Load, SourceKind
+from optimizer.planner import on_time_load, plan_with_tours
+from optimizer.route import RouteParams
+from optimizer.tours import PIECE_SHARE, parts
+from tests.optimizer.test_route import opposite_shelters
+
+ONE_WORKER = RouteParams(workers=1)
+
+
+def test_a_revealed_fleet_limit_caps_the_depot_on_time_load() -> None:
+    """Two shelters 4 h away in opposite directions: the shuttle model lets one truck serve
+    both; limited to one shelter's load, the allocation serves one and sends the other late."""
+    problem = opposite_shelters(trucks=1)
+    free = solve_allocation(problem, time_limit_s=5)
+    assert free.kpis()["residents_served_on_time"] == 200
+    kg, m3 = on_time_load(problem, free)["D"]
+    limited = solve_allocation(problem, time_limit_s=5, fleet_limits={"D": (kg / 2, m3 / 2)})
+    assert limited.kpis()["residents_served_on_time"] == 100
+    got_kg, got_m3 = on_time_load(problem, limited)["D"]
+    assert got_kg <= kg / 2 + 1e-6
+    assert got_m3 <= m3 / 2 + 1e-6
+    late = [s for s in limited.shipments if s.arrival_hours > limited.deadline_hours]
+    assert late
+    assert all(s.source_kind == SourceKind.DEPOT for s in late)
+
+
+def test_tours_that_miss_trigger_a_second_allocation_and_the_plan_says_so() -> None:
+    """One truck cannot reach both shelters by 6 h. Round 1's tours bring one; the depot is
+    then limited to what they brought, and round 2's allocation promises only what its tours
+    deliver."""
+    plan = plan_with_tours(opposite_shelters(trucks=1), route_params=ONE_WORKER, time_limit_s=8)
+    assert plan.routing is not None
+    rounds = plan.routing["rounds"]
+    assert rounds[0]["allocation_residents_on_time"] == 200
+    assert rounds[0]["routed_residents_on_time"] == 100
+    assert rounds[0]["on_time_parts_missed"] >= 1
+    assert len(rounds) == 2
+    assert rounds[1]["fleet_limits_kg"].keys() == {"D"}
+    assert rounds[1]["allocation_residents_on_time"] == 100
+    assert rounds[1]["on_time_parts_missed"] == 0
+    assert plan.kpis()["residents_served_on_time"] == 100
+    assert any(note.startswith("re-allocation:") for note in plan.notes)
+    # The other shelter is served late, not forgotten.
+    assert all(s.served_on_time or s.items[0].late > 0 for s in plan.shelters)
+
+
+def test_tours_that_keep_the_promise_end_after_one_round() -> None:
+    plan = plan_with_tours(opposite_shelters(trucks=2), route_params=ONE_WORKER, time_limit_s=8)
+    assert plan.routing is not None
+    assert len(plan.routing["rounds"]) == 1
+    assert plan.kpis()["residents_served_on_time"] == 200
+    assert not any(note.startswith("re-allocation:") for note in plan.notes)
+
+
+def test_parts_are_slices_that_fit_the_truck_and_add_up() -> None:
+    """Water is dense, quilts bulky: every part carries both in the load's proportions, so
+    no truck fills by volume at a fraction of its weight."""
+    weight = {"W": 13.5, "Q": 2.5}
+    volume = {"W": 0.02, "Q": 0.045}
+    lines = [Load("W", "L1", 1000), Load("Q", "L2", 1500)]  # 17.25 t, 87.5 m³: 2.5 trucks
+    cut = parts("S", True, lines, weight, volume, 8000, 35)
+    for part in cut:
+        assert part.kg <= 8000 + 1e-9
+        assert part.m3 <= 35 + 1e-9
+        assert {load.item for load in part.loads} == {"W", "Q"}
+    assert sum(ld.qty for p in cut for ld in p.loads if ld.item == "W") == 1000
+    assert sum(ld.qty for p in cut for ld in p.loads if ld.item == "Q") == 1500
+    full = [p for p in cut if p.m3 > 35 * 0.98]
+    pieces = [p for p in cut if p.m3 <= 35 * 0.98]
+    assert len(full) == 2  # two full truckloads, then the half truck in quarter pieces
+    assert len(pieces) == 2
+    assert all(p.m3 <= 35 * PIECE_SHARE + 0.1 for p in pieces)
+
+
+def test_a_unit_bigger_than_the_truck_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="TENT"):
+        parts("S", True, [Load("TENT", "L", 1)], {"TENT": 70}, {"TENT": 40}, 8000, 35)
