@@ -52,6 +52,7 @@ from optimizer.sources import (
     LotPool,
     Source,
     deliveries,
+    en_route_shipments,
     ship,
     source_records,
     source_travel_times,
@@ -158,6 +159,10 @@ def _data(
     need = np.zeros((len(problem.shelters), len(items)), dtype=np.int64)
     for n in needs(problem):
         need[row[n.shelter], col[n.item]] = n.qty
+    for e in problem.en_route:  # loads on the road that arrive in time need no more stock
+        if e.arrival_hours <= deadline + EPS and e.shelter in row and e.item in col:
+            j, c = row[e.shelter], col[e.item]
+            need[j, c] = max(need[j, c] - e.qty, 0)
     specs = {it.code: it for it in problem.items}
     priorities = np.array([n.priority for n in problem.norms], dtype=float)
     supply = np.zeros((len(srcs), len(items)))
@@ -874,6 +879,7 @@ def solve_allocation(
         )
         say("shipments")
         shipments = _split(d, cl, arcs, flows, first.served, problem, pool)
+    shipments.extend(en_route_shipments(problem))
     shipments.extend(
         late_shipments(deadline, srcs, list(problem.shelters), times, need, shipments, pool)
     )

@@ -32,7 +32,8 @@ def late_shipments(
     left = {(i, item): qty for i, s in enumerate(srcs) for item, qty in s.supply.items()}
     got: dict[tuple[str, str], int] = defaultdict(int)
     for sh in shipped:
-        left[(index[(sh.source_kind, sh.source)], sh.item)] -= sh.qty
+        if sh.source_kind != SourceKind.EN_ROUTE:  # loads on the road are no source's stock
+            left[(index[(sh.source_kind, sh.source)], sh.item)] -= sh.qty
         got[(sh.shelter, sh.item)] += sh.qty
     column = {h.code: j for j, h in enumerate(shelters)}
     # Arrival of a late trip per source: depots' vehicles are busy until the deadline (or

@@ -23,6 +23,7 @@ class SolveStatus(StrEnum):
 class SourceKind(StrEnum):
     DEPOT = "depot"
     AGREEMENT = "agreement"
+    EN_ROUTE = "en_route"  # departed under an earlier plan: counted, not shipped again
 
 
 @dataclass(frozen=True, slots=True)

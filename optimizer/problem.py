@@ -116,8 +116,25 @@ class Road:
 
 
 @dataclass(frozen=True, slots=True)
+class EnRoute:
+    """A load already on its way (departed under an approved plan): it counts towards its
+    shelter, arriving when its plan said, and is no depot's stock any more."""
+
+    shelter: str
+    item: str
+    qty: int
+    arrival_hours: float
+    source: str = ""  # the depot it left
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
-    """Everything the planner needs. `today` decides which lots are expired."""
+    """Everything the planner needs. `today` decides which lots are expired.
+
+    `now_hours` is when the plan is made, in hours since the disaster (0 for the first
+    plan): no depot loads and no agreement is called off before then. `en_route` are loads
+    already on the road, counted towards their shelters.
+    """
 
     name: str
     items: tuple[ItemSpec, ...]
@@ -133,6 +150,8 @@ class Problem:
     horizon_days: int = 1
     today: date = field(default_factory=date.today)
     title: str = ""
+    now_hours: float = 0.0
+    en_route: tuple[EnRoute, ...] = ()
 
     def item(self, code: str) -> ItemSpec:
         for it in self.items:

@@ -69,7 +69,7 @@ def sources(problem: Problem) -> list[Source]:
                 kind=SourceKind.DEPOT,
                 lat=depot.lat,
                 lon=depot.lon,
-                ready_hours=depot.loading_hours,
+                ready_hours=max(depot.loading_hours, problem.now_hours),
                 supply=dict(supply[depot.code]),
                 speed_cap_kmh=max((v.speed_kmh for v in vehicles), default=60.0),
                 has_fleet=bool(vehicles),
@@ -87,12 +87,23 @@ def sources(problem: Problem) -> list[Source]:
                     kind=SourceKind.AGREEMENT,
                     lat=ag.lat,
                     lon=ag.lon,
-                    ready_hours=ag.lead_time_hours,
+                    ready_hours=problem.now_hours + ag.lead_time_hours,  # called off now
                     supply={ag.item: ag.qty},
                     speed_cap_kmh=None,
                 )
             )
     return out
+
+
+def en_route_shipments(problem: Problem) -> list[Shipment]:
+    """The loads already on the road, as shipments that count for their shelters."""
+    return [
+        Shipment(
+            e.source, SourceKind.EN_ROUTE, None, e.shelter, e.item, e.qty, 0.0, e.arrival_hours
+        )
+        for e in problem.en_route
+        if e.qty > 0
+    ]
 
 
 def source_travel_times(problem: Problem, srcs: list[Source]) -> TravelTimes:

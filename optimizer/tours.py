@@ -197,7 +197,7 @@ class DepotTours:
         fleet: list[Vehicle] = []
         chains: list[tuple[int, ...]] = []
         owner: list[tuple[int, int]] = []
-        ready = round(depot.loading_hours * MINUTES)
+        ready = round(max(depot.loading_hours, problem.now_hours) * MINUTES)
         for t, truck in enumerate(trucks):
             chain = []
             for trip in range(trips_each):
@@ -373,7 +373,7 @@ class DepotTours:
                     kg += part.kg
                     m3 += part.m3
                     if stops and stops[-1].shelter == part.shelter:
-                        stops[-1].loads.extend(part.loads)
+                        _merge(stops[-1].loads, part.loads)
                     else:
                         counter += 1
                         late = max(at - deadline, 0.0)
@@ -399,3 +399,15 @@ class DepotTours:
                 )
             )
         return routes, shipments
+
+
+def _merge(into: list[Load], more: list[Load]) -> None:
+    """A stop's loads with one line per item and lot, however many parts brought them."""
+    where = {(ld.item, ld.lot): k for k, ld in enumerate(into)}
+    for ld in more:
+        k = where.get((ld.item, ld.lot))
+        if k is None:
+            where[(ld.item, ld.lot)] = len(into)
+            into.append(ld)
+        else:
+            into[k] = Load(ld.item, ld.lot, into[k].qty + ld.qty)

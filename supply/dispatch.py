@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session
 
-from optimizer.problem import Lot, Problem
+from optimizer.problem import EnRoute, Lot, Problem
 from supply import ledger
 from supply.db import dialect_insert, utcnow
 from supply.errors import Conflict, DocumentState, InvalidInput, NotFound
@@ -72,6 +72,7 @@ class PlannedLoad:
     vehicle: str | None = None
     trip: int | None = None
     stop: int | None = None
+    arrival_hours: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +121,12 @@ def read_plan(document: Mapping[str, Any]) -> PlanDocument:
     for ship in plan.shipments:
         if ship.source_kind == "agreement":
             agreements[ship.item] += ship.qty
-        else:
+        elif ship.source_kind == "depot":  # not "en_route": already departed, not stock
             shipped[(ship.source, ship.shelter, ship.item, ship.lot or "")] += ship.qty
     loads = [
-        PlannedLoad(r.depot, s.shelter, ld.item, ld.lot, ld.qty, r.vehicle, t.trip, s.stop)
+        PlannedLoad(
+            r.depot, s.shelter, ld.item, ld.lot, ld.qty, r.vehicle, t.trip, s.stop, s.arrival_hours
+        )
         for r in plan.routes
         for t in r.trips
         for s in t.stops
@@ -137,7 +140,9 @@ def read_plan(document: Mapping[str, Any]) -> PlanDocument:
         unrouted = sum(max(q - carried.get(k, 0), 0) for k, q in shipped.items())
     else:
         loads = [
-            PlannedLoad(s.source, s.shelter, s.item, s.lot or "", s.qty)
+            PlannedLoad(
+                s.source, s.shelter, s.item, s.lot or "", s.qty, arrival_hours=s.arrival_hours
+            )
             for s in plan.shipments
             if s.source_kind == "depot"
         ]
@@ -352,6 +357,7 @@ def approve(
                 qty=ld.qty,
                 status=LoadStatus.RESERVED.value,
                 reservation_id=res.id,  # type: ignore[arg-type]
+                arrival_hours=ld.arrival_hours,
             )
         )
     session.flush()
@@ -676,6 +682,7 @@ def _load_views(session: Session, where: Any) -> list[DispatchLoadRead]:
                 delivery=dlv,
                 departed_at=ld.departed_at,
                 problem=problem,
+                arrival_hours=ld.arrival_hours,
             )
         )
     return views
@@ -783,8 +790,21 @@ def ledger_snapshot(
             lots.append(Lot(depot, item, lot, qty, expires_on))
     lots.sort(key=lambda t: (t.depot, t.item, t.expires_on or date.max, t.lot))
     road = loads_on_the_road(session, shelters={s.code for s in problem.shelters})
+    # A load without a planned arrival (approved before arrivals were kept) is counted as
+    # arriving by the deadline: it left on a plan that promised it in time.
+    en_route = tuple(
+        EnRoute(
+            ld.shelter,
+            ld.item,
+            ld.qty,
+            ld.arrival_hours if ld.arrival_hours is not None else problem.deadline_hours,
+            ld.depot,
+        )
+        for ld in road
+        if ld.item in items
+    )
     return LedgerSnapshot(
-        problem=replace(problem, lots=tuple(lots)),
+        problem=replace(problem, lots=tuple(lots), en_route=problem.en_route + en_route),
         on_the_road=tuple(road),
         missing_depots=tuple(sorted(codes - depots.keys())),
         freed_qty=sum(freed.values()),
@@ -798,7 +818,8 @@ def problem_from_ledger(
 
     Each lot is available = on hand − reserved, in whole units, for the problem's depots and
     items only; expired lots are kept with their expiry (the planner never ships them).
-    Stock on the road is not in any depot, so it is not offered again. Everything else of
+    Stock on the road is not in any depot, so it is not offered again: it becomes the
+    problem's `en_route` loads, which count towards their shelters. Everything else of
     the problem (shelters, roads, fleet, deadline, `today`) is kept, so a re-plan takes the
     scenario's new road closures and resident counts.
 

@@ -2,6 +2,7 @@
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -48,6 +49,13 @@ def plan(
         list[str] | None,
         typer.Option("--replacing", help="With --db: an approved plan this one will replace."),
     ] = None,
+    elapsed: Annotated[
+        float,
+        typer.Option(
+            "--elapsed",
+            help="Hours since the disaster (re-planning mid-operation): nothing leaves before.",
+        ),
+    ] = 0.0,
 ) -> None:
     """Allocate stock and agreement reserves to shelters to serve the most residents in time,
     then route each depot's trucks."""
@@ -60,6 +68,7 @@ def plan(
         routes=not no_routes,
         db=db,
         replacing=tuple(replacing or ()),
+        elapsed=elapsed,
     )
     write_plan(result, problem, out)
     if as_json:
@@ -82,6 +91,7 @@ def run_plan(
     routes: bool = True,
     db: str | None = None,
     replacing: tuple[str, ...] = (),
+    elapsed: float = 0.0,
 ) -> tuple[Plan, Problem]:
     """Load, allocate and (unless `routes` is false) route, re-allocating while the tours
     miss what the allocation assumed (`optimizer.planner`). The time limit covers it all."""
@@ -92,6 +102,11 @@ def run_plan(
         fail(str(exc))
     except ValueError as exc:
         fail(str(exc))
+    if elapsed < 0:
+        fail("--elapsed: hours since the disaster cannot be negative")
+    if elapsed >= problem.deadline_hours + 48:
+        fail("--elapsed: later than the planning horizon (deadline + 48 h)")
+    problem = replace(problem, now_hours=elapsed)
     if db is not None:  # re-planning from the ledger as it is now
         snapshot = run(db, lambda session: ledger_snapshot(session, problem, replacing=replacing))
         problem = snapshot.problem
@@ -105,7 +120,7 @@ def run_plan(
             units = sum(load.qty for load in snapshot.on_the_road)
             err_console.print(
                 f"note: {len(snapshot.on_the_road)} load(s), {units:,} units, already on the road "
-                "to these shelters; this plan does not count them",
+                "to these shelters: counted as arriving when their plans said, not sent again",
                 highlight=False,
             )
     elif replacing:

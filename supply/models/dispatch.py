@@ -94,6 +94,9 @@ class DispatchLoad(SQLModel, table=True):
     delivery_id: int | None = Field(default=None, foreign_key="document.id")
     departed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    #: When the plan has it arrive, in hours since the disaster: a re-plan counts a load on
+    #: the road as arriving then.
+    arrival_hours: float | None = None
 
 
 # --- the plan document, as approval reads it ----------------------------------------------
@@ -115,6 +118,7 @@ class LoadIn(BaseModel):
 class StopIn(BaseModel):
     stop: Ordinal  # 1-based within the vehicle, counting across its trips
     shelter: Code
+    arrival_hours: Annotated[float, RowField(ge=0)] | None = None
     loads: list[LoadIn] = []
 
 
@@ -141,11 +145,12 @@ class RouteIn(BaseModel):
 
 class ShipmentIn(BaseModel):
     source: Code
-    source_kind: Literal["depot", "agreement"]
+    source_kind: Literal["depot", "agreement", "en_route"]
     lot: Code | None = None
     shelter: Code
     item: Code
     qty: Units
+    arrival_hours: Annotated[float, RowField(ge=0)] | None = None
 
     @model_validator(mode="after")
     def _depot_needs_lot(self) -> "ShipmentIn":
@@ -195,6 +200,7 @@ class DispatchLoadRead(BaseModel):
     delivery: str | None
     departed_at: datetime | None
     problem: str | None = None
+    arrival_hours: float | None = None
 
 
 class DispatchPlanRead(BaseModel):
