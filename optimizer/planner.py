@@ -44,9 +44,23 @@ def on_time_load(problem: Problem, plan: Plan) -> dict[str, tuple[float, float]]
 
 
 def _warm() -> None:
-    """Load (or compile, once) the compiled route search in a pool process."""
+    """Load the compiled route search in a pool process, if it is compiled: compiling
+    there would hold up the searches queued behind it."""
     from optimizer import sisr
 
+    if sisr.ready(0):
+        sisr.warm()
+
+
+def prepare_search(say: Callable[[str], None] | None = None) -> None:
+    """Compile the route search once per machine (numba keeps it on disk), outside any
+    plan's time limit; without it, routing falls back to slower OR-Tools searches."""
+    from optimizer import sisr
+
+    if sisr.ready(0):
+        return
+    if say is not None:
+        say("preparing the route search (first run on this machine, about 20 s)")
     sisr.warm()
 
 

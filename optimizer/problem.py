@@ -128,12 +128,23 @@ class EnRoute:
 
 
 @dataclass(frozen=True, slots=True)
+class Away:
+    """A truck still out on a trip: at `shelter` (its last stop) at `from_hours`, then
+    driving home to load again. Its name is the plans' (e.g. CTY/medium-2)."""
+
+    vehicle: str
+    depot: str
+    shelter: str
+    from_hours: float
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     """Everything the planner needs. `today` decides which lots are expired.
 
     `now_hours` is when the plan is made, in hours since the disaster (0 for the first
     plan): no depot loads and no agreement is called off before then. `en_route` are loads
-    already on the road, counted towards their shelters.
+    already on the road, counted towards their shelters; `away` the trucks carrying them.
     """
 
     name: str
@@ -152,6 +163,7 @@ class Problem:
     title: str = ""
     now_hours: float = 0.0
     en_route: tuple[EnRoute, ...] = ()
+    away: tuple[Away, ...] = ()
 
     def item(self, code: str) -> ItemSpec:
         for it in self.items:

@@ -148,7 +148,10 @@ def route_plan(
         )
         for part in job.unreachable:
             dropped[part.shelter].append(f"unreachable from {code}")
-        if job.parts:
+        if job.parts and not job.trucks:
+            for part in job.parts:
+                dropped[part.shelter].append(f"every truck of {code} is cut off on the road")
+        elif job.parts:
             jobs[code] = job
 
     def budget(share: float, codes: list[str]) -> dict[str, float]:

@@ -137,6 +137,7 @@ class DepotTours:
     reload_min: int
     lateness_per_resident_minute: int
     unreachable: list[Part]
+    fixed_names: frozenset[str] = frozenset()  # trucks out on a trip keep their names
 
     @classmethod
     def build(
@@ -193,12 +194,15 @@ class DepotTours:
             for v in vehicles
             for k in range(v.count)
         ]
-        trips_each = min(max_trips, max(1, math.ceil(len(kept) / len(trucks)) + 1))
+        ready = round(max(depot.loading_hours, problem.now_hours) * MINUTES)
+        back = _back_home(problem, depot, trucks, stop_minutes, reload_hours)
+        trucks = [t for t in trucks if back.get(t.name, 0) < math.inf]  # cut off: not coming
+        trips_each = min(max_trips, max(1, math.ceil(len(kept) / max(len(trucks), 1)) + 1))
         fleet: list[Vehicle] = []
         chains: list[tuple[int, ...]] = []
         owner: list[tuple[int, int]] = []
-        ready = round(max(depot.loading_hours, problem.now_hours) * MINUTES)
         for t, truck in enumerate(trucks):
+            leave = max(ready, round(back.get(truck.name, 0)))
             chain = []
             for trip in range(trips_each):
                 chain.append(len(fleet))
@@ -209,7 +213,7 @@ class DepotTours:
                         end=0,
                         capacity=(int(truck.spec.capacity_kg), int(truck.spec.capacity_m3 * 1000)),
                         profile=speeds.index(truck.spec.speed_kmh),
-                        earliest_start=ready,
+                        earliest_start=leave,
                     )
                 )
             chains.append(tuple(chain))
@@ -229,6 +233,7 @@ class DepotTours:
             reload_min=round(reload_hours * MINUTES),
             lateness_per_resident_minute=lateness_per_resident_minute,
             unreachable=[all_parts[k - 1] for k in range(1, len(column)) if not ok[k]],
+            fixed_names=frozenset(a.vehicle for a in problem.away if a.depot == depot.code),
         )
 
     def model(self, hard: np.ndarray) -> RoutingModel:
@@ -351,17 +356,26 @@ class DepotTours:
         shipments: list[Shipment] = []
         # Trucks of one type are alike: the used ones are numbered 1, 2... in the order
         # they first leave, so a depot's manifests name medium-1 and medium-2, not -2 and -5.
+        # Trucks out on a trip keep their names (dispatchers know where they are).
         first_out = {t: min(r.start for r in used) for t, used in per_truck.items()}
-        number_of: dict[int, int] = {}
+        name_of: dict[int, str] = {}
+        taken = set(self.fixed_names)
         seen: dict[str, int] = defaultdict(int)
         for t in sorted(per_truck, key=lambda t: (first_out[t], t)):
+            if self.trucks[t].name in self.fixed_names:
+                name_of[t] = self.trucks[t].name
+                continue
             kind = self.trucks[t].spec.vehicle_type
-            seen[kind] += 1
-            number_of[t] = seen[kind]
-        for t in sorted(per_truck, key=lambda t: (self.trucks[t].spec.vehicle_type, number_of[t])):
+            while True:
+                seen[kind] += 1
+                name = f"{code}/{kind}-{seen[kind]}"
+                if name not in taken:
+                    break
+            name_of[t] = name
+        for t in sorted(per_truck, key=lambda t: name_of[t]):
             used = per_truck[t]
             spec = self.trucks[t].spec
-            truck = Truck(f"{code}/{spec.vehicle_type}-{number_of[t]}", spec)
+            truck = Truck(name_of[t], spec)
             trips: list[Trip] = []
             counter = 0
             for number, r in enumerate(sorted(used, key=lambda x: x.start), start=1):
@@ -399,6 +413,33 @@ class DepotTours:
                 )
             )
         return routes, shipments
+
+
+def _back_home(
+    problem: Problem,
+    depot: Depot,
+    trucks: list[Truck],
+    stop_minutes: float,
+    reload_hours: float,
+) -> dict[str, float]:
+    """Minute each truck out on a trip can leave its depot again: after its last stop, the
+    drive home and reloading; infinite when no road leads home."""
+    away = [a for a in problem.away if a.depot == depot.code]
+    where = {h.code: h for h in problem.shelters}
+    speed = {t.name: t.spec.speed_kmh for t in trucks}
+    out: dict[str, float] = {}
+    for a in away:
+        if a.vehicle not in speed or a.shelter not in where:
+            continue
+        h = where[a.shelter]
+        hours = travel_times(
+            problem,
+            [Place(a.shelter, h.lat, h.lon, speed[a.vehicle])],
+            [Place(depot.code, depot.lat, depot.lon)],
+        ).hours[0, 0]
+        home = (a.from_hours + hours + reload_hours) * MINUTES + stop_minutes
+        out[a.vehicle] = home if math.isfinite(home) else math.inf
+    return out
 
 
 def _merge(into: list[Load], more: list[Load]) -> None:

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session
 
-from optimizer.problem import EnRoute, Lot, Problem
+from optimizer.problem import Away, EnRoute, Lot, Problem
 from supply import ledger
 from supply.db import dialect_insert, utcnow
 from supply.errors import Conflict, DocumentState, InvalidInput, NotFound
@@ -803,8 +803,24 @@ def ledger_snapshot(
         for ld in road
         if ld.item in items
     )
+    # A truck carrying loads is out until its last such stop, then drives home.
+    last: dict[str, DispatchLoadRead] = {}
+    for ld in road:
+        if ld.vehicle is None or ld.stop is None or ld.arrival_hours is None:
+            continue
+        if ld.vehicle not in last or ld.stop > (last[ld.vehicle].stop or 0):
+            last[ld.vehicle] = ld
+    away = tuple(
+        Away(vehicle, ld.depot, ld.shelter, ld.arrival_hours or 0.0)
+        for vehicle, ld in sorted(last.items())
+    )
     return LedgerSnapshot(
-        problem=replace(problem, lots=tuple(lots), en_route=problem.en_route + en_route),
+        problem=replace(
+            problem,
+            lots=tuple(lots),
+            en_route=problem.en_route + en_route,
+            away=problem.away + away,
+        ),
         on_the_road=tuple(road),
         missing_depots=tuple(sorted(codes - depots.keys())),
         freed_qty=sum(freed.values()),

@@ -12,7 +12,7 @@ from rich.table import Table
 from api.cli.common import console, err_console, fail, run
 from optimizer import AllocationParams, Plan, solve_allocation
 from optimizer.manifests import manifest_csv, manifest_html
-from optimizer.planner import plan_with_tours
+from optimizer.planner import plan_with_tours, prepare_search
 from optimizer.plotting import plot_plan
 from optimizer.problem import Problem
 from scenarios.scenario import ScenarioError, load_scenario
@@ -123,6 +123,13 @@ def run_plan(
                 "to these shelters: counted as arriving when their plans said, not sent again",
                 highlight=False,
             )
+        if problem.away:
+            err_console.print(
+                f"note: {len(problem.away)} truck(s) still out ("
+                + ", ".join(a.vehicle for a in problem.away)
+                + "): they load again after their last stop and the drive home",
+                highlight=False,
+            )
     elif replacing:
         fail("--replacing: only with --db (the ledger holds the plans it replaces)")
     limit = time_limit if time_limit is not None else meta.time_limit_s
@@ -135,6 +142,7 @@ def run_plan(
                 status.update(f"planning: {message}")
 
         if routes:
+            prepare_search(progress)
             result = plan_with_tours(
                 problem, params, time_limit_s=limit, deadline_hours=deadline, progress=progress
             )

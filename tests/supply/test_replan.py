@@ -103,9 +103,13 @@ def test_replan_after_a_road_closes_keeps_what_left_and_reroutes_the_rest(
     assert sum(s.qty for s in from_depot) == 500
     (new_route,) = again.routes
     (trip,) = new_route.trips
-    assert trip.depart_hours >= 1.5
+    # The only truck is still out at A: it leaves again after driving home (12 km at
+    # 60 km/h) and reloading (0.5 h), under its own name.
+    assert snapshot.problem.away[0].vehicle == route.vehicle
+    assert new_route.vehicle == route.vehicle
+    assert trip.depart_hours >= to_a.stops[0].arrival_hours + 0.2 + 0.5 - 1e-6
     assert DETOUR in trip.path
-    assert trip.stops[0].arrival_hours >= 1.5 + 60 / 60 - 1e-6  # 60 km round, not 18 over
+    assert trip.stops[0].arrival_hours >= trip.depart_hours + 1.0 - 1e-6  # 60 km, not 18
     assert again.kpis()["residents_served_on_time"] == 1000
 
     # Approving it in place of the first plan holds exactly B's load; the ledger stays whole.
