@@ -1,7 +1,7 @@
 """The planning problem as plain, immutable data: what a disaster asks and what we have.
 
 No database and no files here: `scenarios.loader` builds a Problem from a folder, and
-`supply.services.snapshot` (later) from the ledger. Units are in the field names.
+`supply.services.snapshot` from the ledger. Units are in the field names.
 """
 
 from dataclasses import dataclass, field

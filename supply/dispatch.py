@@ -18,7 +18,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -26,7 +26,6 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session
 
-from optimizer.problem import Away, EnRoute, Lot, Problem
 from supply import ledger
 from supply.db import dialect_insert, utcnow
 from supply.errors import Conflict, DocumentState, InvalidInput, NotFound
@@ -211,7 +210,7 @@ def _resolve(
     return keys, names
 
 
-def _held_by(session: Session, plan: DispatchPlan) -> dict[Key, int]:
+def held_by(session: Session, plan: DispatchPlan) -> dict[Key, int]:
     """Units a plan's undeparted loads hold, per key (what cancelling it would release)."""
     held: dict[Key, int] = defaultdict(int)
     for load in _loads(session, plan, status=LoadStatus.RESERVED):
@@ -302,7 +301,7 @@ def approve(
         needed[key] += ld.qty
     freed: dict[Key, int] = defaultdict(int)
     for old in olds:
-        for key, qty in _held_by(session, old).items():
+        for key, qty in held_by(session, old).items():
             freed[key] += qty
     problems = _shortages(session, needed, names, freed, today)
     if problems:
@@ -722,132 +721,3 @@ def loads_on_the_road(
     must leave alone, since they are already on their way to their shelters."""
     views = _load_views(session, DispatchLoad.status == LoadStatus.IN_TRANSIT.value)
     return [v for v in views if v.problem is None and (shelters is None or v.shelter in shelters)]
-
-
-# --- the ledger as the planner's stock ---------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerSnapshot:
-    """A Problem built from the ledger, and what the planner should be told besides.
-
-    `on_the_road` are departed loads heading to the problem's shelters (not stock any more);
-    `missing_depots` are the problem's depots the ledger does not know (they get no lots);
-    `freed_qty` is what the replaced plans' undeparted loads hold, counted as available.
-    """
-
-    problem: Problem
-    on_the_road: tuple[DispatchLoadRead, ...]
-    missing_depots: tuple[str, ...]
-    freed_qty: int
-
-
-def ledger_snapshot(
-    session: Session, problem: Problem, *, replacing: Sequence[str] = ()
-) -> LedgerSnapshot:
-    """See `problem_from_ledger`; this also says what is on the road and what is missing."""
-    codes = {d.code for d in problem.depots}
-    items = {i.code for i in problem.items}
-    depots: dict[str, int] = dict(
-        session.execute(
-            select(Location.code, Location.id).where(
-                Location.code.in_(codes),  # type: ignore[attr-defined]
-                Location.kind == LocationKind.DEPOT.value,
-            )
-        ).all()
-    )
-    freed: dict[Key, int] = defaultdict(int)
-    for ref in replacing:
-        old = plan_by_ref(session, ref)
-        if old.status != DispatchStatus.APPROVED:
-            raise DocumentState("replacing", f"plan {old.number} is {old.status}")
-        for key, qty in _held_by(session, old).items():
-            freed[key] += qty
-    rows = session.execute(
-        select(
-            Balance.location_id,
-            Balance.item_id,
-            Balance.batch_id,
-            Location.code,
-            Item.code,
-            Batch.lot,
-            Batch.expires_on,
-            Balance.on_hand - Balance.reserved,
-        )
-        .join(Location, Location.id == Balance.location_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == Balance.item_id)  # type: ignore[arg-type]
-        .join(Batch, Batch.id == Balance.batch_id)  # type: ignore[arg-type]
-        .where(
-            Balance.location_id.in_(list(depots.values())),  # type: ignore[attr-defined]
-            Item.code.in_(items),  # type: ignore[attr-defined]
-            Balance.on_hand > 0,
-        )
-    ).all()
-    lots: list[Lot] = []
-    for loc_id, item_id, batch_id, depot, item, lot, expires_on, available in rows:
-        qty = int(available) + freed.get((loc_id, item_id, batch_id), 0)
-        if qty > 0:
-            lots.append(Lot(depot, item, lot, qty, expires_on))
-    lots.sort(key=lambda t: (t.depot, t.item, t.expires_on or date.max, t.lot))
-    road = loads_on_the_road(session, shelters={s.code for s in problem.shelters})
-    # A load without a planned arrival (approved before arrivals were kept) is counted as
-    # arriving by the deadline: it left on a plan that promised it in time.
-    en_route = tuple(
-        EnRoute(
-            ld.shelter,
-            ld.item,
-            ld.qty,
-            ld.arrival_hours if ld.arrival_hours is not None else problem.deadline_hours,
-            ld.depot,
-        )
-        for ld in road
-        if ld.item in items
-    )
-    # A truck carrying loads is out until its last such stop, then drives home.
-    last: dict[str, DispatchLoadRead] = {}
-    for ld in road:
-        if ld.vehicle is None or ld.stop is None or ld.arrival_hours is None:
-            continue
-        if ld.vehicle not in last or ld.stop > (last[ld.vehicle].stop or 0):
-            last[ld.vehicle] = ld
-    away = tuple(
-        Away(vehicle, ld.depot, ld.shelter, ld.arrival_hours or 0.0)
-        for vehicle, ld in sorted(last.items())
-    )
-    return LedgerSnapshot(
-        problem=replace(
-            problem,
-            lots=tuple(lots),
-            en_route=problem.en_route + en_route,
-            away=problem.away + away,
-        ),
-        on_the_road=tuple(road),
-        missing_depots=tuple(sorted(codes - depots.keys())),
-        freed_qty=sum(freed.values()),
-    )
-
-
-def problem_from_ledger(
-    session: Session, problem: Problem, *, replacing: Sequence[str] = ()
-) -> Problem:
-    """The problem with its lots replaced by the ledger's available stock at its depots.
-
-    Each lot is available = on hand − reserved, in whole units, for the problem's depots and
-    items only; expired lots are kept with their expiry (the planner never ships them).
-    Stock on the road is not in any depot, so it is not offered again: it becomes the
-    problem's `en_route` loads, which count towards their shelters. Everything else of
-    the problem (shelters, roads, fleet, deadline, `today`) is kept, so a re-plan takes the
-    scenario's new road closures and resident counts.
-
-    Parameters
-    ----------
-    replacing
-        Approved plans (numbers) the new plan will replace: their undeparted reservations
-        count as available, as approving with `replaces` will release them.
-
-    Raises
-    ------
-    NotFound, DocumentState
-        A plan in `replacing` is unknown, or no longer approved.
-    """
-    return ledger_snapshot(session, problem, replacing=replacing).problem

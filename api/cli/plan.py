@@ -16,7 +16,7 @@ from optimizer.planner import plan_with_tours, prepare_search
 from optimizer.plotting import plot_plan
 from optimizer.problem import Problem
 from scenarios.scenario import ScenarioError, load_scenario
-from supply.dispatch import ledger_snapshot
+from supply.services.snapshot import ledger_snapshot
 
 
 def plan(

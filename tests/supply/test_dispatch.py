@@ -30,7 +30,7 @@ from supply.models import (
     Reservation,
     Tier,
 )
-from supply.services import stock
+from supply.services import snapshot, stock
 from supply.services.balances import balances
 from supply.services.lookup import virtual
 from supply.verify import verify
@@ -391,17 +391,17 @@ def test_problem_from_ledger_reflects_reservations(world: Session) -> None:
     a replaced plan's held stock counts again; departed loads are no stock and are
     reported as on the road."""
     base = problem()
-    p = dispatch.problem_from_ledger(world, base)
+    p = snapshot.problem_from_ledger(world, base)
     assert lots(p) == {("CTY", "W1"): 100, ("CTY", "W2"): 50, ("CTY", "Q1"): 40, ("TWN", "W3"): 20}
     assert (p.shelters, p.depots, p.today) == (base.shelters, base.depots, base.today)
     assert next(lot for lot in p.lots if lot.lot == "W2").expires_on == date(2027, 3, 1)
 
     number = approve(world, plan_doc()).number
-    p = dispatch.problem_from_ledger(world, base)
+    p = snapshot.problem_from_ledger(world, base)
     assert lots(p) == {("CTY", "W1"): 50, ("CTY", "W2"): 35, ("CTY", "Q1"): 30}
 
     dispatch.depart(world, number, "CTY/truck-1", 1)
-    snap = dispatch.ledger_snapshot(world, base, replacing=[number])
+    snap = snapshot.ledger_snapshot(world, base, replacing=[number])
     assert lots(snap.problem) == {
         ("CTY", "W1"): 50,
         ("CTY", "W2"): 50,
@@ -421,7 +421,7 @@ def test_problem_from_ledger_reflects_reservations(world: Session) -> None:
 def test_problem_from_ledger_keeps_expired_lots_with_their_expiry(world: Session) -> None:
     """Expired lots are offered with their expiry; the planner's `today` leaves them out."""
     receive(world, "CTY", "WATER", 5, "OLD", expires_on=date(2026, 6, 1))
-    p = dispatch.problem_from_ledger(world, problem())
+    p = snapshot.problem_from_ledger(world, problem())
     assert Lot("CTY", "WATER", "OLD", 5, date(2026, 6, 1)) in p.lots
 
 

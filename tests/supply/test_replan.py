@@ -25,6 +25,7 @@ from optimizer.problem import (
 from optimizer.route import RouteParams
 from supply import dispatch
 from supply.models import Tier
+from supply.services import snapshot
 from supply.verify import verify
 from tests.factories import TODAY, make_depot, make_item, receive
 
@@ -77,7 +78,7 @@ def test_replan_after_a_road_closes_keeps_what_left_and_reroutes_the_rest(
     receive(session, "CTY", "WATER", 1500, "W1", expires_on=date(2030, 1, 1))
 
     first = plan_with_tours(
-        dispatch.problem_from_ledger(session, scenario()), route_params=ONE_WORKER, time_limit_s=6
+        snapshot.problem_from_ledger(session, scenario()), route_params=ONE_WORKER, time_limit_s=6
     )
     assert first.kpis()["residents_served_on_time"] == 1000
     approved = dispatch.approve(session, document(first), today=TODAY)
@@ -89,10 +90,10 @@ def test_replan_after_a_road_closes_keeps_what_left_and_reroutes_the_rest(
 
     # The bridge falls after the truck left for A: re-plan from the ledger 1.5 h in.
     closed = replace(scenario(bridge=RoadStatus.CLOSED), now_hours=1.5)
-    snapshot = dispatch.ledger_snapshot(session, closed, replacing=[approved.number])
-    assert {(e.shelter, e.item) for e in snapshot.problem.en_route} == {("SH-A", "WATER")}
-    assert sum(e.qty for e in snapshot.problem.en_route) == 500
-    again = plan_with_tours(snapshot.problem, route_params=ONE_WORKER, time_limit_s=6)
+    snap = snapshot.ledger_snapshot(session, closed, replacing=[approved.number])
+    assert {(e.shelter, e.item) for e in snap.problem.en_route} == {("SH-A", "WATER")}
+    assert sum(e.qty for e in snap.problem.en_route) == 500
+    again = plan_with_tours(snap.problem, route_params=ONE_WORKER, time_limit_s=6)
 
     # What left is counted, not sent again; the rest goes round by the detour, on time.
     on_road = [s for s in again.shipments if s.source_kind == SourceKind.EN_ROUTE]
@@ -105,7 +106,7 @@ def test_replan_after_a_road_closes_keeps_what_left_and_reroutes_the_rest(
     (trip,) = new_route.trips
     # The only truck is still out at A: it leaves again after driving home (12 km at
     # 60 km/h) and reloading (0.5 h), under its own name.
-    assert snapshot.problem.away[0].vehicle == route.vehicle
+    assert snap.problem.away[0].vehicle == route.vehicle
     assert new_route.vehicle == route.vehicle
     assert trip.depart_hours >= to_a.stops[0].arrival_hours + 0.2 + 0.5 - 1e-6
     assert DETOUR in trip.path
