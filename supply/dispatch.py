@@ -1,4 +1,4 @@
-"""Dispatch: committing a plan to the ledger, and the ledger as the planner's stock.
+"""Dispatch: committing a plan to the ledger.
 
 A plan (the optimizer's JSON) is approved once: each of its loads reserves exactly its lot,
 all or nothing. Departing a vehicle's trip moves the trip's loads from the depot into
@@ -7,8 +7,8 @@ all or nothing. Departing a vehicle's trip moves the trip's loads from the depot
 what has not left; loads on the road are still delivered. Agreement shipments are not
 ledger stock (they arrive through call-offs), so approval reports them and reserves nothing.
 
-`problem_from_ledger` goes the other way: a scenario's Problem with its lots replaced by the
-ledger's available stock, so that a re-plan starts from stock and reservations as they are.
+`supply.services.snapshot` goes the other way: the ledger as the planner's problem, so that
+a re-plan starts from stock, reservations and loads on the road as they are.
 
 Every function takes `session` and flushes, never commits; a refusal is raised before any
 write, so the caller's rollback has nothing to undo.
