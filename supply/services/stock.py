@@ -28,10 +28,14 @@ from supply.models import (
     Batch,
     CallOff,
     CallOffStatus,
+    DispatchLoad,
+    DispatchPlan,
+    DispatchStatus,
     Document,
     DocumentKind,
     DocumentStatus,
     Item,
+    LoadStatus,
     Location,
     LocationKind,
     Settlement,
@@ -360,7 +364,27 @@ def reverse(session: Session, number: str, *, meta: Meta = Meta()) -> Posted:
             )
     if doc.kind == DocumentKind.RECEIPT:
         _reopen_call_off(session, doc)
+    if doc.kind == DocumentKind.ISSUE:
+        _undeliver(session, doc)
     return ledger.reverse(session, doc, actor=meta.actor, note=meta.note)
+
+
+def _undeliver(session: Session, issue: Document) -> None:
+    """A reversed delivery of a dispatch plan puts its loads back on the road (in transit,
+    deliverable again), and reopens the plan if that delivery had completed it."""
+    loads = session.scalars(
+        select(DispatchLoad).where(DispatchLoad.delivery_id == issue.id).with_for_update()
+    ).all()
+    for load in loads:
+        load.status = LoadStatus.IN_TRANSIT.value
+        load.delivery_id = None
+        load.delivered_at = None
+    plans = {load.plan_id for load in loads}
+    for plan in session.scalars(select(DispatchPlan).where(DispatchPlan.id.in_(plans))):  # type: ignore[union-attr]
+        if plan.status == DispatchStatus.COMPLETED:
+            plan.status = DispatchStatus.APPROVED.value
+            plan.closed_at = None
+    session.flush()
 
 
 def _reopen_call_off(session: Session, receipt: Document) -> None:

@@ -215,6 +215,27 @@ def test_approve_depart_deliver_issues_the_plan_to_its_shelters(world: Session) 
     assert left == {("CTY", "W1"): 50, ("CTY", "W2"): 35, ("CTY", "Q1"): 30, ("TWN", "W3"): 0}
 
 
+def test_reversing_a_delivery_puts_its_loads_back_on_the_road(world: Session) -> None:
+    """A delivery recorded by mistake is reversed: its loads are in transit again (the plan
+    reopens), can be delivered again, and the ledger stays whole."""
+    number = approve(world, plan_doc()).number
+    run_everything(world, number)
+    assert dispatch.plan_status(world, number).status == "completed"
+    delivery = next(
+        ld.delivery for ld in dispatch.plan_status(world, number).loads if ld.vehicle == "TWN/van-1"
+    )
+    assert delivery is not None
+    stock.reverse(world, delivery)
+    view = dispatch.plan_status(world, number)
+    assert view.status == "approved"
+    van = [ld for ld in view.loads if ld.vehicle == "TWN/van-1"]
+    assert {ld.status for ld in van} == {"in_transit"}
+    assert verify(world).ok
+    dispatch.deliver(world, number, "TWN/van-1", 1)
+    assert dispatch.plan_status(world, number).status == "completed"
+    assert verify(world).ok
+
+
 def test_approve_refuses_stale_plan_and_changes_nothing(world: Session) -> None:
     """Stock issued elsewhere after planning: approval names the short lot and writes
     nothing (no plan, no reservation, no balance change)."""
