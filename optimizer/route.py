@@ -164,9 +164,18 @@ def route_plan(
     hard = {c: np.array([False] + [p.urgent for p in j.parts]) for c, j in jobs.items()}
     results: dict[str, RoutingResult] = {}
     seconds = budget(FIRST_ROUND_SHARE / 2, list(jobs))
+    late_start: list[str] = []  # depots the time limit left no time to route
     for code, job in jobs.items():
+        if results and time.perf_counter() - started > time_limit_s * FIRST_ROUND_SHARE:
+            late_start.append(code)
+            continue
         say(f"routing {code}: {len(job.parts)} parts, {len(job.trucks)} trucks")
         results[code] = job.solve(hard[code], seconds[code], params.workers, pool=pool)
+    for code in late_start:  # their shipments stay the allocation's, untoured
+        del jobs[code]
+        kept.extend(
+            sh for sh in plan.shipments if sh.source_kind == SourceKind.DEPOT and sh.source == code
+        )
 
     def missing(code: str) -> list[int]:
         return [n for n in results[code].dropped if hard[code][n]]
@@ -232,6 +241,12 @@ def route_plan(
         )
     if won:
         notes.append(f"routing: {len(won)} shelter(s) now served on time: " + ", ".join(won))
+    if late_start:
+        statuses.append("timed_out")
+        notes.append(
+            f"routing: the time limit ran out before the tours of {len(late_start)} depot(s) "
+            f"({', '.join(late_start[:10])}); their shipments are the allocation's, untoured"
+        )
     unrouted = sum(len(r.dropped) for r in results.values())
     if unrouted:
         notes.append(f"routing: {unrouted} load part(s) could not be routed at all")

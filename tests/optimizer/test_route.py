@@ -115,3 +115,26 @@ def test_bad_route_parameters_name_the_parameter() -> None:
         RouteParams(max_trips=0)
     with pytest.raises(ValueError, match="time_limit_s"):
         route_plan(inst.short_depot(), solve_allocation(inst.short_depot()), time_limit_s=0)
+
+
+def test_depots_the_time_limit_leaves_no_time_for_keep_their_shipments() -> None:
+    """Twelve depots and half a second: the first is routed, the rest keep the allocation's
+    shipments untoured, the status says timed_out, and no unit is lost."""
+    import time
+
+    depots = tuple(Depot(f"D{k}", f"d{k}", "township", 40.0 + k, 122.0, 1.0) for k in range(12))
+    p = inst.problem(
+        depots=depots,
+        lots=tuple(Lot(d.code, "W", f"L{k}", 10, None) for k, d in enumerate(depots)),
+        shelters=tuple(Shelter(f"S{k}", f"s{k}", 40.05 + k, 122.0, 10) for k in range(len(depots))),
+        fleet=tuple(VehicleType(d.code, "light", 1, 1800, 16, 60) for d in depots),
+    )
+    plan = solve_allocation(p, time_limit_s=5)
+    began = time.perf_counter()
+    out = route_plan(p, plan, RouteParams(workers=1), time_limit_s=0.5)
+    assert time.perf_counter() - began < 5
+    assert out.routing is not None
+    assert out.routing["status"] == "timed_out"
+    assert 1 <= len(out.routes) < len(depots)
+    assert sum(s.qty for s in out.shipments) == sum(s.qty for s in plan.shipments)
+    assert any("time limit ran out" in n for n in out.notes)
