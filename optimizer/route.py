@@ -43,7 +43,9 @@ from optimizer.tours import DepotTours, parts
 from optimizer.vrp import RoutingResult
 
 #: Share of the routing time the first round (on-time loads with hard deadlines) may use.
-FIRST_ROUND_SHARE = 0.7
+FIRST_ROUND_SHARE = 0.6
+#: ... and with shelters giving way to others, until this share.
+YIELD_SHARE = 0.85
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,21 +191,55 @@ def route_plan(
         better = jobs[code].solve(hard[code], seconds[code], params.workers, results[code], pool)
         if better.objective is not None and better.objective <= (results[code].objective or 0):
             results[code] = better
-    # Round 2: what could not arrive in time goes late, from the first round's tours.
-    again = [c for c, r in results.items() if any(hard[c][n] for n in r.dropped)]
     missed = 0
+
+    def give_up(shelter: str) -> None:
+        """The shelter's on-time loads, at every depot, yield to the others' (go late)."""
+        nonlocal missed
+        for code, job in jobs.items():
+            lost = set(results[code].dropped) if code in results else set()
+            for k, part in enumerate(job.parts, start=1):
+                if part.shelter == shelter and hard[code][k]:
+                    hard[code][k] = False
+                    part.urgent = False  # waits like planned-late loads now
+                    if k in lost:
+                        missed += 1
+                        dropped[shelter].append(
+                            f"no truck of {code} could bring it by {deadline:g} h"
+                        )
+
+    # One late part and the shelter is not served, so misses spread over several shelters
+    # are worse than the same misses at one: while on-time parts are missing, the shelter
+    # with the fewest residents per on-time tonne gives way, and the depots still missing
+    # parts search again with the room it leaves.
+    while time.perf_counter() - started < time_limit_s * YIELD_SHARE:
+        short = {jobs[c].parts[n - 1].shelter for c in results for n in missing(c)}
+        if not short:
+            break
+        tonnes: dict[str, float] = defaultdict(float)
+        for code, job in jobs.items():
+            for k, part in enumerate(job.parts, start=1):
+                if hard[code][k] and part.shelter in short:
+                    tonnes[part.shelter] += part.kg / 1000
+        give_up(min(short, key=lambda s: (where[s].residents / max(tonnes[s], 1e-9), s)))
+        harder = [c for c in results if missing(c)]
+        left = time_limit_s * YIELD_SHARE - (time.perf_counter() - started)
+        seconds = budget(YIELD_SHARE, harder)
+        for code in harder:
+            seconds[code] = min(seconds[code], max(left / 2, 0.3))
+            job = jobs[code]
+            better = job.solve(hard[code], seconds[code], params.workers, results[code], pool)
+            if better.objective is not None:
+                results[code] = better
+    # Round 2: what could not arrive in time goes late, from the first round's tours.
+    for shelter in sorted({jobs[c].parts[n - 1].shelter for c in results for n in missing(c)}):
+        give_up(shelter)
+    again = [c for c, r in results.items() if r.dropped]
     seconds = budget(1.0, again)
     for code in again:
-        job, first = jobs[code], results[code]
-        for node in first.dropped:
-            if hard[code][node]:
-                missed += 1
-                part = job.parts[node - 1]
-                dropped[part.shelter].append(f"no truck of {code} could bring it by {deadline:g} h")
-                hard[code][node] = False
-                part.urgent = False  # its shelter is lost: it now waits like planned-late loads
+        first = results[code]
         say(f"routing {code} again: {len(first.dropped)} parts late")
-        second = job.solve(hard[code], seconds[code], params.workers, first, pool)
+        second = jobs[code].solve(hard[code], seconds[code], params.workers, first, pool)
         if second.objective is not None:
             results[code] = second
 
