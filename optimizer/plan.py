@@ -159,11 +159,18 @@ class Plan:
     def summary(self) -> str:
         k = self.kpis()
         gap = f", gap {self.gap:.2%}" if self.gap else ""
-        return (
+        line = (
             f"{self.name}: {self.status.value}{gap} in {self.solve_seconds:.2f} s; "
             f"{k['residents_served_on_time']:,} of {k['residents_total']:,} residents "
             f"({k['share_served_on_time']:.1%}) served within {self.deadline_hours:g} h"
         )
+        if self.routing and "allocation_residents_on_time" in self.routing:
+            line += (
+                f" by the tours (the allocation alone, "
+                f"{self.routing.get('allocation_status', 'solved')}: "
+                f"{self.routing['allocation_residents_on_time']:,})"
+            )
+        return line
 
     # --- serialisations ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

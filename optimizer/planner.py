@@ -21,7 +21,7 @@ from typing import Any
 
 from optimizer.allocate import solve_allocation
 from optimizer.params import AllocationParams
-from optimizer.plan import Plan, SourceKind
+from optimizer.plan import Plan, SolveStatus, SourceKind
 from optimizer.problem import Problem
 from optimizer.route import RouteParams, draw_paths, route_plan
 
@@ -186,4 +186,18 @@ def plan_with_tours(
     routing = dict(best.routing or {})
     routing["rounds"] = history
     routing["seconds"] = round(time.perf_counter() - started, 3)
-    return replace(best, routing=routing, notes=notes)
+    routing["allocation_status"] = best.status.value
+    status, gap = best.status, best.gap
+    promised = routing.get("allocation_residents_on_time", 0)
+    if best.kpis()["residents_served_on_time"] < promised:
+        # The allocation's optimum assumed what the tours could not do; its figure is an
+        # estimate from a fleet model, not a proven bound on tours, so no gap is claimed.
+        status, gap = SolveStatus.FEASIBLE, None
+    return replace(
+        best,
+        status=status,
+        gap=gap,
+        solve_seconds=time.perf_counter() - started,
+        routing=routing,
+        notes=notes,
+    )

@@ -45,6 +45,7 @@ def test_tours_that_miss_trigger_a_second_allocation_and_the_plan_says_so() -> N
     assert rounds[1]["on_time_parts_missed"] == 0
     assert plan.kpis()["residents_served_on_time"] == 100
     assert any(note.startswith("re-allocation:") for note in plan.notes)
+    assert "100 of 200 residents (50.0%) served within 6 h by the tours" in plan.summary()
     # The other shelter is served late, not forgotten.
     assert all(s.served_on_time or s.items[0].late > 0 for s in plan.shelters)
 
