@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "ledger": "bench.ledger",
     "allocation": "bench.allocation",
     "routing": "bench.routing",
+    "tours": "bench.tours",
 }
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from multiprocessing import get_context
 from typing import Any
 
@@ -83,6 +84,10 @@ def search_pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _in_round(say: Callable[[str], None], number: int, message: str) -> None:
+    say(f"round {number}: {message}")
+
+
 def _served(plan: Plan) -> tuple[int, int]:
     k = plan.kpis()
     late = plan.routing["late_stops"] if plan.routing else 0
@@ -142,22 +147,24 @@ def plan_with_tours(
                 allocated,
                 route_params,
                 time_limit_s=share,
-                progress=lambda m, n=number: say(f"round {n}: {m}"),
+                progress=partial(_in_round, say, number),
                 paths=False,
                 pool=pool,
             )
+            assert routed.routing is not None
+            missed = int(routed.routing["on_time_parts_missed"])
             history.append(
                 {
                     "round": number,
                     "allocation_residents_on_time": allocated.kpis()["residents_served_on_time"],
                     "routed_residents_on_time": routed.kpis()["residents_served_on_time"],
-                    "on_time_parts_missed": routed.routing["on_time_parts_missed"],
+                    "on_time_parts_missed": missed,
                     "fleet_limits_kg": {c: round(kg) for c, (kg, _) in sorted(limits.items())},
                 }
             )
             if best is None or _served(routed) > _served(best):
                 best, best_round = routed, number
-            if routed.routing["on_time_parts_missed"] == 0:
+            if missed == 0:
                 break
             planned = on_time_load(problem, allocated)
             brought = on_time_load(problem, routed)

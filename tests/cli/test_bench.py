@@ -146,3 +146,20 @@ def test_bench_routing_runs_pyvrp_in_the_same_run(
     row = doc["instances"][0]
     assert row["pyvrp_objective"] == 44
     assert row["checked_by_pyvrp"] == {"feasible": True, "objective": 44.0}
+
+
+def test_bench_tours_reports_what_the_tours_keep(capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m bench tours` on the bundled scenario: per run, the allocation's promise,
+    the first round's tours and the best round's (never fewer than the first), and a
+    summary per time limit."""
+    from bench.__main__ import main
+
+    assert main(["tours", "--seconds", "4", "--repeat", "1"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    (run,) = doc["runs"]
+    assert 0 < run["first_tours"] <= run["best_tours"]
+    assert run["allocation"] > 0
+    assert 1 <= run["rounds"] <= 3
+    (summary,) = doc["summary"]
+    assert summary["limit_s"] == 4
+    assert 0 < summary["kept_min"] <= summary["kept_max"]
