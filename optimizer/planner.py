@@ -128,7 +128,7 @@ def plan_with_tours(
     allocation_seconds = 0.0
     with search_pool(route_params.workers) as pool:
         for number in range(1, rounds + 1):
-            if number > 1 and left() < 2 * allocation_seconds + 2.0:
+            if number > 1 and left() < allocation_seconds + 2.0:
                 break
             say(f"round {number}: allocation")
             began = time.perf_counter()
