@@ -88,10 +88,16 @@ def _in_round(say: Callable[[str], None], number: int, message: str) -> None:
     say(f"round {number}: {message}")
 
 
-def _served(plan: Plan) -> tuple[int, int]:
+def _served(plan: Plan) -> tuple[bool, int, int]:
+    """Rank of a routed plan: every depot toured first (an untoured depot's on-time loads
+    are the allocation's estimate, not tours), then residents served, then fewer late stops."""
     k = plan.kpis()
-    late = plan.routing["late_stops"] if plan.routing else 0
-    return (k["residents_served_on_time"], -late)
+    routing = plan.routing or {}
+    return (
+        not routing.get("untoured_depots"),
+        k["residents_served_on_time"],
+        -routing.get("late_stops", 0),
+    )
 
 
 def plan_with_tours(
@@ -159,6 +165,7 @@ def plan_with_tours(
                     "allocation_residents_on_time": allocated.kpis()["residents_served_on_time"],
                     "routed_residents_on_time": routed.kpis()["residents_served_on_time"],
                     "on_time_parts_missed": missed,
+                    "untoured_depots": list(routed.routing.get("untoured_depots", [])),
                     "fleet_limits_kg": {c: round(kg) for c, (kg, _) in sorted(limits.items())},
                 }
             )

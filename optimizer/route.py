@@ -46,6 +46,8 @@ from optimizer.vrp import RoutingResult
 FIRST_ROUND_SHARE = 0.6
 #: ... and with shelters giving way to others, until this share.
 YIELD_SHARE = 0.85
+#: A depot not yet routed by this share of the time keeps the allocation's shipments.
+CUT_OFF_SHARE = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +169,9 @@ def route_plan(
     results: dict[str, RoutingResult] = {}
     seconds = budget(FIRST_ROUND_SHARE / 2, list(jobs))
     late_start: list[str] = []  # depots the time limit left no time to route
-    for code, job in jobs.items():
-        if results and time.perf_counter() - started > time_limit_s * FIRST_ROUND_SHARE:
+    # Biggest first: when time runs short (a loaded machine), the small depots wait.
+    for code, job in sorted(jobs.items(), key=lambda kv: (-len(kv[1].parts), kv[0])):
+        if results and time.perf_counter() - started > time_limit_s * CUT_OFF_SHARE:
             late_start.append(code)
             continue
         say(f"routing {code}: {len(job.parts)} parts, {len(job.trucks)} trucks")
@@ -295,6 +298,7 @@ def route_plan(
         "stops": sum(len(t.stops) for r in routes for t in r.trips),
         "late_stops": late_stops,
         "on_time_parts_missed": missed,
+        "untoured_depots": late_start,
         "allocation_residents_on_time": plan.kpis()["residents_served_on_time"],
     }
     return replace(

@@ -81,3 +81,17 @@ def test_parts_are_slices_that_fit_the_truck_and_add_up() -> None:
 def test_a_unit_bigger_than_the_truck_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match="TENT"):
         parts("S", True, [Load("TENT", "L", 1)], {"TENT": 70}, {"TENT": 40}, 8000, 35)
+
+
+def test_a_round_with_untoured_depots_never_beats_a_toured_one() -> None:
+    """An untoured depot's on-time loads are the allocation's estimate: however many
+    residents that round claims, a fully toured round is preferred."""
+    from dataclasses import replace
+
+    from optimizer.planner import _served
+
+    plan = plan_with_tours(opposite_shelters(trucks=2), route_params=ONE_WORKER, time_limit_s=8)
+    assert plan.routing is not None
+    toured = replace(plan, routing={**plan.routing, "untoured_depots": []})
+    untoured = replace(plan, routing={**plan.routing, "untoured_depots": ["D"]})
+    assert _served(toured) > _served(untoured)
