@@ -127,6 +127,9 @@ def plan_with_tours(
     def left() -> float:
         return time_limit_s - (time.perf_counter() - started)
 
+    # Drawing the kept tours along the roads and the last bookkeeping come after the rounds.
+    reserve = min(1.0, 0.05 * time_limit_s)
+
     limits: dict[str, tuple[float, float]] = {}
     history: list[dict[str, Any]] = []
     best: Plan | None = None
@@ -134,7 +137,7 @@ def plan_with_tours(
     allocation_seconds = 0.0
     with search_pool(route_params.workers) as pool:
         for number in range(1, rounds + 1):
-            if number > 1 and left() < allocation_seconds + 2.0:
+            if number > 1 and left() - reserve < allocation_seconds + 2.0:
                 break
             say(f"round {number}: allocation")
             began = time.perf_counter()
@@ -147,7 +150,7 @@ def plan_with_tours(
                 fleet_limits=limits,
             )
             allocation_seconds = max(allocation_seconds, time.perf_counter() - began)
-            share = max(left() / (rounds - number + 1), 1.0)
+            share = max((left() - reserve) / (rounds - number + 1), 1.0)
             routed = route_plan(
                 problem,
                 allocated,
