@@ -205,10 +205,11 @@ def plan_with_tours(
     routing["seconds"] = round(time.perf_counter() - started, 3)
     routing["allocation_status"] = best.status.value
     status, gap = best.status, best.gap
-    promised = routing.get("allocation_residents_on_time", 0)
+    promised = history[0]["allocation_residents_on_time"]  # before any revealed limit
     if best.kpis()["residents_served_on_time"] < promised:
-        # The allocation's optimum assumed what the tours could not do; its figure is an
-        # estimate from a fleet model, not a proven bound on tours, so no gap is claimed.
+        # The first allocation's optimum assumed what the tours could not do; its figure is
+        # an estimate from a fleet model, not a proven bound on tours, so no gap is claimed
+        # (a later round's allocation is optimal only under the limits the tours revealed).
         status, gap = SolveStatus.FEASIBLE, None
     return replace(
         best,
