@@ -50,13 +50,13 @@ from optimizer.problem import Problem
 from optimizer.sources import (
     EPS,
     LotPool,
+    Reach,
     Source,
     deliveries,
     en_route_shipments,
+    reach,
     ship,
     source_records,
-    source_travel_times,
-    sources,
 )
 
 OBJECTIVE_ORDER = [
@@ -783,6 +783,7 @@ def solve_allocation(
     deadline_hours: float | None = None,
     progress: Callable[[str], None] | None = None,
     fleet_limits: Mapping[str, tuple[float, float]] | None = None,
+    travel: Reach | None = None,
 ) -> Plan:
     """Plan shipments from depots and agreement reserves to shelters.
 
@@ -800,6 +801,8 @@ def solve_allocation(
     fleet_limits
         Depot code -> (kg, m³) its trucks can bring by the deadline at most, beyond the
         shuttle model: what routing revealed (`optimizer.planner`).
+    travel
+        `optimizer.sources.reach(problem)`, when the caller has it already.
 
     Returns
     -------
@@ -819,8 +822,8 @@ def solve_allocation(
         return time_limit_s - (time.perf_counter() - started)
 
     say("travel times")
-    srcs = sources(problem)
-    times = source_travel_times(problem, srcs)
+    travel = travel or reach(problem)
+    srcs, times = travel.sources, travel.times
     d = _data(problem, srcs, times.hours, deadline, fleet_limits)
     width = params.cluster_hours
     if width is None:
@@ -860,10 +863,10 @@ def solve_allocation(
         status = SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE
         if gap is not None and not optimal:
             notes.append(f"residents served on time within {gap:.2%} of the bound")
-        reach = _reachable(
+        reachable = _reachable(
             d, cl, _arcs(d, cl, np.flatnonzero(d.critical)), np.flatnonzero(d.critical)
         )
-        must, rest = _fixed_rows(d, cl, first.served, reach)
+        must, rest = _fixed_rows(d, cl, first.served, reachable)
         fair, fair_arcs = 1.0, None
         if rest.sum() > 0:
             say("stage 2 LP: fairness")

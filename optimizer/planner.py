@@ -25,6 +25,7 @@ from optimizer.params import AllocationParams
 from optimizer.plan import Plan, SolveStatus, SourceKind
 from optimizer.problem import Problem
 from optimizer.route import RouteParams, draw_paths, route_plan
+from optimizer.sources import reach
 
 #: Allocation rounds at most (the first plus re-allocations).
 ROUNDS = 3
@@ -129,6 +130,7 @@ def plan_with_tours(
 
     # Drawing the kept tours along the roads and the last bookkeeping come after the rounds.
     reserve = min(1.0, 0.05 * time_limit_s)
+    travel = reach(problem)  # the same for every round: computed once
 
     limits: dict[str, tuple[float, float]] = {}
     history: list[dict[str, Any]] = []
@@ -148,6 +150,7 @@ def plan_with_tours(
                 deadline_hours=deadline_hours,
                 progress=progress,
                 fleet_limits=limits,
+                travel=travel,
             )
             allocation_seconds = max(allocation_seconds, time.perf_counter() - began)
             share = max((left() - reserve) / (rounds - number + 1), 1.0)
@@ -159,6 +162,7 @@ def plan_with_tours(
                 progress=partial(_in_round, say, number),
                 paths=False,
                 pool=pool,
+                travel=travel,
             )
             assert routed.routing is not None
             missed = int(routed.routing["on_time_parts_missed"])

@@ -36,8 +36,8 @@ from optimizer.sources import (
     RELOAD_HOURS,
     STOP_HOURS,
     UNLOAD_HOURS_PER_TONNE,
-    source_travel_times,
-    sources,
+    Reach,
+    reach,
 )
 from optimizer.tours import DepotTours, parts
 from optimizer.vrp import RoutingResult
@@ -89,13 +89,15 @@ def route_plan(
     progress: Callable[[str], None] | None = None,
     paths: bool = True,
     pool: ProcessPoolExecutor | None = None,
+    travel: Reach | None = None,
 ) -> Plan:
     """Tours for every depot's shipments of `plan`; the plan recomputed from them.
 
     Agreement shipments keep their own delivery (suppliers bring them). A part no truck can
     take (no fleet, unreachable, or more parts than trips) is left out, and the shelter's
     reasons say so. `paths` draws each trip along the roads (for the map and GeoJSON);
-    `pool` runs the extra search workers (`optimizer.planner.search_pool`).
+    `pool` runs the extra search workers (`optimizer.planner.search_pool`); `travel` is
+    `optimizer.sources.reach(problem)` when the caller has it already.
     """
     if time_limit_s <= 0:
         raise ValueError("time_limit_s: must be positive")
@@ -260,10 +262,9 @@ def route_plan(
     if paths:
         _draw_paths(problem, routes)
     shipments = sorted(kept + shipped, key=lambda s: (s.arrival_hours, s.shelter, s.item))
-    srcs = sources(problem)
-    times = source_travel_times(problem, srcs)
+    travel = travel or reach(problem)
     need = {(n.shelter, n.item): n for n in needs(problem)}
-    shelters_out = shelter_plans(problem, srcs, times, need, shipments, deadline)
+    shelters_out = shelter_plans(problem, travel.sources, travel.times, need, shipments, deadline)
     before = {s.code: s.served_on_time for s in plan.shelters}
     for s in shelters_out:
         for why in sorted(set(dropped.get(s.code, []))):

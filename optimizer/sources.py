@@ -106,6 +106,21 @@ def en_route_shipments(problem: Problem) -> list[Shipment]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """A problem's sources and their driving hours to its shelters. The planner computes it
+    once and hands it to every allocation round and every tour round, which each built it
+    again (a Dijkstra from every source: seconds at province size)."""
+
+    sources: list[Source]
+    times: TravelTimes
+
+
+def reach(problem: Problem) -> Reach:
+    srcs = sources(problem)
+    return Reach(srcs, source_travel_times(problem, srcs))
+
+
 def source_travel_times(problem: Problem, srcs: list[Source]) -> TravelTimes:
     """Driving hours from every source to every shelter, each at its own speed cap."""
     return travel_times(
