@@ -1,6 +1,6 @@
 """Routing benchmark: the planner's routing engine on published CVRP and VRPTW instances.
 
-`optimizer.vrp.solve_routing` is the engine that plans the trucks' tours; this measures its
+`optimizer.routing.solve_routing` is the engine that plans the trucks' tours; this measures its
 gap to best-known solutions on CVRPLIB "X" instances (Uchoa et al. 2017) and Solomon's
 VRPTW instances, and, when PyVRP is installed (the `bench` extra), runs PyVRP on the same
 data with the same time limit in the same run, so that the ratio of the two gaps says how
@@ -39,14 +39,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from optimizer.vrp import (
-    DEFAULT_SETTINGS,
-    RoutingModel,
-    RoutingResult,
-    SearchSettings,
-    Vehicle,
-    solve_routing,
-)
+from optimizer.params import DEFAULT_SETTINGS, SearchSettings
+from optimizer.routing import RoutingModel, RoutingResult, Vehicle, solve_routing
 
 HELP = "Routing: gap to best-known values on CVRPLIB X and Solomon VRPTW (vs PyVRP)."
 
@@ -237,7 +231,7 @@ def warm_up() -> float:
     """Compile (or load from cache) the engine's numba kernels before any timed solve, as
     PyVRP's compiled code is; seconds taken (0 when numba is missing)."""
     try:
-        from optimizer import sisr
+        from optimizer.routing import sisr
     except ImportError:
         return 0.0
     return sisr.warm()

@@ -33,7 +33,7 @@ import os
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -152,6 +152,7 @@ def _data(
     hours: np.ndarray,
     deadline: float,
     limits: Mapping[str, tuple[float, float]] | None = None,
+    blocked: Collection[tuple[str, str]] = (),
 ) -> _Data:
     items = [n.item for n in problem.norms]
     col = {code: c for c, code in enumerate(items)}
@@ -174,6 +175,12 @@ def _data(
     deliver = np.array([s.can_deliver for s in srcs], dtype=bool)
     hours = hours.reshape(len(srcs), len(problem.shelters))
     limits = limits or {}
+    in_time = (ready[:, None] + hours <= deadline + EPS) & deliver[:, None]
+    if blocked:
+        src_row = {s.code: i for i, s in enumerate(srcs) if s.kind == SourceKind.DEPOT}
+        for code, shelter in blocked:
+            if code in src_row and shelter in row:
+                in_time[src_row[code], row[shelter]] = False
 
     def limit(s: Source) -> tuple[float, float]:
         if s.kind != SourceKind.DEPOT:
@@ -189,7 +196,7 @@ def _data(
         supply=supply,
         ready=ready,
         hours=hours,
-        in_time=(ready[:, None] + hours <= deadline + EPS) & deliver[:, None],
+        in_time=in_time,
         depot=np.array([s.kind == SourceKind.DEPOT for s in srcs], dtype=bool),
         weight=np.array([specs[c].unit_weight_kg for c in items]),
         volume=np.array([specs[c].unit_volume_m3 for c in items]),
@@ -353,7 +360,7 @@ class _Result:
 
 
 @contextmanager
-def _quiet_stdout() -> Iterator[None]:
+def quiet_stdout() -> Iterator[None]:
     """Silence native solver banners: HiGHS prints on the C stdout whatever we ask, and
     stdout is where `relief plan --json` writes the plan."""
     sys.stdout.flush()
@@ -375,7 +382,7 @@ def _solve(model: mb.Model, backend: str, seconds: float, gap: float = 0.0) -> _
         solver.set_solver_specific_parameters(f"limits/gap = {gap}")
     elif gap > 0 and backend == "HIGHS":
         solver.set_solver_specific_parameters(f"mip_rel_gap={gap}")
-    with _quiet_stdout():
+    with quiet_stdout():
         status = solver.solve(model)
     ok = status in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE)
     if not ok:
@@ -784,6 +791,7 @@ def solve_allocation(
     progress: Callable[[str], None] | None = None,
     fleet_limits: Mapping[str, tuple[float, float]] | None = None,
     travel: Reach | None = None,
+    blocked: Collection[tuple[str, str]] = (),
 ) -> Plan:
     """Plan shipments from depots and agreement reserves to shelters.
 
@@ -803,6 +811,10 @@ def solve_allocation(
         shuttle model: what routing revealed (`optimizer.planner`).
     travel
         `optimizer.sources.reach(problem)`, when the caller has it already.
+    blocked
+        (depot code, shelter code) pairs that may not deliver on time: tours showed the
+        depot's trucks could not bring that shelter's load by the deadline alongside the
+        rest (`optimizer.planner`); they may still deliver late.
 
     Returns
     -------
@@ -824,7 +836,7 @@ def solve_allocation(
     say("travel times")
     travel = travel or reach(problem)
     srcs, times = travel.sources, travel.times
-    d = _data(problem, srcs, times.hours, deadline, fleet_limits)
+    d = _data(problem, srcs, times.hours, deadline, fleet_limits, blocked)
     width = params.cluster_hours
     if width is None:
         width = 0.0 if _critical_arc_count(d) <= EXACT_ARCS else DEFAULT_CLUSTER_HOURS
@@ -900,4 +912,4 @@ def solve_allocation(
     )
 
 
-__all__ = ["OBJECTIVE_ORDER", "Need", "solve_allocation"]
+__all__ = ["OBJECTIVE_ORDER", "Need", "quiet_stdout", "solve_allocation"]

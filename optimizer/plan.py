@@ -14,10 +14,12 @@ from typing import Any
 
 
 class SolveStatus(StrEnum):
-    OPTIMAL = "optimal"
-    FEASIBLE = "feasible"  # a solution, with a gap to the bound
+    """One status for allocation, routing and the plan: `optimal` only with a proof."""
+
+    OPTIMAL = "optimal"  # proven: the figure reaches a valid bound
+    FEASIBLE = "feasible"  # a solution, with a gap to the bound when one is known
     INFEASIBLE = "infeasible"
-    TIMED_OUT = "timed_out"  # the time limit passed before any solution
+    TIMED_OUT = "timed_out"  # the time limit passed before a (complete) solution
 
 
 class SourceKind(StrEnum):
@@ -122,6 +124,58 @@ class VehicleRoute:
         return sum(shares) / len(shares)
 
 
+@dataclass(frozen=True, slots=True)
+class RoundRecord:
+    """One allocation round of a routed plan and what its tours kept."""
+
+    round: int
+    allocation_residents_on_time: int
+    routed_residents_on_time: int
+    on_time_parts_missed: int
+    untoured_depots: list[str]
+    fleet_limits_kg: dict[str, int]
+    steps: int
+
+
+@dataclass(slots=True)
+class RoutingSummary:
+    """How a plan's tours were found, and how far they could be from the best tours.
+
+    status: the routing's own (timed_out when a depot was left untoured). steps: route
+    search steps made, of steps_planned; capped: the clock stopped a search before its
+    steps (the one case where two runs of the same plan may differ). bound_residents:
+    the residents no tours could beat (`optimizer.routing.bound`), None if not proven.
+    """
+
+    status: SolveStatus
+    seconds: float
+    vehicles_used: int
+    trips: int
+    stops: int
+    late_stops: int
+    on_time_parts_missed: int
+    untoured_depots: list[str]
+    allocation_residents_on_time: int
+    gave_way: list[list[str]] = field(default_factory=list)  # [depot, shelter] pairs
+    steps: int = 0
+    steps_planned: int = 0
+    capped: bool = False
+    seed: int = 0
+    allocation_status: SolveStatus | None = None
+    allocation_gap: float | None = None
+    bound_residents: int | None = None
+    bound_note: str = ""
+    rounds: list[RoundRecord] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["status"] = self.status.value
+        out["allocation_status"] = (
+            None if self.allocation_status is None else self.allocation_status.value
+        )
+        return out
+
+
 @dataclass(slots=True)
 class Plan:
     name: str
@@ -135,7 +189,7 @@ class Plan:
     objective_order: list[str]
     notes: list[str] = field(default_factory=list)
     routes: list[VehicleRoute] = field(default_factory=list)
-    routing: dict[str, Any] | None = None  # how the tours were found; None: not routed
+    routing: RoutingSummary | None = None  # how the tours were found; None: not routed
 
     # --- figures -------------------------------------------------------------------------
     def kpis(self) -> dict[str, Any]:
@@ -156,20 +210,38 @@ class Plan:
             "units_late": sum(c.late for s in self.shelters for c in s.items),
         }
 
+    @property
+    def untoured_depots(self) -> list[str]:
+        """Depots whose shipments no truck tour carries (all of them when not routed)."""
+        if self.routing is None:
+            return sorted({s.source for s in self.shipments if s.source_kind == SourceKind.DEPOT})
+        return list(self.routing.untoured_depots)
+
     def summary(self) -> str:
+        """The dispatcher's headline: served by the trucks' tours, the bound, the gap."""
         k = self.kpis()
         gap = f", gap {self.gap:.2%}" if self.gap else ""
-        line = (
-            f"{self.name}: {self.status.value}{gap} in {self.solve_seconds:.2f} s; "
+        served = (
             f"{k['residents_served_on_time']:,} of {k['residents_total']:,} residents "
-            f"({k['share_served_on_time']:.1%}) served within {self.deadline_hours:g} h"
+            f"({k['share_served_on_time']:.1%})"
         )
-        if self.routing and "allocation_residents_on_time" in self.routing:
-            line += (
-                f" by the tours (the allocation alone, "
-                f"{self.routing.get('allocation_status', 'solved')}: "
-                f"{self.routing['allocation_residents_on_time']:,})"
+        if self.routing is None:
+            return (
+                f"{self.name}: {self.status.value}{gap} in {self.solve_seconds:.2f} s; {served} "
+                f"would be served within {self.deadline_hours:g} h by the allocation "
+                "(no truck tours planned)"
             )
+        r = self.routing
+        line = (
+            f"{self.name}: {self.status.value}{gap} in {self.solve_seconds:.2f} s; {served} "
+            f"served within {self.deadline_hours:g} h by the trucks' tours"
+        )
+        if r.bound_residents is not None:
+            line += f"; no tours could serve more than {r.bound_residents:,}"
+        if r.untoured_depots:
+            line += f"; NOT TOURED: {', '.join(r.untoured_depots)}"
+        if r.capped:
+            line += "; the time limit cut the route search short"
         return line
 
     # --- serialisations ------------------------------------------------------------------
@@ -214,7 +286,8 @@ class Plan:
             ],
             "sources": self.sources,
             "notes": self.notes,
-            "routing": self.routing,
+            "routing": None if self.routing is None else self.routing.to_dict(),
+            "untoured_depots": self.untoured_depots if self.routing is not None else [],
             "routes": [
                 {
                     "vehicle": r.vehicle,

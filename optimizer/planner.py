@@ -1,12 +1,18 @@
-"""Allocate, route, and allocate again with what the tours revealed.
+"""Allocate, route, and allocate again with what the tours revealed; prove how good it is.
 
 The allocation's fleet model lets trucks shuttle as if loads were fluid; real tours pack
 whole parts, stop at several shelters, and chain trips, so a depot may not manage all it
 was given by the deadline. When the tours miss on-time loads, each such depot is limited
 to what its tours did bring by the deadline, and the allocation runs again: it then moves
-stock and shelters to depots and trucks that can still make it. A few rounds at most,
-within one time limit; the best routed plan (most residents served on time) is kept, and
-its notes say what each round changed.
+stock and shelters to depots and trucks that can still make it. A few rounds at most; the
+best routed plan is kept (every depot toured first, then most residents served on time),
+and its notes say what each round changed.
+
+The plan's status is measured against an upper bound on what any tours could serve
+(`optimizer.routing.bound`): `optimal` only when the tours reach it, otherwise `feasible`
+with the gap to it. The route search is bounded by work (`RouteParams.steps_per_second` ×
+the time limit) and seeded, so the same inputs give the same plan on any machine; the
+clock is a safety cap, and a plan it cut says so.
 """
 
 import math
@@ -18,19 +24,23 @@ from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
 from multiprocessing import get_context
-from typing import Any
 
 from optimizer.allocate import solve_allocation
-from optimizer.params import AllocationParams
-from optimizer.plan import Plan, SolveStatus, SourceKind
+from optimizer.params import AllocationParams, RouteParams
+from optimizer.plan import Plan, RoundRecord, SolveStatus, SourceKind
 from optimizer.problem import Problem
-from optimizer.route import RouteParams, draw_paths, route_plan
-from optimizer.sources import reach
+from optimizer.routing.bound import tour_bound
+from optimizer.routing.plan_tours import draw_paths, route_plan
+from optimizer.sources import Reach, reach
 
-#: Allocation rounds at most (the first plus re-allocations).
-ROUNDS = 3
-#: Share of the time limit the first allocation may use; it usually needs far less.
-ALLOCATION_SHARE = 0.4
+#: Seconds the planner needs at least once the scenario is read and travel times known:
+#: an allocation (or its greedy fallback) and every depot's packed tours.
+MIN_PLANNING_S = 1.0
+#: Share of the time limit the tour bound may use at most (a cap: it takes well under a
+#: second on Haicheng).
+BOUND_SHARE = 0.15
+import os
+REALLOCATE = os.environ.get("RELIEF_REALLOCATE", "blocks")
 
 
 def on_time_load(problem: Problem, plan: Plan) -> dict[str, tuple[float, float]]:
@@ -48,7 +58,7 @@ def on_time_load(problem: Problem, plan: Plan) -> dict[str, tuple[float, float]]
 def _warm() -> None:
     """Load the compiled route search in a pool process, if it is compiled: compiling
     there would hold up the searches queued behind it."""
-    from optimizer import sisr
+    from optimizer.routing import sisr
 
     if sisr.ready(0):
         sisr.warm()
@@ -57,13 +67,11 @@ def _warm() -> None:
 def prepare_search(say: Callable[[str], None] | None = None) -> None:
     """Compile the route search once per machine (numba keeps it on disk), outside any
     plan's time limit; without it, routing falls back to slower OR-Tools searches."""
-    from optimizer import sisr
+    from optimizer.routing import sisr
 
-    if sisr.ready(0):
-        return
-    if say is not None:
-        say("preparing the route search (first run on this machine, about 20 s)")
-    sisr.warm()
+    if not sisr.ready(0) and say is not None:
+        say("preparing the route search (first run on this machine, about half a minute)")
+    sisr.ensure_loaded()
 
 
 @contextmanager
@@ -89,15 +97,15 @@ def _in_round(say: Callable[[str], None], number: int, message: str) -> None:
     say(f"round {number}: {message}")
 
 
-def _served(plan: Plan) -> tuple[bool, int, int]:
+def _rank(plan: Plan) -> tuple[bool, int, int]:
     """Rank of a routed plan: every depot toured first (an untoured depot's on-time loads
-    are the allocation's estimate, not tours), then residents served, then fewer late stops."""
-    k = plan.kpis()
-    routing = plan.routing or {}
+    are the allocation's estimate, not tours), then residents served, then fewer late
+    stops. Ties keep the earlier round."""
+    assert plan.routing is not None
     return (
-        not routing.get("untoured_depots"),
-        k["residents_served_on_time"],
-        -routing.get("late_stops", 0),
+        not plan.routing.untoured_depots,
+        plan.kpis()["residents_served_on_time"],
+        -plan.routing.late_stops,
     )
 
 
@@ -108,78 +116,123 @@ def plan_with_tours(
     *,
     time_limit_s: float = 20.0,
     deadline_hours: float | None = None,
-    rounds: int = ROUNDS,
     progress: Callable[[str], None] | None = None,
+    travel: Reach | None = None,
+    started: float | None = None,
 ) -> Plan:
     """The allocation routed, re-allocated while the tours miss what it assumed.
 
-    Each round allocates (with the limits revealed so far), then routes with an equal
-    share of the time left. A round whose tours bring every on-time load in time ends
-    the search. The plan returned is the best round's, with `routing["rounds"]` listing
-    every round (allocation's and tours' residents served, the limits in force).
+    Parameters
+    ----------
+    time_limit_s
+        The whole run's cap, from `started` (a `time.perf_counter()` reading; now by
+        default, or when the caller began reading the scenario, so that reading counts).
+        The route search's work is `route_params.steps_per_second` × this, shared equally
+        over the rounds; the clock only stops work that runs late (the plan says so).
+    travel
+        `optimizer.sources.reach(problem)`, when the caller has it already.
+
+    Returns
+    -------
+    Plan
+        The best round's, with `routing.rounds` listing every round, `routing.bound_residents`
+        the bound, `status` optimal (tours reach the bound), feasible (gap to it, or no gap
+        when no bound was proven) or timed_out (a depot left untoured: approval refuses it).
+
+    Raises
+    ------
+    ValueError
+        time_limit_s not positive, or below what the plan needs once travel times are known
+        (the message says how much it needs).
     """
     if time_limit_s <= 0:
         raise ValueError("time_limit_s: must be positive")
-    if rounds < 1:
-        raise ValueError("rounds: at least 1")
-    started = time.perf_counter()
+    if started is None:
+        prepare_search(progress)  # compiling once per machine is not the plan's work
+    began = time.perf_counter() if started is None else started
     say = progress or (lambda _m: None)
 
     def left() -> float:
-        return time_limit_s - (time.perf_counter() - started)
+        return time_limit_s - (time.perf_counter() - began)
 
+    say("travel times")
+    travel = travel or reach(problem)  # the same for every round: computed once
+    if left() < MIN_PLANNING_S:
+        spent = time.perf_counter() - began
+        raise ValueError(
+            f"time_limit_s: reading the scenario and its travel times took {spent:.1f} s, and "
+            f"planning needs {MIN_PLANNING_S:g} s more: use at least "
+            f"{math.ceil(spent + MIN_PLANNING_S)} s"
+        )
+    say("bound on what any tours could serve")
+    bound = tour_bound(
+        problem,
+        travel,
+        route_params,
+        deadline_hours=deadline_hours,
+        time_limit_s=max(min(BOUND_SHARE * time_limit_s, left() - MIN_PLANNING_S), 0.1),
+    )
     # Drawing the kept tours along the roads and the last bookkeeping come after the rounds.
     reserve = min(1.0, 0.05 * time_limit_s)
-    travel = reach(problem)  # the same for every round: computed once
-
+    rounds = route_params.rounds
+    work = int(route_params.steps_per_second * time_limit_s)
     limits: dict[str, tuple[float, float]] = {}
-    history: list[dict[str, Any]] = []
+    blocked: set[tuple[str, str]] = set()
+    history: list[RoundRecord] = []
     best: Plan | None = None
+    first: Plan | None = None
     best_round = 0
-    allocation_seconds = 0.0
+    cut_short = False
     with search_pool(route_params.workers) as pool:
         for number in range(1, rounds + 1):
-            if number > 1 and left() - reserve < allocation_seconds + 2.0:
+            if number > 1 and left() - reserve < MIN_PLANNING_S:
+                cut_short = True  # the clock, not the plan, ended the rounds
                 break
             say(f"round {number}: allocation")
-            began = time.perf_counter()
             allocated = solve_allocation(
                 problem,
                 params,
-                time_limit_s=max(left() * ALLOCATION_SHARE, 0.5) if number == 1 else left() / 2,
+                time_limit_s=max(
+                    left() * (route_params.allocation_share if number == 1 else 0.5), 0.5
+                ),
                 deadline_hours=deadline_hours,
                 progress=progress,
-                fleet_limits=limits,
+                fleet_limits=limits if REALLOCATE in ("limits", "both") else None,
                 travel=travel,
+                blocked=blocked if REALLOCATE in ("blocks", "both") else (),
             )
-            allocation_seconds = max(allocation_seconds, time.perf_counter() - began)
-            share = max((left() - reserve) / (rounds - number + 1), 1.0)
+            first = first or allocated
             routed = route_plan(
                 problem,
                 allocated,
                 route_params,
-                time_limit_s=share,
+                time_limit_s=max(left() - reserve, 1e-3),
+                steps=(work - sum(h.steps for h in history)) // (rounds - number + 1),
                 progress=partial(_in_round, say, number),
                 paths=False,
                 pool=pool,
                 travel=travel,
             )
             assert routed.routing is not None
-            missed = int(routed.routing["on_time_parts_missed"])
+            served = routed.kpis()["residents_served_on_time"]
             history.append(
-                {
-                    "round": number,
-                    "allocation_residents_on_time": allocated.kpis()["residents_served_on_time"],
-                    "routed_residents_on_time": routed.kpis()["residents_served_on_time"],
-                    "on_time_parts_missed": missed,
-                    "untoured_depots": list(routed.routing.get("untoured_depots", [])),
-                    "fleet_limits_kg": {c: round(kg) for c, (kg, _) in sorted(limits.items())},
-                }
+                RoundRecord(
+                    round=number,
+                    allocation_residents_on_time=allocated.kpis()["residents_served_on_time"],
+                    routed_residents_on_time=served,
+                    on_time_parts_missed=routed.routing.on_time_parts_missed,
+                    untoured_depots=list(routed.routing.untoured_depots),
+                    fleet_limits_kg={c: round(kg) for c, (kg, _) in sorted(limits.items())},
+                    steps=routed.routing.steps,
+                )
             )
-            if best is None or _served(routed) > _served(best):
+            if best is None or _rank(routed) > _rank(best):
                 best, best_round = routed, number
-            if missed == 0:
+            if routed.routing.on_time_parts_missed == 0 or (
+                bound.residents is not None and served >= bound.residents
+            ):
                 break
+            blocked.update((c, h) for c, h in routed.routing.gave_way)
             planned = on_time_load(problem, allocated)
             brought = on_time_load(problem, routed)
             for code, (kg, m3) in planned.items():
@@ -188,12 +241,14 @@ def plan_with_tours(
                     old_kg, old_m3 = limits.get(code, (math.inf, math.inf))
                     limits[code] = (min(old_kg, got_kg), min(old_m3, got_m3))
     assert best is not None
+    assert first is not None
+    assert best.routing is not None
     say("road paths")
     draw_paths(problem, best)
     notes = list(best.notes)
     if len(history) > 1:
-        steps = ", ".join(f"round {h['round']}: {h['routed_residents_on_time']:,}" for h in history)
-        limited = history[best_round - 1]["fleet_limits_kg"]
+        steps = ", ".join(f"round {h.round}: {h.routed_residents_on_time:,}" for h in history)
+        limited = history[best_round - 1].fleet_limits_kg
         why = (
             "; ".join(f"{c} to {kg / 1000:,.1f} t" for c, kg in limited.items())
             if limited
@@ -204,22 +259,38 @@ def plan_with_tours(
             f"such depot limited to what its tours brought by the deadline ({steps} residents "
             f"served on time); kept round {best_round} ({why})"
         )
-    routing = dict(best.routing or {})
-    routing["rounds"] = history
-    routing["seconds"] = round(time.perf_counter() - started, 3)
-    routing["allocation_status"] = best.status.value
-    status, gap = best.status, best.gap
-    promised = history[0]["allocation_residents_on_time"]  # before any revealed limit
-    if best.kpis()["residents_served_on_time"] < promised:
-        # The first allocation's optimum assumed what the tours could not do; its figure is
-        # an estimate from a fleet model, not a proven bound on tours, so no gap is claimed
-        # (a later round's allocation is optimal only under the limits the tours revealed).
+    if cut_short:
+        notes.append(
+            "the time limit ended the re-allocation rounds early (a busy machine or too short "
+            "a limit): another run may give another plan"
+        )
+    served = best.kpis()["residents_served_on_time"]
+    routing = replace(
+        best.routing,
+        rounds=history,
+        seconds=round(time.perf_counter() - began, 3),
+        allocation_status=first.status,
+        allocation_gap=first.gap,
+        allocation_residents_on_time=history[0].allocation_residents_on_time,
+        capped=best.routing.capped or cut_short,
+        bound_residents=bound.residents,
+        bound_note=bound.note,
+    )
+    gap: float | None
+    if routing.untoured_depots:
+        status, gap = SolveStatus.TIMED_OUT, None
+    elif bound.residents is not None and served >= bound.residents:
+        status, gap = SolveStatus.OPTIMAL, 0.0
+    elif bound.residents is not None:
+        status, gap = SolveStatus.FEASIBLE, (bound.residents - served) / max(bound.residents, 1)
+    else:
         status, gap = SolveStatus.FEASIBLE, None
+        notes.append("no bound on the tours was proven in time: no gap is claimed")
     return replace(
         best,
         status=status,
         gap=gap,
-        solve_seconds=time.perf_counter() - started,
+        solve_seconds=time.perf_counter() - began,
         routing=routing,
         notes=notes,
     )

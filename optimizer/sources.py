@@ -13,15 +13,11 @@ from typing import Any
 import numpy as np
 
 from optimizer.network import Place, TravelTimes, travel_times
+from optimizer.params import RELOAD_HOURS, STOP_HOURS, UNLOAD_HOURS_PER_TONNE
 from optimizer.plan import Shipment, SourceKind
 from optimizer.problem import Problem
 
 EPS = 1e-6
-#: A delivery cycle beyond driving there and back: loading again at the depot, the stop
-#: itself, and unloading a full truck. The router (`optimizer.route`) uses the same figures.
-RELOAD_HOURS = 0.5
-STOP_HOURS = 0.25
-UNLOAD_HOURS_PER_TONNE = 1 / 12  # a crew unloads about 12 t an hour
 
 
 @dataclass(slots=True)

@@ -2,6 +2,7 @@
 
 import json
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,7 @@ from rich.table import Table
 from api.cli.common import console, err_console, fail, run
 from optimizer import AllocationParams, Plan, solve_allocation
 from optimizer.manifests import manifest_csv, manifest_html
+from optimizer.params import RouteParams, load_params
 from optimizer.planner import plan_with_tours, prepare_search
 from optimizer.plotting import plot_plan
 from optimizer.problem import Problem
@@ -56,6 +58,14 @@ def plan(
             help="Hours since the disaster (re-planning mid-operation): nothing leaves before.",
         ),
     ] = 0.0,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Route search seed (default 0): same seed, same plan."),
+    ] = None,
+    params_file: Annotated[
+        Path | None,
+        typer.Option("--params", help="TOML file of [allocation] and [routing] parameters."),
+    ] = None,
 ) -> None:
     """Allocate stock and agreement reserves to shelters to serve the most residents in time,
     then route each depot's trucks."""
@@ -69,6 +79,8 @@ def plan(
         db=db,
         replacing=tuple(replacing or ()),
         elapsed=elapsed,
+        seed=seed,
+        params_file=params_file,
     )
     write_plan(result, problem, out)
     if as_json:
@@ -92,12 +104,25 @@ def run_plan(
     db: str | None = None,
     replacing: tuple[str, ...] = (),
     elapsed: float = 0.0,
+    seed: int | None = None,
+    params_file: Path | None = None,
 ) -> tuple[Plan, Problem]:
     """Load, allocate and (unless `routes` is false) route, re-allocating while the tours
-    miss what the allocation assumed (`optimizer.planner`). The time limit covers it all."""
+    miss what the allocation assumed (`optimizer.planner`). The time limit covers it all,
+    reading the scenario included; compiling the route search the first time on a machine
+    comes before the clock starts."""
+    if routes:
+        with err_console.status("preparing", spinner="dots") as status:
+            prepare_search(lambda message: status.update(message))
+    started = time.perf_counter()
     try:
         meta, problem = load_scenario(scenario)
-        params = AllocationParams(solver=solver.upper())
+        params, route_params = AllocationParams(), RouteParams()
+        if params_file is not None:
+            params, route_params = load_params(params_file)
+        params = replace(params, solver=solver.upper())
+        if seed is not None:
+            route_params = replace(route_params, seed=seed)
     except ScenarioError as exc:
         fail(str(exc))
     except ValueError as exc:
@@ -142,10 +167,18 @@ def run_plan(
                 status.update(f"planning: {message}")
 
         if routes:
-            prepare_search(progress)
-            result = plan_with_tours(
-                problem, params, time_limit_s=limit, deadline_hours=deadline, progress=progress
-            )
+            try:
+                result = plan_with_tours(
+                    problem,
+                    params,
+                    route_params,
+                    time_limit_s=limit,
+                    deadline_hours=deadline,
+                    progress=progress,
+                    started=started,
+                )
+            except ValueError as exc:
+                fail(f"--time-limit {limit:g}: {exc}".replace("time_limit_s: ", ""))
         else:
             result = solve_allocation(
                 problem, params, time_limit_s=limit, deadline_hours=deadline, progress=progress
@@ -190,11 +223,29 @@ def show_plan(result: Plan, worst: int = 8) -> None:
     table.add_row("units unmet", unmet)
     if result.routing is not None:
         r = result.routing
+        if r.bound_residents is not None:
+            table.add_row(
+                "most any tours could serve",
+                f"{r.bound_residents:,} residents (bound; {r.bound_note})",
+            )
         table.add_row(
             "tours",
-            f"{r['vehicles_used']} trucks, {r['trips']} trips, {r['stops']} stops "
-            f"({r['late_stops']} after {result.deadline_hours:g} h); routing {r['status']}; "
-            f"allocation alone: {r['allocation_residents_on_time']:,} residents",
+            f"{r.vehicles_used} trucks, {r.trips} trips, {r.stops} stops "
+            f"({r.late_stops} after {result.deadline_hours:g} h)",
+        )
+        table.add_row(
+            "depots not toured",
+            ", ".join(r.untoured_depots) if r.untoured_depots else "none: every depot toured",
+        )
+        table.add_row(
+            "route search",
+            f"{r.steps:,} of {r.steps_planned:,} steps, seed {r.seed}"
+            + ("; CUT SHORT by the time limit" if r.capped else ""),
+        )
+        table.add_row(
+            "allocation alone (fleet estimate)",
+            f"{r.allocation_residents_on_time:,} residents"
+            + (f" ({r.allocation_status.value})" if r.allocation_status else ""),
         )
     console.print(table)
     for note in result.notes:

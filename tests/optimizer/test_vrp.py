@@ -6,15 +6,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from optimizer.vrp import (
-    RoutingModel,
-    RoutingResult,
-    RuinSettings,
-    SearchSettings,
-    Vehicle,
-    _schedule,
-    solve_routing,
-)
+from optimizer.params import RuinSettings, SearchSettings
+from optimizer.routing import RoutingModel, RoutingResult, Vehicle, solve_routing
+from optimizer.routing.model import schedule
 
 BIG = 10**6
 
@@ -211,13 +205,11 @@ def test_time_limit_is_honoured_on_a_larger_instance() -> None:
 
 
 def test_two_workers_keep_the_better_result() -> None:
-    """Independent runs in two processes: a feasible answer within the limit, and a log
-    line per worker."""
+    """Independent runs in two processes: the optimum, and a log line per worker (no
+    wall-clock assertion: a busy machine once took 6 s for this 2 s solve)."""
     points = [(0, 0), (0, 10), (0, 11), (10, 0), (11, 0)]
     model = model_for(points, [0, 1, 1, 1, 1], [Vehicle(0, 0, (2,)) for _ in range(3)])
-    started = time.perf_counter()
     result = solve_routing(model, time_limit_s=2, workers=2)
-    assert time.perf_counter() - started < 4.0
     assert result.objective == 44
     assert len(result.log) == 2
 
@@ -292,8 +284,8 @@ def test_parts_keep_every_rule_with_chains_windows_and_drops() -> None:
 def test_ruin_and_recreate_keeps_every_rule_and_never_worsens() -> None:
     """SISR from an OR-Tools solution on 40 customers with two-trip trucks, windows, soft
     deadlines and optional visits: the result breaks no rule and costs no more."""
-    from optimizer import sisr
-    from optimizer.vrp import _score, _violation
+    from optimizer.routing import sisr
+    from optimizer.routing.model import score, violation
 
     sisr.warm()  # compiles once (numba caches it on disk), before the timed part
     rng = np.random.default_rng(5)
@@ -321,24 +313,24 @@ def test_ruin_and_recreate_keeps_every_rule_and_never_worsens() -> None:
     )
     start = solve_routing(model, time_limit_s=1, settings=SearchSettings(improver="none"))
     tours = {r.vehicle: r.nodes for r in start.routes}
-    new, dropped, steps = sisr.improve(
+    new, dropped, steps, _capped = sisr.improve(
         model, tours, start.dropped, time.time() + 1.0, 0, RuinSettings()
     )
     assert steps > 0
-    assert _violation(model, new, dropped) is None
-    objective = _score(model, _schedule(model, new), dropped)[0]
+    assert violation(model, new, dropped) is None
+    objective = score(model, schedule(model, new), dropped)[0]
     assert start.objective is not None
     assert objective <= start.objective
 
 
 def test_ruin_and_recreate_without_time_rules_finds_the_small_optimum() -> None:
     """The O(1) insertion path (no time rules) reaches the hand-checked optimum of 44."""
-    from optimizer import sisr
+    from optimizer.routing import sisr
 
     sisr.warm()
     points = [(0, 0), (0, 10), (0, 11), (10, 0), (11, 0)]
     model = model_for(points, [0, 1, 1, 1, 1], [Vehicle(0, 0, (2,)) for _ in range(3)])
-    new, dropped, _steps = sisr.improve(
+    new, dropped, _steps, _capped = sisr.improve(
         model, {0: [1, 3], 1: [2, 4]}, [], time.time() + 0.3, 1, RuinSettings()
     )
     assert dropped == []
@@ -349,8 +341,8 @@ def test_ruin_and_recreate_builds_a_solution_from_nothing_for_chained_trips() ->
     """Where OR-Tools finds no start (trip chains can defeat its insertion heuristics;
     300 customers on 20 three-trip trucks did), SISR builds one from empty tours: every
     mandatory customer visited, every rule kept."""
-    from optimizer import sisr
-    from optimizer.vrp import _violation
+    from optimizer.routing import sisr
+    from optimizer.routing.model import violation
 
     sisr.warm()
     rng = np.random.default_rng(2)
@@ -373,11 +365,11 @@ def test_ruin_and_recreate_builds_a_solution_from_nothing_for_chained_trips() ->
         reload=20,
         depots=frozenset({0, 1}),
     )
-    tours, dropped, _steps = sisr.improve(
+    tours, dropped, _steps, _capped = sisr.improve(
         model, {}, model.customers(), time.time() + 1.0, 0, RuinSettings(), construct=True
     )
     assert dropped == []
-    assert _violation(model, tours, dropped) is None
+    assert violation(model, tours, dropped) is None
 
 
 def _base() -> RoutingModel:

@@ -22,7 +22,7 @@ from optimizer.problem import (
     Shelter,
     VehicleType,
 )
-from optimizer.route import RouteParams
+from optimizer.params import RouteParams
 from supply import dispatch
 from supply.models import Tier
 from supply.services import snapshot

@@ -1,4 +1,4 @@
-"""Ruin and recreate for `optimizer.vrp`: slack induction by string removals (SISR).
+"""Ruin and recreate for the routing engine: slack induction by string removals (SISR).
 
 OR-Tools' local search moves one or two customers at a time and re-checks the whole model
 after each move, so on a few hundred customers it makes a few hundred moves in 30 s. SISR
@@ -7,26 +7,28 @@ nearby customers from neighbouring routes and reinserts them greedily, each at i
 cheapest feasible position, accepting worse solutions by simulated annealing: a cheap step
 repeated hundreds of thousands of times. Compiled with numba, it takes over from the
 OR-Tools search after `SearchSettings.search_share` of the time limit, from its best
-solution.
+solution, or alone (the planner) for a set number of steps from the packed depot tours.
 
 It works on the same `RoutingModel` and keeps every rule: loads in every dimension, hard
 windows with waiting, vehicle start and end times, soft deadlines, fixed costs, optional
 visits with their penalties and trip chains. Without time rules an insertion costs O(1);
 under hard windows alone too (earliest and latest service starts kept per stop); with soft
 deadlines or trip chains a candidate route (or chain) is re-timed in full, which stays
-cheap because tours are short. Its result is checked again in Python (`vrp._violation`)
-before it is used.
+cheap because tours are short. Its result is checked again in Python
+before it is used (`optimizer.routing.model.violation`).
 """
 
 import itertools
 import math
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from optimizer.vrp import RoutingModel, RuinSettings, _needs_time
+from optimizer.params import RuinSettings
+from optimizer.routing.model import RoutingModel, Vehicle, needs_time
 
 HUGE = np.int64(2**62)
 
@@ -49,11 +51,16 @@ def ready(seconds_left: float) -> bool:
     return bool(_run.signatures) or _cached() or seconds_left > 2 * COMPILE_S
 
 
+def ensure_loaded() -> None:
+    """Compile or load the kernels in this process now, so that no clock-capped search
+    pays for it (compiling takes about half a minute, once per machine)."""
+    if not _run.signatures:
+        warm()
+
+
 def warm() -> float:
     """Compile (or load) the kernels on a tiny model; seconds it took. Benchmarks call it
     before timing, as PyVRP's compiled code is ready before its clock starts."""
-    from optimizer.vrp import Vehicle
-
     began = time.time()
     d = np.array([[0, 3, 4], [3, 0, 5], [4, 5, 0]], dtype=np.int64)
     for timed in (False, True):
@@ -96,7 +103,8 @@ class Packed:
     customers: np.ndarray  # (C,)
     near: np.ndarray  # (N, K) nearest customers of each customer
     timed: bool
-    mode: int  # 0 no time rules, 1 hard windows only, 2 general (see _run)
+    mode: int  # 0 no time rules, 1 hard windows only, 2 general, 3 one soft deadline (_run)
+    soft_d: int  # mode 3: the customers' common soft deadline (HUGE: no lateness)
 
 
 def pack(model: RoutingModel, neighbours: int = 100) -> Packed:
@@ -119,7 +127,7 @@ def pack(model: RoutingModel, neighbours: int = 100) -> Packed:
             nxt[a] = b
         for v in chain:
             head[v] = chain[0]
-    timed = _needs_time(model)
+    timed = needs_time(model)
     simple_time = not model.chains and (
         model.lateness_cost is None or not bool(np.any(model.lateness_cost > 0))
     )
@@ -131,6 +139,12 @@ def pack(model: RoutingModel, neighbours: int = 100) -> Packed:
     pen = np.full(n, -1, dtype=np.int64)
     if model.drop_penalty is not None:
         pen = model.drop_penalty.astype(np.int64)
+    mode = 0 if not timed else (1 if simple_time else 2)
+    weighted = customers[late[customers] > 0] if len(customers) else customers
+    softs = np.unique(soft[weighted]) if len(weighted) else np.zeros(0, dtype=np.int64)
+    soft_d = int(softs[0]) if len(softs) == 1 else int(HUGE)
+    if mode == 2 and len(softs) <= 1:
+        mode = 3
     return Packed(
         dist=np.ascontiguousarray(model.distance, dtype=np.int64),
         tt=np.ascontiguousarray(np.stack(model.times).astype(np.int64)),
@@ -155,7 +169,8 @@ def pack(model: RoutingModel, neighbours: int = 100) -> Packed:
         customers=customers,
         near=near,
         timed=timed,
-        mode=0 if not timed else (1 if simple_time else 2),
+        mode=mode,
+        soft_d=soft_d,
     )
 
 
@@ -269,17 +284,131 @@ def _timing(v, routes, rlen, arr, lat, t0, latend, tt, svc, tw, vstart, vend, vp
 
 
 @njit(cache=True)
+def _chain_timing(
+    h, routes, rlen, nxt, reload, dist, tt, svc, tw, soft, late, vstart, vend, vprof, fixed,
+    vearly, vlate, ts, te, esuf, twn, off, ft, pl, plt, smin, cws, clen, trips,
+):  # fmt: skip
+    """Time the chain of trips starting at h, keeping what insertions need (mode 3).
+
+    Per trip v: its start ts and end te, off (where its nodes start in the chain's
+    sequence), esuf (least slack of any trip end from v on), twn (later trips whose start
+    waits). Per chain position k: ft (arrival), pl/plt (prefix sums of lateness weights
+    and weight × arrival), smin (least window slack from k on), cws (waits from k on).
+    Returns (feasible, cost) of the chain, cost as `_unit` counts it.
+    """
+    ready = np.int64(0)
+    total = np.int64(0)
+    ok = True
+    k = 0
+    n_trips = 0
+    v = h
+    while v != -1:
+        trips[n_trips] = v
+        n_trips += 1
+        start = max(ready, vearly[v], tw[vstart[v], 0])
+        ts[v] = start
+        off[v] = k
+        limit = min(vlate[v], tw[vend[v], 1])
+        if rlen[v] == 0:
+            te[v] = start
+            ready = start
+            if start > limit:
+                ok = False
+        else:
+            p = vprof[v]
+            prev = vstart[v]
+            t = start + svc[prev]
+            total += fixed[v]
+            for i in range(rlen[v]):
+                node = routes[v, i]
+                total += dist[prev, node]
+                arrive = t + tt[p, prev, node]
+                cws[h, k] = 1 if tw[node, 0] > arrive else 0
+                t = max(arrive, tw[node, 0])
+                if t > tw[node, 1]:
+                    ok = False
+                if t > soft[node]:
+                    total += (t - soft[node]) * late[node]
+                ft[h, k] = t
+                smin[h, k] = tw[node, 1] - t
+                pl[h, k + 1] = pl[h, k] + late[node]
+                plt[h, k + 1] = plt[h, k] + late[node] * t
+                t += svc[node]
+                prev = node
+                k += 1
+            total += dist[prev, vend[v]]
+            t += tt[p, prev, vend[v]]
+            te[v] = t
+            if t > limit:
+                ok = False
+            ready = t + reload
+        v = nxt[v]
+    clen[h] = k
+    # suffixes over the chain's positions and trips
+    smin[h, k] = HUGE
+    cws[h, k] = 0
+    for j in range(k - 1, -1, -1):
+        smin[h, j] = min(smin[h, j], smin[h, j + 1])
+        cws[h, j] = cws[h, j] + cws[h, j + 1]
+    later_slack = HUGE
+    later_waits = 0
+    for q in range(n_trips - 1, -1, -1):
+        v = trips[q]
+        limit = min(vlate[v], tw[vend[v], 1])
+        later_slack = min(later_slack, limit - te[v])
+        esuf[v] = later_slack
+        twn[v] = later_waits
+        prev_ready = np.int64(0)
+        if q > 0:
+            u = trips[q - 1]
+            prev_ready = te[u] + reload if rlen[u] > 0 else te[u]
+        if ts[v] > prev_ready and q > 0:
+            later_waits += 1
+    return ok, total
+
+
+@njit(cache=True)
+def _shift_cost(h, k, delta, soft_d, ft, pl, plt, clen):
+    """Extra lateness when every arrival from chain position k on moves `delta` > 0
+    later, all sharing the soft deadline soft_d (arrivals are sorted along a chain)."""
+    n = clen[h]
+    if k >= n:
+        return np.int64(0)
+    lo, hi = k, n  # first position arriving after soft_d - delta
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ft[h, mid] + delta > soft_d:
+            hi = mid
+        else:
+            lo = mid + 1
+    m = lo
+    lo, hi = m, n  # first position already at or after soft_d
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ft[h, mid] >= soft_d:
+            hi = mid
+        else:
+            lo = mid + 1
+    q = lo
+    return delta * (pl[h, n] - pl[h, m]) + (plt[h, q] - plt[h, m]) - soft_d * (pl[h, q] - pl[h, m])
+
+
+@njit(cache=True)
 def _run(
     routes, rlen, owner, ucost, load, iterations, temp_from, temp_to, removal_avg,
     string_max, blink, seed_value,
     dist, tt, dem, svc, tw, soft, late, pen, vstart, vend, vprof, cap, fixed, vearly, vlate,
-    head, nxt, reload, customers, near, mode,
+    head, nxt, reload, customers, near, mode, soft_d,
     best_routes, best_rlen, best_owner, best_cost_arr,
 ):  # fmt: skip
     """`iterations` SISR steps from the current solution (arrays updated in place).
 
     mode 0: no time rules (distance deltas); 1: hard windows only, no chains nor soft
-    deadlines (O(1) checks on arr/lat); 2: anything (each candidate trip chain re-timed).
+    deadlines (O(1) checks on arr/lat); 2: anything (each candidate trip chain re-timed);
+    3: chains and/or soft deadlines all at `soft_d`: an insertion delays the rest of its
+    chain by one amount, so its feasibility is an O(1) slack check and its lateness an
+    O(log n) lookup in the chain's prefix sums (`_chain_timing`, `_shift_cost`); where
+    waiting could absorb the delay, the chain is re-timed as in mode 2.
 
     Returns the current solution's cost; the best one seen is kept in best_* when it
     beats best_cost_arr[0].
@@ -310,6 +439,28 @@ def _run(
     lat = np.zeros(routes.shape, dtype=np.int64)
     t0 = np.zeros(n_vehicles, dtype=np.int64)
     latend = np.zeros(n_vehicles, dtype=np.int64)
+    width = n_cust + 2
+    ts = np.zeros(n_vehicles, dtype=np.int64)
+    te = np.zeros(n_vehicles, dtype=np.int64)
+    esuf = np.zeros(n_vehicles, dtype=np.int64)
+    twn = np.zeros(n_vehicles, dtype=np.int64)
+    off = np.zeros(n_vehicles, dtype=np.int64)
+    trips = np.zeros(n_vehicles, dtype=np.int64)
+    clen = np.zeros(n_vehicles, dtype=np.int64)
+    chain_rows = n_vehicles if mode == 3 else 1
+    ft = np.zeros((chain_rows, width), dtype=np.int64)
+    pl = np.zeros((chain_rows, width), dtype=np.int64)
+    plt = np.zeros((chain_rows, width), dtype=np.int64)
+    smin = np.zeros((chain_rows, width), dtype=np.int64)
+    cws = np.zeros((chain_rows, width), dtype=np.int64)
+    if mode == 3:
+        for v in range(n_vehicles):
+            if head[v] == v:
+                _chain_timing(
+                    v, routes, rlen, nxt, reload, dist, tt, svc, tw, soft, late, vstart,
+                    vend, vprof, fixed, vearly, vlate, ts, te, esuf, twn, off, ft, pl, plt,
+                    smin, cws, clen, trips,
+                )  # fmt: skip
     if mode == 1:
         for v in range(n_vehicles):
             _timing(
@@ -403,6 +554,15 @@ def _run(
                     if not ok:
                         feasible = False
                     ucost[h] = cost
+                elif mode == 3:
+                    ok, cost = _chain_timing(
+                        h, routes, rlen, nxt, reload, dist, tt, svc, tw, soft, late, vstart,
+                        vend, vprof, fixed, vearly, vlate, ts, te, esuf, twn, off, ft, pl, plt,
+                        smin, cws, clen, trips,
+                    )  # fmt: skip
+                    if not ok:
+                        feasible = False
+                    ucost[h] = cost
                 else:
                     ucost[h] = _plain_cost(h, routes, rlen, dist, vstart, vend, fixed)
                     if mode == 1 and not _timing(
@@ -468,18 +628,67 @@ def _run(
                             elif max(done + tt[pr, c, b], tw[b, 0]) > lat[v, pos]:
                                 continue
                     else:
-                        for i in range(pos):
-                            buf[i] = routes[v, i]
-                        buf[pos] = c
-                        for i in range(pos, length):
-                            buf[i + 1] = routes[v, i]
-                        ok, cost = _unit(
-                            h, routes, rlen, v, buf, length + 1, nxt, reload, dist, tt, svc,
-                            tw, soft, late, vstart, vend, vprof, fixed, vearly, vlate,
-                        )  # fmt: skip
-                        if not ok:
-                            continue
-                        delta = cost - ucost[h]
+                        fast = False
+                        if mode == 3:
+                            # the delay this insertion passes on to the rest of the chain
+                            a = vstart[v] if pos == 0 else routes[v, pos - 1]
+                            b = vend[v] if pos == length else routes[v, pos]
+                            delta = dist[a, c] + dist[c, b]
+                            if length == 0:
+                                delta += fixed[v]
+                            else:
+                                delta -= dist[a, b]
+                            pr = vprof[v]
+                            done = ts[v] + svc[a] if pos == 0 else ft[h, off[v] + pos - 1] + svc[a]
+                            at = max(done + tt[pr, a, c], tw[c, 0])
+                            if at > tw[c, 1]:
+                                continue
+                            if at > soft[c]:
+                                delta += (at - soft[c]) * late[c]
+                            if delta >= best_delta:
+                                continue
+                            done = at + svc[c]
+                            shift = np.int64(-1)
+                            k = np.int64(0)
+                            slack = HUGE
+                            if pos < length:
+                                k = off[v] + pos
+                                shift = max(done + tt[pr, c, b], tw[b, 0]) - ft[h, k]
+                                slack = min(esuf[v], smin[h, k])
+                                calm = cws[h, k] == 0 and twn[v] == 0
+                            else:
+                                end = done + tt[pr, c, b]
+                                if end > min(vlate[v], tw[b, 1]):
+                                    continue
+                                nx = nxt[v]
+                                if nx == -1:
+                                    shift = np.int64(0)
+                                    calm = True
+                                else:
+                                    k = off[nx]
+                                    begin = max(end + reload, vearly[nx], tw[vstart[nx], 0])
+                                    shift = begin - ts[nx]
+                                    slack = min(esuf[nx], smin[h, k])
+                                    calm = cws[h, k] == 0 and twn[nx] == 0
+                            if calm and shift >= 0:
+                                if shift > slack:
+                                    continue
+                                if shift > 0:
+                                    delta += _shift_cost(h, k, shift, soft_d, ft, pl, plt, clen)
+                                fast = True
+                        if not fast:
+                            for i in range(pos):
+                                buf[i] = routes[v, i]
+                            buf[pos] = c
+                            for i in range(pos, length):
+                                buf[i + 1] = routes[v, i]
+                            ok, cost = _unit(
+                                h, routes, rlen, v, buf, length + 1, nxt, reload, dist, tt,
+                                svc, tw, soft, late, vstart, vend, vprof, fixed, vearly, vlate,
+                            )  # fmt: skip
+                            if not ok:
+                                continue
+                            delta = cost - ucost[h]
                     if delta < best_delta:
                         best_delta = delta
                         best_v = v
@@ -499,6 +708,12 @@ def _run(
                 load[v, d] += dem[c, d]
             ucost[head[v]] += best_delta
             ruined[v] = True  # row changed
+            if mode == 3:
+                _ok, ucost[head[v]] = _chain_timing(
+                    head[v], routes, rlen, nxt, reload, dist, tt, svc, tw, soft, late, vstart,
+                    vend, vprof, fixed, vearly, vlate, ts, te, esuf, twn, off, ft, pl, plt,
+                    smin, cws, clen, trips,
+                )  # fmt: skip
             if mode == 1:
                 _timing(
                     v,
@@ -558,10 +773,31 @@ def _run(
                         )  # fmt: skip
             ucost[:] = saved_ucost
             owner[:] = saved_owner
+            if mode == 3:
+                touched[:] = False
+                for v in range(n_vehicles):
+                    h = head[v]
+                    if ruined[v] and not touched[h]:
+                        touched[h] = True
+                        _chain_timing(
+                            h, routes, rlen, nxt, reload, dist, tt, svc, tw, soft, late,
+                            vstart, vend, vprof, fixed, vearly, vlate, ts, te, esuf, twn, off,
+                            ft, pl, plt, smin, cws, clen, trips,
+                        )  # fmt: skip
     return current
 
 
 # --------------------------------------------------------------------------- driver
+
+
+class Run(NamedTuple):
+    """What one SISR run returns: tours per vehicle, customers left out, steps made, and
+    whether the clock stopped it before its set number of steps."""
+
+    tours: dict[int, list[int]]
+    dropped: list[int]
+    steps: int
+    capped: bool
 
 
 def improve(
@@ -573,16 +809,25 @@ def improve(
     settings: RuinSettings,
     *,
     construct: bool = False,
-) -> tuple[dict[int, list[int]], list[int], int]:
-    """Run SISR from a feasible solution until the wall-clock deadline; the best found.
+    iterations: int | None = None,
+    exact: bool = False,
+) -> Run:
+    """SISR from a feasible solution; the best found.
 
+    iterations: run exactly this many steps, the temperature falling with the steps
+    made, in calls of a size fixed by `iterations` alone: the same inputs give the same
+    tours on any machine; `deadline` (wall clock) then only caps the run (`capped`).
+    None: run until the deadline, the temperature falling with the time spent.
     construct: start from whatever is given (e.g. nothing) even if mandatory customers
     are missing: they count as optional with a prohibitive penalty until inserted, so the
     search builds a solution where OR-Tools found none (trip chains can defeat its
     insertion heuristics). The caller checks that none is left out.
-    Returns the tours per vehicle, the dropped customers and the number of steps.
+    exact: re-time whole chains for every insertion (mode 2) even where the incremental
+    evaluation (mode 3) applies: the same steps, slower; tests compare the two.
     """
     p = pack(model)
+    if exact and p.mode == 3:
+        p.mode = 2
     if construct:
         p.pen = np.where(p.pen < 0, np.int64(10**12), p.pen)
     n_vehicles = len(model.vehicles)
@@ -620,28 +865,44 @@ def improve(
     began = time.time()
     total = max(deadline - began, 1e-3)
     steps = 0
-    chunk = 10  # grows to ~50 ms of work per call, so the deadline is met closely
+    capped = False
     rng = np.random.default_rng(seed)
-    while True:
+    if iterations is not None:
+        # Calls of a size set by the work alone (the temperature is constant within one),
+        # small enough for the clock, read between calls, to cap the run closely.
+        chunk = max(1, min(settings.chunk, math.ceil(iterations / 64)))
+    else:
+        chunk = 10  # grows to ~50 ms of work per call, so the deadline is met closely
+    while iterations is None or steps < iterations:
         now = time.time()
-        frac = min(1.0, (now - began) / total)
+        if iterations is not None:
+            if now >= deadline:
+                capped = True
+                break
+            frac = steps / max(iterations, 1)
+            size = min(chunk, iterations - steps)
+        else:
+            frac = min(1.0, (now - began) / total)
+            size = chunk
         a = t_from * (t_to / t_from) ** frac
         _run(
-            routes, rlen, owner, ucost, load, chunk, a, a, float(settings.removal_avg),
+            routes, rlen, owner, ucost, load, size, a, a, float(settings.removal_avg),
             int(settings.string_max), float(settings.blink), int(rng.integers(2**31 - 1)),
             p.dist, p.tt, p.dem, p.svc, p.tw, p.soft, p.late, p.pen, p.vstart, p.vend,
             p.vprof, p.cap, p.fixed, p.vearly, p.vlate, p.head, p.nxt, p.reload,
-            p.customers, p.near, p.mode,
+            p.customers, p.near, p.mode, p.soft_d,
             best_routes, best_rlen, best_owner, best_cost,
         )  # fmt: skip
-        steps += chunk
+        steps += size
+        if iterations is not None:
+            continue
         after = time.time()
         remaining = deadline - after
         if remaining <= 0:
             break
-        per_step = max((after - now) / chunk, 1e-7)
-        chunk = int(max(1, min(settings.chunk, 0.05 / per_step, remaining / per_step)))
+        per_step = max((after - now) / size, 1e-7)
+        chunk = int(max(1, min(settings.chunk * 10, 0.05 / per_step, remaining / per_step)))
     out = {v: [int(x) for x in best_routes[v, : best_rlen[v]]] for v in range(n_vehicles)}
     out = {v: nodes for v, nodes in out.items() if nodes}
     left = [int(c) for c in p.customers if best_owner[c] == -1]
-    return out, left, steps
+    return Run(out, left, steps, capped)

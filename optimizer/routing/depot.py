@@ -1,8 +1,8 @@
 """One depot's tours: its loads cut into truck-sized parts, the routing model, the result.
 
-`optimizer.route` decides which parts must arrive by the deadline and how the time limit
-is shared; this module turns one depot's parts and trucks into a `RoutingModel` and its
-solution back into trips, stops and shipments.
+`optimizer.routing.plan_tours` decides which parts must arrive by the deadline and how
+the search's work is shared; this module turns one depot's parts and trucks into a
+`RoutingModel` and its solution back into trips, stops and shipments.
 
 A part that must arrive on time gets a hard window closing at the deadline and may be left
 out at a price worth a day of its shelter's residents waiting: the router then either
@@ -12,6 +12,7 @@ must be delivered, and pay for lateness by the minute.
 """
 
 import math
+import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -19,14 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizer.network import Place, travel_times
+from optimizer.params import SearchSettings
 from optimizer.plan import Load, Shipment, SourceKind, Stop, Trip, VehicleRoute
 from optimizer.problem import Depot, Problem, Shelter, VehicleType
-from optimizer.vrp import RoutingModel, RoutingResult, Vehicle, solve_routing
+from optimizer.routing.engine import solve_routing
+from optimizer.routing.model import RoutingModel, RoutingResult, Vehicle, from_routes
 
 MINUTES = 60.0
-#: A shelter's load beyond its full truckloads is cut into pieces of at most this share of
-#: the smallest truck, so that trucks can be topped up with other shelters' remainders.
-PIECE_SHARE = 0.25
 #: Travel time standing for "no road" (minutes); far beyond any horizon.
 NO_ROAD = 10**7
 
@@ -70,6 +70,7 @@ def parts(
     volume: dict[str, float],
     cap_kg: float,
     cap_m3: float,
+    piece_share: float,
 ) -> list[Part]:
     """A shelter's load as parts the smallest truck can carry: full truckloads, then pieces.
 
@@ -102,8 +103,8 @@ def parts(
     left.kg = sum(r.qty * weight[r.item] for r in left.loads)
     left.m3 = sum(r.qty * volume[r.item] for r in left.loads)
     share = max(
-        left.kg / (cap_kg * PIECE_SHARE) if cap_kg else 0.0,
-        left.m3 / (cap_m3 * PIECE_SHARE) if cap_m3 else 0.0,
+        left.kg / (cap_kg * piece_share) if cap_kg else 0.0,
+        left.m3 / (cap_m3 * piece_share) if cap_m3 else 0.0,
     )
     count = max(1, math.ceil(share - 1e-9))
     while True:
@@ -322,27 +323,53 @@ class DepotTours:
                 initial[chain[j]] = tour
         return initial
 
+    def construct(self, hard: np.ndarray) -> RoutingResult:
+        """The packed start (`first_tours`) as a result: tours for every truck in
+        milliseconds, before any search, so no depot is ever left untoured."""
+        model = self.model(hard)
+        start = from_routes(model, self.first_tours(hard))
+        if start is None:  # cannot happen: first_tours keeps every rule; never untoured
+            start = from_routes(model, [[] for _ in self.vehicles])
+        assert start is not None
+        start.log.append("packed start")
+        return start
+
     def solve(
         self,
         hard: np.ndarray,
-        seconds: float,
+        start: RoutingResult,
+        *,
+        steps: int,
         workers: int,
-        start: RoutingResult | None = None,
+        seed: int,
+        cap_at: float,
         pool: ProcessPoolExecutor | None = None,
     ) -> RoutingResult:
-        if start is None:
-            initial = self.first_tours(hard)
-        else:
-            initial = [[] for _ in self.vehicles]
-            for r in start.routes:
-                initial[r.vehicle] = list(r.nodes)
-        return solve_routing(
-            self.model(hard),
-            time_limit_s=seconds,
+        """`steps` of ruin and recreate per worker from `start` (seeds seed, seed + 1...);
+        the start is kept unless a worker beats it. `cap_at` is the wall-clock time
+        (`time.time()`) past which the search stops and says so (`capped`)."""
+        model = self.model(hard)
+        initial: list[list[int]] = [[] for _ in self.vehicles]
+        for r in start.routes:
+            initial[r.vehicle] = list(r.nodes)
+        # The model may have changed since `start` was found (parts giving way): rescore.
+        anchor = from_routes(model, initial)
+        if steps <= 0 or anchor is None:
+            return anchor or start
+        result = solve_routing(
+            model,
+            time_limit_s=max(cap_at - time.time(), 1e-3),
             workers=workers,
             initial_routes=initial,
+            settings=SearchSettings(seed=seed, iterations=steps),
             pool=pool,
         )
+        if result.objective is None or (
+            anchor.objective is not None and result.objective > anchor.objective
+        ):
+            anchor.steps, anchor.capped = result.steps, result.capped
+            return anchor
+        return result
 
     def output(self, result: RoutingResult) -> tuple[list[VehicleRoute], list[Shipment]]:
         """The solution as trucks' trips (a shelter's consecutive parts are one stop)."""

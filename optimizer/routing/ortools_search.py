@@ -1,6 +1,6 @@
 """The OR-Tools side of the routing engine: building the model, searching, re-solving parts.
 
-`optimizer.vrp` holds the engine's data types and `solve_routing`; this module turns a
+`optimizer.routing.model` holds the engine's data types; this module turns a
 `RoutingModel` into OR-Tools' RoutingModel (arc costs, load dimensions, a time dimension
 with windows, soft deadlines and trip chains, disjunctions for optional visits), runs one
 search, reads the tours back, and improves a solution by re-solving route neighbourhoods
@@ -17,19 +17,16 @@ from typing import Any
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from optimizer.vrp import (
-    FEASIBLE,
-    INFEASIBLE,
-    OPTIMAL,
-    TIMED_OUT,
+from optimizer.params import Improver, SearchSettings
+from optimizer.plan import SolveStatus
+from optimizer.routing.model import (
     Route,
     RoutingModel,
     RoutingResult,
-    SearchSettings,
-    _horizon,
-    _needs_time,
-    _schedule,
-    _score,
+    horizon,
+    needs_time,
+    schedule,
+    score,
 )
 
 
@@ -62,7 +59,7 @@ class _Built:
         n, vehicles = model.n_nodes, model.vehicles
         self.model = model
         self.customers = model.customers()
-        self.has_time = _needs_time(model)
+        self.has_time = needs_time(model)
         starts = [v.start for v in vehicles]
         ends = [v.end for v in vehicles]
         self.manager = pywrapcp.RoutingIndexManager(n, len(vehicles), starts, ends)
@@ -96,13 +93,13 @@ class _Built:
 
     def _add_time(self, model: RoutingModel) -> None:
         routing, manager, vehicles = self.routing, self.manager, model.vehicles
-        horizon = _horizon(model)
+        last = horizon(model)
         per_profile = []
         for t in model.times:
             transit = t + model.service[:, None]
             per_profile.append(routing.RegisterTransitMatrix(transit.tolist()))
         routing.AddDimensionWithVehicleTransits(
-            [per_profile[v.profile] for v in vehicles], horizon, horizon, False, "time"
+            [per_profile[v.profile] for v in vehicles], last, last, False, "time"
         )
         time_dim = routing.GetDimensionOrDie("time")
         self.time_dim = time_dim
@@ -151,10 +148,10 @@ def _read(built: _Built, solution: Any) -> tuple[list[Route], list[int]]:
         if nodes:
             tours[k] = nodes
     dropped = [n for n in built.customers if n not in visited]
-    return _schedule(built.model, tours), dropped
+    return schedule(built.model, tours), dropped
 
 
-def _search(
+def search(
     model: RoutingModel,
     settings: SearchSettings,
     deadline: float,
@@ -167,7 +164,7 @@ def _search(
     routing = built.routing
     remaining = deadline - time.time()
     if remaining <= 0.05:
-        return RoutingResult(TIMED_OUT, None, None, [], [], time.time() - started)
+        return RoutingResult(SolveStatus.TIMED_OUT, None, None, [], [], time.time() - started)
     params = _search_parameters(settings, built.has_time, remaining)
     best = [math.inf]
 
@@ -203,13 +200,14 @@ def _search(
             status_code == routing_enums_pb2.RoutingSearchStatus.ROUTING_FAIL
             and time.time() >= deadline - 0.05
         )
-        return RoutingResult(TIMED_OUT if timed else INFEASIBLE, None, None, [], [], seconds)
+        status = SolveStatus.TIMED_OUT if timed else SolveStatus.INFEASIBLE
+        return RoutingResult(status, None, None, [], [], seconds)
     routes, dropped = _read(built, solution)
-    objective, distance, lateness = _score(model, routes, dropped)
+    objective, distance, lateness = score(model, routes, dropped)
     status = (
-        OPTIMAL
+        SolveStatus.OPTIMAL
         if status_code == routing_enums_pb2.RoutingSearchStatus.ROUTING_OPTIMAL
-        else FEASIBLE
+        else SolveStatus.FEASIBLE
     )
     return RoutingResult(status, objective, distance, routes, dropped, seconds, lateness)
 
@@ -251,7 +249,7 @@ def _submodel(
     return sub, keep
 
 
-def _improve_by_parts(
+def improve_by_parts(
     model: RoutingModel,
     result: RoutingResult,
     settings: SearchSettings,
@@ -275,7 +273,7 @@ def _improve_by_parts(
         + model.distance[np.ix_(customers, customers)].T
     )
     unused = [k for k in range(len(model.vehicles)) if k not in tours]
-    sub_settings = replace(settings, improver="none", alternates=())
+    sub_settings = replace(settings, improver=Improver.NONE, alternates=())
     improved = 0
     tried = 0
     while deadline - time.time() > min(0.3, settings.part_seconds):
@@ -301,13 +299,13 @@ def _improve_by_parts(
         sub, keep = _submodel(model, chosen, part)
         new_index = {old: i for i, old in enumerate(keep)}
         start_routes = [[new_index[n] for n in tours.get(k, [])] for k in chosen]
-        before = _score(
+        before = score(
             sub,
-            _schedule(sub, dict(enumerate(start_routes))),
+            schedule(sub, dict(enumerate(start_routes))),
             [new_index[n] for n in part if n in dropped],
         )[0]
         budget = min(settings.part_seconds, deadline - time.time())
-        r = _search(sub, sub_settings, time.time() + budget, start_routes, None)
+        r = search(sub, sub_settings, time.time() + budget, start_routes, None)
         if r.objective is None or r.objective >= before:
             continue
         improved += 1
@@ -321,9 +319,12 @@ def _improve_by_parts(
         unused = [k for k in range(len(model.vehicles)) if k not in tours]
         if progress is not None:
             progress(f"part {tried}: {before - r.objective:,} cheaper")
-    routes = _schedule(model, tours)
+    routes = schedule(model, tours)
     dropped_list = sorted(dropped)
-    objective, distance, lateness = _score(model, routes, dropped_list)
+    objective, distance, lateness = score(model, routes, dropped_list)
     out = RoutingResult(result.status, objective, distance, routes, dropped_list, 0.0, lateness)
     out.log.append(f"{improved} of {tried} parts improved")
     return out
+
+
+__all__ = ["improve_by_parts", "search"]
