@@ -5,6 +5,7 @@ GeoJSON (for any GIS tool) and to CSV (shipments, for spreadsheets).
 """
 
 import csv
+import hashlib
 import io
 import json
 import math
@@ -129,12 +130,15 @@ class RoundRecord:
     """One allocation round of a routed plan and what its tours kept."""
 
     round: int
+    change: str  # what this round's allocation was told ("" for the first)
     allocation_residents_on_time: int
     routed_residents_on_time: int
     on_time_parts_missed: int
     untoured_depots: list[str]
     fleet_limits_kg: dict[str, int]
+    blocked: list[list[str]]  # [depot, shelter] arcs the allocation had to send late
     steps: int
+    capped: bool = False  # the clock cut this round's route search short
 
 
 @dataclass(slots=True)
@@ -142,7 +146,8 @@ class RoutingSummary:
     """How a plan's tours were found, and how far they could be from the best tours.
 
     status: the routing's own (timed_out when a depot was left untoured). steps: route
-    search steps made, of steps_planned; capped: the clock stopped a search before its
+    search steps made (every round's, per worker), of steps_planned; gave_way: [depot,
+    shelter] pairs whose on-time loads the tours could not bring; capped: the clock stopped a search before its
     steps (the one case where two runs of the same plan may differ). bound_residents:
     the residents no tours could beat (`optimizer.routing.bound`), None if not proven.
     """
@@ -190,6 +195,7 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     routes: list[VehicleRoute] = field(default_factory=list)
     routing: RoutingSummary | None = None  # how the tours were found; None: not routed
+    provenance: dict[str, Any] | None = None  # `optimizer.provenance.Provenance.to_dict()`
 
     # --- figures -------------------------------------------------------------------------
     def kpis(self) -> dict[str, Any]:
@@ -244,6 +250,17 @@ class Plan:
             line += "; the time limit cut the route search short"
         return line
 
+    def fingerprint(self) -> str:
+        """sha256 of the plan's document without timings nor provenance: two runs made
+        the same plan exactly when their fingerprints are equal."""
+        doc = self.to_dict()
+        for key in ("solve_seconds", "provenance"):
+            doc.pop(key, None)
+        if doc.get("routing"):
+            doc["routing"].pop("seconds", None)
+        text = json.dumps(doc, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
     # --- serialisations ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -286,6 +303,7 @@ class Plan:
             ],
             "sources": self.sources,
             "notes": self.notes,
+            "provenance": self.provenance,
             "routing": None if self.routing is None else self.routing.to_dict(),
             "untoured_depots": self.untoured_depots if self.routing is not None else [],
             "routes": [

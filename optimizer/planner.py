@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from multiprocessing import get_context
 
@@ -39,8 +39,84 @@ MIN_PLANNING_S = 1.0
 #: Share of the time limit the tour bound may use at most (a cap: it takes well under a
 #: second on Haicheng).
 BOUND_SHARE = 0.15
-import os
-REALLOCATE = os.environ.get("RELIEF_REALLOCATE", "blocks")
+#: Re-allocations tried per round after the first (each an allocation and its tours).
+BRANCHING = 3
+#: Share of the route search's work for the first round's tours.
+FIRST_ROUND_WORK = 0.4
+
+
+@dataclass(frozen=True)
+class _Restrictions:
+    """What the tours revealed, handed to the next allocation: depots limited to what
+    their tours brought (kg, m³), and on-time arcs (depot, shelter) the trucks could not
+    serve alongside the rest."""
+
+    limits: tuple[tuple[str, tuple[float, float]], ...]
+    blocked: frozenset[tuple[str, str]]
+    why: str
+
+    def label(self) -> str:
+        return f" ({self.why})" if self.why else ""
+
+
+def _served(plan: Plan) -> int:
+    return int(plan.kpis()["residents_served_on_time"])
+
+
+def _next_restrictions(
+    problem: Problem, travel: Reach, current: _Restrictions, allocated: Plan, routed: Plan
+) -> list[_Restrictions]:
+    """The next allocations worth trying, most promising first.
+
+    Tours that miss on-time loads say a depot's trucks cannot do all the allocation gave
+    them, not which shelter should give way. So, in turn: the shelters that gave way are
+    sent late from those depots; each such depot is limited to what its tours brought;
+    the farthest other shelter such a depot served on time is sent late instead (where
+    geometry decides, the far shelter is what keeps a truck from two near ones).
+    """
+    assert routed.routing is not None
+    pairs = [(c, h) for c, h in routed.routing.gave_way]
+    short = sorted({c for c, _ in pairs})
+    out: list[_Restrictions] = []
+    if pairs:
+        names = ", ".join(f"{h} from {c}" for c, h in pairs)
+        out.append(replace(current, blocked=current.blocked | set(pairs), why=f"late: {names}"))
+    planned = on_time_load(problem, allocated)
+    brought = on_time_load(problem, routed)
+    limits = dict(current.limits)
+    for code, (kg, m3) in planned.items():
+        got_kg, got_m3 = brought.get(code, (0.0, 0.0))
+        if got_kg < kg * (1 - 1e-6) or got_m3 < m3 * (1 - 1e-6):
+            old_kg, old_m3 = limits.get(code, (math.inf, math.inf))
+            limits[code] = (min(old_kg, got_kg), min(old_m3, got_m3))
+    if limits != dict(current.limits):
+        names = ", ".join(f"{c} to {kg / 1000:,.1f} t" for c, (kg, _) in sorted(limits.items()))
+        out.append(replace(current, limits=tuple(sorted(limits.items())), why=f"limits: {names}"))
+    column = {h.code: j for j, h in enumerate(problem.shelters)}
+    row = {(s.kind, s.code): i for i, s in enumerate(travel.sources)}
+    hours = travel.times.hours.reshape(len(travel.sources), -1)
+    deadline = allocated.deadline_hours
+    others: list[tuple[str, str]] = []
+    for code in short:
+        i = row.get((SourceKind.DEPOT, code))
+        if i is None:
+            continue
+        served = {
+            sh.shelter
+            for sh in allocated.shipments
+            if sh.source == code
+            and sh.source_kind == SourceKind.DEPOT
+            and sh.arrival_hours <= deadline + 1e-6
+        } - {h for c, h in pairs if c == code}
+        if served:
+            far = max(sorted(served), key=lambda h: hours[i, column[h]])
+            others.append((code, far))
+    if others:
+        names = ", ".join(f"{h} from {c}" for c, h in others)
+        out.append(
+            replace(current, blocked=current.blocked | set(others), why=f"late instead: {names}")
+        )
+    return out
 
 
 def on_time_load(problem: Problem, plan: Plan) -> dict[str, tuple[float, float]]:
@@ -176,70 +252,93 @@ def plan_with_tours(
     reserve = min(1.0, 0.05 * time_limit_s)
     rounds = route_params.rounds
     work = int(route_params.steps_per_second * time_limit_s)
-    limits: dict[str, tuple[float, float]] = {}
-    blocked: set[tuple[str, str]] = set()
+    rounds = route_params.rounds
+    work = int(route_params.steps_per_second * time_limit_s)
+    later = max((rounds - 1) * BRANCHING, 1)
+    first_steps = int(work * FIRST_ROUND_WORK) if rounds > 1 else work
+    other_steps = (work - first_steps) // later
     history: list[RoundRecord] = []
+    tried: set[_Restrictions] = set()
     best: Plan | None = None
     first: Plan | None = None
-    best_round = 0
     cut_short = False
     with search_pool(route_params.workers) as pool:
-        for number in range(1, rounds + 1):
-            if number > 1 and left() - reserve < MIN_PLANNING_S:
-                cut_short = True  # the clock, not the plan, ended the rounds
-                break
-            say(f"round {number}: allocation")
+
+        def attempt(number: int, restrictions: _Restrictions, steps: int) -> tuple[Plan, Plan]:
+            say(f"round {number}: allocation{restrictions.label()}")
             allocated = solve_allocation(
                 problem,
                 params,
-                time_limit_s=max(
-                    left() * (route_params.allocation_share if number == 1 else 0.5), 0.5
-                ),
+                time_limit_s=max(left() * route_params.allocation_share, 0.5),
                 deadline_hours=deadline_hours,
                 progress=progress,
-                fleet_limits=limits if REALLOCATE in ("limits", "both") else None,
+                fleet_limits=dict(restrictions.limits),
                 travel=travel,
-                blocked=blocked if REALLOCATE in ("blocks", "both") else (),
+                blocked=restrictions.blocked,
             )
-            first = first or allocated
             routed = route_plan(
                 problem,
                 allocated,
                 route_params,
                 time_limit_s=max(left() - reserve, 1e-3),
-                steps=(work - sum(h.steps for h in history)) // (rounds - number + 1),
+                steps=steps,
                 progress=partial(_in_round, say, number),
                 paths=False,
                 pool=pool,
                 travel=travel,
             )
             assert routed.routing is not None
-            served = routed.kpis()["residents_served_on_time"]
             history.append(
                 RoundRecord(
                     round=number,
+                    change=restrictions.why,
                     allocation_residents_on_time=allocated.kpis()["residents_served_on_time"],
-                    routed_residents_on_time=served,
+                    routed_residents_on_time=routed.kpis()["residents_served_on_time"],
                     on_time_parts_missed=routed.routing.on_time_parts_missed,
                     untoured_depots=list(routed.routing.untoured_depots),
-                    fleet_limits_kg={c: round(kg) for c, (kg, _) in sorted(limits.items())},
+                    fleet_limits_kg={c: round(kg) for c, (kg, _) in restrictions.limits},
+                    blocked=sorted([c, h] for c, h in restrictions.blocked),
                     steps=routed.routing.steps,
+                    capped=routed.routing.capped,
                 )
             )
-            if best is None or _rank(routed) > _rank(best):
-                best, best_round = routed, number
-            if routed.routing.on_time_parts_missed == 0 or (
+            tried.add(restrictions)
+            return allocated, routed
+
+        def done(routed: Plan) -> bool:
+            assert routed.routing is not None
+            served = routed.kpis()["residents_served_on_time"]
+            return routed.routing.on_time_parts_missed == 0 or (
                 bound.residents is not None and served >= bound.residents
-            ):
+            )
+
+        current = _Restrictions((), frozenset(), "")
+        allocated, routed = attempt(1, current, first_steps)
+        first, best = allocated, routed
+        for number in range(2, rounds + 1):
+            if done(routed):
                 break
-            blocked.update((c, h) for c, h in routed.routing.gave_way)
-            planned = on_time_load(problem, allocated)
-            brought = on_time_load(problem, routed)
-            for code, (kg, m3) in planned.items():
-                got_kg, got_m3 = brought.get(code, (0.0, 0.0))
-                if got_kg < kg * (1 - 1e-6) or got_m3 < m3 * (1 - 1e-6):
-                    old_kg, old_m3 = limits.get(code, (math.inf, math.inf))
-                    limits[code] = (min(old_kg, got_kg), min(old_m3, got_m3))
+            options = [
+                o for o in _next_restrictions(problem, travel, current, allocated, routed)
+                if o not in tried
+            ][:BRANCHING]  # fmt: skip
+            if not options:
+                break
+            leader: tuple[_Restrictions, Plan, Plan] | None = None
+            for option in options:
+                if left() - reserve < MIN_PLANNING_S:
+                    cut_short = True  # the clock, not the plan, ended the rounds
+                    break
+                a, r = attempt(number, option, other_steps)
+                if leader is None or _rank(r) > _rank(leader[2]):
+                    leader = (option, a, r)
+                if _rank(r) > _rank(best):
+                    best = r
+            if leader is None:
+                break
+            current, allocated, routed = leader
+            if cut_short:
+                break
     assert best is not None
     assert first is not None
     assert best.routing is not None
@@ -247,17 +346,17 @@ def plan_with_tours(
     draw_paths(problem, best)
     notes = list(best.notes)
     if len(history) > 1:
-        steps = ", ".join(f"round {h.round}: {h.routed_residents_on_time:,}" for h in history)
-        limited = history[best_round - 1].fleet_limits_kg
-        why = (
-            "; ".join(f"{c} to {kg / 1000:,.1f} t" for c, kg in limited.items())
-            if limited
-            else "no limits"
+        kept = next(h for h in history if h.routed_residents_on_time == _served(best))
+        tried_out = "; ".join(
+            f"round {h.round}{' (' + h.change + ')' if h.change else ''}: "
+            f"{h.routed_residents_on_time:,}"
+            for h in history
         )
         notes.append(
-            f"re-allocation: tours missed on-time loads, so the allocation ran again with each "
-            f"such depot limited to what its tours brought by the deadline ({steps} residents "
-            f"served on time); kept round {best_round} ({why})"
+            "re-allocation: the tours missed on-time loads, so the allocation ran again with "
+            "what they revealed (a depot limited to what its tours brought, or a shelter it "
+            f"could not reach in time alongside the rest sent late): {tried_out} residents "
+            f"served on time; kept round {kept.round}"
         )
     if cut_short:
         notes.append(
@@ -272,7 +371,9 @@ def plan_with_tours(
         allocation_status=first.status,
         allocation_gap=first.gap,
         allocation_residents_on_time=history[0].allocation_residents_on_time,
-        capped=best.routing.capped or cut_short,
+        capped=any(h.capped for h in history) or cut_short,
+        steps=sum(h.steps for h in history),
+        steps_planned=work,
         bound_residents=bound.residents,
         bound_note=bound.note,
     )

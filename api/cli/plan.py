@@ -4,6 +4,7 @@ import json
 import sys
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -13,16 +14,26 @@ from rich.table import Table
 from api.cli.common import console, err_console, fail, run
 from optimizer import AllocationParams, Plan, solve_allocation
 from optimizer.manifests import manifest_csv, manifest_html
-from optimizer.params import RouteParams, load_params
+from optimizer.params import AllocationParams as _Allocation
+from optimizer.params import RouteParams, as_record, load_params
 from optimizer.planner import plan_with_tours, prepare_search
 from optimizer.plotting import plot_plan
 from optimizer.problem import Problem
+from optimizer.provenance import (
+    Provenance,
+    files_sha256,
+    inputs_sha256,
+    problem_from_record,
+    problem_record,
+)
 from scenarios.scenario import ScenarioError, load_scenario
 from supply.services.snapshot import ledger_snapshot
 
 
 def plan(
-    scenario: Annotated[Path, typer.Argument(help="Scenario folder (scenario.yaml + CSVs).")],
+    scenario: Annotated[
+        Path | None, typer.Argument(help="Scenario folder (scenario.yaml + CSVs).")
+    ] = None,
     deadline: Annotated[
         float | None, typer.Option("--deadline", help="Hours (default: the scenario's).")
     ] = None,
@@ -66,9 +77,23 @@ def plan(
         Path | None,
         typer.Option("--params", help="TOML file of [allocation] and [routing] parameters."),
     ] = None,
+    reproduce: Annotated[
+        Path | None,
+        typer.Option(
+            "--reproduce",
+            help="Re-run a plan.json from its recorded inputs and parameters; exit 0 if the "
+            "same plan comes out, 1 if not (or if its scenario's files changed since).",
+        ),
+    ] = None,
 ) -> None:
     """Allocate stock and agreement reserves to shelters to serve the most residents in time,
     then route each depot's trucks."""
+    if reproduce is not None:
+        if scenario is not None:
+            fail("--reproduce: give the plan.json alone, not a scenario too")
+        raise typer.Exit(reproduce_plan(reproduce))
+    if scenario is None:
+        fail("SCENARIO: give a scenario folder (or --reproduce PLAN.json)")
     result, problem = run_plan(
         scenario,
         deadline=deadline,
@@ -132,7 +157,9 @@ def run_plan(
     if elapsed >= problem.deadline_hours + 48:
         fail("--elapsed: later than the planning horizon (deadline + 48 h)")
     problem = replace(problem, now_hours=elapsed)
+    as_of: str | None = None
     if db is not None:  # re-planning from the ledger as it is now
+        as_of = datetime.now(UTC).isoformat(timespec="seconds")
         snapshot = run(db, lambda session: ledger_snapshot(session, problem, replacing=replacing))
         problem = snapshot.problem
         if snapshot.missing_depots:
@@ -183,12 +210,27 @@ def run_plan(
             result = solve_allocation(
                 problem, params, time_limit_s=limit, deadline_hours=deadline, progress=progress
             )
+    result.provenance = Provenance(
+        inputs_sha256=inputs_sha256(problem),
+        seed=route_params.seed,
+        time_limit_s=limit,
+        deadline_hours=deadline,
+        routed=routes,
+        parameters={"allocation": as_record(params), "routing": as_record(route_params)},
+        scenario=None if db is not None else str(scenario.resolve()),
+        scenario_files={} if db is not None else files_sha256(scenario),
+        as_of=as_of,
+    ).to_dict()
     return result, problem
 
 
 def write_plan(result: Plan, problem: Problem, out: Path) -> None:
+    """The plan's files; `inputs.json` is the problem as planned (`--reproduce` reads it)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "plan.json").write_text(result.to_json(), encoding="utf-8")
+    (out / "inputs.json").write_text(
+        json.dumps(problem_record(problem), ensure_ascii=False), encoding="utf-8"
+    )
     (out / "plan.geojson").write_text(
         json.dumps(result.to_geojson(), ensure_ascii=False), encoding="utf-8"
     )
@@ -274,3 +316,99 @@ def show_plan(result: Plan, worst: int = 8) -> None:
                 "; ".join(s.reasons[:2]),
             )
         console.print(t)
+
+
+def reproduce_plan(path: Path) -> int:
+    """Re-run a plan from its `inputs.json` with its recorded seed, parameters and limits;
+    0 when the same plan comes out, 1 when it does not or its scenario's files changed."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        record = document["provenance"]
+        if not isinstance(record, dict):
+            raise KeyError("provenance")
+        made = Provenance.from_dict(record)
+        inputs = path.parent / "inputs.json"
+        problem = problem_from_record(json.loads(inputs.read_text(encoding="utf-8")))
+        allocation = _Allocation(**_tuples(made.parameters["allocation"]))
+        routing = RouteParams(**_tuples(made.parameters["routing"]))
+    except FileNotFoundError as exc:
+        fail(f"{exc.filename}: not found (a plan's folder holds plan.json and inputs.json)")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        fail(f"{path}: not a plan with recorded inputs ({type(exc).__name__}: {exc})")
+    changed = False
+    if inputs_sha256(problem) != made.inputs_sha256:
+        err_console.print(f"{inputs}: changed since the plan was made", highlight=False)
+        changed = True
+    if made.scenario is not None and Path(made.scenario).is_dir():
+        now = files_sha256(Path(made.scenario))
+        for name in sorted(set(now) | set(made.scenario_files)):
+            if now.get(name) != made.scenario_files.get(name):
+                what = "added" if name not in made.scenario_files else (
+                    "removed" if name not in now else "changed"
+                )  # fmt: skip
+                err_console.print(
+                    f"{Path(made.scenario) / name}: {what} since the plan was made "
+                    "(re-planning from the recorded inputs)",
+                    highlight=False,
+                )
+                changed = True
+    started = time.perf_counter()
+    with err_console.status("re-planning", spinner="dots") as status:
+        if made.routed:
+            prepare_search(lambda m: status.update(m))
+            started = time.perf_counter()
+            again = plan_with_tours(
+                problem,
+                allocation,
+                routing,
+                time_limit_s=made.time_limit_s,
+                deadline_hours=made.deadline_hours,
+                progress=lambda m: status.update(f"re-planning: {m}"),
+                started=started,
+            )
+        else:
+            again = solve_allocation(
+                problem,
+                allocation,
+                time_limit_s=made.time_limit_s,
+                deadline_hours=made.deadline_hours,
+            )
+    old = _without_timing(document)
+    new = _without_timing(again.to_dict())
+    if old == new:
+        console.print(
+            f"same plan: {again.kpis()['residents_served_on_time']:,} residents served on time "
+            f"(fingerprint {again.fingerprint()[:16]})",
+            highlight=False,
+        )
+        return 1 if changed else 0
+    served_old = document.get("kpis", {}).get("residents_served_on_time")
+    console.print(
+        f"a different plan: {served_old:,} residents served on time before, "
+        f"{again.kpis()['residents_served_on_time']:,} now"
+        + (
+            "; the time limit cut the search short in one of them"
+            if _capped(document, again)
+            else ""
+        ),
+        highlight=False,
+    )
+    return 1
+
+
+def _tuples(values: dict[str, object]) -> dict[str, object]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+
+
+def _without_timing(doc: dict) -> dict:
+    doc = json.loads(json.dumps(doc))  # a deep copy with JSON's types
+    for key in ("solve_seconds", "provenance"):
+        doc.pop(key, None)
+    if doc.get("routing"):
+        doc["routing"].pop("seconds", None)
+    return doc
+
+
+def _capped(document: dict, again: Plan) -> bool:
+    before = (document.get("routing") or {}).get("capped", False)
+    return bool(before) or bool(again.routing is not None and again.routing.capped)

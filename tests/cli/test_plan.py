@@ -61,3 +61,51 @@ def test_plan_json_flag_prints_plan(tmp_path: Path) -> None:
         for s in plan["shipments"]
         if s["arrival_hours"] is not None and s["arrival_hours"] <= 6
     )
+
+
+TINY = Path(__file__).resolve().parents[1] / "data" / "tiny-scenario"
+
+
+def test_the_same_seed_gives_the_same_plan_and_reproduce_confirms_it(tmp_path: Path) -> None:
+    """Two runs with one seed write the same plan (timings aside), with its provenance;
+    `--reproduce` re-runs it from inputs.json and says it is the same (exit 0)."""
+    docs = []
+    for k in range(2):
+        out = tmp_path / f"p{k}"
+        result = CliRunner().invoke(app, ["plan", str(TINY), "--out", str(out), "--seed", "7"])
+        assert result.exit_code == 0, result.output
+        doc = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+        assert doc["provenance"]["seed"] == 7
+        assert doc["provenance"]["scenario_files"]["shelters.csv"]
+        assert doc["routing"]["untoured_depots"] == []
+        for key in ("solve_seconds", "provenance"):
+            doc.pop(key)
+        doc["routing"].pop("seconds")
+        docs.append(doc)
+    assert docs[0] == docs[1]
+    again = CliRunner().invoke(app, ["plan", "--reproduce", str(tmp_path / "p0" / "plan.json")])
+    assert again.exit_code == 0, again.output
+    assert "same plan" in again.stdout
+
+
+def test_reproduce_names_a_changed_input_file(tmp_path: Path) -> None:
+    """A scenario file edited after planning is named, and reproduce exits 1."""
+    folder = tmp_path / "scenario"
+    shutil.copytree(TINY, folder)
+    out = tmp_path / "plan"
+    assert CliRunner().invoke(app, ["plan", str(folder), "--out", str(out)]).exit_code == 0
+    shelters = folder / "shelters.csv"
+    shelters.write_text(shelters.read_text(encoding="utf-8").replace(",400", ",450"), "utf-8")
+    result = CliRunner().invoke(app, ["plan", "--reproduce", str(out / "plan.json")])
+    assert result.exit_code == 1
+    assert "shelters.csv: changed since the plan was made" in " ".join(result.stderr.split())
+
+
+def test_a_time_limit_below_what_planning_needs_is_refused(tmp_path: Path) -> None:
+    """A limit too short for reading, travel times and planning is refused up front with
+    the time it needs (exit 2, nothing written)."""
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["plan", str(TINY), "--out", str(out), "--time-limit", "0.2"])
+    assert result.exit_code == 2
+    assert "use at least" in result.stderr
+    assert not out.exists()

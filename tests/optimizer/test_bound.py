@@ -17,7 +17,7 @@ from optimizer.sources import reach
 from tests.optimizer import instances as inst
 
 HALF = 296  # residents (units of water, 13.5 kg) that fill half an 8 t truck
-PARAMS = RouteParams(workers=1, piece_share=0.5, steps_per_second=300)
+PARAMS = RouteParams(workers=1, piece_share=0.5)
 
 
 def scattered(seed: int, shelters: int, trucks: int) -> Problem:
@@ -80,7 +80,7 @@ def enumerated_optimum(problem: Problem) -> int:
                 fits = all(x + d <= c for x, d, c in zip(load, job.demand[k], cap, strict=True))
                 if fits and (at != 0 or trip < trips_each):
                     first = at == 0
-                    arrive = (now if not first else now) + int(times[at, k])
+                    arrive = now + int(times[at, k])
                     if arrive <= job.deadline_min:
                         new_load = (
                             tuple(int(x) for x in job.demand[k])

@@ -94,3 +94,18 @@ def test_a_round_with_untoured_depots_never_beats_a_toured_one() -> None:
     toured = replace(plan, routing=replace(plan.routing, untoured_depots=[]))
     untoured = replace(plan, routing=replace(plan.routing, untoured_depots=["D"]))
     assert _rank(toured) > _rank(untoured)
+
+
+def test_the_same_seed_gives_the_same_plan_and_another_seed_is_recorded() -> None:
+    """Work, not the clock, bounds the search: two runs with one seed make the same plan;
+    the seed is recorded in the routing summary."""
+    from tests.optimizer.test_bound import scattered
+
+    problem = scattered(4, 4, 2)
+    params = RouteParams(workers=2, seed=5)
+    first = plan_with_tours(problem, route_params=params, time_limit_s=10)
+    second = plan_with_tours(problem, route_params=params, time_limit_s=10)
+    assert first.routing is not None
+    assert not first.routing.capped
+    assert first.routing.seed == 5
+    assert first.fingerprint() == second.fingerprint()

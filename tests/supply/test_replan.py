@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlmodel import Session
 
+from optimizer.params import RouteParams
 from optimizer.plan import Plan, SourceKind
 from optimizer.planner import plan_with_tours
 from optimizer.problem import (
@@ -22,7 +23,6 @@ from optimizer.problem import (
     Shelter,
     VehicleType,
 )
-from optimizer.params import RouteParams
 from supply import dispatch
 from supply.models import Tier
 from supply.services import snapshot
