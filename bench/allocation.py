@@ -377,7 +377,7 @@ def render_checks(checks: Sequence[Check]) -> Table:
 def environment() -> dict[str, Any]:
     return {
         "python": platform.python_version(),
-        "ortools": ortools.__version__,
+        "ortools": getattr(ortools, "__version__", "unknown"),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -29,21 +29,18 @@ and item; lots are assigned afterwards, first expiry first.
 """
 
 import math
-import os
-import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from ortools.linear_solver.python import model_builder as mb
 from scipy.cluster.hierarchy import fcluster, linkage
 
 from optimizer.coverage import late_shipments, shelter_plans
 from optimizer.demand import Need, needs
+from optimizer.lp import Rows, quiet_stdout
 from optimizer.params import AllocationParams
 from optimizer.plan import Plan, Shipment, SolveStatus, SourceKind
 from optimizer.problem import Problem
@@ -283,73 +280,6 @@ def _arcs(
 # --------------------------------------------------------------------------- models
 
 
-class _Rows:
-    """A sparse model's constraint rows, handed to OR-Tools in one call.
-
-    Building rows one coefficient at a time through the solver wrapper takes longer than
-    solving on province-sized models; a scipy CSR matrix goes across in one C++ call.
-    """
-
-    def __init__(self, n_vars: int) -> None:
-        self.n_vars = n_vars
-        self.rows: list[np.ndarray] = []
-        self.cols: list[np.ndarray] = []
-        self.vals: list[np.ndarray] = []
-        self.lo: list[np.ndarray] = []
-        self.hi: list[np.ndarray] = []
-        self.count = 0
-
-    def add(self, lo: np.ndarray, hi: np.ndarray) -> int:
-        first = self.count
-        self.lo.append(np.asarray(lo, dtype=float))
-        self.hi.append(np.asarray(hi, dtype=float))
-        self.count += len(self.lo[-1])
-        return first
-
-    def terms(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray | float) -> None:
-        rows = np.asarray(rows, dtype=np.int64)
-        self.rows.append(rows)
-        self.cols.append(np.asarray(cols, dtype=np.int64))
-        self.vals.append(np.broadcast_to(np.asarray(vals, dtype=float), rows.shape))
-
-    def model(
-        self,
-        var_lo: np.ndarray,
-        var_hi: np.ndarray,
-        objective: np.ndarray,
-        integer: np.ndarray | None = None,
-        hint: np.ndarray | None = None,
-    ) -> mb.Model:
-        cat = np.concatenate
-        matrix = sp.csr_matrix(
-            (
-                cat(self.vals) if self.vals else np.zeros(0),
-                (
-                    cat(self.rows) if self.rows else np.zeros(0, int),
-                    cat(self.cols) if self.cols else np.zeros(0, int),
-                ),
-            ),
-            shape=(self.count, self.n_vars),
-        )
-        model = mb.Model()
-        model.helper.fill_model_from_sparse_data(
-            np.asarray(var_lo, dtype=float),
-            np.asarray(var_hi, dtype=float),
-            np.asarray(objective, dtype=float),
-            cat(self.lo) if self.lo else np.zeros(0),
-            cat(self.hi) if self.hi else np.zeros(0),
-            matrix,
-        )
-        model.helper.set_maximize(True)
-        if integer is not None:
-            for k in np.flatnonzero(integer):
-                model.helper.set_var_integrality(int(k), True)
-        if hint is not None:
-            for k in np.flatnonzero(hint > 0.5):
-                model.helper.add_hint(int(k), float(hint[k]))
-        return model
-
-
 @dataclass(slots=True)
 class _Result:
     ok: bool  # a solution is available
@@ -357,22 +287,6 @@ class _Result:
     values: np.ndarray
     objective: float
     bound: float
-
-
-@contextmanager
-def quiet_stdout() -> Iterator[None]:
-    """Silence native solver banners: HiGHS prints on the C stdout whatever we ask, and
-    stdout is where `relief plan --json` writes the plan."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    sink = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(sink, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(sink)
 
 
 def _solve(model: mb.Model, backend: str, seconds: float, gap: float = 0.0) -> _Result:
@@ -396,7 +310,7 @@ def _solve(model: mb.Model, backend: str, seconds: float, gap: float = 0.0) -> _
 
 
 def _common_rows(
-    rows: _Rows, d: _Data, arcs: _Arcs, drive: np.ndarray, items: np.ndarray
+    rows: Rows, d: _Data, arcs: _Arcs, drive: np.ndarray, items: np.ndarray
 ) -> np.ndarray:
     """Supply per source and item, and the fleet budgets; returns each arc's tonne-hours."""
     n = len(arcs)
@@ -448,7 +362,7 @@ def _reachable(d: _Data, cl: _Clusters, arcs: _Arcs, crit: np.ndarray) -> np.nda
     covered = np.zeros((cl.count, len(d.items)), dtype=bool)
     covered[arcs.grp, arcs.item] = True
     wants = cl.need[:, crit] > 0
-    group_ok = (covered[:, crit] | ~wants).all(axis=1)
+    group_ok: np.ndarray = (covered[:, crit] | ~wants).all(axis=1)
     return group_ok[cl.label] & (d.residents > 0) & (d.need[:, crit] > 0).any(axis=1)
 
 
@@ -465,7 +379,7 @@ def _stage1_model(
 ) -> tuple[mb.Model, int]:
     """Stage 1 over `arcs`: flows x, then one y per shelter of `ys` (1 = served on time)."""
     n = len(arcs)
-    rows = _Rows(n + len(ys))
+    rows = Rows(n + len(ys))
     link = -np.ones((cl.count, len(d.items)), dtype=np.int64)
     gg, cc = np.nonzero(cl.need[:, crit] > 0)
     cc = crit[cc]
@@ -594,7 +508,7 @@ def _fairness(
     """The highest share of their critical needs every unserved reachable shelter can get,
     and the arcs that reach it."""
     n = len(arcs)
-    rows = _Rows(n + 1)
+    rows = Rows(n + 1)
     gg, cc = np.nonzero(cl.need * d.critical[None, :] > 0)
     row = -np.ones_like(must, dtype=np.int64)
     first = rows.add(must[gg, cc], cl.need[gg, cc])
@@ -621,7 +535,7 @@ def _coverage_model(
     integer: bool,
 ) -> mb.Model:
     n = len(arcs)
-    rows = _Rows(n)
+    rows = Rows(n)
     gg, cc = np.nonzero(cl.need > 0)
     row = -np.ones_like(floor_units, dtype=np.int64)
     first = rows.add(floor_units[gg, cc], cl.need[gg, cc])
@@ -912,4 +826,4 @@ def solve_allocation(
     )
 
 
-__all__ = ["OBJECTIVE_ORDER", "Need", "quiet_stdout", "solve_allocation"]
+__all__ = ["OBJECTIVE_ORDER", "Need", "solve_allocation"]

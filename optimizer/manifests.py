@@ -68,28 +68,41 @@ th, td { border: 1px solid #999; padding: 2px 6px; text-align: left; }
 td.n { text-align: right; }
 .late { color: #b2182b; font-weight: bold; }
 .meta { color: #444; }
+td.sign { width: 9em; }
+.en { color: #555; font-size: 9pt; }
 """
 
 
+def _both(zh: str, en: str) -> str:
+    """A label Chinese first, English beside (drivers and shelters read Chinese)."""
+    return f'{zh} <span class="en">{en}</span>'
+
+
 def manifest_html(plan: Plan, shelter_names: dict[str, str] | None = None) -> str:
-    """One printable page per vehicle."""
+    """One printable page per vehicle (装车单 / truck manifest): each trip's stops in order,
+    what to unload at each, and a line for the shelter's receiver to sign (签收)."""
     names = shelter_names or {s.code: s.name for s in plan.shelters}
     pages: list[str] = []
     for route in plan.routes:
         parts = [
             f"<section><h1>{escape(route.vehicle)}</h1>",
-            f'<p class="meta">{escape(plan.name)} · depot {escape(route.depot)} · '
+            f'<p class="meta">{escape(plan.name)} · {_both("储备库", "depot")} '
+            f"{escape(route.depot)} · "
             f"{escape(route.vehicle_type)}, {route.capacity_kg:g} kg / {route.capacity_m3:g} m³ · "
-            f"deadline {_clock(plan.deadline_hours)}</p>",
+            f"{_both('时限', 'deadline')} {_clock(plan.deadline_hours)}</p>",
         ]
         for trip in route.trips:
             parts.append(
-                f"<h2>Trip {trip.trip}: leave {_clock(trip.depart_hours)}, back "
-                f"{_clock(trip.return_hours)} · {trip.load_kg:,.0f} kg, {trip.load_m3:.1f} m³</h2>"
+                f"<h2>{_both(f'第{trip.trip}趟', f'trip {trip.trip}')}: "
+                f"{_both('出发', 'leave')} {_clock(trip.depart_hours)}, "
+                f"{_both('返回', 'back')} {_clock(trip.return_hours)} · "
+                f"{trip.load_kg:,.0f} kg, {trip.load_m3:.1f} m³</h2>"
             )
             parts.append(
-                "<table><tr><th>stop</th><th>shelter</th><th>arrive</th>"
-                "<th>item</th><th>lot</th><th>qty</th></tr>"
+                f"<table><tr><th>{_both('站', 'stop')}</th><th>{_both('安置点', 'shelter')}</th>"
+                f"<th>{_both('到达', 'arrive')}</th><th>{_both('物资', 'item')}</th>"
+                f"<th>{_both('批次', 'lot')}</th><th>{_both('数量', 'qty')}</th>"
+                f"<th>{_both('签收', 'received by')}</th></tr>"
             )
             for stop in trip.stops:
                 late = ' class="late"' if stop.late_hours > 0 else ""
@@ -101,21 +114,25 @@ def manifest_html(plan: Plan, shelter_names: dict[str, str] | None = None) -> st
                         f'<td rowspan="{span}" class="n">{stop.stop}</td>'
                         f'<td rowspan="{span}">{label}</td>'
                         f'<td rowspan="{span}"{late}>{_clock(stop.arrival_hours)}'
-                        + (" late" if stop.late_hours > 0 else "")
+                        + (f" {_both('迟到', 'late')}" if stop.late_hours > 0 else "")
                         + "</td>"
                         if first
                         else ""
                     )
+                    sign = f'<td rowspan="{span}" class="sign"></td>' if first else ""
                     parts.append(
                         f"<tr>{head}<td>{escape(load.item)}</td>"
-                        f'<td>{escape(load.lot or "")}</td><td class="n">{load.qty:,}</td></tr>'
+                        f'<td>{escape(load.lot or "")}</td><td class="n">{load.qty:,}</td>'
+                        f"{sign}</tr>"
                     )
             parts.append("</table>")
         parts.append("</section>")
         pages.append("".join(parts))
-    body = "\n".join(pages) or "<p>No vehicle routes in this plan.</p>"
+    body = (
+        "\n".join(pages) or f"<p>{_both('本计划无车辆路线', 'No vehicle routes in this plan.')}</p>"
+    )
     return (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-        f"<title>{escape(plan.name)} manifests</title><style>{_STYLE}</style></head>"
+        f"<title>{escape(plan.name)} 装车单 manifests</title><style>{_STYLE}</style></head>"
         f"<body>{body}</body></html>\n"
     )

@@ -146,10 +146,11 @@ class RoutingSummary:
     """How a plan's tours were found, and how far they could be from the best tours.
 
     status: the routing's own (timed_out when a depot was left untoured). steps: route
-    search steps made (every round's, per worker), of steps_planned; gave_way: [depot,
-    shelter] pairs whose on-time loads the tours could not bring; capped: the clock stopped a search before its
-    steps (the one case where two runs of the same plan may differ). bound_residents:
-    the residents no tours could beat (`optimizer.routing.bound`), None if not proven.
+    search steps made (every round's, per worker), of steps_planned. gave_way: [depot,
+    shelter] pairs whose on-time loads the tours could not bring. capped: the clock
+    stopped a search before its steps (the one case where two runs of the same plan may
+    differ). bound_residents: the residents no tours could beat
+    (`optimizer.routing.bound`), None if not proven.
     """
 
     status: SolveStatus

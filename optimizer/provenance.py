@@ -95,5 +95,5 @@ class Provenance:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Provenance":
-        known = {f for f in cls.__dataclass_fields__}
+        known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})

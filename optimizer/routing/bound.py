@@ -45,11 +45,10 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from ortools.linear_solver.python import model_builder as mb
 
-from optimizer.allocate import quiet_stdout
 from optimizer.demand import needs
+from optimizer.lp import Rows, quiet_stdout
 from optimizer.network import Place, travel_times
 from optimizer.params import RouteParams
 from optimizer.plan import SourceKind
@@ -190,118 +189,57 @@ def tour_bound(
     covered[aj, ac] = True
     candidates = np.flatnonzero(~done & ((need <= 0) | covered).all(axis=1) & (residents > 0))
     if not len(candidates):
-        top = math.floor(free + 1e-6)
-        return TourBound(top, top, time.perf_counter() - started, "no shelter can be served")
+        alone = math.floor(free + 1e-6)
+        return TourBound(alone, alone, time.perf_counter() - started, "no shelter can be served")
     keep = np.isin(aj, candidates)
     ai, aj, ac = ai[keep], aj[keep], ac[keep]
     n_x, n_y = len(ai), len(candidates)
-    y_of = -np.ones(len(shelters), dtype=np.int64)
-    y_of[candidates] = np.arange(n_y)
-
-    rows_r: list[np.ndarray] = []
-    rows_c: list[np.ndarray] = []
-    rows_v: list[np.ndarray] = []
-    lo: list[np.ndarray] = []
-    hi: list[np.ndarray] = []
-    count = 0
-
-    def add(r: np.ndarray, c: np.ndarray, v: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
-        nonlocal count
-        rows_r.append(r + count)
-        rows_c.append(c)
-        rows_v.append(v)
-        lo.append(low)
-        hi.append(high)
-        count += len(low)
+    on_road = np.flatnonzero(depot[ai])
+    pair = ai[on_road] * len(shelters) + aj[on_road]
+    pairs, inverse = np.unique(pair, return_inverse=True)  # one (depot, shelter) a z
+    n_z = len(pairs)
+    zi, zj = pairs // len(shelters), pairs % len(shelters)
+    z0 = n_x + n_y
+    rows = Rows(n_x + n_y + n_z)
 
     # need: Σ_i x(i, j, c) - need(j, c) · y_j ≥ 0 for every candidate shelter's item
     jj, cc = np.nonzero(need[candidates] > 0)
     key = -np.ones(need.shape, dtype=np.int64)
     key[candidates[jj], cc] = np.arange(len(jj))
-    add(
-        np.concatenate([key[aj, ac], np.arange(len(jj))]),
-        np.concatenate([np.arange(n_x), n_x + jj]),
-        np.concatenate([np.ones(n_x), -need[candidates[jj], cc]]),
-        np.zeros(len(jj)),
-        np.full(len(jj), np.inf),
-    )
+    first = rows.add(np.zeros(len(jj)), np.full(len(jj), np.inf))
+    rows.terms(first + key[aj, ac], np.arange(n_x), 1.0)
+    rows.terms(first + np.arange(len(jj)), n_x + jj, -need[candidates[jj], cc])
     # stock per source and item
-    add(
-        ai * len(items) + ac,
-        np.arange(n_x),
-        np.ones(n_x),
-        np.full(len(srcs) * len(items), -np.inf),
-        supply.ravel(),
-    )
-    # trips per depot and per (depot, shelter), in kg and m³
-    on_road = np.flatnonzero(depot[ai])
-    for per_unit, total, per_arc in (
-        (weight, per_depot_kg, arc_kg),
-        (volume, per_depot_m3, arc_m3),
+    first = rows.add(np.full(len(srcs) * len(items), -np.inf), supply.ravel())
+    rows.terms(first + ai * len(items) + ac, np.arange(n_x), 1.0)
+    for per_unit, total, per_arc, big in (
+        (weight, per_depot_kg, arc_kg, big_kg),
+        (volume, per_depot_m3, arc_m3, big_m3),
     ):
-        add(
-            ai[on_road],
-            on_road,
-            per_unit[ac[on_road]],
-            np.full(len(srcs), -np.inf),
-            np.where(np.isfinite(total), total, 1e30),
-        )
-        pair = ai[on_road] * len(shelters) + aj[on_road]
-        uniq, inverse = np.unique(pair, return_inverse=True)
-        cap = per_arc.ravel()[uniq]
-        add(
-            inverse,
-            on_road,
-            per_unit[ac[on_road]],
-            np.full(len(uniq), -np.inf),
-            np.where(np.isfinite(cap), cap, 1e30),
-        )
-    # trips per (depot, shelter): z ≥ load / biggest truck; cliques of conflicting shelters
-    pair = ai[on_road] * len(shelters) + aj[on_road]
-    pairs, inverse = np.unique(pair, return_inverse=True)
-    n_z = len(pairs)
-    zi, zj = pairs // len(shelters), pairs % len(shelters)
-    z0 = n_x + n_y
-    for per_unit, big in ((weight, big_kg), (volume, big_m3)):
-        add(
-            np.concatenate([inverse, np.arange(n_z)]),
-            np.concatenate([on_road, z0 + np.arange(n_z)]),
-            np.concatenate([per_unit[ac[on_road]], -np.maximum(big[zi], EPS)]),
-            np.full(n_z, -np.inf),
-            np.zeros(n_z),
-        )
+        # on-time trips per depot, and per (depot, shelter), times capacity
+        first = rows.add(np.full(len(srcs), -np.inf), np.where(np.isfinite(total), total, 1e30))
+        rows.terms(first + ai[on_road], on_road, per_unit[ac[on_road]])
+        cap = per_arc.ravel()[pairs]
+        first = rows.add(np.full(n_z, -np.inf), np.where(np.isfinite(cap), cap, 1e30))
+        rows.terms(first + inverse, on_road, per_unit[ac[on_road]])
+        # z ≥ load / the biggest truck
+        first = rows.add(np.full(n_z, -np.inf), np.zeros(n_z))
+        rows.terms(first + inverse, on_road, per_unit[ac[on_road]])
+        rows.terms(first + np.arange(n_z), z0 + np.arange(n_z), -np.maximum(big[zi], EPS))
+    # shelters no trip can share: their trips add up to at most the nearest one's
     conflicts = _cliques(problem, srcs, zi, zj, drive, ready, deadline, stop_h, trips_to)
-    for members, top in conflicts:
-        add(
-            np.zeros(len(members), dtype=np.int64),
-            z0 + members,
-            np.ones(len(members)),
-            np.array([-np.inf]),
-            np.array([top]),
-        )
-    matrix = sp.csr_matrix(
-        (np.concatenate(rows_v), (np.concatenate(rows_r), np.concatenate(rows_c))),
-        shape=(count, n_x + n_y + n_z),
-    )
+    for members, most in conflicts:
+        first = rows.add(np.array([-np.inf]), np.array([most]))
+        rows.terms(np.full(len(members), first), z0 + members, 1.0)
     var_hi = np.concatenate(
         [np.minimum(need[aj, ac], supply[ai, ac]), np.ones(n_y), trips_to[zi, zj]]
     )
     objective = np.concatenate([np.zeros(n_x), residents[candidates], np.zeros(n_z)])
+    whole = np.zeros(n_x + n_y + n_z, dtype=bool)
+    whole[n_x:] = True  # whole shelters, whole trips
 
     def solve(integer: bool, seconds: float) -> tuple[bool, float]:
-        model = mb.Model()
-        model.helper.fill_model_from_sparse_data(
-            np.zeros(n_x + n_y + n_z),
-            var_hi,
-            objective,
-            np.concatenate(lo),
-            np.concatenate(hi),
-            matrix,
-        )
-        model.helper.set_maximize(True)
-        if integer:
-            for k in range(n_x, n_x + n_y + n_z):  # whole shelters, whole trips
-                model.helper.set_var_integrality(k, True)
+        model = rows.model(np.zeros(len(var_hi)), var_hi, objective, whole if integer else None)
         solver = mb.Solver("highs")
         solver.set_time_limit_in_seconds(max(seconds, 0.05))
         if integer:
