@@ -10,7 +10,7 @@ import numpy as np
 
 from optimizer.demand import Need
 from optimizer.network import TravelTimes
-from optimizer.plan import ItemCoverage, ShelterPlan, Shipment, SourceKind
+from optimizer.plan import FirstBatch, ItemCoverage, ShelterPlan, Shipment, SourceKind
 from optimizer.problem import Problem, Shelter
 from optimizer.sources import EPS, LotPool, Source, fleet_use, ship
 
@@ -109,6 +109,21 @@ def shelter_plans(
         else:
             late[(sh.shelter, sh.item)] += sh.qty
         last[sh.shelter] = max(last.get(sh.shelter, 0.0), sh.arrival_hours)
+    # First critical arrivals, from any source and per depot tier, counted from the
+    # dispatch order (the plan's `now`), against the tiers' first-batch targets.
+    critical = {n.item for n in need.values() if n.critical}
+    tier_of = {d.code: d.tier for d in problem.depots}
+    targets = dict(problem.first_batch_hours)
+    first: dict[str, float] = {}
+    by_tier: dict[str, dict[str, float]] = defaultdict(dict)
+    for sh in shipments:
+        if sh.item not in critical or sh.qty <= 0:
+            continue
+        at = sh.arrival_hours - problem.now_hours
+        first[sh.shelter] = min(first.get(sh.shelter, at), at)
+        if sh.source_kind == SourceKind.DEPOT and sh.source in tier_of:
+            tier = tier_of[sh.source]
+            by_tier[sh.shelter][tier] = min(by_tier[sh.shelter].get(tier, at), at)
     context = _ReasonContext(
         srcs, times, need, deadline, _fleet_full(problem, srcs, times, shipments, deadline)
     )
@@ -128,6 +143,11 @@ def shelter_plans(
         plan = ShelterPlan(
             h.code, h.name, h.lat, h.lon, h.residents, served, last.get(h.code), items
         )
+        plan.first_arrival_hours = first.get(h.code)
+        plan.first_batches = [
+            FirstBatch(tier, at, targets.get(tier))
+            for tier, at in sorted(by_tier.get(h.code, {}).items(), key=lambda kv: kv[1])
+        ]
         plan.reasons = context.reasons(j, h.code, items)
         out.append(plan)
     return out

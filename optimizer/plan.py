@@ -53,6 +53,22 @@ class ItemCoverage:
         return max(self.need - self.on_time - self.late, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class FirstBatch:
+    """A depot tier's first batch of critical goods at a shelter: when it arrives (hours
+    since the dispatch order) against the tier's target (None: the tier has none)."""
+
+    tier: str
+    arrival_hours: float
+    target_hours: float | None
+
+    @property
+    def met(self) -> bool | None:
+        if self.target_hours is None:
+            return None
+        return self.arrival_hours <= self.target_hours + 1e-9
+
+
 @dataclass(slots=True)
 class ShelterPlan:
     code: str
@@ -64,6 +80,8 @@ class ShelterPlan:
     last_arrival_hours: float | None
     items: list[ItemCoverage]
     reasons: list[str] = field(default_factory=list)
+    first_arrival_hours: float | None = None  # first critical goods, from any source
+    first_batches: list[FirstBatch] = field(default_factory=list)  # per depot tier used
 
     @property
     def on_time_share(self) -> float:
@@ -215,7 +233,23 @@ class Plan:
             "units_unmet": unmet,
             "units_shipped": sum(s.qty for s in self.shipments),
             "units_late": sum(c.late for s in self.shelters for c in s.items),
+            "first_batch_on_target": self.first_batch_shares(),
         }
+
+    def first_batch_shares(self) -> dict[str, dict[str, float | int]]:
+        """Per depot tier with a target: shelters it sends critical goods to, how many get
+        its first batch within the target, and the share."""
+        out: dict[str, dict[str, float | int]] = {}
+        for s in self.shelters:
+            for b in s.first_batches:
+                if b.met is None:
+                    continue
+                row = out.setdefault(b.tier, {"shelters": 0, "on_target": 0, "share": 0.0})
+                row["shelters"] += 1
+                row["on_target"] += int(b.met)
+        for row in out.values():
+            row["share"] = round(row["on_target"] / row["shelters"], 4)
+        return dict(sorted(out.items()))
 
     @property
     def untoured_depots(self) -> list[str]:
@@ -290,6 +324,16 @@ class Plan:
                         for c in s.items
                     ],
                     "reasons": s.reasons,
+                    "first_arrival_hours": _round(s.first_arrival_hours),
+                    "first_batches": [
+                        {
+                            "tier": b.tier,
+                            "arrival_hours": _round(b.arrival_hours),
+                            "target_hours": b.target_hours,
+                            "met": b.met,
+                        }
+                        for b in s.first_batches
+                    ],
                 }
                 for s in self.shelters
             ],

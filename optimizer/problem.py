@@ -138,6 +138,12 @@ class Away:
     from_hours: float
 
 
+#: National guidance of 2024: after a dispatch order the first batch reaches the affected
+#: area within 6 h from county reserves, 8 h from city and 10 h from provincial ones
+#: (depot tier -> hours; a scenario may give its own).
+FIRST_BATCH_HOURS: tuple[tuple[str, float], ...] = (("county", 6.0), ("city", 8.0), ("province", 10.0))
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """Everything the planner needs. `today` decides which lots are expired.
@@ -145,6 +151,8 @@ class Problem:
     `now_hours` is when the plan is made, in hours since the disaster (0 for the first
     plan): no depot loads and no agreement is called off before then. `en_route` are loads
     already on the road, counted towards their shelters; `away` the trucks carrying them.
+    `first_batch_hours`: per depot tier, the hours within which its first batch of critical
+    goods should reach a shelter it serves, counted from the dispatch order (`now_hours`).
     """
 
     name: str
@@ -164,6 +172,7 @@ class Problem:
     now_hours: float = 0.0
     en_route: tuple[EnRoute, ...] = ()
     away: tuple[Away, ...] = ()
+    first_batch_hours: tuple[tuple[str, float], ...] = FIRST_BATCH_HOURS
 
     def item(self, code: str) -> ItemSpec:
         for it in self.items:

@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from optimizer.problem import (
+    FIRST_BATCH_HOURS,
     Agreement,
     Depot,
     ItemSpec,
@@ -51,6 +52,17 @@ class ScenarioMeta(BaseModel):
     deadline_hours: float = Field(default=10.0, gt=0)
     horizon_days: int = Field(default=1, ge=1)
     time_limit_s: float = Field(default=10.0, gt=0)
+    #: Hours within which each depot tier's first batch should arrive (2024 guidance:
+    #: county 6, city 8, province 10); a scenario may set its own.
+    first_batch_hours: dict[str, float] = Field(default_factory=lambda: dict(FIRST_BATCH_HOURS))
+
+    @field_validator("first_batch_hours")
+    @classmethod
+    def _positive_hours(cls, value: dict[str, float]) -> dict[str, float]:
+        for tier, hours in value.items():
+            if hours <= 0:
+                raise ValueError(f"{tier}: hours must be positive")
+        return value
 
 
 class _Item(BaseModel):
@@ -284,6 +296,7 @@ def load_scenario(folder: Path) -> tuple[ScenarioMeta, Problem]:
         deadline_hours=meta.deadline_hours,
         horizon_days=meta.horizon_days,
         today=meta.disaster.time.date(),
+        first_batch_hours=tuple(sorted(meta.first_batch_hours.items())),
     )
     return meta, problem
 

@@ -263,6 +263,22 @@ def show_plan(result: Plan, worst: int = 8) -> None:
     table.add_row("units shipped (late)", f"{k['units_shipped']:,} ({k['units_late']:,})")
     unmet = ", ".join(f"{i} {q:,}" for i, q in k["units_unmet"].items() if q) or "none"
     table.add_row("units unmet", unmet)
+    targets = {
+        b.tier: b.target_hours
+        for s in result.shelters
+        for b in s.first_batches
+        if b.target_hours is not None
+    }
+    shares = k["first_batch_on_target"]
+    if shares:
+        table.add_row(
+            "first batch on target (2024)",
+            "; ".join(
+                f"{tier} {row['on_target']}/{row['shelters']} shelters ({row['share']:.0%})"
+                + (f" within {targets[tier]:g} h" if tier in targets else "")
+                for tier, row in shares.items()
+            ),
+        )
     if result.routing is not None:
         r = result.routing
         if r.bound_residents is not None:

@@ -148,18 +148,25 @@ def test_bench_routing_runs_pyvrp_in_the_same_run(
     assert row["checked_by_pyvrp"] == {"feasible": True, "objective": 44.0}
 
 
-def test_bench_tours_reports_what_the_tours_keep(capsys: pytest.CaptureFixture[str]) -> None:
-    """`python -m bench tours` on the bundled scenario: per run, the allocation's promise,
-    the first round's tours and the best round's (never fewer than the first), and a
-    summary per time limit."""
+def test_bench_tours_reports_runs_bound_and_repeatability(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`python -m bench tours` on the tiny scenario, two runs: per run the promise, the
+    tours' figure, the bound and the status; a summary per limit counting identical plans;
+    the search's speed both ways, making the same steps."""
     from bench.__main__ import main
 
-    assert main(["tours", "--seconds", "6", "--repeat", "1"]) == 0
+    tiny = Path(__file__).resolve().parents[1] / "data" / "tiny-scenario"
+    assert main(["tours", "--scenario", str(tiny), "--seconds", "4", "--runs", "2"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    (run,) = doc["runs"]
-    assert 0 < run["first_tours"] <= run["best_tours"]
-    assert run["allocation"] > 0
-    assert 1 <= run["rounds"] <= 3
+    assert len(doc["runs"]) == 2
+    for run in doc["runs"]:
+        assert 0 < run["served"] <= run["bound"]
+        assert run["untoured"] == 0
+        assert run["status"] in ("optimal", "feasible")
     (summary,) = doc["summary"]
-    assert summary["limit_s"] == 6
-    assert 0 < summary["kept_min"] <= summary["kept_max"]
+    assert summary["limit_s"] == 4
+    assert summary["identical_plans"] == 2
+    assert summary["untoured_runs"] == 0
+    assert doc["speed"]
+    assert all(row["steps_per_s_incremental"] > 0 for row in doc["speed"])

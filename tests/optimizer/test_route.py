@@ -137,3 +137,31 @@ def test_depots_the_time_limit_leaves_no_time_for_keep_their_shipments() -> None
     assert out.untoured_depots == out.routing.untoured_depots
     assert sum(s.qty for s in out.shipments) == sum(s.qty for s in plan.shipments)
     assert any("time limit ran out" in n for n in out.notes)
+
+
+def test_first_batches_per_tier_against_the_2024_targets() -> None:
+    """A county depot 2 h away and a city depot 7 h away both send critical water to one
+    shelter: the county's first batch (3 h after loading 1 h) meets its 6 h target, the
+    city's (8.5 h) misses its 8 h; the KPIs count one shelter per tier."""
+    deg_h = DEG_4H / 4  # degrees of latitude a 60 km/h truck drives in an hour
+    p = inst.problem(
+        depots=(
+            Depot("CTY", "county", "county", 40.0 + 2 * deg_h, 122.0, 1.0),
+            Depot("CITY", "city", "city", 40.0 + 7 * deg_h, 122.0, 1.5),
+        ),
+        lots=(Lot("CTY", "W", "C1", 50, None), Lot("CITY", "W", "M1", 500, None)),
+        shelters=(Shelter("S", "s", 40.0, 122.0, 100),),
+        fleet=(inst.truck("CTY", 1), inst.truck("CITY", 1)),
+        deadline_hours=10.0,
+    )
+    plan = routed(p)
+    (shelter,) = plan.shelters
+    batches = {b.tier: b for b in shelter.first_batches}
+    assert batches["county"].arrival_hours == pytest.approx(3.0, abs=0.05)
+    assert batches["county"].met is True
+    assert batches["city"].arrival_hours == pytest.approx(8.5, abs=0.05)
+    assert batches["city"].met is False
+    assert shelter.first_arrival_hours == pytest.approx(3.0, abs=0.05)
+    kpi = plan.kpis()["first_batch_on_target"]
+    assert kpi["county"] == {"shelters": 1, "on_target": 1, "share": 1.0}
+    assert kpi["city"] == {"shelters": 1, "on_target": 0, "share": 0.0}
