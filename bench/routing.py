@@ -23,14 +23,11 @@ What was tried and what each gave is in `TUNING` below (printed with ``--tuning`
 import argparse
 import csv
 import json
-import math
 import os
 import platform
-import re
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,18 +36,15 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from optimizer.params import DEFAULT_SETTINGS, SearchSettings
-from optimizer.routing import RoutingModel, RoutingResult, Vehicle, solve_routing
+from optimizer.params import DEFAULT_SETTINGS
+from optimizer.routing.vrplib import Instance, load_instance, solve_instance, warm_up
 
 HELP = "Routing: gap to best-known values on CVRPLIB X and Solomon VRPTW (vs PyVRP)."
 
 #: Targets (mean gap in percent per family, at 30 s per instance).
 TARGET_GAP = {"cvrp": 2.0, "vrptw": 1.0}
 DEFAULT_SECONDS = 30.0
-BENCHMARKS_DIR = Path(__file__).resolve().parents[2] / "shared" / "benchmarks"
 FAMILY_DIRS = {"cvrp": "cvrp", "vrptw": "vrptw"}
-#: Spare vehicles beyond the minimum for an unlimited CVRP fleet (the BKS may use more).
-SPARE_VEHICLES = 3
 
 TUNING = """\
 What was tried, mean gap to BKS in % (CVRP X set / Solomon set), 10 s per instance, one
@@ -86,155 +80,6 @@ At 30 s per instance (same run, PyVRP 0.14 on one core; our routes re-checked by
 evaluator): two workers 0.36 / 0.07 vs PyVRP 0.69 / 0.15 (gap ratio 0.5 / 0.5);
 one worker 0.36 / 0.23.
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Instance:
-    """A benchmark instance as a `RoutingModel`, with what is needed to report it."""
-
-    name: str
-    family: str  # "cvrp" | "vrptw"
-    path: Path
-    model: RoutingModel
-    scale: int  # solver units per instance unit (10 for Solomon's one decimal)
-    coords: np.ndarray  # (N, 2) for PyVRP's locations
-
-    @property
-    def customers(self) -> int:
-        return self.model.n_nodes - 1
-
-
-def _euclid(coords: np.ndarray) -> np.ndarray:
-    diff = coords[:, None, :].astype(np.float64) - coords[None, :, :].astype(np.float64)
-    return np.sqrt((diff**2).sum(axis=2))
-
-
-def _is_solomon(path: Path) -> bool:
-    head = path.read_text(encoding="utf-8", errors="replace")[:2000].upper()
-    return "CUST NO." in head or ("VEHICLE" in head and "CUSTOMER" in head)
-
-
-def load_instance(path: Path | str) -> Instance:
-    """Read a CVRPLIB (.vrp) or Solomon (.txt) file into a `RoutingModel`.
-
-    Raises ValueError with a one-line reason when the file is missing, unreadable or not a
-    single-depot CVRP / VRPTW instance.
-    """
-    import vrplib
-
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    solomon = _is_solomon(path)
-    try:
-        data = vrplib.read_instance(str(path), instance_format="solomon" if solomon else "vrplib")
-    except Exception as exc:
-        raise ValueError(f"{path}: not a readable VRPLIB/Solomon file ({exc})") from None
-    try:
-        return _solomon(path, data) if solomon else _cvrp(path, data)
-    except (KeyError, IndexError, TypeError) as exc:
-        raise ValueError(f"{path}: missing or malformed section ({exc})") from None
-
-
-def _cvrp(path: Path, data: dict[str, Any]) -> Instance:
-    if "capacity" not in data or "demand" not in data:
-        raise ValueError(f"{path}: not a CVRP instance (no CAPACITY or DEMAND_SECTION)")
-    depots = np.atleast_1d(data.get("depot", np.array([0])))
-    if depots.size != 1 or int(depots[0]) != 0:
-        raise ValueError(f"{path}: only single-depot instances with the depot first")
-    n = int(data["dimension"])
-    weight_type = str(data.get("edge_weight_type", "")).upper()
-    if "node_coord" in data and weight_type in ("EUC_2D", ""):
-        coords = np.asarray(data["node_coord"], dtype=np.float64)
-        dist = np.floor(_euclid(coords) + 0.5).astype(np.int64)  # CVRPLIB: round each arc
-    else:
-        coords = np.asarray(data.get("node_coord", np.zeros((n, 2))), dtype=np.float64)
-        dist = np.floor(np.asarray(data["edge_weight"], dtype=np.float64) + 0.5).astype(np.int64)
-    demand = np.asarray(data["demand"], dtype=np.int64).reshape(n, 1)
-    capacity = int(data["capacity"])
-    if (demand > capacity).any():
-        raise ValueError(f"{path}: a customer's demand exceeds the capacity")
-    name = str(data.get("name", path.stem))
-    k = int(m.group(1)) if (m := re.search(r"-k(\d+)", name)) else 0
-    fleet = int(data.get("vehicles", 0)) or (
-        max(k, math.ceil(int(demand.sum()) / capacity)) + SPARE_VEHICLES
-    )
-    model = RoutingModel(
-        distance=dist,
-        times=[dist],
-        demand=demand,
-        service=np.zeros(n, dtype=np.int64),
-        window=np.tile(np.array([0, 2**40], dtype=np.int64), (n, 1)),
-        vehicles=tuple(Vehicle(0, 0, (capacity,)) for _ in range(fleet)),
-        depots=frozenset({0}),
-    )
-    return Instance(name, "cvrp", path, model, 1, coords)
-
-
-def _solomon(path: Path, data: dict[str, Any]) -> Instance:
-    coords = np.asarray(data["node_coord"], dtype=np.float64)
-    n = coords.shape[0]
-    scale = 10
-    # DIMACS: truncate to one decimal; times equal distances. The tiny epsilon keeps exact
-    # tenths (e.g. 5.0 computed as 4.9999999) on the right side of the floor.
-    dist = np.floor(_euclid(coords) * scale + 1e-9).astype(np.int64)
-    window = np.asarray(data["time_window"], dtype=np.int64) * scale
-    service = np.asarray(data["service_time"], dtype=np.int64) * scale
-    demand = np.asarray(data["demand"], dtype=np.int64).reshape(n, 1)
-    capacity = int(data["capacity"])
-    fleet = int(data["vehicles"])
-    model = RoutingModel(
-        distance=dist,
-        times=[dist],
-        demand=demand,
-        service=service,
-        window=window,
-        vehicles=tuple(Vehicle(0, 0, (capacity,)) for _ in range(fleet)),
-        depots=frozenset({0}),
-    )
-    return Instance(str(data.get("name", path.stem)), "vrptw", path, model, scale, coords)
-
-
-# --------------------------------------------------------------------------- solving
-
-
-def solve_instance(
-    instance: Instance,
-    seconds: float,
-    *,
-    workers: int = 1,
-    settings: SearchSettings | None = None,
-    progress: Callable[[str], None] | None = None,
-) -> tuple[RoutingResult, dict[str, Any]]:
-    """Solve with our engine; the JSON of `relief bench vrp` (objective in instance units)."""
-    result = solve_routing(
-        instance.model,
-        time_limit_s=seconds,
-        workers=workers,
-        settings=settings,
-        progress=progress,
-    )
-    objective = None if result.distance is None else result.distance / instance.scale
-    document = {
-        "instance": instance.name,
-        "family": instance.family,
-        "status": result.status,
-        "objective": objective,
-        "seconds": round(result.seconds, 2),
-        "vehicles": len(result.routes),
-        "routes": [r.nodes for r in result.routes],
-    }
-    return result, document
-
-
-def warm_up() -> float:
-    """Compile (or load from cache) the engine's numba kernels before any timed solve, as
-    PyVRP's compiled code is; seconds taken (0 when numba is missing)."""
-    try:
-        from optimizer.routing import sisr
-    except ImportError:
-        return 0.0
-    return sisr.warm()
 
 
 def pyvrp_available() -> bool:
@@ -451,8 +296,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dir",
         type=Path,
-        default=BENCHMARKS_DIR,
-        help="folder holding bks.csv, cvrp/ and vrptw/ (default ../shared/benchmarks)",
+        required=True,
+        help="folder holding bks.csv, cvrp/ and vrptw/ (CVRPLIB X and Solomon instances)",
     )
     parser.add_argument(
         "--json-out", type=Path, metavar="FILE", help="also write the JSON result here"

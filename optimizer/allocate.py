@@ -362,7 +362,7 @@ def _reachable(d: _Data, cl: _Clusters, arcs: _Arcs, crit: np.ndarray) -> np.nda
     covered = np.zeros((cl.count, len(d.items)), dtype=bool)
     covered[arcs.grp, arcs.item] = True
     wants = cl.need[:, crit] > 0
-    group_ok: np.ndarray = (covered[:, crit] | ~wants).all(axis=1)
+    group_ok = np.asarray((covered[:, crit] | ~wants).all(axis=1))
     return group_ok[cl.label] & (d.residents > 0) & (d.need[:, crit] > 0).any(axis=1)
 
 

@@ -2,7 +2,9 @@
 
 A CSV (one row per load line, for spreadsheets and the depot's loading crew) and a printable
 HTML page per vehicle (stops in order, what to unload at each, lots, times). Both are built
-from the Plan's routes only, so they always add up to the plan's loads.
+from the Plan's routes only, so they always add up to the plan's loads. Drivers count stops
+afresh on every trip (`stop`); the ledger knows a stop by its number on across the vehicle's
+trips (`stop_ref`, what `relief dispatch deliver` takes).
 """
 
 import csv
@@ -17,6 +19,7 @@ COLUMNS = [
     "trip",
     "depart_hours",
     "stop",
+    "stop_ref",
     "shelter",
     "arrival_hours",
     "late_hours",
@@ -38,7 +41,7 @@ def manifest_csv(plan: Plan) -> str:
     writer.writerow(COLUMNS)
     for route in plan.routes:
         for trip in route.trips:
-            for stop in trip.stops:
+            for number, stop in enumerate(trip.stops, start=1):
                 for load in stop.loads:
                     writer.writerow(
                         [
@@ -46,6 +49,7 @@ def manifest_csv(plan: Plan) -> str:
                             route.depot,
                             trip.trip,
                             round(trip.depart_hours, 3),
+                            number,
                             stop.stop,
                             stop.shelter,
                             round(stop.arrival_hours, 3),
@@ -104,14 +108,15 @@ def manifest_html(plan: Plan, shelter_names: dict[str, str] | None = None) -> st
                 f"<th>{_both('批次', 'lot')}</th><th>{_both('数量', 'qty')}</th>"
                 f"<th>{_both('签收', 'received by')}</th></tr>"
             )
-            for stop in trip.stops:
+            for number, stop in enumerate(trip.stops, start=1):
                 late = ' class="late"' if stop.late_hours > 0 else ""
                 label = escape(f"{stop.shelter} {names.get(stop.shelter, '')}".strip())
                 for k, load in enumerate(stop.loads):
                     first = k == 0
                     span = len(stop.loads)
                     head = (
-                        f'<td rowspan="{span}" class="n">{stop.stop}</td>'
+                        f'<td rowspan="{span}" class="n">{number} '
+                        f'<span class="en">#{stop.stop}</span></td>'
                         f'<td rowspan="{span}">{label}</td>'
                         f'<td rowspan="{span}"{late}>{_clock(stop.arrival_hours)}'
                         + (f" {_both('迟到', 'late')}" if stop.late_hours > 0 else "")

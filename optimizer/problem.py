@@ -141,7 +141,11 @@ class Away:
 #: National guidance of 2024: after a dispatch order the first batch reaches the affected
 #: area within 6 h from county reserves, 8 h from city and 10 h from provincial ones
 #: (depot tier -> hours; a scenario may give its own).
-FIRST_BATCH_HOURS: tuple[tuple[str, float], ...] = (("county", 6.0), ("city", 8.0), ("province", 10.0))
+FIRST_BATCH_HOURS: tuple[tuple[str, float], ...] = (
+    ("county", 6.0),
+    ("city", 8.0),
+    ("province", 10.0),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ def vrp(
     """Solve one VRPLIB instance with the planner's routing engine and print JSON
     {instance, objective, seconds, routes}. Distances follow the family's convention:
     CVRPLIB rounds each arc to the nearest integer; Solomon truncates to one decimal."""
-    from bench.routing import load_instance, solve_instance, warm_up
+    from optimizer.routing.vrplib import load_instance, solve_instance, warm_up
 
     try:
         instance = load_instance(file)

@@ -404,8 +404,8 @@ class DepotTours:
             spec = self.trucks[t].spec
             truck = Truck(name_of[t], spec)
             trips: list[Trip] = []
+            counter = 0  # a vehicle's stops are numbered on across trips: the ledger's key
             for number, r in enumerate(sorted(used, key=lambda x: x.start), start=1):
-                counter = 0  # stops are numbered afresh on every trip, as drivers read them
                 stops: list[Stop] = []
                 kg = m3 = 0.0
                 for node, arrival in zip(r.nodes, r.arrivals, strict=True):

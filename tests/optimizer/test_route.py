@@ -80,6 +80,13 @@ def test_loads_larger_than_a_truck_go_in_several_trips_within_capacity() -> None
         assert trip.load_kg <= 8000
     assert sum(load.qty for t in route.trips for s in t.stops for load in s.loads) == 1000
     assert plan.shelters[0].served_on_time
+    # Drivers count stops afresh on each trip; the ledger's reference runs on.
+    rows = list(csv.DictReader(io.StringIO(manifest_csv(plan))))
+    assert {(r["trip"], r["stop"], r["stop_ref"]) for r in rows} == {
+        ("1", "1", "1"),
+        ("2", "1", "2"),
+    }
+    assert "签收" in manifest_html(plan)
 
 
 def test_manifests_add_up_to_the_plan_loads() -> None:
