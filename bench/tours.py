@@ -24,6 +24,7 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,16 @@ OVERRUN_S = 1.0
 TARGET_SHARE = 0.97
 TARGET_SPEEDUP = 10.0
 SPEED_STEPS = 3000
+#: Steps per part of our search in the peer comparison (PyVRP gets the time they take).
+PEER_STEPS_PER_PART = 400
+
+
+def _pyvrp_installed() -> bool:
+    try:
+        import pyvrp  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +71,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="Route search seed.")
     parser.add_argument("--load", action="store_true", help="Keep one core busy meanwhile.")
     parser.add_argument("--no-speed", action="store_true", help="Skip the steps/s measurement.")
+    parser.add_argument(
+        "--pyvrp",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Compare each depot's on-time tours with PyVRP (default: when installed).",
+    )
     parser.add_argument("--json", type=Path, default=None, help="Also write the JSON here.")
 
 
@@ -166,6 +183,130 @@ def _depot_jobs(problem: Problem) -> list[tuple[str, DepotTours, np.ndarray]]:
     return out
 
 
+def _on_time_only(job: DepotTours) -> DepotTours:
+    """The depot's instance with only the parts that must arrive on time (the peer
+    comparison's problem: late loads do not decide who is served)."""
+    keep = [k for k, p in enumerate(job.parts, start=1) if p.urgent]
+    idx = np.array([0, *keep])
+    return replace(
+        job,
+        parts=[job.parts[k - 1] for k in keep],
+        times=[t[np.ix_(idx, idx)] for t in job.times],
+        demand=job.demand[idx],
+        service=job.service[idx],
+        residents=job.residents[idx],
+    )
+
+
+def _served_by(job: DepotTours, visited: set[int]) -> int:
+    """Residents of the shelters all of whose parts (nodes 1..N) are visited in time."""
+    whole: dict[str, bool] = defaultdict(lambda: True)
+    people: dict[str, int] = {}
+    for k, part in enumerate(job.parts, start=1):
+        whole[part.shelter] &= k in visited
+        people[part.shelter] = int(job.residents[k])
+    return sum(people[s] for s, ok in whole.items() if ok)
+
+
+def _pyvrp_served(job: DepotTours, seconds: float, seed: int) -> tuple[int, bool]:
+    """PyVRP on the same on-time problem: the same drives (minutes, stops included),
+    unloading, trucks, trips (reloads at the depot, its reload time as the depot's
+    service), deadline windows, and prizes equal to our drop penalties. Residents served,
+    and whether its best solution was feasible."""
+    import pyvrp
+    from pyvrp.stop import MaxRuntime
+
+    model = job.model(np.ones(len(job.parts) + 1, dtype=bool))
+    n = model.n_nodes
+    locations = [pyvrp.Location(0.0, float(k)) for k in range(n)]
+    assert model.drop_penalty is not None
+    clients = [
+        pyvrp.Client(
+            location=k,
+            delivery=[int(x) for x in model.demand[k]],
+            service_duration=int(model.service[k]),
+            tw_early=0,
+            tw_late=int(model.window[k, 1]),
+            prize=int(model.drop_penalty[k]),
+            required=False,
+        )
+        for k in range(1, n)
+    ]
+    depot = pyvrp.Depot(location=0, service_duration=job.reload_min)
+    kinds: dict[tuple[int, int, int, int], int] = defaultdict(int)
+    for t, chain in enumerate(job.chains):
+        v = model.vehicles[chain[0]]
+        start = max(v.earliest_start - job.reload_min, 0)
+        kinds[(tuple(v.capacity), v.profile, start, len(chain))] += 1  # type: ignore[index]
+        del t
+    types = [
+        pyvrp.VehicleType(
+            num_available=count,
+            capacity=list(capacity),
+            profile=profile,
+            tw_early=start,
+            reload_depots=[0],
+            max_reloads=trips - 1,
+        )
+        for (capacity, profile, start, trips), count in sorted(kinds.items())
+    ]
+    data = pyvrp.ProblemData(
+        locations,
+        clients,
+        [depot],
+        types,
+        [model.times[0].copy() for _ in model.times],
+        [t.copy() for t in model.times],
+    )
+    result = pyvrp.solve(data, stop=MaxRuntime(max(seconds, 0.01)), seed=seed, display=False)
+    best = result.best
+    visited: set[int] = set()
+    if best.is_feasible():  # a route's schedule lists its depot visits (reloads) too
+        visited = {a.idx + 1 for r in best.routes() for a in r.schedule() if _client(a)}
+    return _served_by(job, visited), bool(best.is_feasible())
+
+
+def _client(activity: Any) -> bool:
+    """Whether a PyVRP schedule entry is a client visit (clients are our nodes 1..N)."""
+    flag = activity.is_client
+    return bool(flag() if callable(flag) else flag)
+
+
+def _peer(problem: Problem, steps_per_part: int) -> list[dict[str, Any]]:
+    """Each depot's on-time tour problem solved by our search and by PyVRP in the time
+    ours took: residents whose parts all arrive on time, side by side."""
+    rows = []
+    for code, full, _hard in _depot_jobs(problem):
+        job = _on_time_only(full)
+        if not job.parts:
+            continue
+        hard = np.ones(len(job.parts) + 1, dtype=bool)
+        hard[0] = False
+        began = time.perf_counter()
+        ours = job.solve(
+            hard,
+            job.construct(hard),
+            steps=steps_per_part * len(job.parts),
+            workers=1,
+            seed=0,
+            cap_at=time.time() + 600,
+        )
+        took = time.perf_counter() - began
+        visited = {n for r in ours.routes for n in r.nodes}
+        theirs, feasible = _pyvrp_served(job, took, 0)
+        rows.append(
+            {
+                "depot": code,
+                "parts": len(job.parts),
+                "seconds": round(took, 2),
+                "ours": _served_by(job, visited),
+                "pyvrp": theirs,
+                "pyvrp_feasible": feasible,
+            }
+        )
+    return rows
+
+
 def _speed(problem: Problem) -> list[dict[str, Any]]:
     """Steps per second on each depot with more than one trip per truck, both ways."""
     rows = []
@@ -219,6 +360,8 @@ def run(args: argparse.Namespace) -> int:
                 with console.status(f"{seconds:g} s, run {k + 1}/{args.runs}"):
                     results.append({"limit_s": seconds, "run": k + 1, **_one(args, seconds)})
         speed = [] if args.no_speed else _speed(_load_problem(args))
+        use_peer = _pyvrp_installed() if args.pyvrp is None else args.pyvrp
+        peer = _peer(_load_problem(args), PEER_STEPS_PER_PART) if use_peer else []
     finally:
         if loader is not None:
             loader.terminate()
@@ -286,6 +429,28 @@ def run(args: argparse.Namespace) -> int:
                 f"{s['speedup']:.1f}",
             )
         console.print(t)
+    if peer:
+        t = Table(title="on-time tours per depot: ours vs PyVRP in the same seconds")
+        for col in ("depot", "parts", "s", "ours", "PyVRP", "PyVRP feasible"):
+            t.add_column(col, justify="right")
+        for p in peer:
+            t.add_row(
+                p["depot"],
+                str(p["parts"]),
+                f"{p['seconds']:.2f}",
+                f"{p['ours']:,}",
+                f"{p['pyvrp']:,}",
+                "yes" if p["pyvrp_feasible"] else "no",
+            )
+        t.add_row(
+            "total",
+            "",
+            "",
+            f"{sum(p['ours'] for p in peer):,}",
+            f"{sum(p['pyvrp'] for p in peer):,}",
+            "",
+        )
+        console.print(t)
     document = {
         "benchmark": "tours",
         "scenario": name,
@@ -294,6 +459,7 @@ def run(args: argparse.Namespace) -> int:
         "runs": results,
         "summary": summary,
         "speed": speed,
+        "peer": peer,
     }
     text = json.dumps(document, indent=2)
     sys.stdout.write(text + "\n")
