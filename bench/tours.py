@@ -233,12 +233,11 @@ def _pyvrp_served(job: DepotTours, seconds: float, seed: int) -> tuple[int, bool
         for k in range(1, n)
     ]
     depot = pyvrp.Depot(location=0, service_duration=job.reload_min)
-    kinds: dict[tuple[int, int, int, int], int] = defaultdict(int)
-    for t, chain in enumerate(job.chains):
+    kinds: dict[tuple[tuple[int, ...], int, int, int], int] = defaultdict(int)
+    for chain in job.chains:
         v = model.vehicles[chain[0]]
         start = max(v.earliest_start - job.reload_min, 0)
-        kinds[(tuple(v.capacity), v.profile, start, len(chain))] += 1  # type: ignore[index]
-        del t
+        kinds[(tuple(v.capacity), v.profile, start, len(chain))] += 1
     types = [
         pyvrp.VehicleType(
             num_available=count,
@@ -250,14 +249,9 @@ def _pyvrp_served(job: DepotTours, seconds: float, seed: int) -> tuple[int, bool
         )
         for (capacity, profile, start, trips), count in sorted(kinds.items())
     ]
-    data = pyvrp.ProblemData(
-        locations,
-        clients,
-        [depot],
-        types,
-        [model.times[0].copy() for _ in model.times],
-        [t.copy() for t in model.times],
-    )
+    durations: list[Any] = [t.copy() for t in model.times]  # PyVRP's stubs want int arrays
+    distances: list[Any] = [model.times[0].copy() for _ in durations]
+    data = pyvrp.ProblemData(locations, clients, [depot], types, distances, durations)
     result = pyvrp.solve(data, stop=MaxRuntime(max(seconds, 0.01)), seed=seed, display=False)
     best = result.best
     visited: set[int] = set()
