@@ -152,7 +152,6 @@ def tour_bound(
     trips_to = np.zeros(hours.shape)  # on-time trips of the whole fleet to each shelter
     big_kg = np.zeros(len(srcs))
     big_m3 = np.zeros(len(srcs))
-    cycles = np.zeros(len(srcs))
     fleet = [v for v in problem.fleet if v.count > 0]
     for i, s in enumerate(srcs):
         if not depot[i]:
@@ -174,7 +173,6 @@ def tour_bound(
         trips_to[i] = sum(v.count for v in trucks) * to_each
         big_kg[i] = max(v.capacity_kg for v in trucks)
         big_m3[i] = max(v.capacity_m3 for v in trucks)
-        cycles[i] = cycle
 
     # Which shelters count however the plan goes (nothing critical left to bring), which
     # can be served at all (every critical item from some source in time), and the arcs.
