@@ -1,0 +1,639 @@
+"""The two-stage siting model, solved as one extensive-form MIP with HiGHS.
+
+First stage (here and now): which candidates open, how many m³ each adds, how many units of
+each item are prepositioned there (volume within storage, cost within the budget).
+Second stage, per scenario: the planner's coverage rule. A shelter counts when every one of
+its critical items arrives by the deadline; sources are the scenario's own depots and
+agreement reserves (today's network, fixed) plus the open candidates' new stock.
+
+Why the second stage stays small. Without routing costs, what a shelter can get depends
+only on the set of sources in time for it, so shelters with the same set share their flow
+variables (one flow per source, group and critical item, against the sum of the members'
+needs × their served flags). That aggregation is exact: a group's total can be split among
+its members any way, as each can be reached by the same sources. Fleet capacity is not in
+the siting model (each site is assumed to have the trucks to shuttle its stock); the
+evaluation (`optimizer.siting.evaluate`) runs the real planner, fleets included.
+"""
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from optimizer.demand import needs
+from optimizer.network import Place, travel_times
+from optimizer.plan import SolveStatus
+from optimizer.siting.lp import Block, Solution, SparseModel
+from optimizer.siting.problem import Mode, Objective, SetScenario, SitingSet, Target
+from optimizer.sources import EPS, source_travel_times, sources
+
+#: The cost tie-break in the coverage mode is worth at most this many residents in total.
+COST_TIE_RESIDENTS = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class SitingParams:
+    """How a siting model is solved.
+
+    mode: coverage (most residents within the budget) or cost (cheapest network that meets
+        the target).
+    objective / alpha: override the set's; alpha is the worst share of scenarios CVaR means.
+    budget / target: override the set's.
+    relative_gap: HiGHS stops when the proven gap is below it.
+    threads: HiGHS threads (1 keeps runs repeatable on a shared machine).
+    """
+
+    mode: Mode = Mode.COVERAGE
+    objective: Objective | None = None
+    alpha: float | None = None
+    budget: float | None = None
+    target: Target | None = None
+    relative_gap: float = 1e-4
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        if self.alpha is not None and not 0 < self.alpha <= 1:
+            raise ValueError("alpha: in (0, 1]")
+        if self.budget is not None and self.budget < 0:
+            raise ValueError("budget: must not be negative")
+        if not 0 <= self.relative_gap < 1:
+            raise ValueError("relative_gap: in [0, 1)")
+        if self.threads < 1:
+            raise ValueError("threads: at least 1")
+        if self.target is not None:
+            _check_target(self.target)
+
+
+def _check_target(target: Target) -> None:
+    if not 0 < target.coverage <= 1:
+        raise ValueError("target.coverage: in (0, 1]")
+    if target.probability is not None and not 0 < target.probability <= 1:
+        raise ValueError("target.probability: in (0, 1]")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteDecision:
+    code: str
+    name: str
+    kind: str
+    existing: bool
+    opened: bool
+    added_m3: float
+    used_m3: float
+    cost: float  # fixed (when newly opened) + storage + stock, ¥
+    stock: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioOutcome:
+    name: str
+    probability: float
+    residents_total: int
+    residents_served: int
+    baseline_served: int | None = None  # today's network alone, when asked for
+
+    @property
+    def share(self) -> float:
+        return self.residents_served / self.residents_total if self.residents_total else 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Marginal:
+    """Expected residents one more unit of `item` at `site` would serve (LP dual)."""
+
+    site: str
+    item: str
+    residents_per_unit: float
+    residents_per_yuan: float
+
+
+@dataclass(frozen=True, slots=True)
+class SitingResult:
+    """What the siting model chose and what it proved.
+
+    `objective` is in the mode's unit: expected (or CVaR) residents served on time, or ¥ for
+    the cost mode. `bound` is proven: an upper bound on residents, a lower bound on cost.
+    """
+
+    name: str
+    mode: Mode
+    objective_kind: Objective
+    status: SolveStatus
+    objective: float
+    bound: float | None
+    gap: float | None
+    runtime_s: float
+    budget: float | None
+    cost: float
+    expected_served: float
+    expected_total: float
+    sites: list[SiteDecision]
+    scenarios: list[ScenarioOutcome]
+    marginals: list[Marginal] = field(default_factory=list)
+    size: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        gap = f", gap {self.gap:.2%}" if self.gap is not None else ""
+        opened = ", ".join(s.code for s in self.sites if s.opened and not s.existing) or "none"
+        return (
+            f"{self.name}: {self.status.value}{gap} in {self.runtime_s:.1f} s; cost "
+            f"¥{self.cost:,.0f}; expected {self.expected_served:,.0f} of "
+            f"{self.expected_total:,.0f} residents served on time; new sites: {opened}"
+        )
+
+    def stock(self) -> dict[tuple[str, str], int]:
+        return {(s.code, item): q for s in self.sites for item, q in s.stock.items() if q > 0}
+
+
+# --------------------------------------------------------------------------- scenario data
+
+
+@dataclass(slots=True)
+class _Stage2:
+    """One scenario as arrays over its shelter groups and critical items."""
+
+    items: list[str]  # critical item codes, the columns
+    residents: np.ndarray  # (J,)
+    need: np.ndarray  # (J, C) critical units
+    fixed_in_time: np.ndarray  # (S, J) today's sources in time
+    fixed_supply: np.ndarray  # (S, C)
+    cand_in_time: np.ndarray  # (K, J)
+    total: int
+
+
+def scenario_data(sset: SitingSet, scenario: SetScenario) -> _Stage2:
+    """Critical needs, and which sources (today's and the candidates) arrive in time."""
+    problem = scenario.problem
+    deadline = sset.deadline_hours
+    items = [n.item for n in problem.norms if n.critical]
+    column = {c: k for k, c in enumerate(items)}
+    row = {h.code: j for j, h in enumerate(problem.shelters)}
+    need = np.zeros((len(problem.shelters), len(items)))
+    for n in needs(problem):
+        if n.item in column:
+            need[row[n.shelter], column[n.item]] = n.qty
+    srcs = sources(problem)
+    shelters = [h.code for h in problem.shelters]
+    if scenario.travel is not None:
+        hours = scenario.travel.matrix([s.code for s in srcs], shelters)
+    else:
+        hours = source_travel_times(problem, srcs).hours
+    ready = np.array([s.ready_hours for s in srcs])
+    deliver = np.array([s.can_deliver for s in srcs], dtype=bool)
+    fixed_in_time = (ready[:, None] + hours <= deadline + EPS) & deliver[:, None]
+    supply = np.zeros((len(srcs), len(items)))
+    for i, s in enumerate(srcs):
+        for item, qty in s.supply.items():
+            if item in column:
+                supply[i, column[item]] = qty
+    cand_ready, cand_hours = _candidate_hours(sset, scenario, shelters)
+    return _Stage2(
+        items=items,
+        residents=np.array([h.residents for h in problem.shelters], dtype=float),
+        need=need,
+        fixed_in_time=fixed_in_time.reshape(len(srcs), len(shelters)),
+        fixed_supply=supply,
+        cand_in_time=(cand_ready[:, None] + cand_hours <= deadline + EPS),
+        total=sum(h.residents for h in problem.shelters),
+    )
+
+
+def _candidate_hours(
+    sset: SitingSet, scenario: SetScenario, shelters: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ready hours and drives of each candidate in this scenario. An existing depot of the
+    scenario loads as the scenario says and drives at its own fleet's speed."""
+    problem = scenario.problem
+    depots = {d.code: d for d in problem.depots}
+    speed: dict[str, float] = {}
+    for v in problem.fleet:
+        if v.count > 0:
+            speed[v.depot] = max(speed.get(v.depot, 0.0), v.speed_kmh)
+    places, ready = [], []
+    for c in sset.candidates:
+        depot = depots.get(c.code)
+        lat, lon = (depot.lat, depot.lon) if depot else (c.lat, c.lon)
+        ready.append(depot.loading_hours if depot else c.loading_hours)
+        places.append(Place(c.code, lat, lon, speed.get(c.code, sset.vehicle.speed_kmh)))
+    if scenario.travel is not None:
+        hours = scenario.travel.matrix([c.code for c in sset.candidates], shelters)
+    else:
+        shelter_places = [Place(h.code, h.lat, h.lon) for h in problem.shelters]
+        hours = travel_times(problem, places, shelter_places).hours
+    return np.array(ready, dtype=float), hours.reshape(len(places), len(shelters))
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@dataclass(slots=True)
+class _Built:
+    model: SparseModel
+    open_: Block
+    extra: Block
+    stock: Block
+    served: list[tuple[Block, np.ndarray]]  # per scenario: y block, residents of its shelters
+    cand_rows: list[tuple[np.ndarray, list[int], list[str]]]  # rows, (k) and items, per scenario
+    cost: np.ndarray  # per variable, ¥ (first stage only)
+    tie: float
+    total: np.ndarray  # residents per scenario
+
+
+def _build(
+    sset: SitingSet,
+    data: list[_Stage2],
+    mode: Mode,
+    objective: Objective,
+    alpha: float,
+    budget: float | None,
+    target: Target | None,
+) -> _Built:
+    cands = sset.candidates
+    items = [it.item for it in sset.items]
+    unit_cost = np.array([it.unit_cost for it in sset.items])
+    unit_volume = np.array([it.unit_volume_m3 for it in sset.items])
+    n_k, n_i = len(cands), len(items)
+    probs = np.array([s.probability for s in sset.scenarios])
+    # No site needs more of an item than the largest total need of any scenario.
+    most = np.zeros(n_i)
+    for d in data:
+        for c, item in enumerate(d.items):
+            if item in items:
+                most[items.index(item)] = max(most[items.index(item)], d.need[:, c].sum())
+    m = SparseModel(maximize=mode == Mode.COVERAGE)
+    existing = np.array([c.existing for c in cands], dtype=bool)
+    free = np.array([c.free_m3 for c in cands])
+    top = np.array([c.max_m3 for c in cands])
+    open_ = m.variables(n_k, lo=existing.astype(float), hi=1.0, integer=True)
+    extra = m.variables(n_k, lo=0.0, hi=np.maximum(top - free, 0.0))
+    stock = m.variables(n_k * n_i, lo=0.0, hi=np.tile(most, n_k), integer=True)
+    kk, ii = np.divmod(np.arange(n_k * n_i), n_i)
+    # storage: volume of new stock within free space + added m³; added m³ only if open
+    rows = m.rows(-math.inf, 0.0, n_k)
+    m.terms(rows[kk], stock.at(np.arange(n_k * n_i)), unit_volume[ii])
+    m.terms(rows, extra.at(np.arange(n_k)), -1.0)
+    m.terms(rows, open_.at(np.arange(n_k)), -free)
+    rows = m.rows(-math.inf, 0.0, n_k)
+    m.terms(rows, extra.at(np.arange(n_k)), 1.0)
+    m.terms(rows, open_.at(np.arange(n_k)), -np.maximum(top - free, 0.0))
+    rows = m.rows(-math.inf, 0.0, n_k * n_i)  # stock only at open sites
+    m.terms(rows, stock.at(np.arange(n_k * n_i)), 1.0)
+    m.terms(rows, open_.at(kk), -most[ii])
+    served: list[tuple[Block, np.ndarray]] = []
+    cand_rows: list[tuple[np.ndarray, list[int], list[str]]] = []
+    for d in data:
+        served.append(_stage2(m, d, items, stock, n_i, cand_rows))
+
+    totals = np.array([d.total for d in data], dtype=float)
+    if mode == Mode.COVERAGE:
+        _coverage_objective(m, served, probs, objective, alpha)
+    elif target is None:
+        raise ValueError("target: the cost mode needs a coverage target")
+    else:
+        _coverage_target(m, served, probs, totals, target)
+    cost = np.zeros(m.n_vars)  # ¥ per unit of each first-stage variable
+    cost[open_.at(np.arange(n_k))] = np.where(existing, 0.0, [c.fixed_cost for c in cands])
+    cost[extra.at(np.arange(n_k))] = [c.cost_per_m3 for c in cands]
+    cost[stock.at(np.arange(n_k * n_i))] = unit_cost[ii]
+    paid = np.flatnonzero(cost)
+    objective_vec = np.concatenate(m.cost)
+    if mode == Mode.COVERAGE:
+        if budget is not None:
+            row = m.rows(-math.inf, budget, 1)
+            m.terms(np.full(len(paid), row[0]), paid, cost[paid])
+        # the cheapest of equally good networks: cost can never outweigh one resident
+        tie = COST_TIE_RESIDENTS / max(budget or cost[paid].sum(), 1.0)
+        objective_vec[paid] -= tie * cost[paid]
+    else:
+        # the most residents among equally cheap networks: all of them are worth < ¥0.01
+        tie = COST_TIE_RESIDENTS / max(float(probs @ totals), 1.0)
+        for (block, residents), p in zip(served, probs, strict=True):
+            objective_vec[block.at(np.arange(block.size))] -= tie * p * residents
+        objective_vec[paid] += cost[paid]
+    m.cost = [objective_vec]
+    return _Built(m, open_, extra, stock, served, cand_rows, cost, tie, totals)
+
+
+def _stage2(
+    m: SparseModel,
+    d: _Stage2,
+    items: list[str],
+    stock: Block,
+    n_i: int,
+    cand_rows: list[tuple[np.ndarray, list[int], list[str]]],
+) -> tuple[Block, np.ndarray]:
+    """One scenario's served flags and flows; returns the flags and their residents."""
+    n_c = len(d.items)
+    stocked = np.array([it in items for it in d.items], dtype=bool)
+    in_time = np.vstack([d.fixed_in_time, d.cand_in_time])  # (S + K, J)
+    n_s, n_k = d.fixed_in_time.shape[0], d.cand_in_time.shape[0]
+    supply = np.vstack([d.fixed_supply, np.where(stocked, np.inf, 0.0)[None, :].repeat(n_k, 0)])
+    # a shelter can be served when every critical item it needs has a source in time
+    can = np.ones(len(d.residents), dtype=bool)
+    for c in range(n_c):
+        holders = supply[:, c] > 0
+        wants = d.need[:, c] > 0
+        can &= ~wants | (in_time[holders].any(axis=0))
+    ys = np.flatnonzero(can & (d.residents > 0) & (d.need.sum(axis=1) > 0))
+    y = m.variables(len(ys), lo=0.0, hi=1.0, integer=True)
+    if not len(ys):
+        cand_rows.append((np.zeros(0, np.int64), [], []))
+        return y, np.zeros(0)
+    signature = in_time[:, ys].T
+    _, group = np.unique(signature, axis=0, return_inverse=True)
+    group = group.ravel()
+    n_g = int(group.max()) + 1
+    group_need = np.zeros((n_g, n_c))
+    np.add.at(group_need, group, d.need[ys])
+    first_member = np.zeros(n_g, dtype=np.int64)
+    first_member[group[::-1]] = np.arange(len(ys))[::-1]
+    group_in_time = in_time[:, ys[first_member]]  # (S + K, G)
+    # demand rows per (group, item): flows in − Σ need × y ≥ 0
+    gg, cc = np.nonzero(group_need > 0)
+    demand = -np.ones((n_g, n_c), dtype=np.int64)
+    demand[gg, cc] = m.rows(0.0, math.inf, len(gg))
+    members_c = [(np.flatnonzero(d.need[ys, c] > 0), c) for c in range(n_c)]
+    for members, c in members_c:
+        m.terms(demand[group[members], c], y.at(members), -d.need[ys[members], c])
+    # flows per (source, group, item) in time with something to give
+    ss, gs, cs = [], [], []
+    for c in range(n_c):
+        ok = group_in_time & (supply[:, c] > 0)[:, None] & (group_need[:, c] > 0)[None, :]
+        si, gi = np.nonzero(ok)
+        ss.append(si)
+        gs.append(gi)
+        cs.append(np.full(len(si), c))
+    src, grp, itm = np.concatenate(ss), np.concatenate(gs), np.concatenate(cs)
+    cap = np.minimum(group_need[grp, itm], supply[src, itm])
+    x = m.variables(len(src), lo=0.0, hi=cap)
+    arcs = np.arange(len(src))
+    m.terms(demand[grp, itm], x.at(arcs), 1.0)
+    fixed = src < n_s
+    rows = m.rows(-math.inf, d.fixed_supply.ravel(), n_s * n_c)
+    m.terms(rows[src[fixed] * n_c + itm[fixed]], x.at(arcs[fixed]), 1.0)
+    # candidate stock: Σ flows of (k, item) − prepositioned units ≤ 0
+    pairs = [(k, c) for k in range(n_k) for c in range(n_c) if stocked[c]]
+    rows = m.rows(-math.inf, 0.0, len(pairs))
+    index = -np.ones((n_k, n_c), dtype=np.int64)
+    for r, (k, c) in zip(rows, pairs, strict=True):
+        index[k, c] = r
+    cand = ~fixed
+    m.terms(index[src[cand] - n_s, itm[cand]], x.at(arcs[cand]), 1.0)
+    if pairs:
+        kp = np.array([p[0] for p in pairs])
+        cp = np.array([items.index(d.items[p[1]]) for p in pairs])
+        m.terms(rows, stock.at(kp * n_i + cp), -1.0)
+    cand_rows.append((rows, [p[0] for p in pairs], [d.items[p[1]] for p in pairs]))
+    return y, d.residents[ys]
+
+
+def _served_rows(
+    m: SparseModel, served: list[tuple[Block, np.ndarray]], extra_col: Block | None
+) -> np.ndarray:
+    """One row per scenario: Σ residents × y (+ extra column) ≥ 0; returns the rows."""
+    rows = m.rows(0.0, math.inf, len(served))
+    for r, (block, residents) in zip(rows, served, strict=True):
+        m.terms(np.full(block.size, r), block.at(np.arange(block.size)), residents)
+    return rows
+
+
+def _coverage_objective(
+    m: SparseModel,
+    served: list[tuple[Block, np.ndarray]],
+    probs: np.ndarray,
+    objective: Objective,
+    alpha: float,
+) -> None:
+    if objective == Objective.EXPECTED:
+        for (block, residents), p in zip(served, probs, strict=True):
+            _add_cost(m, block, p * residents)
+        return
+    # CVaR of the lower tail: max η − (1/α) Σ p_s u_s,  u_s ≥ η − served_s,  u_s ≥ 0
+    eta = m.variables(1, lo=-math.inf, hi=math.inf, objective=1.0)
+    short = m.variables(len(served), lo=0.0, hi=math.inf, objective=-probs / alpha)
+    rows = _served_rows(m, served, None)
+    m.terms(rows, short.at(np.arange(len(served))), 1.0)
+    m.terms(rows, np.full(len(rows), eta.start), -1.0)
+
+
+def _coverage_target(
+    m: SparseModel,
+    served: list[tuple[Block, np.ndarray]],
+    probs: np.ndarray,
+    totals: np.ndarray,
+    target: Target,
+) -> None:
+    if target.probability is None:
+        row = m.rows(target.coverage * float(probs @ totals) - 1e-6, math.inf, 1)[0]
+        for (block, residents), p in zip(served, probs, strict=True):
+            m.terms(np.full(block.size, row), block.at(np.arange(block.size)), p * residents)
+        return
+    # chance: z_s = 1 only where scenario s reaches the coverage; Σ p_s z_s ≥ probability
+    z = m.variables(len(served), lo=0.0, hi=1.0, integer=True)
+    rows = _served_rows(m, served, None)
+    m.terms(rows, z.at(np.arange(len(served))), -target.coverage * totals)
+    row = m.rows(target.probability - 1e-9, math.inf, 1)[0]
+    m.terms(np.full(len(served), row), z.at(np.arange(len(served))), probs)
+
+
+def _add_cost(m: SparseModel, block: Block, values: np.ndarray) -> None:
+    """Add objective coefficients to a block's variables."""
+    vec = np.concatenate(m.cost) if m.cost else np.zeros(0)
+    vec[block.at(np.arange(block.size))] += values
+    m.cost = [vec]
+
+
+# --------------------------------------------------------------------------- solving
+
+
+def solve_siting(
+    sset: SitingSet,
+    params: SitingParams = SitingParams(),
+    *,
+    time_limit_s: float = 60.0,
+    marginals: bool = True,
+) -> SitingResult:
+    """Choose sites and prepositioned stock over every scenario of the set.
+
+    Parameters
+    ----------
+    sset
+        Candidates, costs, scenarios with probabilities.
+    params
+        Mode, objective and overrides of the set's budget, alpha and target.
+    time_limit_s
+        For the MIP; building the model and the travel times come on top.
+    marginals
+        Also report each site's and item's marginal value (an LP with the sites fixed).
+
+    Returns
+    -------
+    SitingResult
+        `status` optimal (within `relative_gap`), feasible (with the proven gap),
+        infeasible (the target cannot be met), or timed_out (no solution in time).
+
+    Raises
+    ------
+    ValueError
+        A time limit that is not positive, or the cost mode without a target.
+    """
+    if time_limit_s <= 0:
+        raise ValueError("time_limit_s: must be positive")
+    started = time.perf_counter()
+    objective = params.objective or sset.objective
+    alpha = params.alpha if params.alpha is not None else sset.alpha
+    budget = params.budget if params.budget is not None else sset.budget
+    target = params.target or sset.target
+    data = [scenario_data(sset, s) for s in sset.scenarios]
+    built = _build(sset, data, params.mode, objective, alpha, budget, target)
+    solution = built.model.solve(
+        time_limit_s=time_limit_s, relative_gap=params.relative_gap, threads=params.threads
+    )
+    result = _result(
+        sset, built, data, solution, params.mode, objective, budget, time.perf_counter() - started
+    )
+    if marginals and solution.found and params.mode == Mode.COVERAGE:
+        result = _with_marginals(sset, built, solution, result, time_limit_s)
+    return result
+
+
+def _result(
+    sset: SitingSet,
+    built: _Built,
+    data: list[_Stage2],
+    solution: Solution,
+    mode: Mode,
+    objective: Objective,
+    budget: float | None,
+    seconds: float,
+) -> SitingResult:
+    status = SolveStatus(solution.status) if solution.status != "error" else SolveStatus.TIMED_OUT
+    probs = np.array([s.probability for s in sset.scenarios])
+    size = {
+        "variables": built.model.n_vars,
+        "rows": built.model.n_rows,
+        "scenarios": len(data),
+        "candidates": len(sset.candidates),
+    }
+    if not solution.found:
+        return SitingResult(
+            sset.name,
+            mode,
+            objective,
+            status,
+            math.nan,
+            None,
+            None,
+            seconds,
+            budget,
+            0.0,
+            0.0,
+            float(probs @ built.total),
+            [],
+            [],
+            size=size,
+        )
+    v = solution.values
+    cost = float(built.cost @ v)
+    outcomes = []
+    for sc, (block, residents), d in zip(sset.scenarios, built.served, data, strict=True):
+        y = np.rint(v[block.at(np.arange(block.size))])
+        outcomes.append(
+            ScenarioOutcome(sc.name, sc.probability, d.total, round(float(residents @ y)))
+        )
+    sites = _sites(sset, built, v)
+    served = float(sum(o.probability * o.residents_served for o in outcomes))
+    if mode == Mode.COVERAGE:
+        # the solver's objective carries the cost tie-break; undo it for a residents figure
+        value = solution.objective + built.tie * cost
+        bound = solution.bound + COST_TIE_RESIDENTS
+    else:
+        value = cost
+        bound = solution.bound
+    gap = None
+    if math.isfinite(bound):
+        gap = max(abs(bound - value), 0.0) / max(abs(value), 1e-9)
+        if mode == Mode.COVERAGE and bound - value < COST_TIE_RESIDENTS + 1e-6:
+            gap = 0.0 if status == SolveStatus.OPTIMAL else gap
+    return SitingResult(
+        sset.name,
+        mode,
+        objective,
+        status,
+        value,
+        bound,
+        gap,
+        seconds,
+        budget,
+        cost,
+        served,
+        float(probs @ built.total),
+        sites,
+        outcomes,
+        size=size,
+    )
+
+
+def _sites(sset: SitingSet, built: _Built, v: np.ndarray) -> list[SiteDecision]:
+    n_i = len(sset.items)
+    out = []
+    for k, c in enumerate(sset.candidates):
+        opened = bool(v[built.open_.start + k] > 0.5)
+        q = np.rint(v[built.stock.start + k * n_i : built.stock.start + (k + 1) * n_i])
+        stock = {it.item: int(q[i]) for i, it in enumerate(sset.items) if q[i] > 0}
+        used = float(sum(q[i] * it.unit_volume_m3 for i, it in enumerate(sset.items)))
+        added = max(float(v[built.extra.start + k]), 0.0)
+        cost = (0.0 if c.existing or not opened else c.fixed_cost) + c.cost_per_m3 * added
+        cost += float(sum(q[i] * it.unit_cost for i, it in enumerate(sset.items)))
+        out.append(
+            SiteDecision(
+                c.code,
+                c.name,
+                c.kind.value,
+                c.existing,
+                opened,
+                round(added, 3),
+                round(used, 3),
+                round(cost, 2),
+                stock,
+            )
+        )
+    return out
+
+
+def _with_marginals(
+    sset: SitingSet,
+    built: _Built,
+    solution: Solution,
+    result: SitingResult,
+    time_limit_s: float,
+) -> SitingResult:
+    """Duals of the candidate stock rows with the first stage fixed and the served flags
+    relaxed: expected residents one more unit would serve (an LP estimate; whole shelters
+    need whole kits, so read it as a ranking, not a promise)."""
+    model = built.model
+    first = np.concatenate(
+        [built.open_.at(np.arange(built.open_.size)), built.extra.at(np.arange(built.extra.size))]
+    )
+    first = np.concatenate([first, built.stock.at(np.arange(built.stock.size))])
+    saved_lo, saved_hi = list(model.lo), list(model.hi)
+    model.set_bounds(first, solution.values[first], solution.values[first])
+    lp = model.solve(time_limit_s=max(time_limit_s / 4, 1.0), relax=True)
+    model.lo, model.hi = saved_lo, saved_hi
+    if not lp.found or not len(lp.duals):
+        return result
+    unit_cost = {it.item: it.unit_cost for it in sset.items}
+    value: dict[tuple[str, str], float] = {}
+    for (rows, ks, items), _sc in zip(built.cand_rows, sset.scenarios, strict=True):
+        for r, k, item in zip(rows, ks, items, strict=True):
+            key = (sset.candidates[k].code, item)
+            # a ≤ row's dual in a maximisation is ≥ 0: residents per unit of slack
+            value[key] = value.get(key, 0.0) + abs(float(lp.duals[r]))
+    out = [
+        Marginal(site, item, round(v, 4), round(v / unit_cost[item], 8) if unit_cost[item] else 0)
+        for (site, item), v in value.items()
+        if v > 1e-9
+    ]
+    out.sort(key=lambda mg: -mg.residents_per_unit)
+    return replace(result, marginals=out)
