@@ -13,6 +13,7 @@ from api.cli import (
     readiness,
     reserves,
     rotation,
+    siting,
     stock,
 )
 
@@ -33,6 +34,7 @@ app.command("readiness")(readiness.readiness)
 app.command("plan")(plan.plan)
 app.command("demo")(demo.demo)
 app.add_typer(bench.app, name="bench")
+app.add_typer(siting.app, name="siting")
 
 if __name__ == "__main__":
     app()

@@ -1,4 +1,4 @@
-"""A sparse MIP handed to HiGHS (through OR-Tools' model_builder) in one call.
+"""A sparse MIP handed to HiGHS (highspy) in one call.
 
 The siting model and the facility benchmarks share this core: variables come in named
 blocks, rows are added as coordinate triplets, and the whole matrix goes across as one scipy
@@ -13,11 +13,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from ortools.linear_solver.python import model_builder as mb
 
 INF = math.inf
 
@@ -111,61 +110,79 @@ class SparseModel:
         relax: bool = False,
         threads: int = 1,
     ) -> Solution:
-        """Solve with HiGHS; `relax` drops integrality and solves the LP with GLOP, whose row
-        duals are read (OR-Tools 9.15 hands back zeros for HiGHS's duals)."""
+        """Solve with HiGHS; `relax` drops integrality (an LP, whose row duals are read).
+
+        highspy directly, not OR-Tools' model_builder: at a time limit the latter (9.15)
+        returns no values even when HiGHS holds an incumbent, and no LP duals at all.
+        """
+        import highspy
+
         cat = np.concatenate
         rows = cat([e[0] for e in self.entries]) if self.entries else np.zeros(0, np.int64)
         cols = cat([e[1] for e in self.entries]) if self.entries else np.zeros(0, np.int64)
         vals = cat([e[2] for e in self.entries]) if self.entries else np.zeros(0)
-        matrix = sp.csr_matrix((vals, (rows, cols)), shape=(self.n_rows, self.n_vars))
-        model = mb.Model()
-        lo, hi, cost, row_lo, row_hi = (
-            cast(Any, cat(part) if part else np.zeros(0))
-            for part in (self.lo, self.hi, self.cost, self.row_lo, self.row_hi)
-        )
-        model.helper.fill_model_from_sparse_data(lo, hi, cost, row_lo, row_hi, matrix)
-        model.helper.set_maximize(self.maximize)
+        matrix = sp.csc_matrix((vals, (rows, cols)), shape=(self.n_rows, self.n_vars))
+        matrix.sum_duplicates()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = self.n_vars, self.n_rows
+        lp.col_cost_ = cat(self.cost) if self.cost else np.zeros(0)
+        lp.col_lower_ = cat(self.lo) if self.lo else np.zeros(0)
+        lp.col_upper_ = cat(self.hi) if self.hi else np.zeros(0)
+        lp.row_lower_ = cat(self.row_lo) if self.row_lo else np.zeros(0)
+        lp.row_upper_ = cat(self.row_hi) if self.row_hi else np.zeros(0)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr
+        lp.a_matrix_.index_ = matrix.indices
+        lp.a_matrix_.value_ = matrix.data
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = self.n_vars, self.n_rows
+        lp.sense_ = highspy.ObjSense.kMaximize if self.maximize else highspy.ObjSense.kMinimize
         integer = cat(self.integer) if self.integer else np.zeros(0, bool)
-        if not relax:
-            for k in np.flatnonzero(integer):
-                model.helper.set_var_integrality(int(k), True)
-        solver = mb.Solver("glop" if relax else "highs")
-        solver.set_time_limit_in_seconds(max(time_limit_s, 0.05))
-        if not relax:
-            solver.set_solver_specific_parameters(
-                f"mip_rel_gap={relative_gap}\nthreads={threads}\nrandom_seed=0"
-            )
+        mip = not relax and bool(integer.any())
+        if mip:
+            lp.integrality_ = [
+                highspy.HighsVarType.kInteger if k else highspy.HighsVarType.kContinuous
+                for k in integer
+            ]
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("time_limit", float(max(time_limit_s, 0.05)))
+        h.setOptionValue("mip_rel_gap", float(relative_gap))
+        h.setOptionValue("threads", int(threads))
+        h.setOptionValue("random_seed", 0)
+        h.passModel(lp)
         started = time.perf_counter()
-        with _quiet_stdout():
-            status = solver.solve(model)
+        with _quiet_stdout():  # HiGHS prints debug lines on the C stdout even when quiet
+            h.run()
         seconds = time.perf_counter() - started
-        return _read(solver, model, status, seconds, self.maximize, relax or not integer.any())
+        return _read(h, seconds, self.maximize, mip)
 
 
-def _read(
-    solver: mb.Solver,
-    model: mb.Model,
-    status: mb.SolveStatus,
-    seconds: float,
-    maximize: bool,
-    linear: bool,
-) -> Solution:
+def _read(h: Any, seconds: float, maximize: bool, mip: bool) -> Solution:
+    import highspy
+
     empty = np.zeros(0)
-    if status == mb.SolveStatus.INFEASIBLE:
+    status = h.getModelStatus()
+    info = h.getInfo()
+    if status in (highspy.HighsModelStatus.kInfeasible,):
         return Solution("infeasible", math.nan, math.nan, None, seconds, empty, empty)
-    if status not in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE):
-        name = "timed_out" if status == mb.SolveStatus.NOT_SOLVED else "error"
+    has_values = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if not has_values:
+        name = "timed_out" if status == highspy.HighsModelStatus.kTimeLimit else "error"
         return Solution(name, math.nan, math.nan, None, seconds, empty, empty)
-    values = solver.values(model.get_variables()).to_numpy(dtype=float)
-    objective = float(solver.objective_value)
-    optimal = status == mb.SolveStatus.OPTIMAL
-    bound = float(solver.best_objective_bound)
-    if (optimal and linear) or not math.isfinite(bound):
+    solution = h.getSolution()
+    values = np.asarray(solution.col_value, dtype=float)
+    objective = float(info.objective_function_value)
+    optimal = status == highspy.HighsModelStatus.kOptimal
+    if mip:
+        bound = float(info.mip_dual_bound)
+    else:
         bound = objective if optimal else (math.inf if maximize else -math.inf)
+    if not math.isfinite(bound):
+        bound = math.inf if maximize else -math.inf
     gap = abs(bound - objective) / max(abs(objective), 1e-9) if math.isfinite(bound) else None
     duals = empty
-    if linear and optimal and model.num_constraints:
-        duals = solver.dual_values(model.get_linear_constraints()).to_numpy(dtype=float)
+    if not mip and optimal and solution.dual_valid:
+        duals = np.asarray(solution.row_dual, dtype=float)
     return Solution(
         "optimal" if optimal else "feasible", objective, bound, gap, seconds, values, duals
     )

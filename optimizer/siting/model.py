@@ -7,12 +7,12 @@ its critical items arrives by the deadline; sources are the scenario's own depot
 agreement reserves (today's network, fixed) plus the open candidates' new stock.
 
 Why the second stage stays small. Without routing costs, what a shelter can get depends
-only on the set of sources in time for it, so shelters with the same set share their flow
-variables (one flow per source, group and critical item, against the sum of the members'
-needs × their served flags). That aggregation is exact: a group's total can be split among
-its members any way, as each can be reached by the same sources. Fleet capacity is not in
-the siting model (each site is assumed to have the trucks to shuttle its stock); the
-evaluation (`optimizer.siting.evaluate`) runs the real planner, fleets included.
+only on how many loads each source's trucks can bring it by the deadline (the planner's
+shuttle rule, `optimizer.sources.deliveries`; 0 = not in time), so shelters alike in that
+share their flow variables (one flow per source, group and critical item, against the sum
+of the members' needs × their served flags). The aggregation is exact, fleet rows included:
+a group's total can be split among its members any way, each being reached alike. The
+evaluation (`optimizer.siting.evaluate`) then runs the real planner on every scenario.
 """
 
 import math
@@ -23,10 +23,17 @@ import numpy as np
 
 from optimizer.demand import needs
 from optimizer.network import Place, travel_times
-from optimizer.plan import SolveStatus
+from optimizer.plan import SolveStatus, SourceKind
 from optimizer.siting.lp import Block, Solution, SparseModel
 from optimizer.siting.problem import Mode, Objective, SetScenario, SitingSet, Target
-from optimizer.sources import EPS, source_travel_times, sources
+from optimizer.sources import (
+    RELOAD_HOURS,
+    STOP_HOURS,
+    UNLOAD_HOURS_PER_TONNE,
+    deliveries,
+    source_travel_times,
+    sources,
+)
 
 #: The cost tie-break in the coverage mode is worth at most this many residents in total.
 COST_TIE_RESIDENTS = 0.01
@@ -40,7 +47,8 @@ class SitingParams:
         the target).
     objective / alpha: override the set's; alpha is the worst share of scenarios CVaR means.
     budget / target: override the set's.
-    relative_gap: HiGHS stops when the proven gap is below it.
+    relative_gap: HiGHS stops when the proven gap is below it (0.1 %: on Haicheng HiGHS
+        finds a 0.03 % solution in 2 s and spends minutes on the last residents).
     threads: HiGHS threads (1 keeps runs repeatable on a shared machine).
     """
 
@@ -49,7 +57,7 @@ class SitingParams:
     alpha: float | None = None
     budget: float | None = None
     target: Target | None = None
-    relative_gap: float = 1e-4
+    relative_gap: float = 1e-3
     threads: int = 1
 
     def __post_init__(self) -> None:
@@ -151,19 +159,34 @@ class SitingResult:
 
 @dataclass(slots=True)
 class _Stage2:
-    """One scenario as arrays over its shelter groups and critical items."""
+    """One scenario as arrays over its shelters, sources (today's S, then the K candidates)
+    and critical items."""
 
     items: list[str]  # critical item codes, the columns
     residents: np.ndarray  # (J,)
     need: np.ndarray  # (J, C) critical units
-    fixed_in_time: np.ndarray  # (S, J) today's sources in time
+    shuttles: np.ndarray  # (S + K, J) loads a truck brings by the deadline; 0: not in time
     fixed_supply: np.ndarray  # (S, C)
-    cand_in_time: np.ndarray  # (K, J)
+    fleet: np.ndarray  # (S + K,) index of the fleet that carries a source's stock; -1: none
+    fleet_kg: np.ndarray  # (F,) all its trucks' kg
+    fleet_m3: np.ndarray  # (F,)
+    weight: np.ndarray  # (C,) kg per unit
+    volume: np.ndarray  # (C,) m³ per unit
     total: int
+
+    @property
+    def n_fixed(self) -> int:
+        return self.fixed_supply.shape[0]
 
 
 def scenario_data(sset: SitingSet, scenario: SetScenario) -> _Stage2:
-    """Critical needs, and which sources (today's and the candidates) arrive in time."""
+    """Critical needs, and how often each source's trucks can reach each shelter in time.
+
+    Fleets follow the planner's shuttle rule (`optimizer.sources.deliveries`): a unit to a
+    shelter a truck reaches n times by the deadline takes 1/n of a truck's capacity. A
+    candidate that is one of the scenario's depots shares that depot's fleet; a new one gets
+    the set's trucks (`Candidate.vehicles`); agreements bring their own.
+    """
     problem = scenario.problem
     deadline = sset.deadline_hours
     items = [n.item for n in problem.norms if n.critical]
@@ -179,49 +202,86 @@ def scenario_data(sset: SitingSet, scenario: SetScenario) -> _Stage2:
         hours = scenario.travel.matrix([s.code for s in srcs], shelters)
     else:
         hours = source_travel_times(problem, srcs).hours
+    hours = hours.reshape(len(srcs), len(shelters))
+    fleets: list[tuple[float, float]] = []
+    owner: dict[str, int] = {}
+    fleet = []
+    for s in srcs:
+        if s.kind == SourceKind.DEPOT:
+            owner[s.code] = len(fleets)
+            fleets.append((s.kg_capacity, s.m3_capacity))
+        fleet.append(owner.get(s.code, -1) if s.kind == SourceKind.DEPOT else -1)
     ready = np.array([s.ready_hours for s in srcs])
+    extra = np.array([s.cycle_extra_hours for s in srcs])
     deliver = np.array([s.can_deliver for s in srcs], dtype=bool)
-    fixed_in_time = (ready[:, None] + hours <= deadline + EPS) & deliver[:, None]
+    shuttles = deliveries(ready, hours, extra, deadline) * deliver[:, None]
     supply = np.zeros((len(srcs), len(items)))
     for i, s in enumerate(srcs):
         for item, qty in s.supply.items():
             if item in column:
                 supply[i, column[item]] = qty
-    cand_ready, cand_hours = _candidate_hours(sset, scenario, shelters)
+    cand = _candidates(sset, scenario, shelters, owner, fleets)
+    specs = {it.code: it for it in problem.items}
     return _Stage2(
         items=items,
         residents=np.array([h.residents for h in problem.shelters], dtype=float),
         need=need,
-        fixed_in_time=fixed_in_time.reshape(len(srcs), len(shelters)),
+        shuttles=np.vstack([shuttles, cand[0]]).reshape(len(srcs) + len(sset.candidates), -1),
         fixed_supply=supply,
-        cand_in_time=(cand_ready[:, None] + cand_hours <= deadline + EPS),
+        fleet=np.array(fleet + cand[1], dtype=np.int64),
+        fleet_kg=np.array([f[0] for f in fleets]),
+        fleet_m3=np.array([f[1] for f in fleets]),
+        weight=np.array([specs[c].unit_weight_kg for c in items]),
+        volume=np.array([specs[c].unit_volume_m3 for c in items]),
         total=sum(h.residents for h in problem.shelters),
     )
 
 
-def _candidate_hours(
-    sset: SitingSet, scenario: SetScenario, shelters: list[str]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Ready hours and drives of each candidate in this scenario. An existing depot of the
-    scenario loads as the scenario says and drives at its own fleet's speed."""
+def _candidates(
+    sset: SitingSet,
+    scenario: SetScenario,
+    shelters: list[str],
+    owner: dict[str, int],
+    fleets: list[tuple[float, float]],
+) -> tuple[np.ndarray, list[int]]:
+    """Each candidate's shuttles per shelter in this scenario, and its fleet (appended to
+    `fleets` when new). An existing depot of the scenario loads as the scenario says and
+    drives at its own fleet's speed."""
     problem = scenario.problem
     depots = {d.code: d for d in problem.depots}
-    speed: dict[str, float] = {}
+    trucks: dict[str, list] = {}
     for v in problem.fleet:
         if v.count > 0:
-            speed[v.depot] = max(speed.get(v.depot, 0.0), v.speed_kmh)
-    places, ready = [], []
+            trucks.setdefault(v.depot, []).append(v)
+    places, ready, extra, fleet = [], [], [], []
     for c in sset.candidates:
         depot = depots.get(c.code)
         lat, lon = (depot.lat, depot.lon) if depot else (c.lat, c.lon)
-        ready.append(depot.loading_hours if depot else c.loading_hours)
-        places.append(Place(c.code, lat, lon, speed.get(c.code, sset.vehicle.speed_kmh)))
+        ready.append(max(depot.loading_hours if depot else c.loading_hours, problem.now_hours))
+        own = trucks.get(c.code, [])
+        if own:  # the scenario's fleet of this depot
+            kg = sum(v.count * v.capacity_kg for v in own)
+            m3 = sum(v.count * v.capacity_m3 for v in own)
+            count, speed = sum(v.count for v in own), max(v.speed_kmh for v in own)
+        else:  # the set's trucks
+            spec = sset.vehicle
+            count, speed = c.vehicles, spec.speed_kmh
+            kg, m3 = count * spec.capacity_kg, count * spec.capacity_m3
+        if c.code not in owner and count > 0:
+            owner[c.code] = len(fleets)
+            fleets.append((kg, m3))
+        fleet.append(owner.get(c.code, -1) if count > 0 else -1)
+        tonnes = kg / 1000 / max(count, 1)
+        extra.append(RELOAD_HOURS + STOP_HOURS + UNLOAD_HOURS_PER_TONNE * tonnes)
+        places.append(Place(c.code, lat, lon, speed))
     if scenario.travel is not None:
         hours = scenario.travel.matrix([c.code for c in sset.candidates], shelters)
     else:
         shelter_places = [Place(h.code, h.lat, h.lon) for h in problem.shelters]
         hours = travel_times(problem, places, shelter_places).hours
-    return np.array(ready, dtype=float), hours.reshape(len(places), len(shelters))
+    hours = hours.reshape(len(places), len(shelters))
+    count = deliveries(np.array(ready), hours, np.array(extra), sset.deadline_hours)
+    return count * (np.array(fleet) >= 0)[:, None], fleet
 
 
 # --------------------------------------------------------------------------- the model
@@ -326,8 +386,9 @@ def _stage2(
     """One scenario's served flags and flows; returns the flags and their residents."""
     n_c = len(d.items)
     stocked = np.array([it in items for it in d.items], dtype=bool)
-    in_time = np.vstack([d.fixed_in_time, d.cand_in_time])  # (S + K, J)
-    n_s, n_k = d.fixed_in_time.shape[0], d.cand_in_time.shape[0]
+    in_time = d.shuttles > 0  # (S + K, J)
+    n_s = d.n_fixed
+    n_k = d.shuttles.shape[0] - n_s
     supply = np.vstack([d.fixed_supply, np.where(stocked, np.inf, 0.0)[None, :].repeat(n_k, 0)])
     # a shelter can be served when every critical item it needs has a source in time
     can = np.ones(len(d.residents), dtype=bool)
@@ -340,7 +401,8 @@ def _stage2(
     if not len(ys):
         cand_rows.append((np.zeros(0, np.int64), [], []))
         return y, np.zeros(0)
-    signature = in_time[:, ys].T
+    # shelters alike in every source's shuttles share flows (exact, fleets included)
+    signature = d.shuttles[:, ys].T
     _, group = np.unique(signature, axis=0, return_inverse=True)
     group = group.ravel()
     n_g = int(group.max()) + 1
@@ -348,7 +410,8 @@ def _stage2(
     np.add.at(group_need, group, d.need[ys])
     first_member = np.zeros(n_g, dtype=np.int64)
     first_member[group[::-1]] = np.arange(len(ys))[::-1]
-    group_in_time = in_time[:, ys[first_member]]  # (S + K, G)
+    group_shuttles = d.shuttles[:, ys[first_member]]  # (S + K, G)
+    group_in_time = group_shuttles > 0
     # demand rows per (group, item): flows in − Σ need × y ≥ 0
     gg, cc = np.nonzero(group_need > 0)
     demand = -np.ones((n_g, n_c), dtype=np.int64)
@@ -372,6 +435,15 @@ def _stage2(
     fixed = src < n_s
     rows = m.rows(-math.inf, d.fixed_supply.ravel(), n_s * n_c)
     m.terms(rows[src[fixed] * n_c + itm[fixed]], x.at(arcs[fixed]), 1.0)
+    # fleets: a unit to a place its trucks reach n times takes 1/n of a truck's capacity
+    carried = np.flatnonzero(d.fleet[src] >= 0)
+    if carried.size:
+        owner = d.fleet[src[carried]]
+        per_trip = 1.0 / group_shuttles[src[carried], grp[carried]]
+        rows = m.rows(-math.inf, d.fleet_kg, len(d.fleet_kg))
+        m.terms(rows[owner], x.at(carried), d.weight[itm[carried]] * per_trip)
+        rows = m.rows(-math.inf, d.fleet_m3, len(d.fleet_m3))
+        m.terms(rows[owner], x.at(carried), d.volume[itm[carried]] * per_trip)
     # candidate stock: Σ flows of (k, item) − prepositioned units ≤ 0
     pairs = [(k, c) for k in range(n_k) for c in range(n_c) if stocked[c]]
     rows = m.rows(-math.inf, 0.0, len(pairs))
@@ -583,7 +655,7 @@ def _sites(sset: SitingSet, built: _Built, v: np.ndarray) -> list[SiteDecision]:
         q = np.rint(v[built.stock.start + k * n_i : built.stock.start + (k + 1) * n_i])
         stock = {it.item: int(q[i]) for i, it in enumerate(sset.items) if q[i] > 0}
         used = float(sum(q[i] * it.unit_volume_m3 for i, it in enumerate(sset.items)))
-        added = max(float(v[built.extra.start + k]), 0.0)
+        added = max(float(v[built.extra.start + k]), 0.0) + 0.0  # no -0.0
         cost = (0.0 if c.existing or not opened else c.fixed_cost) + c.cost_per_m3 * added
         cost += float(sum(q[i] * it.unit_cost for i, it in enumerate(sset.items)))
         out.append(
