@@ -45,6 +45,7 @@ class Solution:
     seconds: float
     values: np.ndarray
     duals: np.ndarray
+    reduced: np.ndarray = field(default_factory=lambda: np.zeros(0))  # LP reduced costs
 
     @property
     def found(self) -> bool:
@@ -109,8 +110,11 @@ class SparseModel:
         relative_gap: float = 1e-4,
         relax: bool = False,
         threads: int = 1,
+        cutoff: float | None = None,
     ) -> Solution:
-        """Solve with HiGHS; `relax` drops integrality (an LP, whose row duals are read).
+        """Solve with HiGHS; `relax` drops integrality (an LP, whose row duals are read);
+        `cutoff` prunes every node that cannot beat it (a known solution's objective), so
+        "infeasible" then means "nothing better".
 
         highspy directly, not OR-Tools' model_builder: at a time limit the latter (9.15)
         returns no values even when HiGHS holds an incumbent, and no LP duals at all.
@@ -149,6 +153,8 @@ class SparseModel:
         h.setOptionValue("mip_rel_gap", float(relative_gap))
         h.setOptionValue("threads", int(threads))
         h.setOptionValue("random_seed", 0)
+        if cutoff is not None:
+            h.setOptionValue("objective_bound", float(cutoff))
         h.passModel(lp)
         started = time.perf_counter()
         with _quiet_stdout():  # HiGHS prints debug lines on the C stdout even when quiet
@@ -180,11 +186,19 @@ def _read(h: Any, seconds: float, maximize: bool, mip: bool) -> Solution:
     if not math.isfinite(bound):
         bound = math.inf if maximize else -math.inf
     gap = abs(bound - objective) / max(abs(objective), 1e-9) if math.isfinite(bound) else None
-    duals = empty
+    duals = reduced = empty
     if not mip and optimal and solution.dual_valid:
         duals = np.asarray(solution.row_dual, dtype=float)
+        reduced = np.asarray(solution.col_dual, dtype=float)
     return Solution(
-        "optimal" if optimal else "feasible", objective, bound, gap, seconds, values, duals
+        "optimal" if optimal else "feasible",
+        objective,
+        bound,
+        gap,
+        seconds,
+        values,
+        duals,
+        reduced,
     )
 
 
