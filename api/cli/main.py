@@ -13,6 +13,7 @@ from api.cli import (
     readiness,
     reserves,
     rotation,
+    scenarios,
     siting,
     stock,
 )
@@ -35,6 +36,7 @@ app.command("plan")(plan.plan)
 app.command("demo")(demo.demo)
 app.add_typer(bench.app, name="bench")
 app.add_typer(siting.app, name="siting")
+app.add_typer(scenarios.app, name="scenarios")
 
 if __name__ == "__main__":
     app()
