@@ -19,6 +19,7 @@ BENCHMARKS: dict[str, str] = {
     "routing": "bench.routing",
     "tours": "bench.tours",
     "facility": "bench.facility",
+    "siting": "bench.siting",
 }
 
 

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
 
 from optimizer.demand import needs
 from optimizer.network import Place, travel_times
@@ -37,6 +38,12 @@ from optimizer.sources import (
 
 #: The cost tie-break in the coverage mode is worth at most this many residents in total.
 COST_TIE_RESIDENTS = 0.01
+#: Above this many flow variables (all scenarios), shelters are grouped (unless told).
+EXACT_FLOWS = 60_000
+#: Group width used above EXACT_FLOWS, in hours of first arrival.
+DEFAULT_CLUSTER_HOURS = 0.5
+#: Share of the time limit the grouped model's feasible side gets; its relaxation the rest.
+FEASIBLE_SHARE = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,9 @@ class SitingParams:
     relative_gap: HiGHS stops when the proven gap is below it (0.1 %: on Haicheng HiGHS
         finds a 0.03 % solution in 2 s and spends minutes on the last residents).
     threads: HiGHS threads (1 keeps runs repeatable on a shared machine).
+    cluster_hours: shelters whose first arrivals from every source differ by at most this
+        share flows; 0 is exact; None picks 0 up to `EXACT_FLOWS` flows, else
+        `DEFAULT_CLUSTER_HOURS`, and then solves a feasible model and a relaxation.
     """
 
     mode: Mode = Mode.COVERAGE
@@ -59,6 +69,7 @@ class SitingParams:
     target: Target | None = None
     relative_gap: float = 1e-3
     threads: int = 1
+    cluster_hours: float | None = None
 
     def __post_init__(self) -> None:
         if self.alpha is not None and not 0 < self.alpha <= 1:
@@ -69,6 +80,8 @@ class SitingParams:
             raise ValueError("relative_gap: in [0, 1)")
         if self.threads < 1:
             raise ValueError("threads: at least 1")
+        if self.cluster_hours is not None and not 0 <= self.cluster_hours < 24:
+            raise ValueError("cluster_hours: between 0 and 24 hours, or None")
         if self.target is not None:
             _check_target(self.target)
 
@@ -166,6 +179,7 @@ class _Stage2:
     residents: np.ndarray  # (J,)
     need: np.ndarray  # (J, C) critical units
     shuttles: np.ndarray  # (S + K, J) loads a truck brings by the deadline; 0: not in time
+    arrival: np.ndarray  # (S + K, J) hours of the first arrival; inf: cannot deliver
     fixed_supply: np.ndarray  # (S, C)
     fleet: np.ndarray  # (S + K,) index of the fleet that carries a source's stock; -1: none
     fleet_kg: np.ndarray  # (F,) all its trucks' kg
@@ -215,6 +229,7 @@ def scenario_data(sset: SitingSet, scenario: SetScenario) -> _Stage2:
     extra = np.array([s.cycle_extra_hours for s in srcs])
     deliver = np.array([s.can_deliver for s in srcs], dtype=bool)
     shuttles = deliveries(ready, hours, extra, deadline) * deliver[:, None]
+    arrival = np.where(deliver[:, None], ready[:, None] + hours, np.inf)
     supply = np.zeros((len(srcs), len(items)))
     for i, s in enumerate(srcs):
         for item, qty in s.supply.items():
@@ -227,6 +242,7 @@ def scenario_data(sset: SitingSet, scenario: SetScenario) -> _Stage2:
         residents=np.array([h.residents for h in problem.shelters], dtype=float),
         need=need,
         shuttles=np.vstack([shuttles, cand[0]]).reshape(len(srcs) + len(sset.candidates), -1),
+        arrival=np.vstack([arrival, cand[2]]).reshape(len(srcs) + len(sset.candidates), -1),
         fixed_supply=supply,
         fleet=np.array(fleet + cand[1], dtype=np.int64),
         fleet_kg=np.array([f[0] for f in fleets]),
@@ -243,9 +259,9 @@ def _candidates(
     shelters: list[str],
     owner: dict[str, int],
     fleets: list[tuple[float, float]],
-) -> tuple[np.ndarray, list[int]]:
-    """Each candidate's shuttles per shelter in this scenario, and its fleet (appended to
-    `fleets` when new). An existing depot of the scenario loads as the scenario says and
+) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """Each candidate's shuttles per shelter in this scenario, its fleet (appended to
+    `fleets` when new) and first arrivals. An existing depot of the scenario loads as the scenario says and
     drives at its own fleet's speed."""
     problem = scenario.problem
     depots = {d.code: d for d in problem.depots}
@@ -281,7 +297,9 @@ def _candidates(
         hours = travel_times(problem, places, shelter_places).hours
     hours = hours.reshape(len(places), len(shelters))
     count = deliveries(np.array(ready), hours, np.array(extra), sset.deadline_hours)
-    return count * (np.array(fleet) >= 0)[:, None], fleet
+    drives = (np.array(fleet) >= 0)[:, None]
+    arrival = np.where(drives, np.array(ready)[:, None] + hours, np.inf)
+    return count * drives, fleet, arrival
 
 
 # --------------------------------------------------------------------------- the model
@@ -308,6 +326,8 @@ def _build(
     alpha: float,
     budget: float | None,
     target: Target | None,
+    wide: float = 0.0,
+    relaxed: bool = False,
 ) -> _Built:
     cands = sset.candidates
     items = [it.item for it in sset.items]
@@ -343,7 +363,7 @@ def _build(
     served: list[tuple[Block, np.ndarray]] = []
     cand_rows: list[tuple[np.ndarray, list[int], list[str]]] = []
     for d in data:
-        served.append(_stage2(m, d, items, stock, n_i, cand_rows))
+        served.append(_stage2(m, d, items, stock, n_i, cand_rows, wide, relaxed))
 
     totals = np.array([d.total for d in data], dtype=float)
     if mode == Mode.COVERAGE:
@@ -382,8 +402,16 @@ def _stage2(
     stock: Block,
     n_i: int,
     cand_rows: list[tuple[np.ndarray, list[int], list[str]]],
+    wide: float,
+    relaxed: bool,
 ) -> tuple[Block, np.ndarray]:
-    """One scenario's served flags and flows; returns the flags and their residents."""
+    """One scenario's served flags and flows; returns the flags and their residents.
+
+    Shelters share flow variables by group (`_groups`). A group's arcs and fleet use come
+    from its members' fewest shuttles, arcs only where every member is in time (a model
+    whose plans all work), or with `relaxed` from the most shuttles, arcs where any member
+    is (a relaxation: its optimum bounds the real one). Exact groups make both the same.
+    """
     n_c = len(d.items)
     stocked = np.array([it in items for it in d.items], dtype=bool)
     in_time = d.shuttles > 0  # (S + K, J)
@@ -401,16 +429,15 @@ def _stage2(
     if not len(ys):
         cand_rows.append((np.zeros(0, np.int64), [], []))
         return y, np.zeros(0)
-    # shelters alike in every source's shuttles share flows (exact, fleets included)
-    signature = d.shuttles[:, ys].T
-    _, group = np.unique(signature, axis=0, return_inverse=True)
-    group = group.ravel()
+    group = _groups(d, ys, wide)
     n_g = int(group.max()) + 1
     group_need = np.zeros((n_g, n_c))
     np.add.at(group_need, group, d.need[ys])
-    first_member = np.zeros(n_g, dtype=np.int64)
-    first_member[group[::-1]] = np.arange(len(ys))[::-1]
-    group_shuttles = d.shuttles[:, ys[first_member]]  # (S + K, G)
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) > 0])
+    members = d.shuttles[:, ys[order]]
+    reduce = np.maximum if relaxed else np.minimum
+    group_shuttles = reduce.reduceat(members, starts, axis=1)  # (S + K, G)
     group_in_time = group_shuttles > 0
     # demand rows per (group, item): flows in − Σ need × y ≥ 0
     gg, cc = np.nonzero(group_need > 0)
@@ -458,6 +485,20 @@ def _stage2(
         m.terms(rows, stock.at(kp * n_i + cp), -1.0)
     cand_rows.append((rows, [p[0] for p in pairs], [d.items[p[1]] for p in pairs]))
     return y, d.residents[ys]
+
+
+def _groups(d: _Stage2, ys: np.ndarray, wide: float) -> np.ndarray:
+    """Group of each shelter of `ys`. With `wide` 0, shelters alike in every source's
+    shuttles (exact); otherwise complete linkage on first arrivals, so a group's arrivals
+    from any source differ by at most `wide` hours (arrivals after the deadline look alike).
+    """
+    if wide <= 0 or len(ys) < 2:
+        _, group = np.unique(d.shuttles[:, ys].T, axis=0, return_inverse=True)
+        return np.asarray(group).ravel()
+    late = np.nanmax(np.where(d.shuttles > 0, d.arrival, 0.0)) + 1.0
+    arrival = np.minimum(d.arrival[:, ys], late).T
+    tree = linkage(arrival, method="complete", metric="chebyshev")
+    return np.asarray(fcluster(tree, t=wide, criterion="distance") - 1).ravel()
 
 
 def _served_rows(
@@ -558,13 +599,29 @@ def solve_siting(
     budget = params.budget if params.budget is not None else sset.budget
     target = params.target or sset.target
     data = [scenario_data(sset, s) for s in sset.scenarios]
-    built = _build(sset, data, params.mode, objective, alpha, budget, target)
+    wide = params.cluster_hours
+    if wide is None:
+        flows = sum(int((d.shuttles > 0).sum()) * len(d.items) for d in data)
+        wide = 0.0 if flows <= EXACT_FLOWS else DEFAULT_CLUSTER_HOURS
+    args = (sset, data, params.mode, objective, alpha, budget, target, wide)
+    built = _build(*args)
+    share = 1.0 if wide == 0 else FEASIBLE_SHARE
     solution = built.model.solve(
-        time_limit_s=time_limit_s, relative_gap=params.relative_gap, threads=params.threads
+        time_limit_s=time_limit_s * share, relative_gap=params.relative_gap, threads=params.threads
     )
+    bound = None
+    if wide > 0:  # the same model over the groups' most shuttles bounds the real optimum
+        left = max(time_limit_s - (time.perf_counter() - started), 1.0)
+        upper = _build(*args, relaxed=True).model.solve(
+            time_limit_s=left, relative_gap=params.relative_gap, threads=params.threads
+        )
+        bound = upper.bound if upper.status != "infeasible" else None
+        if upper.status == "infeasible" and not solution.found:
+            solution = upper  # the cost mode's target is out of reach even in the relaxation
     result = _result(
-        sset, built, data, solution, params.mode, objective, budget, time.perf_counter() - started
-    )
+        sset, built, data, solution, params.mode, objective, budget,
+        time.perf_counter() - started, bound, wide,
+    )  # fmt: skip
     if marginals and solution.found and params.mode == Mode.COVERAGE:
         result = _with_marginals(sset, built, solution, result, time_limit_s)
     return result
@@ -579,6 +636,8 @@ def _result(
     objective: Objective,
     budget: float | None,
     seconds: float,
+    relaxed_bound: float | None = None,
+    wide: float = 0.0,
 ) -> SitingResult:
     status = SolveStatus(solution.status) if solution.status != "error" else SolveStatus.TIMED_OUT
     probs = np.array([s.probability for s in sset.scenarios])
@@ -587,6 +646,7 @@ def _result(
         "rows": built.model.n_rows,
         "scenarios": len(data),
         "candidates": len(sset.candidates),
+        "cluster_hours": wide,
     }
     if not solution.found:
         return SitingResult(
@@ -616,13 +676,16 @@ def _result(
         )
     sites = _sites(sset, built, v)
     served = float(sum(o.probability * o.residents_served for o in outcomes))
+    raw = solution.bound if relaxed_bound is None else relaxed_bound
+    if relaxed_bound is not None and status == SolveStatus.OPTIMAL:
+        status = SolveStatus.FEASIBLE  # optimal for the grouped model only, until proven
     if mode == Mode.COVERAGE:
         # the solver's objective carries the cost tie-break; undo it for a residents figure
         value = solution.objective + built.tie * cost
-        bound = solution.bound + COST_TIE_RESIDENTS
+        bound = raw + COST_TIE_RESIDENTS
     else:
         value = cost
-        bound = solution.bound
+        bound = raw
     gap = None
     if math.isfinite(bound):
         gap = max(abs(bound - value), 0.0) / max(abs(value), 1e-9)
