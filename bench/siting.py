@@ -120,7 +120,7 @@ def synthetic_set(
         alpha=0.1,
         target=None,
         vehicle=Vehicle(),
-        candidates=cands,
+        candidates=tuple(cands),
         items=tuple(ItemCost(it.code, COSTS[it.code], it.unit_volume_m3) for it in ITEMS),
         scenarios=tuple(out),
     )

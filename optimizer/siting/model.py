@@ -261,8 +261,8 @@ def _candidates(
     fleets: list[tuple[float, float]],
 ) -> tuple[np.ndarray, list[int], np.ndarray]:
     """Each candidate's shuttles per shelter in this scenario, its fleet (appended to
-    `fleets` when new) and first arrivals. An existing depot of the scenario loads as the scenario says and
-    drives at its own fleet's speed."""
+    `fleets` when new) and first arrivals. An existing depot of the scenario loads as the
+    scenario says and drives at its own fleet's speed."""
     problem = scenario.problem
     depots = {d.code: d for d in problem.depots}
     trucks: dict[str, list] = {}
