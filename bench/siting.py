@@ -108,7 +108,7 @@ def synthetic_set(
             600.0,
             False,
             CandidateKind.NEW,
-        )  # fmt: skip
+        )
         for k in range(candidates)
     )
     return SitingSet(

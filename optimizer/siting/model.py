@@ -152,7 +152,7 @@ class SitingResult:
     sites: list[SiteDecision]
     scenarios: list[ScenarioOutcome]
     marginals: list[Marginal] = field(default_factory=list)
-    size: dict[str, int] = field(default_factory=dict)
+    size: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         gap = f", gap {self.gap:.2%}" if self.gap is not None else ""
