@@ -18,6 +18,8 @@ BENCHMARKS: dict[str, str] = {
     "allocation": "bench.allocation",
     "routing": "bench.routing",
     "tours": "bench.tours",
+    "facility": "bench.facility",
+    "siting": "bench.siting",
 }
 
 

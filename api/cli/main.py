@@ -13,6 +13,8 @@ from api.cli import (
     readiness,
     reserves,
     rotation,
+    scenarios,
+    siting,
     stock,
 )
 
@@ -33,6 +35,8 @@ app.command("readiness")(readiness.readiness)
 app.command("plan")(plan.plan)
 app.command("demo")(demo.demo)
 app.add_typer(bench.app, name="bench")
+app.add_typer(siting.app, name="siting")
+app.add_typer(scenarios.app, name="scenarios")
 
 if __name__ == "__main__":
     app()

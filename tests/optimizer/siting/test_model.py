@@ -1,0 +1,95 @@
+"""The two-stage siting model on instances small enough to check by hand."""
+
+import dataclasses
+
+import pytest
+
+from optimizer.plan import SolveStatus
+from optimizer.siting import Mode, Objective, SitingParams, Target, solve_siting
+from tests.optimizer.siting.instances import hand_set, random_set
+
+
+def test_siting_hand_instance_opens_the_site_that_serves_both_scenarios() -> None:
+    """Money for one site: the one reaching both scenarios' shelters, stocked for the larger
+    need, serves 0.6·100 + 0.4·120 = 108 expected residents (A alone: 60, B alone: 48)."""
+    result = solve_siting(hand_set(), time_limit_s=10)
+    assert result.status == SolveStatus.OPTIMAL
+    assert result.objective == pytest.approx(108.0, abs=1e-6)
+    opened = [s.code for s in result.sites if s.opened]
+    assert opened == ["C"]
+    assert result.sites[2].stock == {"WATER": 120}
+    assert result.cost == pytest.approx(1620.0)
+    assert [o.residents_served for o in result.scenarios] == [100, 120]
+    assert result.gap is not None
+    assert result.gap <= 1e-4
+
+
+def test_siting_hand_instance_with_less_money_takes_the_likelier_scenario() -> None:
+    """¥1,200 opens A or B but not C: A's 0.6 × 100 = 60 beats B's 0.4 × 120 = 48."""
+    result = solve_siting(hand_set(budget=1200.0), time_limit_s=10)
+    assert [s.code for s in result.sites if s.opened] == ["A"]
+    assert result.objective == pytest.approx(60.0, abs=1e-6)
+
+
+def test_siting_cvar_values_the_worst_half_of_the_scenarios() -> None:
+    """With C open both scenarios are served fully; the worst half (probability 0.5) is
+    scenario A's 100 residents, so CVaR at 0.5 is 100."""
+    result = solve_siting(hand_set(), SitingParams(objective=Objective.CVAR), time_limit_s=10)
+    assert result.objective == pytest.approx(100.0, abs=1e-6)
+    assert [s.code for s in result.sites if s.opened] == ["C"]
+
+
+def test_siting_cost_mode_and_coverage_mode_agree_at_the_optimum() -> None:
+    """Coverage with budget B reaches C*; the cheapest network reaching C* costs K ≤ B,
+    and with budget K the coverage mode reaches C* again."""
+    sset = random_set(3)
+    best = solve_siting(sset, SitingParams(relative_gap=0), time_limit_s=20, marginals=False)
+    share = best.expected_served / best.expected_total
+    cheapest = solve_siting(
+        sset,
+        SitingParams(mode=Mode.COST, target=Target(share), relative_gap=0),
+        time_limit_s=20,
+    )
+    assert cheapest.status == SolveStatus.OPTIMAL
+    assert cheapest.cost <= best.cost + 1e-6
+    assert cheapest.expected_served >= best.expected_served - 1e-6
+    again = solve_siting(
+        sset, SitingParams(budget=cheapest.cost, relative_gap=0), time_limit_s=20, marginals=False
+    )
+    assert again.expected_served == pytest.approx(best.expected_served, abs=1e-6)
+
+
+def test_siting_chance_target_serves_enough_scenarios() -> None:
+    """A target of 100 % coverage in at least 60 % of scenarios: in the hand set A alone
+    (p 0.6) is enough, and cheaper than C."""
+    sset = dataclasses.replace(hand_set(), budget=1e9)
+    result = solve_siting(
+        sset, SitingParams(mode=Mode.COST, target=Target(1.0, 0.6)), time_limit_s=10
+    )
+    assert [s.code for s in result.sites if s.opened] == ["A"]
+    assert result.cost == pytest.approx(1100.0)
+
+
+def test_siting_unreachable_target_is_infeasible_not_an_error() -> None:
+    """No network serves S2 in time if only A exists: the cost mode says infeasible."""
+    base = hand_set()
+    sset = dataclasses.replace(base, candidates=base.candidates[:1])
+    result = solve_siting(sset, SitingParams(mode=Mode.COST, target=Target(1.0)), time_limit_s=5)
+    assert result.status == SolveStatus.INFEASIBLE
+
+
+def test_siting_marginals_are_lp_duals_of_the_stock() -> None:
+    """With ¥1,200 only A opens and serves S1 fully: one more unit at A serves nobody, one
+    unit at B serves 1/120 of S2's 120 residents in 0.4 of the cases: 0.4 a unit."""
+    result = solve_siting(hand_set(budget=1200.0), time_limit_s=10)
+    marginal = {(m.site, m.item): m.residents_per_unit for m in result.marginals}
+    assert marginal[("B", "WATER")] == pytest.approx(0.4, abs=1e-6)
+    assert marginal.get(("A", "WATER"), 0.0) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_siting_params_refuse_bad_values() -> None:
+    """Bad parameters fail on construction, naming the parameter."""
+    with pytest.raises(ValueError, match="alpha"):
+        SitingParams(alpha=0)
+    with pytest.raises(ValueError, match=r"target\.coverage"):
+        SitingParams(target=Target(1.5))
