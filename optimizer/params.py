@@ -266,7 +266,7 @@ class RouteParams:
     piece_share: float = 0.25
     workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
     seed: int = 0
-    steps_per_second: int = 3000
+    steps_per_second: int = 4000
     phase_shares: tuple[float, float, float] = (0.5, 0.3, 0.2)
     max_yields: int = 12
     rounds: int = 3
