@@ -252,10 +252,15 @@ class RouteParams:
     phase_shares: the round's work for (on-time tours, shelters giving way, late loads).
     max_yields: shelters that may give way one by one (each followed by a search) before
         the rest missing on-time parts give way together.
-    rounds: allocation rounds at most (the first plus re-allocations with the limits the
-        tours revealed).
-    allocation_share: share of the time limit the first allocation may use (a cap: it
-        usually needs far less).
+    rounds: allocation rounds at most (the first plus re-allocations with what the tours
+        revealed).
+    branching: re-allocations tried per round after the first (each an allocation and its
+        tours; the round's best goes on).
+    first_round_work: share of the search's work for the first round's tours (the rest is
+        shared equally by every later try).
+    allocation_share: share of the time limit an allocation may use (a cap: Haicheng's
+        takes 0.6 s).
+    bound_share: share of the time limit the tour bound may use (a cap: 0.3 s on Haicheng).
     """
 
     stop_minutes: float = STOP_HOURS * 60
@@ -270,7 +275,10 @@ class RouteParams:
     phase_shares: tuple[float, float, float] = (0.5, 0.3, 0.2)
     max_yields: int = 12
     rounds: int = 3
+    branching: int = 3
+    first_round_work: float = 0.4
     allocation_share: float = 0.4
+    bound_share: float = 0.15
 
     def __post_init__(self) -> None:
         if self.stop_minutes < 0 or self.unload_minutes_per_tonne < 0:
@@ -297,8 +305,14 @@ class RouteParams:
             raise ValueError("max_yields: cannot be negative")
         if self.rounds < 1:
             raise ValueError("rounds: at least 1")
+        if self.branching < 1:
+            raise ValueError("branching: at least 1")
+        if not 0 < self.first_round_work <= 1:
+            raise ValueError("first_round_work: in (0, 1]")
         if not 0 < self.allocation_share < 1:
             raise ValueError("allocation_share: in (0, 1)")
+        if not 0 < self.bound_share < 1:
+            raise ValueError("bound_share: in (0, 1)")
 
 
 def as_record(params: Any) -> dict[str, Any]:

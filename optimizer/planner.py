@@ -36,13 +36,6 @@ from optimizer.sources import Reach, reach
 #: Seconds the planner needs at least once the scenario is read and travel times known:
 #: an allocation (or its greedy fallback) and every depot's packed tours.
 MIN_PLANNING_S = 1.0
-#: Share of the time limit the tour bound may use at most (a cap: it takes well under a
-#: second on Haicheng).
-BOUND_SHARE = 0.15
-#: Re-allocations tried per round after the first (each an allocation and its tours).
-BRANCHING = 3
-#: Share of the route search's work for the first round's tours.
-FIRST_ROUND_WORK = 0.4
 
 
 @dataclass(frozen=True)
@@ -246,7 +239,9 @@ def plan_with_tours(
         travel,
         route_params,
         deadline_hours=deadline_hours,
-        time_limit_s=max(min(BOUND_SHARE * time_limit_s, left() - MIN_PLANNING_S), 0.1),
+        time_limit_s=max(
+            min(route_params.bound_share * time_limit_s, left() - MIN_PLANNING_S), 0.1
+        ),
     )
     # Drawing the kept tours along the roads and the last bookkeeping come after the rounds.
     reserve = min(1.0, 0.05 * time_limit_s)
@@ -254,8 +249,8 @@ def plan_with_tours(
     work = int(route_params.steps_per_second * time_limit_s)
     rounds = route_params.rounds
     work = int(route_params.steps_per_second * time_limit_s)
-    later = max((rounds - 1) * BRANCHING, 1)
-    first_steps = int(work * FIRST_ROUND_WORK) if rounds > 1 else work
+    later = max((rounds - 1) * route_params.branching, 1)
+    first_steps = int(work * route_params.first_round_work) if rounds > 1 else work
     other_steps = (work - first_steps) // later
     history: list[RoundRecord] = []
     tried: set[_Restrictions] = set()
@@ -321,7 +316,7 @@ def plan_with_tours(
             options = [
                 o for o in _next_restrictions(problem, travel, current, allocated, routed)
                 if o not in tried
-            ][:BRANCHING]  # fmt: skip
+            ][: route_params.branching]  # fmt: skip
             if not options:
                 break
             leader: tuple[_Restrictions, Plan, Plan] | None = None
