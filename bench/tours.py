@@ -69,6 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--runs", type=int, default=5, help="Runs per time limit.")
     parser.add_argument("--seed", type=int, default=0, help="Route search seed.")
+    parser.add_argument(
+        "--steps-per-second",
+        type=int,
+        default=None,
+        help="Route search work per second of the limit (default: RouteParams').",
+    )
     parser.add_argument("--load", action="store_true", help="Keep one core busy meanwhile.")
     parser.add_argument("--no-speed", action="store_true", help="Skip the steps/s measurement.")
     parser.add_argument(
@@ -99,12 +105,19 @@ def _load_problem(args: argparse.Namespace) -> Problem:
     return problem
 
 
+def _route_params(args: argparse.Namespace) -> RouteParams:
+    params = RouteParams(seed=args.seed)
+    if args.steps_per_second is not None:
+        params = replace(params, steps_per_second=args.steps_per_second)
+    return params
+
+
 def _one(args: argparse.Namespace, seconds: float) -> dict[str, Any]:
     began = time.perf_counter()
     problem = _load_problem(args)
     plan = plan_with_tours(
         problem,
-        route_params=RouteParams(seed=args.seed),
+        route_params=_route_params(args),
         time_limit_s=seconds,
         started=began,
     )

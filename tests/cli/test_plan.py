@@ -66,18 +66,29 @@ def test_plan_json_flag_prints_plan(tmp_path: Path) -> None:
 TINY = Path(__file__).resolve().parents[1] / "data" / "tiny-scenario"
 
 
+def little_work(tmp_path: Path) -> list[str]:
+    """Options for a plan whose search work is small and whose cap is generous: the clock
+    never decides it, however busy the machine running the tests."""
+    params = tmp_path / "little.toml"
+    params.write_text("[routing]\nsteps_per_second = 200\n", encoding="utf-8")
+    return ["--time-limit", "60", "--params", str(params)]
+
+
 def test_the_same_seed_gives_the_same_plan_and_reproduce_confirms_it(tmp_path: Path) -> None:
     """Two runs with one seed write the same plan (timings aside), with its provenance;
     `--reproduce` re-runs it from inputs.json and says it is the same (exit 0)."""
     docs = []
     for k in range(2):
         out = tmp_path / f"p{k}"
-        result = CliRunner().invoke(app, ["plan", str(TINY), "--out", str(out), "--seed", "7"])
+        result = CliRunner().invoke(
+            app, ["plan", str(TINY), "--out", str(out), "--seed", "7", *little_work(tmp_path)]
+        )
         assert result.exit_code == 0, result.output
         doc = json.loads((out / "plan.json").read_text(encoding="utf-8"))
         assert doc["provenance"]["seed"] == 7
         assert doc["provenance"]["scenario_files"]["shelters.csv"]
         assert doc["routing"]["untoured_depots"] == []
+        assert doc["routing"]["capped"] is False
         for key in ("solve_seconds", "provenance"):
             doc.pop(key)
         doc["routing"].pop("seconds")
@@ -93,7 +104,8 @@ def test_reproduce_names_a_changed_input_file(tmp_path: Path) -> None:
     folder = tmp_path / "scenario"
     shutil.copytree(TINY, folder)
     out = tmp_path / "plan"
-    assert CliRunner().invoke(app, ["plan", str(folder), "--out", str(out)]).exit_code == 0
+    argv = ["plan", str(folder), "--out", str(out), *little_work(tmp_path)]
+    assert CliRunner().invoke(app, argv).exit_code == 0
     shelters = folder / "shelters.csv"
     shelters.write_text(shelters.read_text(encoding="utf-8").replace(",400", ",450"), "utf-8")
     result = CliRunner().invoke(app, ["plan", "--reproduce", str(out / "plan.json")])
