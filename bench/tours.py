@@ -34,11 +34,11 @@ from rich.table import Table
 
 from optimizer import solve_allocation
 from optimizer.params import RouteParams, RuinSettings
-from optimizer.plan import Load, SourceKind
 from optimizer.planner import plan_with_tours, prepare_search
 from optimizer.problem import Problem
 from optimizer.routing import sisr
-from optimizer.routing.depot import DepotTours, parts
+from optimizer.routing.depot import DepotTours
+from optimizer.routing.plan_tours import depot_fleets, depot_loads
 
 HELP = "Tours: residents served by the routed plan, bound, gap, repeatability, search speed."
 
@@ -146,50 +146,14 @@ def _depot_jobs(problem: Problem) -> list[tuple[str, DepotTours, np.ndarray]]:
     """The first allocation's depots as routing instances, as the planner builds them."""
     plan = solve_allocation(problem, time_limit_s=30)
     params = RouteParams()
-    weight = {it.code: it.unit_weight_kg for it in problem.items}
-    volume = {it.code: it.unit_volume_m3 for it in problem.items}
-    by: dict[str, dict[tuple[str, bool], list[Load]]] = defaultdict(lambda: defaultdict(list))
-    for sh in plan.shipments:
-        if sh.source_kind == SourceKind.DEPOT:
-            urgent = sh.arrival_hours <= plan.deadline_hours + 1e-6
-            by[sh.source][(sh.shelter, urgent)].append(Load(sh.item, sh.lot, sh.qty))
-    fleet = defaultdict(list)
-    for v in problem.fleet:
-        if v.count:
-            fleet[v.depot].append(v)
+    fleets = depot_fleets(problem)
     depots = {d.code: d for d in problem.depots}
-    where = {h.code: h for h in problem.shelters}
     out = []
-    for code, loads in sorted(by.items()):
-        vehicles = fleet.get(code)
-        if not vehicles:
+    for code, loads in sorted(depot_loads(plan).items()):
+        if not fleets.get(code):
             continue
-        cut = [
-            part
-            for (shelter, urgent), lines in sorted(loads.items())
-            for part in parts(
-                shelter,
-                urgent,
-                lines,
-                weight,
-                volume,
-                min(v.capacity_kg for v in vehicles),
-                min(v.capacity_m3 for v in vehicles),
-                params.piece_share,
-            )
-        ]
-        job = DepotTours.build(
-            problem,
-            depots[code],
-            vehicles,
-            cut,
-            where,
-            plan.deadline_hours,
-            stop_minutes=params.stop_minutes,
-            unload_minutes_per_tonne=params.unload_minutes_per_tonne,
-            reload_hours=params.reload_hours,
-            max_trips=params.max_trips,
-            lateness_per_resident_minute=params.lateness_per_resident_minute,
+        job = DepotTours.for_loads(
+            problem, depots[code], fleets[code], loads, plan.deadline_hours, params
         )
         if job.parts and job.trucks:
             out.append((code, job, np.array([False] + [p.urgent for p in job.parts])))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizer.network import Place, travel_times
-from optimizer.params import SearchSettings
+from optimizer.params import RouteParams, SearchSettings
 from optimizer.plan import Load, Shipment, SourceKind, Stop, Trip, VehicleRoute
 from optimizer.problem import Depot, Problem, Shelter, VehicleType
 from optimizer.routing.engine import solve_routing
@@ -139,6 +139,44 @@ class DepotTours:
     lateness_per_resident_minute: int
     unreachable: list[Part]
     fixed_names: frozenset[str] = frozenset()  # trucks out on a trip keep their names
+
+    @classmethod
+    def for_loads(
+        cls,
+        problem: Problem,
+        depot: Depot,
+        vehicles: list[VehicleType],
+        loads: dict[tuple[str, bool], list[Load]],
+        deadline: float,
+        params: RouteParams,
+    ) -> "DepotTours":
+        """The depot's instance for its loads per (shelter, on time), cut into parts the
+        smallest truck can carry (any truck takes any part; a big one takes several, and a
+        shelter's consecutive parts on one truck are one stop)."""
+        weight = {it.code: it.unit_weight_kg for it in problem.items}
+        volume = {it.code: it.unit_volume_m3 for it in problem.items}
+        cap_kg = min(v.capacity_kg for v in vehicles)
+        cap_m3 = min(v.capacity_m3 for v in vehicles)
+        cut = [
+            part
+            for (shelter, urgent), lines in sorted(loads.items())
+            for part in parts(
+                shelter, urgent, lines, weight, volume, cap_kg, cap_m3, params.piece_share
+            )
+        ]
+        return cls.build(
+            problem,
+            depot,
+            vehicles,
+            cut,
+            {h.code: h for h in problem.shelters},
+            deadline,
+            stop_minutes=params.stop_minutes,
+            unload_minutes_per_tonne=params.unload_minutes_per_tonne,
+            reload_hours=params.reload_hours,
+            max_trips=params.max_trips,
+            lateness_per_resident_minute=params.lateness_per_resident_minute,
+        )
 
     @classmethod
     def build(

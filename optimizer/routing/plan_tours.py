@@ -51,11 +51,11 @@ from optimizer.plan import (
 )
 from optimizer.problem import Problem, VehicleType
 from optimizer.routing import sisr
-from optimizer.routing.depot import DepotTours, parts
+from optimizer.routing.depot import DepotTours
 from optimizer.routing.model import RoutingResult
 from optimizer.sources import Reach, reach
 
-__all__ = ["draw_paths", "route_plan"]
+__all__ = ["depot_fleets", "depot_loads", "draw_paths", "route_plan"]
 
 
 @dataclass(slots=True)
@@ -121,6 +121,25 @@ class _Search:
             self.capped.append(code)
 
 
+def depot_loads(plan: Plan) -> dict[str, dict[tuple[str, bool], list[Load]]]:
+    """Each depot's shipments as loads per (shelter, planned on time)."""
+    out: dict[str, dict[tuple[str, bool], list[Load]]] = defaultdict(lambda: defaultdict(list))
+    for sh in plan.shipments:
+        if sh.source_kind == SourceKind.DEPOT:
+            urgent = sh.arrival_hours <= plan.deadline_hours + 1e-6
+            out[sh.source][(sh.shelter, urgent)].append(Load(sh.item, sh.lot, sh.qty))
+    return out
+
+
+def depot_fleets(problem: Problem) -> dict[str, list[VehicleType]]:
+    """Each depot's truck types that have trucks."""
+    out: dict[str, list[VehicleType]] = defaultdict(list)
+    for v in problem.fleet:
+        if v.count > 0:
+            out[v.depot].append(v)
+    return out
+
+
 def route_plan(
     problem: Problem,
     plan: Plan,
@@ -164,23 +183,12 @@ def route_plan(
         raise ValueError("steps: cannot be negative")
     say = progress or (lambda _m: None)
     deadline = plan.deadline_hours
-    weight = {it.code: it.unit_weight_kg for it in problem.items}
-    volume = {it.code: it.unit_volume_m3 for it in problem.items}
     depots = {d.code: d for d in problem.depots}
     where = {h.code: h for h in problem.shelters}
 
-    by_depot: dict[str, dict[tuple[str, bool], list[Load]]] = defaultdict(lambda: defaultdict(list))
-    kept: list[Shipment] = []
-    for sh in plan.shipments:
-        if sh.source_kind == SourceKind.DEPOT:
-            urgent = sh.arrival_hours <= deadline + 1e-6
-            by_depot[sh.source][(sh.shelter, urgent)].append(Load(sh.item, sh.lot, sh.qty))
-        else:
-            kept.append(sh)
-    fleet: dict[str, list[VehicleType]] = defaultdict(list)
-    for v in problem.fleet:
-        if v.count > 0:
-            fleet[v.depot].append(v)
+    by_depot = depot_loads(plan)
+    kept = [sh for sh in plan.shipments if sh.source_kind != SourceKind.DEPOT]
+    fleet = depot_fleets(problem)
 
     dropped: dict[str, list[str]] = defaultdict(list)  # shelter -> why
     state: dict[str, _Depot] = {}
@@ -198,30 +206,7 @@ def route_plan(
         if time.time() >= cap_at:
             untoured.append(code)
             continue
-        # Parts the smallest truck can carry: any truck can take any part, and a big one
-        # takes several (a shelter's consecutive parts on one truck are one stop).
-        cap_kg = min(v.capacity_kg for v in vehicles)
-        cap_m3 = min(v.capacity_m3 for v in vehicles)
-        cut = [
-            part
-            for (shelter, urgent), lines in sorted(shelters.items())
-            for part in parts(
-                shelter, urgent, lines, weight, volume, cap_kg, cap_m3, params.piece_share
-            )
-        ]
-        job = DepotTours.build(
-            problem,
-            depots[code],
-            vehicles,
-            cut,
-            where,
-            deadline,
-            stop_minutes=params.stop_minutes,
-            unload_minutes_per_tonne=params.unload_minutes_per_tonne,
-            reload_hours=params.reload_hours,
-            max_trips=params.max_trips,
-            lateness_per_resident_minute=params.lateness_per_resident_minute,
-        )
+        job = DepotTours.for_loads(problem, depots[code], vehicles, shelters, deadline, params)
         for part in job.unreachable:
             dropped[part.shelter].append(f"unreachable from {code}")
         if job.parts and not job.trucks:
