@@ -8,6 +8,7 @@ from api.cli import (
     db,
     demo,
     dispatch,
+    fleet,
     plan,
     quotas,
     readiness,
@@ -24,6 +25,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(catalog.catalog_app, name="catalog")
 app.add_typer(catalog.depots_app, name="depots")
+app.add_typer(fleet.app, name="fleet")
 app.add_typer(stock.app, name="stock")
 app.add_typer(rotation.app, name="rotation")
 app.add_typer(reserves.app, name="reserves")

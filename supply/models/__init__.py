@@ -14,6 +14,8 @@ from supply.models.dispatch import (
 )
 from supply.models.documents import (
     NUMBER_PREFIX,
+    CountLine,
+    CountReason,
     DisposalReason,
     Document,
     DocumentCounter,
@@ -21,7 +23,9 @@ from supply.models.documents import (
     DocumentStatus,
     Movement,
 )
+from supply.models.fleet import FleetCreate, FleetVehicle
 from supply.models.locations import (
+    DEFAULT_LOADING_HOURS,
     GUARDED_KINDS,
     DepotCreate,
     Location,
@@ -48,6 +52,7 @@ from supply.models.reserves import (
 )
 
 __all__ = [
+    "DEFAULT_LOADING_HOURS",
     "GUARDED_KINDS",
     "NUMBER_PREFIX",
     "Agreement",
@@ -58,6 +63,8 @@ __all__ = [
     "Batch",
     "CallOff",
     "CallOffStatus",
+    "CountLine",
+    "CountReason",
     "Delivery",
     "DepotCreate",
     "DispatchLoad",
@@ -70,6 +77,8 @@ __all__ = [
     "DocumentCounter",
     "DocumentKind",
     "DocumentStatus",
+    "FleetCreate",
+    "FleetVehicle",
     "Inspection",
     "InspectionCreate",
     "Item",
