@@ -18,21 +18,25 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlmodel import Session
 
+from optimizer.plan_document import PlanDocument, agreement_code
 from supply import ledger
 from supply.db import dialect_insert, utcnow
 from supply.errors import Conflict, DocumentState, InvalidInput, NotFound
 from supply.ledger import DocumentDraft, Line, Posted
 from supply.models import (
+    Agreement,
     Balance,
     Batch,
+    CallOff,
+    CallOffStatus,
     DispatchLoad,
     DispatchLoadRead,
     DispatchPlan,
@@ -45,11 +49,11 @@ from supply.models import (
     LoadStatus,
     Location,
     LocationKind,
-    PlanIn,
     Reservation,
     ReservationStatus,
     is_expired,
 )
+from supply.services import calloffs
 from supply.services.lookup import active_depot, batch_by_lot, item_by_code, virtual
 from supply.services.reservations import release, reserve
 from supply.services.stock import Meta
@@ -75,7 +79,17 @@ class PlannedLoad:
 
 
 @dataclass(frozen=True, slots=True)
-class PlanDocument:
+class PlannedAgreement:
+    """Units an agreement's supplier brings straight to one shelter: a call-off on approval."""
+
+    agreement: str
+    shelter: str
+    item: str
+    qty: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPlan:
     """What approval needs from a plan JSON, checked for shape.
 
     `agreement_qty` (per item) is what agreement suppliers deliver: not ledger stock.
@@ -88,6 +102,7 @@ class PlanDocument:
     loads: tuple[PlannedLoad, ...]
     agreement_qty: dict[str, int]
     unrouted_qty: int
+    agreements: tuple[PlannedAgreement, ...] = ()
 
 
 def plan_hash(document: Mapping[str, Any]) -> str:
@@ -96,16 +111,16 @@ def plan_hash(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _validated(document: Mapping[str, Any]) -> PlanIn:
+def _validated(document: Mapping[str, Any]) -> PlanDocument:
     try:
-        return PlanIn.model_validate(document)
+        return PlanDocument.model_validate(document)
     except ValidationError as exc:
         err = exc.errors()[0]
         path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
         raise InvalidInput(f"plan{path}", err["msg"].removeprefix("Value error, ")) from exc
 
 
-def read_plan(document: Mapping[str, Any]) -> PlanDocument:
+def read_plan(document: Mapping[str, Any]) -> ReadPlan:
     """Check a plan document's shape and list its loads: the routes' loads when it has
     routes, else its depot shipments.
 
@@ -115,11 +130,19 @@ def read_plan(document: Mapping[str, Any]) -> PlanDocument:
         Naming the JSON path at fault (e.g. `plan.routes[0].trips[1].stops[0].loads[2].qty`).
     """
     plan = _validated(document)
+    if plan.untoured_depots:
+        raise InvalidInput(
+            "plan.untoured_depots",
+            f"plan {plan.name} has shipments no tour carries from "
+            f"{', '.join(plan.untoured_depots)}; re-plan before approving",
+        )
     shipped: dict[tuple[str, str, str, str], int] = defaultdict(int)
     agreements: dict[str, int] = defaultdict(int)
+    called: dict[tuple[str, str, str], int] = defaultdict(int)
     for ship in plan.shipments:
         if ship.source_kind == "agreement":
             agreements[ship.item] += ship.qty
+            called[(agreement_code(ship.source), ship.shelter, ship.item)] += ship.qty
         elif ship.source_kind == "depot":  # not "en_route": already departed, not stock
             shipped[(ship.source, ship.shelter, ship.item, ship.lot or "")] += ship.qty
     loads = [
@@ -145,13 +168,17 @@ def read_plan(document: Mapping[str, Any]) -> PlanDocument:
             for s in plan.shipments
             if s.source_kind == "depot"
         ]
-    return PlanDocument(
+    return ReadPlan(
         name=plan.name,
         content_hash=plan_hash(document),
         routed=bool(plan.routes),
         loads=tuple(loads),
         agreement_qty=dict(sorted(agreements.items())),
         unrouted_qty=unrouted,
+        agreements=tuple(
+            PlannedAgreement(code, shelter, item, qty)
+            for (code, shelter, item), qty in sorted(called.items())
+        ),
     )
 
 
@@ -167,6 +194,7 @@ class Cancellation:
     released_qty: int
     on_the_road_loads: int
     on_the_road_qty: int
+    cancelled_call_offs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +210,11 @@ class Approval:
     agreement_qty: dict[str, int]
     unrouted_qty: int
     replaced: tuple[Cancellation, ...] = ()
+    #: Call-offs made for the plan's agreement shipments, by number.
+    call_offs: tuple[str, ...] = ()
+    #: Agreement shipments the ledger has no agreement for (a scenario's): units by code,
+    #: to be arranged by hand.
+    unknown_agreements: dict[str, int] = field(default_factory=dict)
 
 
 Key = tuple[int, int, int]  # (depot id, item id, batch id)
@@ -255,6 +288,7 @@ def approve(
     *,
     replaces: Sequence[str] = (),
     today: date | None = None,
+    now: datetime | None = None,
     meta: Meta = Meta(),
 ) -> Approval:
     """Reserve exactly the lots of a plan's loads, all or nothing, under a new plan number.
@@ -269,6 +303,9 @@ def approve(
         the same transaction, and their undeparted reservations count as available.
     today
         Decides which lots have expired (default: today).
+    now
+        When the call-offs are made (aware; default: now in UTC): each agreement shipment
+        the ledger knows becomes a call-off for its shelter, due after the lead time.
 
     Raises
     ------
@@ -278,9 +315,12 @@ def approve(
         A depot, item or lot the ledger does not know.
     Conflict
         The same plan was already approved; or stock moved since the plan was made (a lot
-        is short or expired): every such lot is named and nothing is reserved.
+        is short or expired): every such lot is named and nothing is reserved; or an
+        agreement can no longer be called off for what the plan asks (the caller's
+        rollback then undoes the reservations too).
     """
-    today = today or date.today()
+    now = now or datetime.now(UTC)
+    today = today or now.date()
     doc = read_plan(document)
     if not doc.loads:
         raise InvalidInput("plan", f"plan {doc.name} has no depot loads to reserve")
@@ -360,6 +400,7 @@ def approve(
             )
         )
     session.flush()
+    call_offs, unknown = _call_off(session, doc.agreements, plan_id, number, now, meta)
     return Approval(
         number=number,
         name=doc.name,
@@ -370,7 +411,46 @@ def approve(
         agreement_qty=doc.agreement_qty,
         unrouted_qty=doc.unrouted_qty,
         replaced=replaced,
+        call_offs=call_offs,
+        unknown_agreements=unknown,
     )
+
+
+def _call_off(
+    session: Session,
+    planned: Sequence[PlannedAgreement],
+    plan_id: int,
+    number: str,
+    now: datetime,
+    meta: Meta,
+) -> tuple[tuple[str, ...], dict[str, int]]:
+    """One call-off per agreement and shelter of the plan, delivered straight to the shelter;
+    agreements the ledger does not know are returned with their units."""
+    known = set(
+        session.scalars(
+            select(Agreement.code).where(
+                Agreement.code.in_({p.agreement for p in planned})  # type: ignore[attr-defined]
+            )
+        )
+    )
+    made: list[str] = []
+    unknown: dict[str, int] = defaultdict(int)
+    for p in planned:
+        if p.agreement not in known:
+            unknown[p.agreement] += p.qty
+            continue
+        row = calloffs.call_off(
+            session,
+            agreement=p.agreement,
+            qty=p.qty,
+            now=now,
+            meta=Meta(actor=meta.actor, reference=number, note=f"shelter {p.shelter}"),
+        ).call_off
+        row.plan_id = plan_id
+        row.shelter = p.shelter
+        made.append(row.number)
+    session.flush()
+    return tuple(made), dict(unknown)
 
 
 # --- finding plans and loads -------------------------------------------------------------
@@ -626,6 +706,13 @@ def cancel(session: Session, plan: str, *, meta: Meta = Meta()) -> Cancellation:
         release(session, ld.reservation_id)
         ld.status = LoadStatus.RELEASED.value
     road = _loads(session, p, status=LoadStatus.IN_TRANSIT)
+    expected = session.scalars(
+        select(CallOff.number)
+        .where(CallOff.plan_id == p.id, CallOff.status == CallOffStatus.EXPECTED.value)
+        .order_by(CallOff.number)
+    ).all()
+    for call in expected:
+        calloffs.cancel_call_off(session, call)
     p.status = DispatchStatus.CANCELLED.value
     p.closed_at = meta.occurred_at or utcnow()
     session.flush()
@@ -635,6 +722,7 @@ def cancel(session: Session, plan: str, *, meta: Meta = Meta()) -> Cancellation:
         released_qty=sum(ld.qty for ld in held),
         on_the_road_loads=len(road),
         on_the_road_qty=sum(ld.qty for ld in road),
+        cancelled_call_offs=tuple(expected),
     )
 
 

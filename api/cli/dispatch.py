@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from api.cli.common import DbOption, actor, console, fail, print_json, run
+from api.cli.common import DbOption, actor, console, fail, local_now, print_json, run
 from supply import dispatch
 from supply.models import DispatchPlanRead
 from supply.services.stock import Meta
@@ -65,7 +65,9 @@ def approve(
     refs = [_ref(r) for r in replaces or []]
     result = run(
         db,
-        lambda s: dispatch.approve(s, document, replaces=refs, meta=Meta(actor=actor())),
+        lambda s: dispatch.approve(
+            s, document, replaces=refs, now=local_now(), meta=Meta(actor=actor())
+        ),
     )
     for old in result.replaced:
         _say(
@@ -77,9 +79,14 @@ def approve(
         f"approved {result.number} ({result.name}): {result.loads} loads, "
         f"{result.qty:,} units reserved at {result.depots} depots",
     )
-    if result.agreement_qty:
-        items = ", ".join(f"{i} {q:,}" for i, q in result.agreement_qty.items())
-        _say(f"not reserved, from agreement reserves (call them off): {items}")
+    if result.call_offs:
+        _say(
+            f"called off for the shelters (agreement reserves): {', '.join(result.call_offs)}"
+            " (receive each with `relief reserves receive`)"
+        )
+    if result.unknown_agreements:
+        shown = ", ".join(f"{code} {q:,}" for code, q in result.unknown_agreements.items())
+        _say(f"agreements not in the ledger, not called off (arrange them by hand): {shown}")
     if result.unrouted_qty:
         _say(
             f"not reserved: {result.unrouted_qty:,} units of depot shipments no route carries",
@@ -140,6 +147,8 @@ def cancel(plan: PlanRef, db: DbOption = None) -> None:
         f"({done.released_qty:,} units); {done.on_the_road_loads} loads "
         f"({done.on_the_road_qty:,} units) on the road",
     )
+    if done.cancelled_call_offs:
+        _say(f"call-offs cancelled: {', '.join(done.cancelled_call_offs)}")
 
 
 @app.command()

@@ -16,7 +16,7 @@ from optimizer.planner import plan_with_tours, prepare_search
 from optimizer.plotting import plot_plan
 from optimizer.problem import Problem
 from scenarios.scenario import ScenarioError, load_scenario
-from supply.services.snapshot import ledger_snapshot
+from supply.services.ledger_problem import ledger_problem
 
 
 def plan(
@@ -56,6 +56,12 @@ def plan(
             help="Hours since the disaster (re-planning mid-operation): nothing leaves before.",
         ),
     ] = 0.0,
+    scenario_fleet: Annotated[
+        bool,
+        typer.Option(
+            "--scenario-fleet", help="With --db: the scenario's fleet.csv, not the ledger's."
+        ),
+    ] = False,
 ) -> None:
     """Allocate stock and agreement reserves to shelters to serve the most residents in time,
     then route each depot's trucks."""
@@ -69,6 +75,7 @@ def plan(
         db=db,
         replacing=tuple(replacing or ()),
         elapsed=elapsed,
+        scenario_fleet=scenario_fleet,
     )
     write_plan(result, problem, out)
     if as_json:
@@ -92,6 +99,7 @@ def run_plan(
     db: str | None = None,
     replacing: tuple[str, ...] = (),
     elapsed: float = 0.0,
+    scenario_fleet: bool = False,
 ) -> tuple[Plan, Problem]:
     """Load, allocate and (unless `routes` is false) route, re-allocating while the tours
     miss what the allocation assumed (`optimizer.planner`). The time limit covers it all."""
@@ -107,15 +115,15 @@ def run_plan(
     if elapsed >= problem.deadline_hours + 48:
         fail("--elapsed: later than the planning horizon (deadline + 48 h)")
     problem = replace(problem, now_hours=elapsed)
-    if db is not None:  # re-planning from the ledger as it is now
-        snapshot = run(db, lambda session: ledger_snapshot(session, problem, replacing=replacing))
-        problem = snapshot.problem
-        if snapshot.missing_depots:
-            err_console.print(
-                "note: depots not in the ledger (no stock from them): "
-                + ", ".join(snapshot.missing_depots),
-                highlight=False,
-            )
+    ledger_notes: tuple[str, ...] = ()
+    if db is not None:  # depots, fleet, agreements and stock from the ledger as it is now
+        made = run(
+            db,
+            lambda session: ledger_problem(
+                session, problem, replacing=replacing, scenario_fleet=scenario_fleet
+            ),
+        )
+        snapshot, problem, ledger_notes = made.snapshot, made.problem, made.notes
         if snapshot.on_the_road:
             units = sum(load.qty for load in snapshot.on_the_road)
             err_console.print(
@@ -130,8 +138,8 @@ def run_plan(
                 + "): they load again after their last stop and the drive home",
                 highlight=False,
             )
-    elif replacing:
-        fail("--replacing: only with --db (the ledger holds the plans it replaces)")
+    elif replacing or scenario_fleet:
+        fail("--replacing and --scenario-fleet: only with --db")
     limit = time_limit if time_limit is not None else meta.time_limit_s
     if limit <= 0 or (deadline is not None and deadline <= 0):
         fail("--time-limit and --deadline must be positive")
@@ -150,6 +158,7 @@ def run_plan(
             result = solve_allocation(
                 problem, params, time_limit_s=limit, deadline_hours=deadline, progress=progress
             )
+    result.notes[:0] = ledger_notes
     return result, problem
 
 

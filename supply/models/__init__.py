@@ -10,7 +10,6 @@ from supply.models.dispatch import (
     DispatchPlanRead,
     DispatchStatus,
     LoadStatus,
-    PlanIn,
 )
 from supply.models.documents import (
     NUMBER_PREFIX,
@@ -89,7 +88,6 @@ __all__ = [
     "LocationKind",
     "LocationRead",
     "Movement",
-    "PlanIn",
     "Quota",
     "QuotaCreate",
     "Reservation",

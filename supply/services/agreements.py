@@ -343,7 +343,7 @@ def inspection_flags(
     return flags
 
 
-def _last_inspections(session: Session) -> dict[int, Inspection]:
+def last_inspections(session: Session) -> dict[int, Inspection]:
     latest = (
         select(Inspection.agreement_id, func.max(Inspection.inspected_on).label("day"))
         .group_by(Inspection.agreement_id)
@@ -369,7 +369,7 @@ def list_agreements(session: Session, *, today: date) -> list[AgreementView]:
         .order_by(Agreement.code)
     ).all()
     used = used_qty(session)
-    last = _last_inspections(session)
+    last = last_inspections(session)
     out: list[AgreementView] = []
     for a, supplier, supplier_name, item, depot in rows:
         given = used.get(a.id, 0)

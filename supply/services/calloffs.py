@@ -39,7 +39,7 @@ from supply.services.agreements import (
     validity_end,
 )
 from supply.services.lookup import active_depot
-from supply.services.stock import Meta, _positive, receive
+from supply.services.stock import Meta, _positive, issue, receive
 
 CALL_OFF_PREFIX = "CO"
 SETTLEMENT_PREFIX = "SE"
@@ -183,6 +183,8 @@ def receive_call_off(
     meta: Meta = Meta(),
 ) -> tuple[CallOff, Posted]:
     """The called-off goods arrive: post a receipt into the call-off's depot and close it.
+    A call-off for a shelter (made by a plan's approval) is also issued to that shelter in
+    the same transaction: the supplier delivered there, and what is owed is the same.
 
     `qty` defaults to what was called off; less is a short delivery (the rest goes back to
     the agreement), more is refused. The batch records the supplier and the unit price.
@@ -233,6 +235,23 @@ def receive_call_off(
     )
     if closed.rowcount != 1:  # type: ignore[attr-defined]
         raise DocumentState("call-off", f"{number} was received meanwhile")
+    if row.shelter is not None:
+        # Brought straight to the shelter: booked through the depot and handed over at once.
+        issue(
+            session,
+            depot=depot.code,
+            item=item.code,
+            qty=units,
+            lot=lot,
+            allow_expired=True,
+            today=now.date(),
+            meta=Meta(
+                actor=meta.actor,
+                occurred_at=now,
+                reference=number,
+                note=f"shelter {row.shelter}; delivered by the supplier under {number}",
+            ),
+        )
     session.refresh(row)
     return row, posted
 

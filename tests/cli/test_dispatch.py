@@ -107,7 +107,7 @@ def test_approve_depart_deliver_leaves_ledger_consistent(stocked: Relief, tmp_pa
     plan = plan_json(tmp_path / "plan.json")
     out = stocked.ok("dispatch", "approve", str(plan)).stdout
     assert "approved DP-000001 (cli-plan): 5 loads, 67 units reserved at 2 depots" in out
-    assert "agreement reserves (call them off): WATER 25" in out
+    assert "agreements not in the ledger, not called off (arrange them by hand): AG-SM 25" in out
     assert {(r["depot"], r["lot"]): r["reserved"] for r in stocked.balances()} == {
         ("CNTY", "T1"): 7,
         ("CNTY", "W1"): 50,
