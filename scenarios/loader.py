@@ -5,10 +5,10 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from supply.csvfiles import read_rows
 from supply.models import DepotCreate, ItemCreate
 from supply.services.catalogue import upsert_depots, upsert_items
 from supply.services.movements_io import REQUIRED_COLUMNS, MovementRow, import_movements
+from supply.sheets import read_rows
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 

@@ -25,9 +25,9 @@ from optimizer.problem import (
     Shelter,
     VehicleType,
 )
-from supply.csvfiles import read_rows
 from supply.errors import InvalidInput
 from supply.models import Tier
+from supply.sheets import read_rows
 
 SCENARIOS_DIR = Path(__file__).resolve().parent
 BUNDLED = SCENARIOS_DIR / "haicheng-earthquake"

@@ -11,13 +11,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.cli.common import DbOption, actor, console, err_console, fail, run
-from supply.csvfiles import read_rows
 from supply.errors import SupplyError
 from supply.ledger import Posted
+from supply.models import CountReason
 from supply.services import balances as balance_service
 from supply.services import movements_io, stock
 from supply.services.rotation import write_off
 from supply.services.stock import Count, Meta
+from supply.sheets import read_rows
 from supply.verify import verify as verify_ledger
 
 app = typer.Typer(help="Receive, issue, transfer, count and check stock.", no_args_is_help=True)
@@ -146,7 +147,13 @@ def arrive(document: str, note: Note = None, db: DbOption = None) -> None:
 
 @app.command()
 def count(
-    counts_csv: Annotated[Path, typer.Argument(help="CSV with columns item,lot,counted.")],
+    counts_csv: Annotated[
+        Path,
+        typer.Argument(
+            help=".csv or .xlsx: item,lot,counted[,reason,note]; reason: damaged, lost, found, "
+            "mis_picked or other."
+        ),
+    ],
     depot: Depot,
     note: Note = None,
     db: DbOption = None,
@@ -158,12 +165,14 @@ def count(
         item: str
         lot: str
         counted: int = Field(ge=0)
+        reason: CountReason | None = None
+        note: str | None = Field(default=None, max_length=500)
 
     try:
         rows = read_rows(counts_csv, _Row, required=("item", "lot", "counted"))
     except SupplyError as exc:
         fail(str(exc))
-    counts = [Count(r.item, r.lot, r.counted) for _, r in rows]
+    counts = [Count(r.item, r.lot, r.counted, r.reason, r.note) for _, r in rows]
     posted = run(
         db, lambda s: stock.stocktake(s, depot=depot, counts=counts, meta=_meta(None, note, None))
     )
@@ -305,7 +314,7 @@ def balance_table(rows: list[balance_service.BalanceRow], title: str | None = No
 
 @app.command("import")
 def import_(
-    movements_csv: Annotated[Path, typer.Argument(help="CSV of movements.")],
+    movements_csv: Annotated[Path, typer.Argument(help=".csv or .xlsx of movements.")],
     db: DbOption = None,
 ) -> None:
     """Import movements, one document per reference; the whole file or nothing."""

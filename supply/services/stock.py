@@ -28,6 +28,8 @@ from supply.models import (
     Batch,
     CallOff,
     CallOffStatus,
+    CountLine,
+    CountReason,
     DispatchLoad,
     DispatchPlan,
     DispatchStatus,
@@ -297,11 +299,13 @@ def arrive(session: Session, number: str, *, meta: Meta = Meta()) -> Posted:
 
 @dataclass(frozen=True, slots=True)
 class Count:
-    """One counted line of a stocktake."""
+    """One counted line of a stocktake, and why it differs from the ledger (if it does)."""
 
     item: str
     lot: str
     counted: int
+    reason: CountReason | None = None
+    note: str | None = None
 
 
 def stocktake(
@@ -309,6 +313,8 @@ def stocktake(
 ) -> Posted | None:
     """Make the ledger agree with what was counted; lots not counted are left as they are.
 
+    Every counted line is kept with the document (`CountLine`: on hand, counted, reason,
+    note), so the printed stocktake shows the whole count sheet, not only the differences.
     Returns None when every count already matches. A count below what is reserved is
     refused: reservations must be released first, so a plan never promises missing stock.
     """
@@ -316,6 +322,7 @@ def stocktake(
     seen: set[tuple[str, str]] = set()
     adjust = virtual(session, LocationKind.STOCKTAKE_ADJUSTMENT)
     lines: list[Line] = []
+    sheet: list[CountLine] = []
     for count in counts:
         if (
             isinstance(count.counted, bool)
@@ -348,9 +355,26 @@ def stocktake(
         if diff:
             lines.append(Line(loc.id, it.id, batch.id, diff))  # type: ignore[arg-type]
             lines.append(Line(adjust.id, it.id, batch.id, -diff))  # type: ignore[arg-type]
+        sheet.append(
+            CountLine(
+                document_id=0,
+                item_id=it.id,  # type: ignore[arg-type]
+                batch_id=batch.id,  # type: ignore[arg-type]
+                on_hand=on_hand,
+                counted=count.counted,
+                reason=count.reason.value if count.reason else None,
+                note=count.note,
+            )
+        )
     if not lines:
         return None
-    return ledger.post(session, _draft(DocumentKind.STOCKTAKE, lines, meta))
+    posted = ledger.post(session, _draft(DocumentKind.STOCKTAKE, lines, meta))
+    if not posted.replayed:
+        for row in sheet:
+            row.document_id = posted.id
+            session.add(row)
+        session.flush()
+    return posted
 
 
 def reverse(session: Session, number: str, *, meta: Meta = Meta()) -> Posted:
