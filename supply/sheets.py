@@ -185,26 +185,28 @@ def _blank(values: Sequence[Any]) -> bool:
 
 
 def _header(path: Path, rows: Iterator[Row], required: Sequence[str]) -> list[str]:
-    """The first row naming every required column; rows above it (titles) are dropped."""
-    first: list[str] | None = None
+    """The first row naming every required column; rows above it (titles) are dropped.
+    Without one, the error names the columns missing from the likeliest header row."""
+    best: tuple[int, int, list[str]] | None = None  # (columns found, row number, names)
     for seen, (number, values) in enumerate(rows):
         if _blank(values):
             continue
-        names = [unicodedata.normalize("NFKC", (v or "").strip()) for v in values]
-        names = [n.lstrip("\ufeff") for n in names]
-        if first is None:
-            first = names
-        if all(c in names for c in required):
+        names = [unicodedata.normalize("NFKC", (v or "").strip()).lstrip("\ufeff") for v in values]
+        found = sum(c in names for c in required)
+        if found == len(required):
             repeated = sorted({n for n in names if n and names.count(n) > 1})
             if repeated:
-                raise InvalidInput(f"{path}:{number}", f"column(s) repeated: {', '.join(repeated)}")
+                shown = ", ".join(repeated)
+                raise InvalidInput(f"{path}:{number}", f"column(s) repeated: {shown}")
             return names
+        if best is None or found > best[0]:
+            best = (found, number, names)
         if seen >= HEADER_SEARCH_ROWS:
             break
-    if first is None:
+    if best is None:
         raise InvalidInput(str(path), "the file is empty (a header row is needed)")
-    missing = [c for c in required if c not in first]
-    raise InvalidInput(f"{path}:1", f"missing column(s): {', '.join(missing)}")
+    missing = [c for c in required if c not in best[2]]
+    raise InvalidInput(f"{path}:{best[1]}", f"missing column(s): {', '.join(missing)}")
 
 
 def read_sheet(path: Path, model: type[M], *, required: Sequence[str]) -> list[tuple[int, M]]:
@@ -231,9 +233,15 @@ def _records(
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     width = len(header)
     for number, values in rows:
-        extra = [v for v in values[width:] if v is not None and str(v).strip()]
-        if extra:
-            raise InvalidInput(f"{path}:{number}", "more values than header columns")
+        stray = [
+            v
+            for i, v in enumerate(values)
+            if v is not None and str(v).strip() and (i >= width or not header[i])
+        ]
+        if stray:
+            raise InvalidInput(
+                f"{path}:{number}", f"more values than header columns ({str(stray[0])[:40]!r})"
+            )
         yield number, dict(zip(header, values, strict=False))
 
 
