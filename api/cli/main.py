@@ -8,6 +8,7 @@ from api.cli import (
     db,
     demo,
     dispatch,
+    docs,
     fleet,
     plan,
     quotas,
@@ -31,6 +32,7 @@ app.add_typer(rotation.app, name="rotation")
 app.add_typer(reserves.app, name="reserves")
 app.add_typer(quotas.app, name="quotas")
 app.add_typer(dispatch.app, name="dispatch")
+app.add_typer(docs.app, name="docs")
 app.command("readiness")(readiness.readiness)
 app.command("plan")(plan.plan)
 app.command("demo")(demo.demo)
