@@ -54,13 +54,14 @@ class Depot:
 
 @dataclass(frozen=True, slots=True)
 class Lot:
-    """Stock of one lot at a depot, in whole units."""
+    """Stock of one lot at a depot, in whole units. `produced_on` breaks FEFO ties."""
 
     depot: str
     item: str
     lot: str
     qty: int
     expires_on: date | None = None
+    produced_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

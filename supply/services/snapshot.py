@@ -10,11 +10,11 @@ the planner's own, so new road closures and resident counts come with it.
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
 
 from sqlalchemy import select
 from sqlmodel import Session
 
+from optimizer.fefo import fefo_key
 from optimizer.problem import Away, EnRoute, Lot, Problem
 from supply.dispatch import Key, held_by, loads_on_the_road, plan_by_ref
 from supply.errors import DocumentState
@@ -74,6 +74,7 @@ def ledger_snapshot(
             Item.code,
             Batch.lot,
             Batch.expires_on,
+            Batch.produced_on,
             Balance.on_hand - Balance.reserved,
         )
         .join(Location, Location.id == Balance.location_id)  # type: ignore[arg-type]
@@ -86,11 +87,11 @@ def ledger_snapshot(
         )
     ).all()
     lots: list[Lot] = []
-    for loc_id, item_id, batch_id, depot, item, lot, expires_on, available in rows:
+    for loc_id, item_id, batch_id, depot, item, lot, expires_on, produced_on, available in rows:
         qty = int(available) + freed.get((loc_id, item_id, batch_id), 0)
         if qty > 0:
-            lots.append(Lot(depot, item, lot, qty, expires_on))
-    lots.sort(key=lambda t: (t.depot, t.item, t.expires_on or date.max, t.lot))
+            lots.append(Lot(depot, item, lot, qty, expires_on, produced_on))
+    lots.sort(key=lambda t: (t.depot, t.item, *fefo_key(t.expires_on, t.produced_on, t.lot)))
     road = loads_on_the_road(session, shelters={s.code for s in problem.shelters})
     # A load without a planned arrival (approved before arrivals were kept) is counted as
     # arriving by the deadline: it left on a plan that promised it in time.
