@@ -1,6 +1,6 @@
 """The planning problem as plain, immutable data: what a disaster asks and what we have.
 
-No database and no files here: `scenarios.loader` builds a Problem from a folder, and
+No database and no files here: `scenarios.scenario` builds a Problem from a folder, and
 `supply.services.snapshot` from the ledger. Units are in the field names.
 """
 

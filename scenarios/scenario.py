@@ -6,7 +6,7 @@ norms, a road to an unknown node, a duplicate code) are checked after the rows p
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -26,11 +26,12 @@ from optimizer.problem import (
     VehicleType,
 )
 from supply.errors import InvalidInput
-from supply.models import Tier
 from supply.sheets import read_rows
 
 SCENARIOS_DIR = Path(__file__).resolve().parent
 BUNDLED = SCENARIOS_DIR / "haicheng-earthquake"
+#: The sample ledger (items, depots, movements, suppliers, agreements...) of the demo.
+SAMPLE_DIR = SCENARIOS_DIR / "sample"
 
 
 class ScenarioError(InvalidInput):
@@ -74,7 +75,7 @@ class _Norm(BaseModel):
 class _Depot(BaseModel):
     code: str
     name: str
-    tier: Tier
+    tier: Literal["province", "city", "county", "township", "village"]
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     loading_hours: float = Field(ge=0)
@@ -267,7 +268,7 @@ def load_scenario(folder: Path) -> tuple[ScenarioMeta, Problem]:
         ),
         norms=tuple(Norm(r.item, r.per_person, r.per, r.priority, r.critical) for _, r in norms),
         depots=tuple(
-            Depot(r.code, r.name, r.tier.value, r.lat, r.lon, r.loading_hours) for _, r in depots
+            Depot(r.code, r.name, r.tier, r.lat, r.lon, r.loading_hours) for _, r in depots
         ),
         lots=tuple(Lot(r.depot, r.item, r.lot, r.qty, r.expires_on) for _, r in stock),
         agreements=tuple(

@@ -83,3 +83,19 @@ def test_missing_yaml_is_refused(scenario: Path) -> None:
     (scenario / "scenario.yaml").unlink()
     with pytest.raises(ScenarioError, match=r"scenario\.yaml"):
         load_scenario(scenario)
+
+
+def test_loading_a_scenario_loads_no_ledger_tables() -> None:
+    """Pure planning does not import the ledger: no SQLAlchemy, no SQLModel, no models."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from scenarios.scenario import BUNDLED, load_scenario; load_scenario(BUNDLED);"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'sqlmodel')"
+        " or m.startswith('supply.models')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

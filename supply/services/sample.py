@@ -1,4 +1,5 @@
-"""Loading a bundled sample (items, depots, movements) into a ledger."""
+"""Loading a sample ledger (items, depots, movements) from a folder: the demo's and the
+keeper walk's starting point. The bundled sample lives in `scenarios.scenario.SAMPLE_DIR`."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,8 +11,6 @@ from supply.services.catalogue import upsert_depots, upsert_items
 from supply.services.movements_io import REQUIRED_COLUMNS, MovementRow, import_movements
 from supply.sheets import read_rows
 
-SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
-
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
@@ -21,7 +20,7 @@ class Loaded:
     movements: int
 
 
-def load_sample(session: Session, folder: Path = SAMPLE_DIR, *, actor: str = "demo") -> Loaded:
+def load_sample(session: Session, folder: Path, *, actor: str = "demo") -> Loaded:
     """Import `items.csv`, `depots.csv` and `movements.csv` from a folder, in that order."""
     items = read_rows(folder / "items.csv", ItemCreate, required=("code",))
     depots = read_rows(folder / "depots.csv", DepotCreate, required=("code", "tier"))
