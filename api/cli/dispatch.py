@@ -9,8 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from api.cli.common import DbOption, actor, console, fail, local_now, print_json, run
-from supply import dispatch
 from supply.models import DispatchPlanRead
+from supply.services import dispatch
 from supply.services.stock import Meta
 
 app = typer.Typer(

@@ -4,8 +4,8 @@ A plan document (the optimizer's JSON) is approved once, identified by a hash of
 each of its loads (a lot carried by a vehicle on a trip to a stop, or, for a plan without
 routes, a depot shipment) gets a reservation. Departing a trip moves its loads into
 `in_transit`; delivering a stop issues them to `distributed`. Which transitions are allowed
-is decided in `supply.dispatch`; these tables only hold the shape of the facts, and the read
-shapes (`DispatchPlanRead`) only the shape of the answers. The plan document itself is
+is decided in `supply.services.dispatch`; these tables only hold the shape of the facts, and
+the read shapes (`DispatchPlanRead`) only the shape of the answers. The plan document itself is
 `optimizer.plan_document.PlanDocument`.
 """
 

@@ -303,7 +303,7 @@ class Slip:
 
 def receipt_slips(session: Session, plan: str) -> list[Slip]:
     """A 签收单 for every stop of a routed plan, by vehicle and stop."""
-    from supply.dispatch import plan_by_ref
+    from supply.services.dispatch import plan_by_ref
 
     p = plan_by_ref(session, plan)
     rows = session.execute(

@@ -16,7 +16,6 @@ from sqlmodel import Session
 
 from optimizer.fefo import fefo_key
 from optimizer.problem import Away, EnRoute, Lot, Problem
-from supply.dispatch import Key, held_by, loads_on_the_road, plan_by_ref
 from supply.errors import DocumentState
 from supply.models import (
     Balance,
@@ -27,6 +26,7 @@ from supply.models import (
     Location,
     LocationKind,
 )
+from supply.services.dispatch.queries import Key, held_by, loads_on_the_road, plan_by_ref
 
 
 @dataclass(frozen=True, slots=True)

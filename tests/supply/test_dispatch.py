@@ -14,7 +14,6 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from optimizer.problem import Depot, ItemSpec, Lot, Problem, Shelter
-from supply import dispatch
 from supply.db import session_scope
 from supply.errors import Conflict, DocumentState, InvalidInput, NotFound
 from supply.models import (
@@ -30,7 +29,7 @@ from supply.models import (
     Reservation,
     Tier,
 )
-from supply.services import snapshot, stock
+from supply.services import dispatch, snapshot, stock
 from supply.services.balances import balances
 from supply.services.lookup import virtual
 from supply.verify import verify

@@ -18,9 +18,9 @@ from optimizer.plan_document import (
     agreement_code,
 )
 from optimizer.problem import Depot, ItemSpec, Lot, Norm, Per, Problem, Shelter, VehicleType
-from supply import dispatch
 from supply.errors import Conflict, InvalidInput
 from supply.models import CallOff, DepotCreate, FleetCreate, InspectionCreate, Tier
+from supply.services import dispatch
 from supply.services.agreements import record_inspection
 from supply.services.balances import balances
 from supply.services.calloffs import owed, receive_call_off
