@@ -15,7 +15,7 @@ from supply.errors import SupplyError
 from supply.ledger import Posted
 from supply.models import CountReason
 from supply.services import balances as balance_service
-from supply.services import movements_io, stock
+from supply.services import movements_io, reversal, stock
 from supply.services.rotation import write_off
 from supply.services.stock import Count, Meta
 from supply.sheets import read_rows
@@ -185,7 +185,7 @@ def count(
 @app.command()
 def reverse(document: str, note: Note = None, db: DbOption = None) -> None:
     """Undo a posted document with a reversing one."""
-    _done(run(db, lambda s: stock.reverse(s, document, meta=_meta(None, note, None))))
+    _done(run(db, lambda s: reversal.reverse(s, document, meta=_meta(None, note, None))))
 
 
 @app.command("write-off")

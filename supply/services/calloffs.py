@@ -476,3 +476,25 @@ def settle(
             set_committed_value(c, "settlement_id", settlement.id)
         done.append(Settled(settlement.number, lines[0][1], len(ids), amount))
     return done
+
+
+def on_receipt_reversed(session: Session, receipt: Document) -> None:
+    """A reversed receipt of called-off goods puts its call-off back to expected, so it can be
+    received again (or cancelled) and nothing is owed for it; once settled it cannot be."""
+    row = session.scalars(
+        select(CallOff).where(CallOff.receipt_id == receipt.id).with_for_update()
+    ).first()
+    if row is None:
+        return
+    if row.settlement_id is not None:
+        settlement = session.get(Settlement, row.settlement_id)
+        raise DocumentState(
+            "document",
+            f"{receipt.number} received call-off {row.number}, settled in "
+            f"{settlement.number if settlement else row.settlement_id}; it cannot be reversed",
+        )
+    row.status = CallOffStatus.EXPECTED.value
+    row.received_qty = None
+    row.received_at = None
+    row.receipt_id = None
+    session.flush()

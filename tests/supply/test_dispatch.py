@@ -29,7 +29,7 @@ from supply.models import (
     Reservation,
     Tier,
 )
-from supply.services import dispatch, snapshot, stock
+from supply.services import dispatch, reversal, snapshot, stock
 from supply.services.balances import balances
 from supply.services.lookup import virtual
 from supply.verify import verify
@@ -224,7 +224,7 @@ def test_reversing_a_delivery_puts_its_loads_back_on_the_road(world: Session) ->
         ld.delivery for ld in dispatch.plan_status(world, number).loads if ld.vehicle == "TWN/van-1"
     )
     assert delivery is not None
-    stock.reverse(world, delivery)
+    reversal.reverse(world, delivery)
     view = dispatch.plan_status(world, number)
     assert view.status == "approved"
     van = [ld for ld in view.loads if ld.vehicle == "TWN/van-1"]

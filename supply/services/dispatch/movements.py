@@ -15,6 +15,7 @@ from supply.models import (
     DispatchLoad,
     DispatchPlan,
     DispatchStatus,
+    Document,
     DocumentKind,
     LoadStatus,
     LocationKind,
@@ -191,3 +192,21 @@ def deliver(session: Session, plan: str, vehicle: str, stop: int, *, meta: Meta 
         p.closed_at = now
         session.flush()
     return _moved(p, posted, loads)
+
+
+def on_delivery_reversed(session: Session, issue: Document) -> None:
+    """A reversed delivery of a dispatch plan puts its loads back on the road (in transit,
+    deliverable again), and reopens the plan if that delivery had completed it."""
+    loads = session.scalars(
+        select(DispatchLoad).where(DispatchLoad.delivery_id == issue.id).with_for_update()
+    ).all()
+    for load in loads:
+        load.status = LoadStatus.IN_TRANSIT.value
+        load.delivery_id = None
+        load.delivered_at = None
+    plans = {load.plan_id for load in loads}
+    for plan in session.scalars(select(DispatchPlan).where(DispatchPlan.id.in_(plans))):  # type: ignore[union-attr]
+        if plan.status == DispatchStatus.COMPLETED:
+            plan.status = DispatchStatus.APPROVED.value
+            plan.closed_at = None
+    session.flush()
