@@ -296,9 +296,10 @@ def _clean(kind: str, text: str) -> str:
         return _serial(value).isoformat()
     match = _CN_DATETIME.match(value)
     if match:
-        y, mo, d, h, mi, s, zone = match.groups()
+        year, month, day, hour, minute, second, zone = match.groups()
         return (
-            f"{int(y):04d}-{int(mo):02d}-{int(d):02d}T{int(h):02d}:{mi}:{s or '00'}{zone.strip()}"
+            f"{int(year):04d}-{int(month):02d}-{int(day):02d}T{int(hour):02d}:{minute}:"
+            f"{second or '00'}{zone.strip()}"
         )
     return value
 

@@ -4,8 +4,7 @@ from the ledger routes the bureau's own vehicles, not a scenario's guess."""
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from supply.errors import InvalidInput, SupplyError
 from supply.models import FleetCreate, FleetVehicle, Location
@@ -38,8 +37,8 @@ def upsert_fleet(session: Session, rows: Sequence[FleetCreate]) -> tuple[int, in
             assert depot_id is not None
             row = session.scalars(
                 select(FleetVehicle).where(
-                    FleetVehicle.depot_id == depot_id,
-                    FleetVehicle.vehicle_type == data.vehicle_type,
+                    col(FleetVehicle.depot_id) == depot_id,
+                    col(FleetVehicle.vehicle_type) == data.vehicle_type,
                 )
             ).first()
             values = data.model_dump(exclude={"depot"})
@@ -58,9 +57,9 @@ def upsert_fleet(session: Session, rows: Sequence[FleetCreate]) -> tuple[int, in
 def fleet_rows(session: Session) -> list[tuple[str, FleetVehicle]]:
     """Every vehicle type with its depot's code, by depot and type."""
     rows = session.execute(
-        select(Location.code, FleetVehicle)
-        .join(Location, Location.id == FleetVehicle.depot_id)  # type: ignore[arg-type]
-        .order_by(Location.code, FleetVehicle.vehicle_type)
+        select(col(Location.code), FleetVehicle)
+        .join(Location, col(Location.id) == col(FleetVehicle.depot_id))
+        .order_by(col(Location.code), col(FleetVehicle.vehicle_type))
     ).all()
     return [(code, vehicle) for code, vehicle in rows]
 

@@ -19,8 +19,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from optimizer.plan_document import TRANCHE_MARK
 from optimizer.problem import Agreement as AgreementSource
@@ -89,8 +89,8 @@ def ledger_problem(
     rows = list(
         session.scalars(
             select(Location)
-            .where(Location.kind == LocationKind.DEPOT.value, Location.active.is_(True))  # type: ignore[attr-defined]
-            .order_by(Location.code)
+            .where(col(Location.kind) == LocationKind.DEPOT.value, col(Location.active).is_(True))
+            .order_by(col(Location.code))
         )
     )
     placed = [d for d in rows if d.lat is not None and d.lon is not None]
@@ -149,10 +149,10 @@ def ledger_problem(
 
 def _ledger_fleet(session: Session) -> tuple[VehicleType, ...]:
     rows = session.execute(
-        select(Location.code, FleetVehicle)
-        .join(Location, Location.id == FleetVehicle.depot_id)  # type: ignore[arg-type]
-        .where(Location.active.is_(True))  # type: ignore[attr-defined]
-        .order_by(Location.code, FleetVehicle.vehicle_type)
+        select(col(Location.code), FleetVehicle)
+        .join(Location, col(Location.id) == col(FleetVehicle.depot_id))
+        .where(col(Location.active).is_(True))
+        .order_by(col(Location.code), col(FleetVehicle.vehicle_type))
     ).all()
     return tuple(
         VehicleType(code, v.vehicle_type, v.count, v.capacity_kg, v.capacity_m3, v.speed_kmh)
@@ -167,11 +167,18 @@ def planned_agreements(
     and notes on those left out or cut (suspended, expired, exhausted, verified short)."""
     items = {i.code for i in problem.items}
     rows = session.execute(
-        select(Agreement, Item.code, Supplier.name, Supplier.lat, Supplier.lon, Location)
-        .join(Item, Item.id == Agreement.item_id)  # type: ignore[arg-type]
-        .join(Supplier, Supplier.id == Agreement.supplier_id)  # type: ignore[arg-type]
-        .join(Location, Location.id == Agreement.depot_id)  # type: ignore[arg-type]
-        .order_by(Agreement.code)
+        sa_select(
+            Agreement,
+            col(Item.code),
+            col(Supplier.name),
+            col(Supplier.lat),
+            col(Supplier.lon),
+            Location,
+        )
+        .join(Item, col(Item.id) == col(Agreement.item_id))
+        .join(Supplier, col(Supplier.id) == col(Agreement.supplier_id))
+        .join(Location, col(Location.id) == col(Agreement.depot_id))
+        .order_by(col(Agreement.code))
     ).all()
     used = used_qty(session)
     last = last_inspections(session)

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from supply.errors import InvalidInput
 from supply.models import (
@@ -188,11 +187,11 @@ def printed_document(session: Session, number: str) -> PrintedDocument:
         raise InvalidInput("document", f"{number} is a draft; only posted documents print")
     rows = session.execute(
         select(Movement, Location, Item, Batch)
-        .join(Location, Location.id == Movement.location_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == Movement.item_id)  # type: ignore[arg-type]
-        .join(Batch, Batch.id == Movement.batch_id)  # type: ignore[arg-type]
-        .where(Movement.document_id == doc.id)
-        .order_by(Movement.id)
+        .join(Location, col(Location.id) == col(Movement.location_id))
+        .join(Item, col(Item.id) == col(Movement.item_id))
+        .join(Batch, col(Batch.id) == col(Movement.batch_id))
+        .where(col(Movement.document_id) == doc.id)
+        .order_by(col(Movement.id))
     ).all()
     depots: list[str] = []
     lines: list[PrintLine] = []
@@ -204,7 +203,7 @@ def printed_document(session: Session, number: str) -> PrintedDocument:
             depots.append(shown)
     counts = {
         (c.item_id, c.batch_id): c
-        for c in session.scalars(select(CountLine).where(CountLine.document_id == doc.id))
+        for c in session.scalars(select(CountLine).where(col(CountLine.document_id) == doc.id))
     }
     for m, loc, item, batch in rows:
         if loc.kind != LocationKind.DEPOT:
@@ -231,10 +230,10 @@ def printed_document(session: Session, number: str) -> PrintedDocument:
     if doc.kind == DocumentKind.STOCKTAKE and counts:  # counted lots that matched the book
         extra = session.execute(
             select(CountLine, Item, Batch)
-            .join(Item, Item.id == CountLine.item_id)  # type: ignore[arg-type]
-            .join(Batch, Batch.id == CountLine.batch_id)  # type: ignore[arg-type]
-            .where(CountLine.id.in_([c.id for c in counts.values()]))  # type: ignore[union-attr]
-            .order_by(CountLine.id)
+            .join(Item, col(Item.id) == col(CountLine.item_id))
+            .join(Batch, col(Batch.id) == col(CountLine.batch_id))
+            .where(col(CountLine.id).in_([c.id for c in counts.values()]))
+            .order_by(col(CountLine.id))
         ).all()
         for c, item, batch in extra:
             lines.append(
@@ -307,12 +306,12 @@ def receipt_slips(session: Session, plan: str) -> list[Slip]:
 
     p = plan_by_ref(session, plan)
     rows = session.execute(
-        select(DispatchLoad, Location.code, Item, Batch)
-        .join(Location, Location.id == DispatchLoad.depot_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == DispatchLoad.item_id)  # type: ignore[arg-type]
-        .join(Batch, Batch.id == DispatchLoad.batch_id)  # type: ignore[arg-type]
-        .where(DispatchLoad.plan_id == p.id, DispatchLoad.vehicle.is_not(None))  # type: ignore[union-attr]
-        .order_by(DispatchLoad.vehicle, DispatchLoad.stop, DispatchLoad.id)  # type: ignore[arg-type]
+        select(DispatchLoad, col(Location.code), Item, Batch)
+        .join(Location, col(Location.id) == col(DispatchLoad.depot_id))
+        .join(Item, col(Item.id) == col(DispatchLoad.item_id))
+        .join(Batch, col(Batch.id) == col(DispatchLoad.batch_id))
+        .where(col(DispatchLoad.plan_id) == p.id, col(DispatchLoad.vehicle).is_not(None))
+        .order_by(col(DispatchLoad.vehicle), col(DispatchLoad.stop), col(DispatchLoad.id))
     ).all()
     if not rows:
         raise InvalidInput("plan", f"plan {p.number} has no routed stops to sign for")

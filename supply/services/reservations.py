@@ -2,8 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from supply import ledger
 from supply.db import utcnow
@@ -85,7 +84,7 @@ def use(session: Session, res: Reservation, units: int) -> None:
 
 def _active(session: Session, reservation_id: int) -> Reservation:
     res = session.scalars(
-        select(Reservation).where(Reservation.id == reservation_id).with_for_update()
+        select(Reservation).where(col(Reservation.id) == reservation_id).with_for_update()
     ).first()
     if res is None:
         raise NotFound("reservation", str(reservation_id))
