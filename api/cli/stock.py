@@ -1,5 +1,7 @@
 """`relief stock`: what keepers do every day."""
 
+import csv
+import io
 import json
 import sys
 from datetime import date
@@ -18,7 +20,7 @@ from supply.services import balances as balance_service
 from supply.services import movements_io, reversal, stock
 from supply.services.rotation import write_off
 from supply.services.stock import Count, Meta
-from supply.sheets import read_rows
+from supply.sheets import read_rows, write_sheet
 from supply.verify import verify as verify_ledger
 
 app = typer.Typer(help="Receive, issue, transfer, count and check stock.", no_args_is_help=True)
@@ -351,9 +353,18 @@ def export(
     out: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
     db: DbOption = None,
 ) -> None:
-    """Export every movement line (signed) as CSV."""
+    """Export every movement line (signed) as CSV, or as .xlsx when --out ends so."""
     if out is None:
         run(db, lambda s: movements_io.export_movements(s, sys.stdout))
+        return
+    if out.suffix.lower() == ".xlsx":
+        text = io.StringIO()
+        run(db, lambda s: movements_io.export_movements(s, text))
+        header, *rows = list(csv.reader(io.StringIO(text.getvalue())))
+        qty = header.index("qty")
+        cells = [[int(r[qty]) if i == qty else r[i] for i in range(len(r))] for r in rows]
+        n = write_sheet(out, header, cells, title="movements")
+        console.print(f"wrote {n} movement lines to {out}")
         return
     with out.open("w", newline="", encoding="utf-8") as handle:
         n = run(db, lambda s: movements_io.export_movements(s, handle))
