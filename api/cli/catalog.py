@@ -25,15 +25,8 @@ depots_app = typer.Typer(help="The five-tier depot network.", no_args_is_help=Tr
 SheetArg = Annotated[Path, typer.Argument(help="A .csv or .xlsx file (first sheet).")]
 OutOpt = Annotated[Path, typer.Option("--out", help="A .csv or .xlsx file to write.")]
 
-ITEM_COLUMNS = (
-    "code",
-    "name_zh",
-    "name_en",
-    "category",
-    "unit",
-    "unit_weight_kg",
-    "unit_volume_m3",
-)
+ITEM_COLUMNS = ITEM_EXPORT_COLUMNS[:7]
+"""Required columns of an items file; `shelf_life_days` and `rotation_lead_days` are optional."""
 DEPOT_COLUMNS = ("code", "name", "tier", "parent_code", "lat", "lon", "capacity_m3")
 """Required columns of a depots file; `population_served` and `loading_hours` are optional."""
 

@@ -276,16 +276,6 @@ def printed_document(session: Session, number: str) -> PrintedDocument:
 
 
 @dataclass(frozen=True, slots=True)
-class SlipLine:
-    item: str
-    item_name: str
-    lot: str
-    expires_on: date | None
-    qty: int
-    unit: str
-
-
-@dataclass(frozen=True, slots=True)
 class Slip:
     """One stop of a plan: what the shelter signs for."""
 
@@ -296,7 +286,7 @@ class Slip:
     shelter: str
     depot: str
     arrival_hours: float | None
-    lines: tuple[SlipLine, ...]
+    lines: tuple[PrintLine, ...]
     totals: dict[str, int]
 
 
@@ -325,7 +315,7 @@ def receipt_slips(session: Session, plan: str) -> list[Slip]:
         lines = []
         for load, _depot, item, batch in loads:
             lines.append(
-                SlipLine(item.code, item.name_zh, batch.lot, batch.expires_on, load.qty, item.unit)
+                PrintLine(item.code, item.name_zh, batch.lot, batch.expires_on, load.qty, item.unit)
             )
             totals[item.unit] += load.qty
         slips.append(
