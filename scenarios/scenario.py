@@ -1,6 +1,8 @@
 """Loading a disaster scenario folder into an `optimizer.Problem`, validating every row.
 
-Errors name the place: `file:line: column: reason`. Cross-references (an unknown item in
+Each file is read like any keeper's file (`supply.sheets`): CSV in UTF-8 or GBK, or an .xlsx
+workbook of the same name instead (`shelters.xlsx` for `shelters.csv`). Errors name the place:
+`file:line: column: reason`. Cross-references (an unknown item in
 norms, a road to an unknown node, a duplicate code) are checked after the rows parse.
 """
 
@@ -156,9 +158,16 @@ class _Road(BaseModel):
 
 def _rows(folder: Path, name: str, model: type[BaseModel], required: tuple[str, ...]) -> list:
     try:
-        return read_rows(folder / name, model, required=required)
+        return read_rows(_path(folder, name), model, required=required)
     except InvalidInput as exc:
         raise ScenarioError(exc.field, exc.reason) from exc
+
+
+def _path(folder: Path, name: str) -> Path:
+    """`name` (a .csv) in the folder, or the .xlsx workbook of the same name in its place."""
+    path = folder / name
+    workbook = path.with_suffix(".xlsx")
+    return workbook if not path.exists() and workbook.exists() else path
 
 
 def _unique(rows: list, attr: str, path: Path) -> None:
@@ -217,10 +226,10 @@ def load_scenario(folder: Path) -> tuple[ScenarioMeta, Problem]:
             _Agreement,
             ("code", "item", "qty", "lead_time_hours", "lat", "lon"),
         )
-        if (folder / "agreements.csv").exists()
+        if _path(folder, "agreements.csv").exists()
         else []
     )
-    has_roads = (folder / "roads.csv").exists() or (folder / "nodes.csv").exists()
+    has_roads = _path(folder, "roads.csv").exists() or _path(folder, "nodes.csv").exists()
     nodes = _rows(folder, "nodes.csv", _Node, ("id", "lat", "lon")) if has_roads else []
     roads = (
         _rows(
@@ -233,29 +242,29 @@ def load_scenario(folder: Path) -> tuple[ScenarioMeta, Problem]:
         else []
     )
 
-    _unique(items, "code", folder / "items.csv")
-    _unique(depots, "code", folder / "depots.csv")
-    _unique(shelters, "code", folder / "shelters.csv")
-    _unique(agreements, "code", folder / "agreements.csv")
-    _unique(norms, "item", folder / "norms.csv")
-    _unique(nodes, "id", folder / "nodes.csv")
+    _unique(items, "code", _path(folder, "items.csv"))
+    _unique(depots, "code", _path(folder, "depots.csv"))
+    _unique(shelters, "code", _path(folder, "shelters.csv"))
+    _unique(agreements, "code", _path(folder, "agreements.csv"))
+    _unique(norms, "item", _path(folder, "norms.csv"))
+    _unique(nodes, "id", _path(folder, "nodes.csv"))
     item_codes = {r.code for _, r in items}
     depot_codes = {r.code for _, r in depots}
     node_ids = {r.id for _, r in nodes}
-    _known(norms, "item", item_codes, folder / "norms.csv", "item")
-    _known(stock, "item", item_codes, folder / "stock.csv", "item")
-    _known(stock, "depot", depot_codes, folder / "stock.csv", "depot")
-    _known(agreements, "item", item_codes, folder / "agreements.csv", "item")
-    _known(fleet, "depot", depot_codes, folder / "fleet.csv", "depot")
-    _known(roads, "from_", node_ids, folder / "roads.csv", "node")
-    _known(roads, "to", node_ids, folder / "roads.csv", "node")
+    _known(norms, "item", item_codes, _path(folder, "norms.csv"), "item")
+    _known(stock, "item", item_codes, _path(folder, "stock.csv"), "item")
+    _known(stock, "depot", depot_codes, _path(folder, "stock.csv"), "depot")
+    _known(agreements, "item", item_codes, _path(folder, "agreements.csv"), "item")
+    _known(fleet, "depot", depot_codes, _path(folder, "fleet.csv"), "depot")
+    _known(roads, "from_", node_ids, _path(folder, "roads.csv"), "node")
+    _known(roads, "to", node_ids, _path(folder, "roads.csv"), "node")
     for line, road in roads:
         if road.from_ == road.to:
             raise ScenarioError(
-                f"{folder / 'roads.csv'}:{line}: to", "a road from a node to itself"
+                f"{_path(folder, 'roads.csv')}:{line}: to", "a road from a node to itself"
             )
     if not norms:
-        raise ScenarioError(str(folder / "norms.csv"), "no norms: nothing to plan for")
+        raise ScenarioError(str(_path(folder, "norms.csv")), "no norms: nothing to plan for")
 
     problem = Problem(
         name=meta.name,
