@@ -19,6 +19,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -29,6 +30,8 @@ from supply.models import (
     DEFAULT_LOADING_HOURS,
     Agreement,
     AgreementKind,
+    CallOff,
+    CallOffStatus,
     FleetVehicle,
     Item,
     Location,
@@ -41,6 +44,7 @@ from supply.services.agreements import (
     state_of,
     used_qty,
 )
+from supply.services.dispatch.queries import plan_by_ref
 from supply.services.snapshot import LedgerSnapshot, ledger_snapshot
 
 #: A capacity reserve is offered hour by hour up to the deadline; more hours than this are
@@ -137,7 +141,9 @@ def ledger_problem(
         elif idle:
             notes.append("the ledger has no fleet registered: depots ship nothing themselves")
 
-    agreements, agreement_notes = planned_agreements(session, scenario)
+    agreements, agreement_notes = planned_agreements(
+        session, scenario, freed=_called_by(session, replacing)
+    )
     notes.extend(agreement_notes)
     problem = replace(scenario, depots=depots, fleet=fleet, agreements=agreements)
     snap = ledger_snapshot(session, problem, replacing=replacing)
@@ -160,11 +166,30 @@ def _ledger_fleet(session: Session) -> tuple[VehicleType, ...]:
     )
 
 
+def _called_by(session: Session, replacing: Sequence[str]) -> dict[int, int]:
+    """Agreement id -> units the replaced plans called off and have not received: approving
+    the new plan with `replaces` cancels those call-offs, so they are available again."""
+    if not replacing:
+        return {}
+    ids = [plan_by_ref(session, ref).id for ref in replacing]
+    rows = session.execute(
+        sa_select(col(CallOff.agreement_id), func.sum(col(CallOff.qty)))
+        .where(
+            col(CallOff.plan_id).in_(ids),
+            col(CallOff.status) == CallOffStatus.EXPECTED.value,
+        )
+        .group_by(col(CallOff.agreement_id))
+    ).all()
+    return {agreement_id: int(qty) for agreement_id, qty in rows}
+
+
 def planned_agreements(
-    session: Session, problem: Problem
+    session: Session, problem: Problem, *, freed: dict[int, int] | None = None
 ) -> tuple[tuple[AgreementSource, ...], list[str]]:
     """The ledger's agreements for the problem's items as planner sources on `problem.today`,
-    and notes on those left out or cut (suspended, expired, exhausted, verified short)."""
+    and notes on those left out or cut (suspended, expired, exhausted, verified short).
+    `freed` are units of open call-offs (by agreement id) that will be cancelled: left."""
+    freed = freed or {}
     items = {i.code for i in problem.items}
     rows = session.execute(
         sa_select(
@@ -188,7 +213,7 @@ def planned_agreements(
     for a, item, supplier, s_lat, s_lon, depot in rows:
         if item not in items:
             continue
-        remaining = a.qty - used.get(a.id, 0)
+        remaining = a.qty - used.get(a.id, 0) + freed.get(a.id, 0)
         state = state_of(a, remaining, problem.today)
         if state != AgreementState.ACTIVE:
             left_out.append(f"{a.code} ({state.value})")

@@ -26,7 +26,7 @@ from supply.services.balances import balances
 from supply.services.calloffs import owed, receive_call_off
 from supply.services.catalogue import upsert_depots
 from supply.services.fleet import upsert_fleet
-from supply.services.ledger_problem import ledger_problem
+from supply.services.ledger_problem import LedgerProblem, ledger_problem
 from supply.verify import verify
 from tests.factories import TODAY, make_agreement, make_item, make_supplier, receive
 
@@ -247,3 +247,15 @@ def test_a_supplier_delivery_to_a_shelter_is_issued_there_and_owed(world: Sessio
     assert [(line.call_off, line.qty) for line in due.lines] == [("CO-000003", 60)]
     assert verify(world).ok
     assert not [b for b in balances(world, today=TODAY) if b.lot == "S2" and b.on_hand]
+
+
+def test_a_replan_counts_the_replaced_plans_open_call_offs_as_available(world: Session) -> None:
+    """The approved plan called off 100 of AG-GOODS' 500: a new plan offers 400, but a plan
+    that will replace it offers all 500 (approving it cancels the old call-offs first)."""
+    approved = dispatch.approve(world, plan_document().to_json_dict(), today=TODAY, now=NOW)
+
+    def goods(made: LedgerProblem) -> int:
+        return {a.code: a.qty for a in made.problem.agreements}["AG-GOODS"]
+
+    assert goods(ledger_problem(world, scenario())) == 400
+    assert goods(ledger_problem(world, scenario(), replacing=[approved.number])) == 500
