@@ -15,7 +15,6 @@ Excel workbook (.xlsx, first sheet) or CSV text in UTF-8, UTF-8 with a BOM, or G
 
 import codecs
 import csv
-import io
 import re
 import types
 import unicodedata
@@ -32,6 +31,10 @@ from supply.errors import InvalidInput
 M = TypeVar("M", bound=BaseModel)
 
 SUFFIXES = (".csv", ".xlsx")
+#: How much of a CSV file its encoding and delimiter are judged on.
+SNIFF_BYTES = 1 << 20
+#: Workbooks larger than this are read in read-only mode (streamed; merged cells not filled).
+FULL_WORKBOOK_BYTES = 8 << 20
 #: How many rows above the header a title may take.
 HEADER_SEARCH_ROWS = 10
 _ZIP = b"PK\x03\x04"
@@ -73,32 +76,32 @@ def sniff(path: Path) -> str:
     return "csv"
 
 
-def decode(path: Path, raw: bytes) -> str:
-    """CSV bytes as text: UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (a
-    superset of GBK and GB2312). A UTF-8 file with a damaged byte is refused at its line,
-    rather than read as GB18030 garbage."""
-    for bom, codec in (
-        (codecs.BOM_UTF8, "utf-8"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if raw.startswith(bom):
-            try:
-                return raw.decode("utf-8-sig" if codec == "utf-8" else codec)
-            except UnicodeDecodeError as exc:
-                raise _bad_bytes(path, raw, exc, codec) from None
+def encoding(path: Path, sample: bytes, *, whole: bool) -> str:
+    """The codec of CSV bytes, judged on `sample` (the file's first bytes; all of it when
+    `whole`): a BOM's (UTF-8 or UTF-16), else UTF-8 if the sample is valid UTF-8, else
+    GB18030 (a superset of GBK and GB2312). A sample of mostly valid multi-byte UTF-8 with a
+    damaged byte is refused at its line, rather than read as GB18030 garbage."""
+    if sample.startswith(codecs.BOM_UTF8):
+        codec = "utf-8-sig"
+    elif sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        codec = "utf-16"
+    else:
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(sample, final=whole)
+            return "utf-8"
+        except UnicodeDecodeError as exc:
+            loose = sample.decode("utf-8", errors="replace")
+            damaged = loose.count("\ufffd")
+            fine = sum(1 for ch in loose if ord(ch) > 0x7F and ch != "\ufffd")
+            if fine > damaged:  # mostly valid multi-byte UTF-8: a damaged UTF-8 file
+                raise _bad_bytes(path, sample, exc, "utf-8") from None
+        codec = "gb18030"
     try:
-        return raw.decode("utf-8")
+        codecs.getincrementaldecoder(codec)().decode(sample, final=whole)
     except UnicodeDecodeError as exc:
-        loose = raw.decode("utf-8", errors="replace")
-        damaged = loose.count("\ufffd")
-        fine = sum(1 for ch in loose if ord(ch) > 0x7F and ch != "\ufffd")
-        if fine > damaged:  # mostly valid multi-byte UTF-8: a damaged UTF-8 file
-            raise _bad_bytes(path, raw, exc, "utf-8") from None
-    try:
-        return raw.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise _bad_bytes(path, raw, exc, "UTF-8 nor GB18030/GBK") from None
+        what = "UTF-8 nor GB18030/GBK" if codec == "gb18030" else codec
+        raise _bad_bytes(path, sample, exc, what) from None
+    return codec
 
 
 def _bad_bytes(path: Path, raw: bytes, exc: UnicodeDecodeError, codec: str) -> InvalidInput:
@@ -117,21 +120,55 @@ Row = tuple[int, list[Any]]  # (the row number a keeper sees, cell values)
 
 
 def _csv_rows(path: Path) -> Iterator[Row]:
-    text = decode(path, path.read_bytes())
-    first = text.split("\n", 1)[0]
-    delimiter = (
-        ","
-        if "," in first or not ("\t" in first or ";" in first)
-        else ("\t" if "\t" in first else ";")
-    )
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    """CSV records, streamed: the encoding and the delimiter are judged on the first
+    `SNIFF_BYTES`, the rest is decoded line by line as it is read."""
+    with path.open("rb") as raw:
+        sample = raw.read(SNIFF_BYTES)
+        whole = not raw.read(1)
+    codec = encoding(path, sample, whole=whole)
+    first = sample.split(b"\n", 1)[0].decode(codec, errors="replace")
+    delimiter = next((d for d in (",", "\t", ";") if d in first), ",")
+    reader = csv.reader(_lines(path, codec), delimiter=delimiter)
+    start = 1
     try:
-        start = 1
         for values in reader:
             yield start, values
             start = reader.line_num + 1
     except csv.Error as exc:
         raise InvalidInput(f"{path}:{reader.line_num}", f"not readable as CSV: {exc}") from None
+
+
+def _lines(path: Path, codec: str) -> Iterator[str]:
+    """The file's lines as text. A file judged UTF-8 on an all-ASCII beginning that turns
+    out GB18030 further down is read on as GB18030 (ASCII reads the same in both)."""
+    if codec == "utf-16":  # line ends are two bytes: let Python split them
+        with path.open(encoding=codec, newline="") as handle:
+            yield from handle
+        return
+    plain = True  # every line so far was ASCII
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode(codec)
+            except UnicodeDecodeError as exc:
+                if codec != "utf-8" or not plain:
+                    raise _bad_line(path, number, raw, exc, codec) from None
+                codec = "gb18030"
+                try:
+                    text = raw.decode(codec)
+                except UnicodeDecodeError as again:
+                    raise _bad_line(path, number, raw, again, "UTF-8 nor GB18030/GBK") from None
+            plain = plain and raw.isascii()
+            yield text
+
+
+def _bad_line(
+    path: Path, number: int, raw: bytes, exc: UnicodeDecodeError, codec: str
+) -> InvalidInput:
+    error = _bad_bytes(path, raw, exc, codec)
+    error.field = f"{path}:{number}"
+    error.args = (f"{error.field}: {error.reason}",)
+    return error
 
 
 def _xlsx_rows(path: Path) -> Iterator[Row]:
@@ -140,15 +177,19 @@ def _xlsx_rows(path: Path) -> Iterator[Row]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    # Opened as a file, so that a workbook saved under another name is read all the same.
+    handle = path.open("rb")
     try:
-        # Not read-only: merged cells are only known to a fully loaded sheet.
-        book = load_workbook(path, data_only=True)
+        # Merged cells are only known to a fully loaded sheet; a huge workbook is streamed.
+        streamed = path.stat().st_size > FULL_WORKBOOK_BYTES
+        book = load_workbook(handle, data_only=True, read_only=streamed)
     except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
+        handle.close()
         raise InvalidInput("file", f"{path} is not a readable .xlsx workbook ({exc})") from None
     try:
         sheet = book.worksheets[0]
         merged: dict[tuple[int, int], Any] = {}
-        for rng in sheet.merged_cells.ranges:
+        for rng in [] if streamed else sheet.merged_cells.ranges:  # type: ignore[union-attr]
             value = sheet.cell(rng.min_row, rng.min_col).value
             for r in range(rng.min_row, rng.max_row + 1):
                 for c in range(rng.min_col, rng.max_col + 1):
@@ -159,8 +200,11 @@ def _xlsx_rows(path: Path) -> Iterator[Row]:
                 for col, v in enumerate(values, start=1)
             ]
             yield number, [_cell_text(v) for v in cells]
+    except (BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise InvalidInput("file", f"{path} is not a readable .xlsx workbook ({exc})") from None
     finally:
         book.close()
+        handle.close()
 
 
 def _cell_text(value: Any) -> str | None:
@@ -217,15 +261,26 @@ def read_sheet(path: Path, model: type[M], *, required: Sequence[str]) -> list[t
     InvalidInput
         `file:row: column: reason` for the first bad row; nothing is returned then.
     """
+    return list(iter_sheet(path, model, required=required))
+
+
+def iter_sheet(
+    path: Path, model: type[M], *, required: Sequence[str], chunk: int = 0
+) -> Iterator[tuple[int, M]]:
+    """`read_sheet`, a row at a time: a bulk import streams a file of hundreds of thousands
+    of rows without holding it whole. The format and header are checked before the first
+    row is yielded; a bad row raises when it is reached (the caller's transaction undoes
+    what it wrote). `chunk` is accepted for callers that batch; rows come one by one."""
     _suffix(path)
     kind = sniff(path)
     rows = _xlsx_rows(path) if kind == "xlsx" else _csv_rows(path)
     header = _header(path, rows, required)
-    return validate_rows(path, header, _records(path, header, rows), model, required=required)
+    return _validated(path, header, _records(path, header, rows), model, required=required)
 
 
-#: The former name, kept for the scenario loader and other callers.
+#: Former names (of `supply.csvfiles`), kept for callers.
 read_rows = read_sheet
+iter_rows = iter_sheet
 
 
 def _records(
@@ -327,11 +382,21 @@ def validate_rows(
     """Check the header has the required columns, then validate every row or raise on the
     first bad one. Blank cells (None, or text of only spaces) become None; fully blank
     rows are skipped. `rows` carry the line (or spreadsheet row) number used in errors."""
+    return list(_validated(path, header, rows, model, required=required))
+
+
+def _validated(
+    path: Path,
+    header: list[str],
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    model: type[M],
+    *,
+    required: Sequence[str],
+) -> Iterator[tuple[int, M]]:
     missing = [c for c in required if c not in header]
     if missing:
         raise InvalidInput(f"{path}:1", f"missing column(s): {', '.join(missing)}")
     kinds = _kinds(model)
-    out: list[tuple[int, M]] = []
     for line, raw in rows:
         data: dict[str, Any] = {}
         for k, v in raw.items():
@@ -347,12 +412,11 @@ def validate_rows(
         if all(v is None for v in data.values()):
             continue
         try:
-            out.append((line, model.model_validate(data)))
+            yield line, model.model_validate(data)
         except ValidationError as exc:
             err = exc.errors()[0]
             column = ".".join(str(p) for p in err["loc"]) or "row"
             raise InvalidInput(f"{path}:{line}: {column}", _message(err)) from None
-    return out
 
 
 # ---------------------------------------------------------------------------- writing
