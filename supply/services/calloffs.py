@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply import ledger
 from supply.errors import Conflict, DocumentState, InvalidInput, NotFound
@@ -111,7 +111,7 @@ def call_off(
     _positive(qty)
     if meta.idempotency_key:
         earlier = session.scalars(
-            select(CallOff).where(CallOff.idempotency_key == meta.idempotency_key)
+            select(CallOff).where(col(CallOff.idempotency_key) == meta.idempotency_key)
         ).first()
         if earlier is not None:
             if earlier.agreement_id != agreement_by_code(session, agreement).id:
@@ -152,7 +152,7 @@ def call_off(
 
 
 def call_off_by_number(session: Session, number: str, *, lock: bool = False) -> CallOff:
-    stmt = select(CallOff).where(CallOff.number == number)
+    stmt = select(CallOff).where(col(CallOff.number) == number)
     if lock:
         stmt = stmt.with_for_update()
     row = session.scalars(stmt).first()
@@ -224,7 +224,7 @@ def receive_call_off(
     )
     closed = session.execute(
         update(CallOff)
-        .where(CallOff.id == row.id, CallOff.status == CallOffStatus.EXPECTED.value)
+        .where(col(CallOff.id) == row.id, col(CallOff.status) == CallOffStatus.EXPECTED.value)
         .values(
             status=CallOffStatus.RECEIVED.value,
             received_qty=units,
@@ -294,13 +294,13 @@ class ExpectedRow:
 def expected(session: Session, *, now: datetime) -> list[ExpectedRow]:
     """Call-offs whose goods have not arrived yet, soonest due first."""
     rows = session.execute(
-        select(CallOff, Agreement.code, Supplier.code, Item.code, Location.code)
-        .join(Agreement, Agreement.id == CallOff.agreement_id)  # type: ignore[arg-type]
-        .join(Supplier, Supplier.id == Agreement.supplier_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == Agreement.item_id)  # type: ignore[arg-type]
-        .join(Location, Location.id == CallOff.depot_id)  # type: ignore[arg-type]
-        .where(CallOff.status == CallOffStatus.EXPECTED.value)
-        .order_by(CallOff.due_at, CallOff.number)
+        select(CallOff, col(Agreement.code), col(Supplier.code), col(Item.code), col(Location.code))
+        .join(Agreement, col(Agreement.id) == col(CallOff.agreement_id))
+        .join(Supplier, col(Supplier.id) == col(Agreement.supplier_id))
+        .join(Item, col(Item.id) == col(Agreement.item_id))
+        .join(Location, col(Location.id) == col(CallOff.depot_id))
+        .where(col(CallOff.status) == CallOffStatus.EXPECTED.value)
+        .order_by(col(CallOff.due_at), col(CallOff.number))
     ).all()
     return [
         ExpectedRow(
@@ -387,19 +387,26 @@ class Owed:
 
 def _owed_rows(session: Session, supplier_id: int | None) -> list[Any]:
     stmt = (
-        select(CallOff, Agreement.code, Item.code, Supplier.id, Supplier.code, Supplier.name)
-        .join(Agreement, Agreement.id == CallOff.agreement_id)  # type: ignore[arg-type]
-        .join(Supplier, Supplier.id == Agreement.supplier_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == Agreement.item_id)  # type: ignore[arg-type]
-        .where(
-            CallOff.status == CallOffStatus.RECEIVED.value,
-            CallOff.settlement_id.is_(None),  # type: ignore[union-attr]
-            CallOff.received_qty > 0,  # type: ignore[operator]
+        select(
+            CallOff,
+            col(Agreement.code),
+            col(Item.code),
+            col(Supplier.id),
+            col(Supplier.code),
+            col(Supplier.name),
         )
-        .order_by(Supplier.code, CallOff.number)
+        .join(Agreement, col(Agreement.id) == col(CallOff.agreement_id))
+        .join(Supplier, col(Supplier.id) == col(Agreement.supplier_id))
+        .join(Item, col(Item.id) == col(Agreement.item_id))
+        .where(
+            col(CallOff.status) == CallOffStatus.RECEIVED.value,
+            col(CallOff.settlement_id).is_(None),
+            col(CallOff.received_qty) > 0,
+        )
+        .order_by(col(Supplier.code), col(CallOff.number))
     )
     if supplier_id is not None:
-        stmt = stmt.where(Supplier.id == supplier_id)
+        stmt = stmt.where(col(Supplier.id) == supplier_id)
     return list(session.execute(stmt).all())
 
 
@@ -466,7 +473,7 @@ def settle(
         ids = [c.id for c, _ in lines]
         marked = session.execute(
             update(CallOff)
-            .where(CallOff.id.in_(ids), CallOff.settlement_id.is_(None))  # type: ignore[union-attr]
+            .where(col(CallOff.id).in_(ids), col(CallOff.settlement_id).is_(None))
             .values(settlement_id=settlement.id)
             .execution_options(synchronize_session=False)
         )
@@ -482,7 +489,7 @@ def on_receipt_reversed(session: Session, receipt: Document) -> None:
     """A reversed receipt of called-off goods puts its call-off back to expected, so it can be
     received again (or cancelled) and nothing is owed for it; once settled it cannot be."""
     row = session.scalars(
-        select(CallOff).where(CallOff.receipt_id == receipt.id).with_for_update()
+        select(CallOff).where(col(CallOff.receipt_id) == receipt.id).with_for_update()
     ).first()
     if row is None:
         return

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from optimizer.fefo import fefo_key
 from optimizer.problem import Away, EnRoute, Lot, Problem
@@ -52,9 +52,9 @@ def ledger_snapshot(
     items = {i.code for i in problem.items}
     depots: dict[str, int] = dict(
         session.execute(
-            select(Location.code, Location.id).where(
-                Location.code.in_(codes),  # type: ignore[attr-defined]
-                Location.kind == LocationKind.DEPOT.value,
+            select(col(Location.code), col(Location.id)).where(
+                col(Location.code).in_(codes),
+                col(Location.kind) == LocationKind.DEPOT.value,
             )
         ).all()
     )
@@ -67,23 +67,23 @@ def ledger_snapshot(
             freed[key] += qty
     rows = session.execute(
         select(
-            Balance.location_id,
-            Balance.item_id,
-            Balance.batch_id,
-            Location.code,
-            Item.code,
-            Batch.lot,
-            Batch.expires_on,
-            Batch.produced_on,
-            Balance.on_hand - Balance.reserved,
+            col(Balance.location_id),
+            col(Balance.item_id),
+            col(Balance.batch_id),
+            col(Location.code),
+            col(Item.code),
+            col(Batch.lot),
+            col(Batch.expires_on),
+            col(Batch.produced_on),
+            col(Balance.on_hand) - col(Balance.reserved),
         )
-        .join(Location, Location.id == Balance.location_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == Balance.item_id)  # type: ignore[arg-type]
-        .join(Batch, Batch.id == Balance.batch_id)  # type: ignore[arg-type]
+        .join(Location, col(Location.id) == col(Balance.location_id))
+        .join(Item, col(Item.id) == col(Balance.item_id))
+        .join(Batch, col(Batch.id) == col(Balance.batch_id))
         .where(
-            Balance.location_id.in_(list(depots.values())),  # type: ignore[attr-defined]
-            Item.code.in_(items),  # type: ignore[attr-defined]
-            Balance.on_hand > 0,
+            col(Balance.location_id).in_(list(depots.values())),
+            col(Item.code).in_(items),
+            col(Balance.on_hand) > 0,
         )
     ).all()
     lots: list[Lot] = []

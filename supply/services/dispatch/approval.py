@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply import ledger
 from supply.db import dialect_insert, utcnow
@@ -105,11 +105,11 @@ def _shortages(
     for key in sorted(needed):
         depot, item, lot, expires_on = names[key]
         row = session.execute(
-            select(Balance.on_hand, Balance.reserved)
+            select(col(Balance.on_hand), col(Balance.reserved))
             .where(
-                Balance.location_id == key[0],
-                Balance.item_id == key[1],
-                Balance.batch_id == key[2],
+                col(Balance.location_id) == key[0],
+                col(Balance.item_id) == key[1],
+                col(Balance.batch_id) == key[2],
             )
             .with_for_update()
         ).first()
@@ -166,7 +166,7 @@ def approve(
     if not doc.loads:
         raise InvalidInput("plan", f"plan {doc.name} has no depot loads to reserve")
     earlier = session.scalars(
-        select(DispatchPlan).where(DispatchPlan.content_hash == doc.content_hash)
+        select(DispatchPlan).where(col(DispatchPlan.content_hash) == doc.content_hash)
     ).first()
     if earlier is not None:
         raise Conflict(
@@ -207,7 +207,7 @@ def approve(
             actor=meta.actor,
         )
         .on_conflict_do_nothing(index_elements=["content_hash"])
-        .returning(DispatchPlan.id)
+        .returning(col(DispatchPlan.id))
     ).scalar()
     if plan_id is None:  # approved by someone else since we looked
         raise Conflict("plan", f"plan {doc.name} was approved meanwhile")
@@ -261,8 +261,8 @@ def _call_off(
     agreements the ledger does not know are returned with their units."""
     known = set(
         session.scalars(
-            select(Agreement.code).where(
-                Agreement.code.in_({p.agreement for p in planned})  # type: ignore[attr-defined]
+            select(col(Agreement.code)).where(
+                col(Agreement.code).in_({p.agreement for p in planned})
             )
         )
     )
@@ -305,9 +305,9 @@ def cancel(session: Session, plan: str, *, meta: Meta = Meta()) -> Cancellation:
         ld.status = LoadStatus.RELEASED.value
     road = plan_loads(session, p, status=LoadStatus.IN_TRANSIT)
     expected = session.scalars(
-        select(CallOff.number)
-        .where(CallOff.plan_id == p.id, CallOff.status == CallOffStatus.EXPECTED.value)
-        .order_by(CallOff.number)
+        select(col(CallOff.number))
+        .where(col(CallOff.plan_id) == p.id, col(CallOff.status) == CallOffStatus.EXPECTED.value)
+        .order_by(col(CallOff.number))
     ).all()
     for call in expected:
         calloffs.cancel_call_off(session, call)

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply import ledger
 from supply.db import utcnow
@@ -80,7 +80,7 @@ def depart(session: Session, plan: str, vehicle: str, trip: int, *, meta: Meta =
         r.id: r
         for r in session.scalars(
             select(Reservation)
-            .where(Reservation.id.in_([ld.reservation_id for ld in loads]))  # type: ignore[union-attr]
+            .where(col(Reservation.id).in_([ld.reservation_id for ld in loads]))
             .with_for_update()
         )
     }
@@ -198,14 +198,14 @@ def on_delivery_reversed(session: Session, issue: Document) -> None:
     """A reversed delivery of a dispatch plan puts its loads back on the road (in transit,
     deliverable again), and reopens the plan if that delivery had completed it."""
     loads = session.scalars(
-        select(DispatchLoad).where(DispatchLoad.delivery_id == issue.id).with_for_update()
+        select(DispatchLoad).where(col(DispatchLoad.delivery_id) == issue.id).with_for_update()
     ).all()
     for load in loads:
         load.status = LoadStatus.IN_TRANSIT.value
         load.delivery_id = None
         load.delivered_at = None
     plans = {load.plan_id for load in loads}
-    for plan in session.scalars(select(DispatchPlan).where(DispatchPlan.id.in_(plans))):  # type: ignore[union-attr]
+    for plan in session.scalars(select(DispatchPlan).where(col(DispatchPlan.id).in_(plans))):
         if plan.status == DispatchStatus.COMPLETED:
             plan.status = DispatchStatus.APPROVED.value
             plan.closed_at = None

@@ -5,7 +5,7 @@ from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply.errors import InvalidInput, NotFound
 from supply.models import (
@@ -28,7 +28,7 @@ Key = tuple[int, int, int]  # (depot id, item id, batch id)
 def plan_by_ref(session: Session, ref: str, *, lock: bool = False) -> DispatchPlan:
     """A plan by its number (DP-000001) or the content hash of its document."""
     stmt = select(DispatchPlan).where(
-        (DispatchPlan.number == ref) | (DispatchPlan.content_hash == ref)
+        (col(DispatchPlan.number) == ref) | (col(DispatchPlan.content_hash) == ref)
     )
     if lock:
         stmt = stmt.with_for_update()
@@ -49,18 +49,18 @@ def plan_loads(
     stop: int | None = None,
     lock: bool = False,
 ) -> list[DispatchLoad]:
-    stmt = select(DispatchLoad).where(DispatchLoad.plan_id == plan.id)
+    stmt = select(DispatchLoad).where(col(DispatchLoad.plan_id) == plan.id)
     if status is not None:
-        stmt = stmt.where(DispatchLoad.status == status.value)
+        stmt = stmt.where(col(DispatchLoad.status) == status.value)
     if vehicle is not None:
-        stmt = stmt.where(DispatchLoad.vehicle == vehicle)
+        stmt = stmt.where(col(DispatchLoad.vehicle) == vehicle)
     if trip is not None:
-        stmt = stmt.where(DispatchLoad.trip == trip)
+        stmt = stmt.where(col(DispatchLoad.trip) == trip)
     if stop is not None:
-        stmt = stmt.where(DispatchLoad.stop == stop)
+        stmt = stmt.where(col(DispatchLoad.stop) == stop)
     if lock:
         stmt = stmt.with_for_update()
-    return list(session.scalars(stmt.order_by(DispatchLoad.id)))  # type: ignore[arg-type]
+    return list(session.scalars(stmt.order_by(col(DispatchLoad.id))))
 
 
 def needs_routes(plan: DispatchPlan) -> None:
@@ -80,30 +80,51 @@ def departure_problem(session: Session, load: DispatchLoad) -> str | None:
     if doc.status != DocumentStatus.POSTED:
         return f"its departure {doc.number} was reversed"
     back = session.scalars(
-        select(Document.number).where(
-            Document.origin_id == doc.id,
-            Document.kind == DocumentKind.TRANSFER_ARRIVAL.value,
-            Document.status == DocumentStatus.POSTED.value,
+        select(col(Document.number)).where(
+            col(Document.origin_id) == doc.id,
+            col(Document.kind) == DocumentKind.TRANSFER_ARRIVAL.value,
+            col(Document.status) == DocumentStatus.POSTED.value,
         )
     ).first()
     return f"its departure {doc.number} came back to the depot as {back}" if back else None
 
 
 def _load_views(session: Session, where: Any) -> list[DispatchLoadRead]:
-    depot = select(Location.code).where(Location.id == DispatchLoad.depot_id).scalar_subquery()
+    depot = (
+        select(col(Location.code))
+        .where(col(Location.id) == col(DispatchLoad.depot_id))
+        .scalar_subquery()
+    )
     departure = (
-        select(Document.number).where(Document.id == DispatchLoad.departure_id).scalar_subquery()
+        select(col(Document.number))
+        .where(col(Document.id) == col(DispatchLoad.departure_id))
+        .scalar_subquery()
     )
     delivery = (
-        select(Document.number).where(Document.id == DispatchLoad.delivery_id).scalar_subquery()
+        select(col(Document.number))
+        .where(col(Document.id) == col(DispatchLoad.delivery_id))
+        .scalar_subquery()
     )
     rows = session.execute(
-        select(DispatchLoad, DispatchPlan.number, depot, Item.code, Batch.lot, departure, delivery)
-        .join(DispatchPlan, DispatchPlan.id == DispatchLoad.plan_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == DispatchLoad.item_id)  # type: ignore[arg-type]
-        .join(Batch, Batch.id == DispatchLoad.batch_id)  # type: ignore[arg-type]
+        select(
+            DispatchLoad,
+            col(DispatchPlan.number),
+            depot,
+            col(Item.code),
+            col(Batch.lot),
+            departure,
+            delivery,
+        )
+        .join(DispatchPlan, col(DispatchPlan.id) == col(DispatchLoad.plan_id))
+        .join(Item, col(Item.id) == col(DispatchLoad.item_id))
+        .join(Batch, col(Batch.id) == col(DispatchLoad.batch_id))
         .where(where)
-        .order_by(DispatchLoad.plan_id, DispatchLoad.vehicle, DispatchLoad.stop, DispatchLoad.id)  # type: ignore[arg-type]
+        .order_by(
+            col(DispatchLoad.plan_id),
+            col(DispatchLoad.vehicle),
+            col(DispatchLoad.stop),
+            col(DispatchLoad.id),
+        )
     ).all()
     problems: dict[int, str | None] = {}
     views: list[DispatchLoadRead] = []
@@ -140,7 +161,7 @@ def plan_status(session: Session, plan: str) -> DispatchPlanRead:
     p = plan_by_ref(session, plan)
     newer = session.get(DispatchPlan, p.replaced_by_id) if p.replaced_by_id else None
     older = session.scalars(
-        select(DispatchPlan.number).where(DispatchPlan.replaced_by_id == p.id)
+        select(col(DispatchPlan.number)).where(col(DispatchPlan.replaced_by_id) == p.id)
     ).all()
     return DispatchPlanRead(
         number=p.number,
@@ -152,13 +173,15 @@ def plan_status(session: Session, plan: str) -> DispatchPlanRead:
         agreement_qty=p.agreement_qty,
         replaces=list(older),
         replaced_by=newer.number if newer else None,
-        loads=_load_views(session, DispatchLoad.plan_id == p.id),
+        loads=_load_views(session, col(DispatchLoad.plan_id) == p.id),
     )
 
 
 def list_plans(session: Session) -> list[DispatchPlanRead]:
     """Every approved plan, newest first, with its loads."""
-    numbers = session.scalars(select(DispatchPlan.number).order_by(DispatchPlan.id.desc()))  # type: ignore[union-attr]
+    numbers = session.scalars(
+        select(col(DispatchPlan.number)).order_by(col(DispatchPlan.id).desc())
+    )
     return [plan_status(session, number) for number in numbers.all()]
 
 
@@ -167,7 +190,7 @@ def loads_on_the_road(
 ) -> list[DispatchLoadRead]:
     """Loads that have departed and not been delivered (nor turned back): what a re-plan
     must leave alone, since they are already on their way to their shelters."""
-    views = _load_views(session, DispatchLoad.status == LoadStatus.IN_TRANSIT.value)
+    views = _load_views(session, col(DispatchLoad.status) == LoadStatus.IN_TRANSIT.value)
     return [v for v in views if v.problem is None and (shelters is None or v.shelter in shelters)]
 
 
