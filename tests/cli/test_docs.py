@@ -1,14 +1,22 @@
 """`relief docs print`: every kind of ledger document prints in Chinese and English, and the
 page's number, lines and totals are the ledger's; `relief docs slips`: one 签收单 a stop."""
 
+import json
 import sqlite3
 from collections import defaultdict
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from optimizer.plan_document import (
+    LoadDoc,
+    PlanDocument,
+    RouteDoc,
+    ShipmentDoc,
+    StopDoc,
+    TripDoc,
+)
 from tests.cli.harness import Relief, write_csv
 
 EXPIRES = "2028-05-01"
@@ -180,35 +188,33 @@ def test_codes_are_escaped_in_print(ledger: Relief, tmp_path: Path) -> None:
 
 def test_slips_print_one_page_a_stop_with_its_loads(ledger: Relief, tmp_path: Path) -> None:
     """A plan's 签收单: one page per vehicle stop, its loads and totals as approved."""
-    import json
-
     ledger.post(
         "stock", "receive", "--depot", "CNTY", "--item", "WATER", "--qty", "50",
         "--lot", "W1", "--expires", EXPIRES,
     )  # fmt: skip
-    stops: list[dict[str, Any]] = [
-        {"stop": 1, "shelter": "SH-A", "arrival_hours": 1.5,
-         "loads": [{"item": "WATER", "lot": "W1", "qty": 30}]},
-        {"stop": 2, "shelter": "SH-B", "arrival_hours": 2.0,
-         "loads": [{"item": "WATER", "lot": "W1", "qty": 20}]},
-    ]  # fmt: skip
-    plan = {
-        "name": "slips",
-        "shipments": [
-            {
-                "source": "CNTY",
-                "source_kind": "depot",
-                "lot": "W1",
-                "shelter": s["shelter"],
-                "item": "WATER",
-                "qty": s["loads"][0]["qty"],
-            }
+    stops = [
+        StopDoc(
+            stop=n, shelter=shelter, arrival_hours=h, loads=[LoadDoc(item="WATER", lot="W1", qty=q)]
+        )
+        for n, shelter, h, q in ((1, "SH-A", 1.5, 30), (2, "SH-B", 2.0, 20))
+    ]
+    plan = PlanDocument(
+        name="slips",
+        shipments=[
+            ShipmentDoc(
+                source="CNTY",
+                source_kind="depot",
+                lot="W1",
+                shelter=s.shelter,
+                item="WATER",
+                qty=s.loads[0].qty,
+            )
             for s in stops
         ],
-        "routes": [
-            {"vehicle": "CNTY/medium-1", "depot": "CNTY", "trips": [{"trip": 1, "stops": stops}]}
+        routes=[
+            RouteDoc(vehicle="CNTY/medium-1", depot="CNTY", trips=[TripDoc(trip=1, stops=stops)])
         ],
-    }
+    ).to_json_dict()
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(plan), encoding="utf-8")
     ledger.ok("dispatch", "approve", str(path))
