@@ -84,6 +84,9 @@ def approve(
             f"called off for the shelters (agreement reserves): {', '.join(result.call_offs)}"
             " (receive each with `relief reserves receive`)"
         )
+    if result.outside_qty:
+        shown = ", ".join(f"{code} {q:,}" for code, q in result.outside_qty.items())
+        _say(f"from outside depots, not ledger stock, not reserved (arrange by hand): {shown}")
     if result.unknown_agreements:
         shown = ", ".join(f"{code} {q:,}" for code, q in result.unknown_agreements.items())
         _say(f"agreements not in the ledger, not called off (arrange them by hand): {shown}")

@@ -62,6 +62,13 @@ def plan(
             "--scenario-fleet", help="With --db: the scenario's fleet.csv, not the ledger's."
         ),
     ] = False,
+    outside_depots: Annotated[
+        bool,
+        typer.Option(
+            "--outside-depots",
+            help="With --db: also plan from the scenario's depots the ledger does not know.",
+        ),
+    ] = False,
 ) -> None:
     """Allocate stock and agreement reserves to shelters to serve the most residents in time,
     then route each depot's trucks."""
@@ -76,6 +83,7 @@ def plan(
         replacing=tuple(replacing or ()),
         elapsed=elapsed,
         scenario_fleet=scenario_fleet,
+        outside_depots=outside_depots,
     )
     write_plan(result, problem, out)
     if as_json:
@@ -100,6 +108,7 @@ def run_plan(
     replacing: tuple[str, ...] = (),
     elapsed: float = 0.0,
     scenario_fleet: bool = False,
+    outside_depots: bool = False,
 ) -> tuple[Plan, Problem]:
     """Load, allocate and (unless `routes` is false) route, re-allocating while the tours
     miss what the allocation assumed (`optimizer.planner`). The time limit covers it all."""
@@ -120,7 +129,11 @@ def run_plan(
         made = run(
             db,
             lambda session: ledger_problem(
-                session, problem, replacing=replacing, scenario_fleet=scenario_fleet
+                session,
+                problem,
+                replacing=replacing,
+                scenario_fleet=scenario_fleet,
+                outside_depots=outside_depots,
             ),
         )
         snapshot, problem, ledger_notes = made.snapshot, made.problem, made.notes
@@ -138,8 +151,8 @@ def run_plan(
                 + "): they load again after their last stop and the drive home",
                 highlight=False,
             )
-    elif replacing or scenario_fleet:
-        fail("--replacing and --scenario-fleet: only with --db")
+    elif replacing or scenario_fleet or outside_depots:
+        fail("--replacing, --scenario-fleet and --outside-depots: only with --db")
     limit = time_limit if time_limit is not None else meta.time_limit_s
     if limit <= 0 or (deadline is not None and deadline <= 0):
         fail("--time-limit and --deadline must be positive")

@@ -70,19 +70,24 @@ def ledger_problem(
     *,
     replacing: Sequence[str] = (),
     scenario_fleet: bool = False,
+    outside_depots: bool = False,
 ) -> LedgerProblem:
     """The scenario's disaster planned on the ledger's depots, stock, fleet and agreements.
 
     Parameters
     ----------
     scenario
-        Shelters, residents, roads, norms, deadline, `today` and `now_hours` are kept.
-        Its depots unknown to the ledger stay as outside depots, with their own stock and
-        trucks; its agreements are replaced by the ledger's.
+        Shelters, residents, roads, norms, deadline, `today` and `now_hours` are kept; its
+        agreements are replaced by the ledger's.
     replacing
         Approved plans this one will replace (see `snapshot.ledger_snapshot`).
     scenario_fleet
-        Plan with the scenario's `fleet.csv` instead of the ledger's fleet registry.
+        Plan with the scenario's `fleet.csv` instead of the ledger's fleet registry (also
+        done, and noted, when the ledger has no fleet registered at all).
+    outside_depots
+        Plan from the scenario's depots the ledger does not know too (a neighbouring
+        region's), with the scenario's stock and trucks; approval reports their loads
+        instead of reserving them. Otherwise they are only named in the notes.
 
     Raises
     ------
@@ -103,11 +108,17 @@ def ledger_problem(
         notes.append("ledger depots without a position, not planned from: " + ", ".join(unplaced))
     ledger_codes = {d.code for d in rows}
     outside = [d for d in scenario.depots if d.code not in ledger_codes]
-    if outside:
+    if outside and outside_depots:
         notes.append(
             "outside depots from the scenario (their stock and trucks are the scenario's): "
             + ", ".join(d.code for d in outside)
         )
+    elif outside:
+        notes.append(
+            "scenario depots not in the ledger, not planned from (--outside-depots adds them): "
+            + ", ".join(d.code for d in outside)
+        )
+        outside = []
     depots = tuple(
         Depot(
             d.code,
@@ -127,19 +138,21 @@ def ledger_problem(
         )
 
     outside_codes = {d.code for d in outside}
-    if scenario_fleet:
+    registry = _ledger_fleet(session)
+    if scenario_fleet or not registry:
         fleet = scenario.fleet
-        notes.append("fleet from the scenario's fleet.csv (overrides the ledger's registry)")
-    else:
-        fleet = _ledger_fleet(session) + tuple(
-            v for v in scenario.fleet if v.depot in outside_codes
+        notes.append(
+            "fleet from the scenario's fleet.csv (overrides the ledger's registry)"
+            if scenario_fleet
+            else "the ledger has no fleet registered (relief fleet import): planned with the "
+            "scenario's fleet.csv"
         )
+    else:
+        fleet = registry + tuple(v for v in scenario.fleet if v.depot in outside_codes)
         with_trucks = {v.depot for v in fleet if v.count > 0}
         idle = [d.code for d in placed if d.code not in with_trucks]
-        if idle and len(idle) < len(placed):
+        if idle:
             notes.append("no trucks registered (ships nothing itself): " + ", ".join(idle))
-        elif idle:
-            notes.append("the ledger has no fleet registered: depots ship nothing themselves")
 
     agreements, agreement_notes = planned_agreements(
         session, scenario, freed=_called_by(session, replacing)

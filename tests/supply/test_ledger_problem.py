@@ -18,7 +18,7 @@ from optimizer.plan_document import (
     agreement_code,
 )
 from optimizer.problem import Depot, ItemSpec, Lot, Norm, Per, Problem, Shelter, VehicleType
-from supply.errors import Conflict, InvalidInput
+from supply.errors import Conflict, InvalidInput, NotFound
 from supply.models import CallOff, DepotCreate, FleetCreate, InspectionCreate, Tier
 from supply.services import dispatch
 from supply.services.agreements import record_inspection
@@ -97,9 +97,9 @@ def test_ledger_problem_takes_depots_fleet_and_agreements_from_the_ledger(
     world: Session,
 ) -> None:
     """Ledger depots with their loading hours and trucks; the scenario's outside depot
-    keeps its stock and truck; the suspended agreement is left out; the capacity reserve
-    is offered hour by hour at its rate from its lead time on; notes say all of it."""
-    made = ledger_problem(world, scenario())
+    (asked for) keeps its stock and truck; the suspended agreement is left out; the capacity
+    reserve is offered hour by hour at its rate from its lead time on; notes say all of it."""
+    made = ledger_problem(world, scenario(), outside_depots=True)
     p = made.problem
     assert {d.code: d.loading_hours for d in p.depots} == {"CTY": 0.5, "OUT": 1.0}
     assert {(v.depot, v.vehicle_type, v.count) for v in p.fleet} == {
@@ -259,3 +259,58 @@ def test_a_replan_counts_the_replaced_plans_open_call_offs_as_available(world: S
 
     assert goods(ledger_problem(world, scenario())) == 400
     assert goods(ledger_problem(world, scenario(), replacing=[approved.number])) == 500
+
+
+def test_outside_depots_are_only_named_unless_asked_for(world: Session) -> None:
+    """By default a scenario depot the ledger does not know gives nothing, and is named."""
+    made = ledger_problem(world, scenario())
+    assert {d.code for d in made.problem.depots} == {"CTY"}
+    assert {lot.depot for lot in made.problem.lots} == {"CTY"}
+    assert {v.depot for v in made.problem.fleet} == {"CTY"}
+    assert any("not in the ledger, not planned from" in n and "OUT" in n for n in made.notes)
+
+
+def test_a_ledger_without_a_fleet_plans_with_the_scenarios(session: Session) -> None:
+    """No trucks registered at all: the scenario's fleet is used, and the notes say so."""
+    make_item(session, "WATER")
+    upsert_depots(
+        session, [DepotCreate(code="CTY", name="city", tier=Tier.COUNTY, lat=40.0, lon=122.0)]
+    )
+    made = ledger_problem(session, scenario())
+    assert {v.vehicle_type for v in made.problem.fleet} == {"scenario-truck", "truck"}
+    assert any("no fleet registered" in n for n in made.notes)
+
+
+def test_approval_reports_outside_depot_loads_and_reserves_the_rest(world: Session) -> None:
+    """A load from OUT (a source of the plan, unknown to the ledger) is reported, not
+    reserved; a depot neither in the ledger nor among the sources is unknown."""
+    doc = plan_document()
+    doc.shipments.append(
+        ShipmentDoc(
+            source="OUT", source_kind="depot", lot="O1", shelter="SH-A", item="WATER", qty=7
+        )
+    )
+    doc.routes.append(
+        RouteDoc(
+            vehicle="OUT/truck-1",
+            depot="OUT",
+            trips=[
+                TripDoc(
+                    trip=1,
+                    stops=[
+                        StopDoc(
+                            stop=1, shelter="SH-A", loads=[LoadDoc(item="WATER", lot="O1", qty=7)]
+                        )
+                    ],
+                )
+            ],
+        )
+    )
+    sources = [{"code": "CTY", "kind": "depot"}, {"code": "OUT", "kind": "depot"}]
+    approved = dispatch.approve(
+        world, {**doc.to_json_dict(), "sources": sources}, today=TODAY, now=NOW
+    )
+    assert approved.outside_qty == {"OUT": 7}
+    assert (approved.loads, approved.qty) == (1, 30)
+    with pytest.raises(NotFound, match="OUT"):
+        dispatch.approve(world, {**doc.to_json_dict(), "name": "again"}, today=TODAY, now=NOW)

@@ -3,7 +3,7 @@ cancelling one (release what has not left, withdraw its call-offs)."""
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -25,10 +25,11 @@ from supply.models import (
     Item,
     LoadStatus,
     Location,
+    LocationKind,
     is_expired,
 )
 from supply.services import calloffs, reservations
-from supply.services.dispatch.document import PlannedAgreement, PlannedLoad, read_plan
+from supply.services.dispatch.document import PlannedAgreement, PlannedLoad, ReadPlan, read_plan
 from supply.services.dispatch.queries import Key, held_by, plan_by_ref, plan_loads
 from supply.services.lookup import active_depot, batch_by_lot, item_by_code
 from supply.services.reservations import release
@@ -67,6 +68,8 @@ class Approval:
     #: Agreement shipments the ledger has no agreement for (a scenario's): units by code,
     #: to be arranged by hand.
     unknown_agreements: dict[str, int] = field(default_factory=dict)
+    #: Loads of outside depots (not in the ledger): units by depot, not reserved.
+    outside_qty: dict[str, int] = field(default_factory=dict)
 
 
 def _resolve(
@@ -163,6 +166,7 @@ def approve(
     now = now or datetime.now(UTC)
     today = today or now.date()
     doc = read_plan(document)
+    doc, outside = _outside_loads(session, doc)
     if not doc.loads:
         raise InvalidInput("plan", f"plan {doc.name} has no depot loads to reserve")
     earlier = session.scalars(
@@ -246,7 +250,34 @@ def approve(
         replaced=replaced,
         call_offs=call_offs,
         unknown_agreements=unknown,
+        outside_qty=outside,
     )
+
+
+def _outside_loads(session: Session, doc: ReadPlan) -> tuple[ReadPlan, dict[str, int]]:
+    """The plan without the loads of its outside depots (sources of the plan the ledger
+    does not know: a neighbouring region's, planned with `--outside-depots`), and their
+    units by depot. A load from a depot that is neither in the ledger nor among the plan's
+    sources stays, to be refused as unknown."""
+    candidates = {ld.depot for ld in doc.loads} & doc.source_depots
+    if not candidates:
+        return doc, {}
+    known = set(
+        session.scalars(
+            select(col(Location.code)).where(
+                col(Location.code).in_(candidates),
+                col(Location.kind) == LocationKind.DEPOT.value,
+            )
+        )
+    )
+    outside: dict[str, int] = defaultdict(int)
+    kept: list[PlannedLoad] = []
+    for ld in doc.loads:
+        if ld.depot in candidates and ld.depot not in known:
+            outside[ld.depot] += ld.qty
+        else:
+            kept.append(ld)
+    return replace(doc, loads=tuple(kept)), dict(sorted(outside.items()))
 
 
 def _call_off(

@@ -54,6 +54,8 @@ class ReadPlan:
     agreement_qty: dict[str, int]
     unrouted_qty: int
     agreements: tuple[PlannedAgreement, ...] = ()
+    #: Codes of the depots the plan lists as its sources (`sources`, kind "depot").
+    source_depots: frozenset[str] = frozenset()
 
 
 def plan_hash(document: Mapping[str, Any]) -> str:
@@ -129,5 +131,8 @@ def read_plan(document: Mapping[str, Any]) -> ReadPlan:
         agreements=tuple(
             PlannedAgreement(code, shelter, item, qty)
             for (code, shelter, item), qty in sorted(called.items())
+        ),
+        source_depots=frozenset(
+            str(s["code"]) for s in plan.sources if s.get("kind") == "depot" and "code" in s
         ),
     )
