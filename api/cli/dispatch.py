@@ -80,9 +80,11 @@ def approve(
         f"{result.qty:,} units reserved at {result.depots} depots",
     )
     if result.call_offs:
+        calls = result.call_offs
+        shown = ", ".join(calls) if len(calls) <= 4 else f"{calls[0]} … {calls[-1]}"
         _say(
-            f"called off for the shelters (agreement reserves): {', '.join(result.call_offs)}"
-            " (receive each with `relief reserves receive`)"
+            f"called off for the shelters (agreement reserves): {len(calls)} call-off(s), "
+            f"{shown} (see `relief reserves expected`; receive each with `reserves receive`)"
         )
     if result.outside_qty:
         shown = ", ".join(f"{code} {q:,}" for code, q in result.outside_qty.items())

@@ -193,10 +193,14 @@ def printed_document(session: Session, number: str) -> PrintedDocument:
         .where(col(Movement.document_id) == doc.id)
         .order_by(col(Movement.id))
     ).all()
+    # The lines a keeper signs for are the depots'; a delivery from a truck (in transit to a
+    # shelter) has none, so it shows the truck's.
+    kinds = {loc.kind for _, loc, _, _ in rows}
+    shown_kind = LocationKind.DEPOT if LocationKind.DEPOT in kinds else LocationKind.IN_TRANSIT
     depots: list[str] = []
     lines: list[PrintLine] = []
     for _m, loc, _item, _batch in sorted(rows, key=lambda r: (r[0].qty > 0, r[0].id)):
-        if loc.kind != LocationKind.DEPOT:
+        if loc.kind != shown_kind:
             continue
         shown = f"{loc.code} {loc.name}"
         if shown not in depots:
@@ -206,7 +210,7 @@ def printed_document(session: Session, number: str) -> PrintedDocument:
         for c in session.scalars(select(CountLine).where(col(CountLine.document_id) == doc.id))
     }
     for m, loc, item, batch in rows:
-        if loc.kind != LocationKind.DEPOT:
+        if loc.kind != shown_kind:
             continue
         count = (
             counts.pop((item.id, batch.id), None) if doc.kind == DocumentKind.STOCKTAKE else None

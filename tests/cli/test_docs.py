@@ -55,14 +55,16 @@ def parse(html: str) -> Page:
     return page
 
 
-def ledger_lines(relief: Relief, number: str) -> list[tuple[str, str, int, str]]:
-    """(item, lot, units, in/out) of the document's movements at depots."""
+def ledger_lines(
+    relief: Relief, number: str, kind: str = "depot"
+) -> list[tuple[str, str, int, str]]:
+    """(item, lot, units, in/out) of the document's movements at locations of `kind`."""
     with sqlite3.connect(relief.db_file) as conn:
         rows = conn.execute(
             "SELECT i.code, b.lot, m.qty FROM movement m JOIN document d ON d.id = m.document_id"
             " JOIN location l ON l.id = m.location_id JOIN item i ON i.id = m.item_id"
-            " JOIN batch b ON b.id = m.batch_id WHERE d.number = ? AND l.kind = 'depot'",
-            (number,),
+            " JOIN batch b ON b.id = m.batch_id WHERE d.number = ? AND l.kind = ?",
+            (number, kind),
         ).fetchall()
     return sorted((i, lot, abs(q), "in" if q > 0 else "out") for i, lot, q in rows)
 
@@ -225,3 +227,13 @@ def test_slips_print_one_page_a_stop_with_its_loads(ledger: Relief, tmp_path: Pa
     ]
     assert [int(ln["data-qty"]) for ln in page.lines] == [30, 20]
     assert "签收人（安置点）" in " ".join(page.text)
+
+    # The delivery of a stop (from the truck, in transit, to the shelter) prints its lines.
+    ledger.ok("dispatch", "depart", "DP-000001", "CNTY/medium-1", "1")
+    delivered = ledger.post("dispatch", "deliver", "DP-000001", "CNTY/medium-1", "2")
+    issue = parse(ledger.ok("docs", "print", delivered).stdout)
+    printed = [
+        (ln["data-item"], ln["data-lot"], int(ln["data-qty"]), ln["data-direction"])
+        for ln in issue.lines
+    ]
+    assert printed == ledger_lines(ledger, delivered, "in_transit") == [("WATER", "W1", 20, "out")]
