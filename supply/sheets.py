@@ -6,9 +6,9 @@ Excel workbook (.xlsx, first sheet) or CSV text in UTF-8, UTF-8 with a BOM, or G
 
 - the header is the first row naming every required column (a title row above it is
   skipped); blank rows are skipped; a merged cell's value fills every cell it spans;
-- a date may be ISO (2026-06-01), as Excel shows it in China (2026/6/1, 2026年6月1日) or an
-  Excel serial day number (46174); a number may carry thousands separators (1,500) or
-  full-width digits, and a whole number may be written 12.0;
+- a date may be ISO (2026-06-01), as Excel shows it in China (2026/6/1, 2026年6月1日), run
+  together (20260601) or an Excel serial day number (46174); a number may carry thousands
+  separators (1,500) or full-width digits, and a whole number may be written 12.0;
 - a bad cell or file is refused as `file:row: column: reason`, with the row number the
   spreadsheet shows, before anything is written; no error escapes as a traceback.
 """
@@ -40,7 +40,8 @@ HEADER_SEARCH_ROWS = 10
 _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0"  # the old binary .xls
 _EXCEL_EPOCH = date(1899, 12, 30)
-_SERIAL = re.compile(r"^\d{1,7}(\.\d+)?$")
+#: An Excel day number of 1927..2173 (five digits), with a time of day as a fraction.
+_SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
 _CN_DATE = re.compile(r"^(\d{4})\s*[/.年-]\s*(\d{1,2})\s*[/.月-]\s*(\d{1,2})\s*日?$")
 _CN_DATETIME = re.compile(
     r"^(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(.*)$"
@@ -345,6 +346,8 @@ def _clean(kind: str, text: str) -> str:
         if match:
             y, m, d = (int(g) for g in match.groups())
             return f"{y:04d}-{m:02d}-{d:02d}"
+        if len(value) == 8 and value.isdigit():  # 20260601
+            return f"{value[:4]}-{value[4:6]}-{value[6:]}"
         return value
     # datetime: a serial day number with a fraction, or 2026/6/1 9:00[+08:00]
     if _SERIAL.match(value):

@@ -74,3 +74,22 @@ def test_a_file_named_csv_that_is_a_workbook_is_read_as_one(tmp_path: Path) -> N
     book.save(path)
     renamed = path.rename(tmp_path / "saved-as.csv")
     assert sheets.read_sheet(renamed, Row, required=("code",))[0][1].qty == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [("46174", date(2026, 6, 1)), ("20260601", date(2026, 6, 1)), ("2026-6-1", date(2026, 6, 1))],
+)
+def test_date_spellings(tmp_path: Path, text: str, day: date) -> None:
+    """An Excel day number, a run-together date and a short ISO date are the same day."""
+    path = tmp_path / "d.csv"
+    path.write_text(f"code,name,qty,day\nA,x,1,{text}\n", encoding="utf-8")
+    assert sheets.read_sheet(path, Row, required=("code",))[0][1].day == day
+
+
+def test_a_small_number_in_a_date_column_is_refused(tmp_path: Path) -> None:
+    """5 is no plausible day: refused with its place, not read as 1900-01-04."""
+    path = tmp_path / "d.csv"
+    path.write_text("code,name,qty,day\nA,x,1,5\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match=r"d\.csv:2: day"):
+        sheets.read_sheet(path, Row, required=("code",))
