@@ -5,30 +5,17 @@ call-offs exist), depart, deliver, receive the call-offs, settle; `stock verify`
 
 import json
 from pathlib import Path
-from typing import Any
 
-from openpyxl import Workbook
-
-from tests.cli.harness import Relief, write_csv
+from tests.cli.harness import Relief, write_csv, write_xlsx
 
 TINY = Path(__file__).resolve().parents[1] / "data" / "tiny"
-
-
-def xlsx(path: Path, rows: list[list[Any]]) -> Path:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    book.save(path)
-    return path
 
 
 def test_plan_from_the_ledger_walk(relief: Relief, tmp_path: Path) -> None:
     """The suspended agreement is not used and the capacity reserve is, at its rate (its
     hour k brings at most 60 units, ready at lead + k); approval calls it off; the whole
     operation leaves a ledger that verifies, with the supplier owed what it delivered."""
-    items = xlsx(
+    items = write_xlsx(
         tmp_path / "items.xlsx",
         [
             ["code", "name_zh", "name_en", "category", "unit", "unit_weight_kg",
@@ -44,7 +31,7 @@ def test_plan_from_the_ledger_walk(relief: Relief, tmp_path: Path) -> None:
         "CTY,县救灾物资储备库,county,,40.0,122.0,4800,0.5\n".encode("gbk")
     )
     relief.ok("depots", "import", str(depots))
-    fleet = xlsx(
+    fleet = write_xlsx(
         tmp_path / "fleet.xlsx",
         [
             ["depot", "vehicle_type", "count", "capacity_kg", "capacity_m3", "speed_kmh"],
@@ -52,7 +39,7 @@ def test_plan_from_the_ledger_walk(relief: Relief, tmp_path: Path) -> None:
         ],
     )
     relief.ok("fleet", "import", str(fleet))
-    stock = xlsx(
+    stock = write_xlsx(
         tmp_path / "movements.xlsx",
         [
             ["reference", "occurred_at", "kind", "depot", "item", "lot", "qty", "expires_on"],
