@@ -298,6 +298,13 @@ class Plan:
 
     # --- serialisations ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """The plan document (`optimizer.plan_document.PlanDocument`, the one schema of
+        plan.json that approval and the tests read), as JSON data."""
+        from optimizer.plan_document import PlanDocument
+
+        return PlanDocument.model_validate(self._raw()).to_json_dict()
+
+    def _raw(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "status": self.status.value,

@@ -1,6 +1,6 @@
 """The planning problem as plain, immutable data: what a disaster asks and what we have.
 
-No database and no files here: `scenarios.loader` builds a Problem from a folder, and
+No database and no files here: `scenarios.scenario` builds a Problem from a folder, and
 `supply.services.snapshot` from the ledger. Units are in the field names.
 """
 
@@ -54,13 +54,14 @@ class Depot:
 
 @dataclass(frozen=True, slots=True)
 class Lot:
-    """Stock of one lot at a depot, in whole units."""
+    """Stock of one lot at a depot, in whole units. `produced_on` breaks FEFO ties."""
 
     depot: str
     item: str
     lot: str
     qty: int
     expires_on: date | None = None
+    produced_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,11 @@ also rotates stock. Expired lots are never used.
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import numpy as np
 
+from optimizer.fefo import fefo_key
 from optimizer.network import Place, TravelTimes, travel_times
 from optimizer.params import RELOAD_HOURS, STOP_HOURS, UNLOAD_HOURS_PER_TONNE
 from optimizer.plan import Shipment, SourceKind
@@ -196,7 +196,7 @@ class LotPool:
 
     def __init__(self, problem: Problem) -> None:
         self.lots: dict[tuple[str, str], list[list]] = defaultdict(list)
-        for lot in sorted(problem.lots, key=lambda t: (t.expires_on or date.max, t.lot)):
+        for lot in sorted(problem.lots, key=lambda t: fefo_key(t.expires_on, t.produced_on, t.lot)):
             if lot.qty > 0 and (lot.expires_on is None or lot.expires_on >= problem.today):
                 self.lots[(lot.depot, lot.item)].append([lot.lot, lot.qty])
 

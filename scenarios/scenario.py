@@ -1,12 +1,14 @@
 """Loading a disaster scenario folder into an `optimizer.Problem`, validating every row.
 
-Errors name the place: `file:line: column: reason`. Cross-references (an unknown item in
+Each file is read like any keeper's file (`supply.sheets`): CSV in UTF-8 or GBK, or an .xlsx
+workbook of the same name instead (`shelters.xlsx` for `shelters.csv`). Errors name the place:
+`file:line: column: reason`. Cross-references (an unknown item in
 norms, a road to an unknown node, a duplicate code) are checked after the rows parse.
 """
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -26,12 +28,13 @@ from optimizer.problem import (
     Shelter,
     VehicleType,
 )
-from supply.csvfiles import read_rows
 from supply.errors import InvalidInput
-from supply.models import Tier
+from supply.sheets import read_rows
 
 SCENARIOS_DIR = Path(__file__).resolve().parent
 BUNDLED = SCENARIOS_DIR / "haicheng-earthquake"
+#: The sample ledger (items, depots, movements, suppliers, agreements...) of the demo.
+SAMPLE_DIR = SCENARIOS_DIR / "sample"
 
 
 class ScenarioError(InvalidInput):
@@ -86,7 +89,7 @@ class _Norm(BaseModel):
 class _Depot(BaseModel):
     code: str
     name: str
-    tier: Tier
+    tier: Literal["province", "city", "county", "township", "village"]
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     loading_hours: float = Field(ge=0)
@@ -167,9 +170,16 @@ class _Road(BaseModel):
 
 def _rows(folder: Path, name: str, model: type[BaseModel], required: tuple[str, ...]) -> list:
     try:
-        return read_rows(folder / name, model, required=required)
+        return read_rows(_path(folder, name), model, required=required)
     except InvalidInput as exc:
         raise ScenarioError(exc.field, exc.reason) from exc
+
+
+def _path(folder: Path, name: str) -> Path:
+    """`name` (a .csv) in the folder, or the .xlsx workbook of the same name in its place."""
+    path = folder / name
+    workbook = path.with_suffix(".xlsx")
+    return workbook if not path.exists() and workbook.exists() else path
 
 
 def _unique(rows: list, attr: str, path: Path) -> None:
@@ -228,10 +238,10 @@ def load_scenario(folder: Path) -> tuple[ScenarioMeta, Problem]:
             _Agreement,
             ("code", "item", "qty", "lead_time_hours", "lat", "lon"),
         )
-        if (folder / "agreements.csv").exists()
+        if _path(folder, "agreements.csv").exists()
         else []
     )
-    has_roads = (folder / "roads.csv").exists() or (folder / "nodes.csv").exists()
+    has_roads = _path(folder, "roads.csv").exists() or _path(folder, "nodes.csv").exists()
     nodes = _rows(folder, "nodes.csv", _Node, ("id", "lat", "lon")) if has_roads else []
     roads = (
         _rows(
@@ -244,29 +254,29 @@ def load_scenario(folder: Path) -> tuple[ScenarioMeta, Problem]:
         else []
     )
 
-    _unique(items, "code", folder / "items.csv")
-    _unique(depots, "code", folder / "depots.csv")
-    _unique(shelters, "code", folder / "shelters.csv")
-    _unique(agreements, "code", folder / "agreements.csv")
-    _unique(norms, "item", folder / "norms.csv")
-    _unique(nodes, "id", folder / "nodes.csv")
+    _unique(items, "code", _path(folder, "items.csv"))
+    _unique(depots, "code", _path(folder, "depots.csv"))
+    _unique(shelters, "code", _path(folder, "shelters.csv"))
+    _unique(agreements, "code", _path(folder, "agreements.csv"))
+    _unique(norms, "item", _path(folder, "norms.csv"))
+    _unique(nodes, "id", _path(folder, "nodes.csv"))
     item_codes = {r.code for _, r in items}
     depot_codes = {r.code for _, r in depots}
     node_ids = {r.id for _, r in nodes}
-    _known(norms, "item", item_codes, folder / "norms.csv", "item")
-    _known(stock, "item", item_codes, folder / "stock.csv", "item")
-    _known(stock, "depot", depot_codes, folder / "stock.csv", "depot")
-    _known(agreements, "item", item_codes, folder / "agreements.csv", "item")
-    _known(fleet, "depot", depot_codes, folder / "fleet.csv", "depot")
-    _known(roads, "from_", node_ids, folder / "roads.csv", "node")
-    _known(roads, "to", node_ids, folder / "roads.csv", "node")
+    _known(norms, "item", item_codes, _path(folder, "norms.csv"), "item")
+    _known(stock, "item", item_codes, _path(folder, "stock.csv"), "item")
+    _known(stock, "depot", depot_codes, _path(folder, "stock.csv"), "depot")
+    _known(agreements, "item", item_codes, _path(folder, "agreements.csv"), "item")
+    _known(fleet, "depot", depot_codes, _path(folder, "fleet.csv"), "depot")
+    _known(roads, "from_", node_ids, _path(folder, "roads.csv"), "node")
+    _known(roads, "to", node_ids, _path(folder, "roads.csv"), "node")
     for line, road in roads:
         if road.from_ == road.to:
             raise ScenarioError(
-                f"{folder / 'roads.csv'}:{line}: to", "a road from a node to itself"
+                f"{_path(folder, 'roads.csv')}:{line}: to", "a road from a node to itself"
             )
     if not norms:
-        raise ScenarioError(str(folder / "norms.csv"), "no norms: nothing to plan for")
+        raise ScenarioError(str(_path(folder, "norms.csv")), "no norms: nothing to plan for")
 
     problem = Problem(
         name=meta.name,
@@ -279,7 +289,7 @@ def load_scenario(folder: Path) -> tuple[ScenarioMeta, Problem]:
         ),
         norms=tuple(Norm(r.item, r.per_person, r.per, r.priority, r.critical) for _, r in norms),
         depots=tuple(
-            Depot(r.code, r.name, r.tier.value, r.lat, r.lon, r.loading_hours) for _, r in depots
+            Depot(r.code, r.name, r.tier, r.lat, r.lon, r.loading_hours) for _, r in depots
         ),
         lots=tuple(Lot(r.depot, r.item, r.lot, r.qty, r.expires_on) for _, r in stock),
         agreements=tuple(

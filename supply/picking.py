@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from optimizer.fefo import fefo_key
+
 
 class PickPolicy(StrEnum):
     FEFO = "fefo"  # first expiry, first out: the default for relief supplies
@@ -25,7 +27,7 @@ class Candidate:
 
 
 def _fefo_key(c: Candidate) -> tuple[date, date, str]:
-    return (c.expires_on or date.max, c.produced_on or date.max, c.lot)
+    return fefo_key(c.expires_on, c.produced_on, c.lot)
 
 
 def _fifo_key(c: Candidate) -> tuple[date, date, str]:

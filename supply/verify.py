@@ -7,7 +7,7 @@ is right, that reservations add up, and that every document balances.
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply import ledger
 from supply.models import Balance, Movement, Reservation, ReservationStatus
@@ -31,12 +31,12 @@ def verify(session: Session) -> VerifyReport:
         (loc, item, batch): (on_hand, reserved, guarded)
         for loc, item, batch, on_hand, reserved, guarded in session.execute(
             select(
-                Balance.location_id,
-                Balance.item_id,
-                Balance.batch_id,
-                Balance.on_hand,
-                Balance.reserved,
-                Balance.guarded,
+                col(Balance.location_id),
+                col(Balance.item_id),
+                col(Balance.batch_id),
+                col(Balance.on_hand),
+                col(Balance.reserved),
+                col(Balance.guarded),
             )
         )
     }
@@ -63,13 +63,15 @@ def verify(session: Session) -> VerifyReport:
         (loc, item, batch): int(total)
         for loc, item, batch, total in session.execute(
             select(
-                Reservation.location_id,
-                Reservation.item_id,
-                Reservation.batch_id,
-                func.sum(Reservation.qty),
+                col(Reservation.location_id),
+                col(Reservation.item_id),
+                col(Reservation.batch_id),
+                func.sum(col(Reservation.qty)),
             )
-            .where(Reservation.status == ReservationStatus.ACTIVE.value)
-            .group_by(Reservation.location_id, Reservation.item_id, Reservation.batch_id)
+            .where(col(Reservation.status) == ReservationStatus.ACTIVE.value)
+            .group_by(
+                col(Reservation.location_id), col(Reservation.item_id), col(Reservation.batch_id)
+            )
         )
     }
     for key in sorted(set(held) | {k for k, v in stored.items() if v[1]}):
@@ -80,9 +82,14 @@ def verify(session: Session) -> VerifyReport:
             )
 
     unbalanced = session.execute(
-        select(Movement.document_id, Movement.item_id, Movement.batch_id, func.sum(Movement.qty))
-        .group_by(Movement.document_id, Movement.item_id, Movement.batch_id)
-        .having(func.sum(Movement.qty) != 0)
+        select(
+            col(Movement.document_id),
+            col(Movement.item_id),
+            col(Movement.batch_id),
+            func.sum(col(Movement.qty)),
+        )
+        .group_by(col(Movement.document_id), col(Movement.item_id), col(Movement.batch_id))
+        .having(func.sum(col(Movement.qty)) != 0)
     ).all()
     for doc_id, item_id, batch_id, total in unbalanced:
         report.problems.append(

@@ -5,62 +5,58 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlmodel import Session
 
-from api.cli.common import DbOption, console, fail, run
-from supply.csvfiles import read_rows
-from supply.errors import SupplyError
+from api.cli.common import DbOption, console, export_sheet, fail, run, run_on_sheet
 from supply.models import DepotCreate, ItemCreate
 from supply.services.agreements import entrust as entrust_depot
+from supply.services.catalogue import (
+    DEPOT_EXPORT_COLUMNS,
+    ITEM_EXPORT_COLUMNS,
+    depot_table,
+    item_table,
+    upsert_depots,
+    upsert_items,
+)
 from supply.services.catalogue import list_depots as services_list_depots
-from supply.services.catalogue import upsert_depots, upsert_items
 
 catalog_app = typer.Typer(help="The reserve catalogue of items.", no_args_is_help=True)
 depots_app = typer.Typer(help="The five-tier depot network.", no_args_is_help=True)
 
-ITEM_COLUMNS = (
-    "code",
-    "name_zh",
-    "name_en",
-    "category",
-    "unit",
-    "unit_weight_kg",
-    "unit_volume_m3",
-)
+SheetArg = Annotated[Path, typer.Argument(help="A .csv or .xlsx file (first sheet).")]
+OutOpt = Annotated[Path, typer.Option("--out", help="A .csv or .xlsx file to write.")]
+
+ITEM_COLUMNS = ITEM_EXPORT_COLUMNS[:7]
+"""Required columns of an items file; `shelf_life_days` and `rotation_lead_days` are optional."""
 DEPOT_COLUMNS = ("code", "name", "tier", "parent_code", "lat", "lon", "capacity_m3")
-"""Required columns of a depots file; `population_served` is optional."""
+"""Required columns of a depots file; `population_served` and `loading_hours` are optional."""
 
 
 @catalog_app.command("import")
-def import_items(path: Path, db: DbOption = None) -> None:
-    """Create or update items from a CSV (columns as the Item fields)."""
-    try:
-        rows = read_rows(path, ItemCreate, required=ITEM_COLUMNS)
-    except SupplyError as exc:
-        fail(str(exc))
-    created, updated = run(db, lambda s: upsert_items(s, [r for _, r in rows]))
+def import_items(path: SheetArg, db: DbOption = None) -> None:
+    """Create or update items from a .csv or .xlsx file (columns as the Item fields)."""
+    created, updated = run_on_sheet(db, path, ItemCreate, required=ITEM_COLUMNS, work=upsert_items)
     console.print(f"items: {created} created, {updated} updated")
 
 
+@catalog_app.command("export")
+def export_items(out: OutOpt, db: DbOption = None) -> None:
+    """Write the catalogue to a .csv or .xlsx file that `catalog import` reads back."""
+    export_sheet(db, out, ITEM_EXPORT_COLUMNS, item_table, title="items")
+
+
 @depots_app.command("import")
-def import_depots(path: Path, db: DbOption = None) -> None:
-    """Create or update depots from a CSV; parents must come before their children."""
-    try:
-        rows = read_rows(path, DepotCreate, required=DEPOT_COLUMNS)
-    except SupplyError as exc:
-        fail(str(exc))
-
-    def work(session: Session) -> tuple[int, int]:
-        try:
-            return upsert_depots(session, [r for _, r in rows])
-        except SupplyError as exc:
-            if exc.index is not None:  # depots are checked one by one in file order
-                exc.field = f"{path}:{rows[exc.index][0]}: {exc.field}"
-                exc.args = (f"{exc.field}: {exc.reason}",)
-            raise
-
-    created, updated = run(db, work)
+def import_depots(path: SheetArg, db: DbOption = None) -> None:
+    """Create or update depots from a .csv or .xlsx file; parents come before their children."""
+    created, updated = run_on_sheet(
+        db, path, DepotCreate, required=DEPOT_COLUMNS, work=upsert_depots
+    )
     console.print(f"depots: {created} created, {updated} updated")
+
+
+@depots_app.command("export")
+def export_depots(out: OutOpt, db: DbOption = None) -> None:
+    """Write the depot network to a .csv or .xlsx file that `depots import` reads back."""
+    export_sheet(db, out, DEPOT_EXPORT_COLUMNS, depot_table, title="depots")
 
 
 @depots_app.command("list")

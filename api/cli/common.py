@@ -40,7 +40,8 @@ def actor() -> str:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    """Print a refusal as one line (whatever the message held) and exit with `code`."""
+    err_console.print(f"[bold red]error:[/] {escape(_one_line(message))}", highlight=False)
     raise typer.Exit(code)
 
 

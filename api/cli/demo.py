@@ -17,8 +17,7 @@ from api.cli.plan import run_plan, show_plan, write_plan
 from api.cli.quotas import gaps_table
 from api.cli.reserves import owed_table
 from api.cli.stock import balance_table
-from scenarios.loader import SAMPLE_DIR, load_sample
-from scenarios.scenario import BUNDLED
+from scenarios.scenario import BUNDLED, SAMPLE_DIR
 from supply import migrate
 from supply.db import session_scope
 from supply.errors import InsufficientStock, SupplyError
@@ -32,6 +31,7 @@ from supply.models import (
 from supply.services import agreements, calloffs, stock
 from supply.services import balances as balance_service
 from supply.services import quotas as quota_service
+from supply.services.sample import load_sample
 from supply.services.stock import Meta
 from supply.sheets import read_sheet
 from supply.verify import verify
@@ -67,7 +67,7 @@ def demo(
     today = now.date()
     with engine_for(url) as engine:
         with session_scope(engine) as session:
-            loaded = load_sample(session)
+            loaded = load_sample(session, SAMPLE_DIR)
         console.print(
             f"loaded {loaded.items} items, {loaded.depots} depots, "
             f"{loaded.documents} documents ({loaded.movements} movement lines)"

@@ -8,9 +8,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from api.cli.common import DbOption, actor, console, fail, print_json, run
-from supply import dispatch
+from api.cli.common import DbOption, actor, console, fail, local_now, print_json, run
 from supply.models import DispatchPlanRead
+from supply.services import dispatch
 from supply.services.stock import Meta
 
 app = typer.Typer(
@@ -65,7 +65,9 @@ def approve(
     refs = [_ref(r) for r in replaces or []]
     result = run(
         db,
-        lambda s: dispatch.approve(s, document, replaces=refs, meta=Meta(actor=actor())),
+        lambda s: dispatch.approve(
+            s, document, replaces=refs, now=local_now(), meta=Meta(actor=actor())
+        ),
     )
     for old in result.replaced:
         _say(
@@ -77,9 +79,19 @@ def approve(
         f"approved {result.number} ({result.name}): {result.loads} loads, "
         f"{result.qty:,} units reserved at {result.depots} depots",
     )
-    if result.agreement_qty:
-        items = ", ".join(f"{i} {q:,}" for i, q in result.agreement_qty.items())
-        _say(f"not reserved, from agreement reserves (call them off): {items}")
+    if result.call_offs:
+        calls = result.call_offs
+        shown = ", ".join(calls) if len(calls) <= 4 else f"{calls[0]} … {calls[-1]}"
+        _say(
+            f"called off for the shelters (agreement reserves): {len(calls)} call-off(s), "
+            f"{shown} (see `relief reserves expected`; receive each with `reserves receive`)"
+        )
+    if result.outside_qty:
+        shown = ", ".join(f"{code} {q:,}" for code, q in result.outside_qty.items())
+        _say(f"from outside depots, not ledger stock, not reserved (arrange by hand): {shown}")
+    if result.unknown_agreements:
+        shown = ", ".join(f"{code} {q:,}" for code, q in result.unknown_agreements.items())
+        _say(f"agreements not in the ledger, not called off (arrange them by hand): {shown}")
     if result.unrouted_qty:
         _say(
             f"not reserved: {result.unrouted_qty:,} units of depot shipments no route carries",
@@ -140,6 +152,8 @@ def cancel(plan: PlanRef, db: DbOption = None) -> None:
         f"({done.released_qty:,} units); {done.on_the_road_loads} loads "
         f"({done.on_the_road_qty:,} units) on the road",
     )
+    if done.cancelled_call_offs:
+        _say(f"call-offs cancelled: {', '.join(done.cancelled_call_offs)}")
 
 
 @app.command()

@@ -8,6 +8,8 @@ from api.cli import (
     db,
     demo,
     dispatch,
+    docs,
+    fleet,
     plan,
     quotas,
     readiness,
@@ -26,11 +28,13 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(catalog.catalog_app, name="catalog")
 app.add_typer(catalog.depots_app, name="depots")
+app.add_typer(fleet.app, name="fleet")
 app.add_typer(stock.app, name="stock")
 app.add_typer(rotation.app, name="rotation")
 app.add_typer(reserves.app, name="reserves")
 app.add_typer(quotas.app, name="quotas")
 app.add_typer(dispatch.app, name="dispatch")
+app.add_typer(docs.app, name="docs")
 app.command("readiness")(readiness.readiness)
 app.command("plan")(plan.plan)
 app.command("demo")(demo.demo)

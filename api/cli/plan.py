@@ -6,7 +6,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -27,7 +27,7 @@ from optimizer.provenance import (
     problem_record,
 )
 from scenarios.scenario import ScenarioError, load_scenario
-from supply.services.snapshot import ledger_snapshot
+from supply.services.ledger_problem import ledger_problem
 
 
 def plan(
@@ -69,6 +69,19 @@ def plan(
             help="Hours since the disaster (re-planning mid-operation): nothing leaves before.",
         ),
     ] = 0.0,
+    scenario_fleet: Annotated[
+        bool,
+        typer.Option(
+            "--scenario-fleet", help="With --db: the scenario's fleet.csv, not the ledger's."
+        ),
+    ] = False,
+    outside_depots: Annotated[
+        bool,
+        typer.Option(
+            "--outside-depots",
+            help="With --db: also plan from the scenario's depots the ledger does not know.",
+        ),
+    ] = False,
     seed: Annotated[
         int | None,
         typer.Option("--seed", help="Route search seed (default 0): same seed, same plan."),
@@ -104,6 +117,8 @@ def plan(
         db=db,
         replacing=tuple(replacing or ()),
         elapsed=elapsed,
+        scenario_fleet=scenario_fleet,
+        outside_depots=outside_depots,
         seed=seed,
         params_file=params_file,
     )
@@ -129,6 +144,8 @@ def run_plan(
     db: str | None = None,
     replacing: tuple[str, ...] = (),
     elapsed: float = 0.0,
+    scenario_fleet: bool = False,
+    outside_depots: bool = False,
     seed: int | None = None,
     params_file: Path | None = None,
 ) -> tuple[Plan, Problem]:
@@ -157,17 +174,21 @@ def run_plan(
     if elapsed >= problem.deadline_hours + 48:
         fail("--elapsed: later than the planning horizon (deadline + 48 h)")
     problem = replace(problem, now_hours=elapsed)
+    ledger_notes: tuple[str, ...] = ()
     as_of: str | None = None
-    if db is not None:  # re-planning from the ledger as it is now
+    if db is not None:  # depots, fleet, agreements and stock from the ledger as it is now
         as_of = datetime.now(UTC).isoformat(timespec="seconds")
-        snapshot = run(db, lambda session: ledger_snapshot(session, problem, replacing=replacing))
-        problem = snapshot.problem
-        if snapshot.missing_depots:
-            err_console.print(
-                "note: depots not in the ledger (no stock from them): "
-                + ", ".join(snapshot.missing_depots),
-                highlight=False,
-            )
+        made = run(
+            db,
+            lambda session: ledger_problem(
+                session,
+                problem,
+                replacing=replacing,
+                scenario_fleet=scenario_fleet,
+                outside_depots=outside_depots,
+            ),
+        )
+        snapshot, problem, ledger_notes = made.snapshot, made.problem, made.notes
         if snapshot.on_the_road:
             units = sum(load.qty for load in snapshot.on_the_road)
             err_console.print(
@@ -182,8 +203,8 @@ def run_plan(
                 + "): they load again after their last stop and the drive home",
                 highlight=False,
             )
-    elif replacing:
-        fail("--replacing: only with --db (the ledger holds the plans it replaces)")
+    elif replacing or scenario_fleet or outside_depots:
+        fail("--replacing, --scenario-fleet and --outside-depots: only with --db")
     limit = time_limit if time_limit is not None else meta.time_limit_s
     if limit <= 0 or (deadline is not None and deadline <= 0):
         fail("--time-limit and --deadline must be positive")
@@ -210,6 +231,7 @@ def run_plan(
             result = solve_allocation(
                 problem, params, time_limit_s=limit, deadline_hours=deadline, progress=progress
             )
+    result.notes[:0] = ledger_notes
     result.provenance = Provenance(
         inputs_sha256=inputs_sha256(problem),
         seed=route_params.seed,
@@ -412,11 +434,11 @@ def reproduce_plan(path: Path) -> int:
     return 1
 
 
-def _tuples(values: dict[str, object]) -> dict[str, object]:
+def _tuples(values: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
 
 
-def _without_timing(doc: dict) -> dict:
+def _without_timing(doc: dict[str, Any]) -> dict[str, Any]:
     doc = json.loads(json.dumps(doc))  # a deep copy with JSON's types
     for key in ("solve_seconds", "provenance"):
         doc.pop(key, None)
@@ -425,6 +447,6 @@ def _without_timing(doc: dict) -> dict:
     return doc
 
 
-def _capped(document: dict, again: Plan) -> bool:
+def _capped(document: dict[str, Any], again: Plan) -> bool:
     before = (document.get("routing") or {}).get("capped", False)
     return bool(before) or bool(again.routing is not None and again.routing.capped)

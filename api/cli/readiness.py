@@ -7,7 +7,7 @@ import typer
 from rich.table import Table
 
 from api.cli.common import DbOption, console, fail, local_now, print_json, run_on_sheet
-from scenarios.loader import SAMPLE_DIR
+from scenarios.scenario import SAMPLE_DIR
 from supply.services import readiness as readiness_service
 
 #: The sample's per-resident norms, used when no --norms file is given.

@@ -313,7 +313,12 @@ def receive(
             meta=Meta(actor=actor(), note=note),
         ),
     )
-    console.print(f"posted {posted.number}: {row.received_qty:,} units received under {number}")
+    console.print(
+        f"posted {posted.number}: {row.received_qty:,} units received under {number}"
+        + (f", issued to shelter {row.shelter} (delivered there)" if row.shelter else ""),
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command()

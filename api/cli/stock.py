@@ -1,5 +1,7 @@
 """`relief stock`: what keepers do every day."""
 
+import csv
+import io
 import json
 import sys
 from datetime import date
@@ -11,13 +13,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.cli.common import DbOption, actor, console, err_console, fail, run
-from supply.csvfiles import read_rows
 from supply.errors import SupplyError
 from supply.ledger import Posted
+from supply.models import CountReason
 from supply.services import balances as balance_service
-from supply.services import movements_io, stock
+from supply.services import movements_io, reversal, stock
 from supply.services.rotation import write_off
 from supply.services.stock import Count, Meta
+from supply.sheets import read_rows, write_sheet
 from supply.verify import verify as verify_ledger
 
 app = typer.Typer(help="Receive, issue, transfer, count and check stock.", no_args_is_help=True)
@@ -146,7 +149,13 @@ def arrive(document: str, note: Note = None, db: DbOption = None) -> None:
 
 @app.command()
 def count(
-    counts_csv: Annotated[Path, typer.Argument(help="CSV with columns item,lot,counted.")],
+    counts_csv: Annotated[
+        Path,
+        typer.Argument(
+            help=".csv or .xlsx: item,lot,counted[,reason,note]; reason: damaged, lost, found, "
+            "mis_picked or other."
+        ),
+    ],
     depot: Depot,
     note: Note = None,
     db: DbOption = None,
@@ -158,12 +167,14 @@ def count(
         item: str
         lot: str
         counted: int = Field(ge=0)
+        reason: CountReason | None = None
+        note: str | None = Field(default=None, max_length=500)
 
     try:
         rows = read_rows(counts_csv, _Row, required=("item", "lot", "counted"))
     except SupplyError as exc:
         fail(str(exc))
-    counts = [Count(r.item, r.lot, r.counted) for _, r in rows]
+    counts = [Count(r.item, r.lot, r.counted, r.reason, r.note) for _, r in rows]
     posted = run(
         db, lambda s: stock.stocktake(s, depot=depot, counts=counts, meta=_meta(None, note, None))
     )
@@ -176,7 +187,7 @@ def count(
 @app.command()
 def reverse(document: str, note: Note = None, db: DbOption = None) -> None:
     """Undo a posted document with a reversing one."""
-    _done(run(db, lambda s: stock.reverse(s, document, meta=_meta(None, note, None))))
+    _done(run(db, lambda s: reversal.reverse(s, document, meta=_meta(None, note, None))))
 
 
 @app.command("write-off")
@@ -305,7 +316,7 @@ def balance_table(rows: list[balance_service.BalanceRow], title: str | None = No
 
 @app.command("import")
 def import_(
-    movements_csv: Annotated[Path, typer.Argument(help="CSV of movements.")],
+    movements_csv: Annotated[Path, typer.Argument(help=".csv or .xlsx of movements.")],
     db: DbOption = None,
 ) -> None:
     """Import movements, one document per reference; the whole file or nothing."""
@@ -342,9 +353,18 @@ def export(
     out: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
     db: DbOption = None,
 ) -> None:
-    """Export every movement line (signed) as CSV."""
+    """Export every movement line (signed) as CSV, or as .xlsx when --out ends so."""
     if out is None:
         run(db, lambda s: movements_io.export_movements(s, sys.stdout))
+        return
+    if out.suffix.lower() == ".xlsx":
+        text = io.StringIO()
+        run(db, lambda s: movements_io.export_movements(s, text))
+        header, *rows = list(csv.reader(io.StringIO(text.getvalue())))
+        qty = header.index("qty")
+        cells = [[int(r[qty]) if i == qty else r[i] for i in range(len(r))] for r in rows]
+        n = write_sheet(out, header, cells, title="movements")
+        console.print(f"wrote {n} movement lines to {out}")
         return
     with out.open("w", newline="", encoding="utf-8") as handle:
         n = run(db, lambda s: movements_io.export_movements(s, handle))

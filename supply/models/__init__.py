@@ -10,10 +10,11 @@ from supply.models.dispatch import (
     DispatchPlanRead,
     DispatchStatus,
     LoadStatus,
-    PlanIn,
 )
 from supply.models.documents import (
     NUMBER_PREFIX,
+    CountLine,
+    CountReason,
     DisposalReason,
     Document,
     DocumentCounter,
@@ -21,7 +22,9 @@ from supply.models.documents import (
     DocumentStatus,
     Movement,
 )
+from supply.models.fleet import FleetCreate, FleetVehicle
 from supply.models.locations import (
+    DEFAULT_LOADING_HOURS,
     GUARDED_KINDS,
     DepotCreate,
     Location,
@@ -48,6 +51,7 @@ from supply.models.reserves import (
 )
 
 __all__ = [
+    "DEFAULT_LOADING_HOURS",
     "GUARDED_KINDS",
     "NUMBER_PREFIX",
     "Agreement",
@@ -58,6 +62,8 @@ __all__ = [
     "Batch",
     "CallOff",
     "CallOffStatus",
+    "CountLine",
+    "CountReason",
     "Delivery",
     "DepotCreate",
     "DispatchLoad",
@@ -70,6 +76,8 @@ __all__ = [
     "DocumentCounter",
     "DocumentKind",
     "DocumentStatus",
+    "FleetCreate",
+    "FleetVehicle",
     "Inspection",
     "InspectionCreate",
     "Item",
@@ -80,7 +88,6 @@ __all__ = [
     "LocationKind",
     "LocationRead",
     "Movement",
-    "PlanIn",
     "Quota",
     "QuotaCreate",
     "Reservation",

@@ -4,16 +4,15 @@ A plan document (the optimizer's JSON) is approved once, identified by a hash of
 each of its loads (a lot carried by a vehicle on a trip to a stop, or, for a plan without
 routes, a depot shipment) gets a reservation. Departing a trip moves its loads into
 `in_transit`; delivering a stop issues them to `distributed`. Which transitions are allowed
-is decided in `supply.dispatch`; these tables only hold the shape of the facts, and the
-input (`PlanIn`) and read (`DispatchPlanRead`) shapes only the shape of the documents.
+is decided in `supply.services.dispatch`; these tables only hold the shape of the facts, and
+the read shapes (`DispatchPlanRead`) only the shape of the answers. The plan document itself is
+`optimizer.plan_document.PlanDocument`.
 """
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
 
-from pydantic import BaseModel, field_validator, model_validator
-from pydantic import Field as RowField
+from pydantic import BaseModel
 from sqlalchemy import CheckConstraint, Index, String
 from sqlmodel import Field, SQLModel
 
@@ -97,86 +96,6 @@ class DispatchLoad(SQLModel, table=True):
     #: When the plan has it arrive, in hours since the disaster: a re-plan counts a load on
     #: the road as arriving then.
     arrival_hours: float | None = None
-
-
-# --- the plan document, as approval reads it ----------------------------------------------
-# Only the keys dispatch needs; the optimizer's other keys (KPIs, shelters...) are ignored.
-
-Code = Annotated[str, RowField(min_length=1, max_length=64)]  # depot, shelter, item, lot
-VehicleName = Annotated[str, RowField(min_length=1, max_length=100)]
-PlanName = Annotated[str, RowField(min_length=1, max_length=200)]
-Units = Annotated[int, RowField(strict=True, gt=0)]
-Ordinal = Annotated[int, RowField(strict=True, gt=0)]
-
-
-class LoadIn(BaseModel):
-    item: Code
-    lot: Code
-    qty: Units
-
-
-class StopIn(BaseModel):
-    stop: Ordinal  # 1-based within the vehicle, counting across its trips
-    shelter: Code
-    arrival_hours: Annotated[float, RowField(ge=0)] | None = None
-    loads: list[LoadIn] = []
-
-
-class TripIn(BaseModel):
-    trip: Ordinal
-    stops: list[StopIn] = []
-
-
-class RouteIn(BaseModel):
-    vehicle: VehicleName
-    depot: Code
-    trips: list[TripIn] = []
-
-    @model_validator(mode="after")
-    def _numbers_unique(self) -> "RouteIn":
-        trips = [t.trip for t in self.trips]
-        stops = [s.stop for t in self.trips for s in t.stops]
-        if len(set(trips)) != len(trips):
-            raise ValueError(f"vehicle {self.vehicle} has two trips with the same number")
-        if len(set(stops)) != len(stops):
-            raise ValueError(f"vehicle {self.vehicle} has two stops with the same number")
-        return self
-
-
-class ShipmentIn(BaseModel):
-    source: Code
-    source_kind: Literal["depot", "agreement", "en_route"]
-    lot: Code | None = None
-    shelter: Code
-    item: Code
-    qty: Units
-    arrival_hours: Annotated[float, RowField(ge=0)] | None = None
-
-    @model_validator(mode="after")
-    def _depot_needs_lot(self) -> "ShipmentIn":
-        if self.source_kind == "depot" and self.lot is None:
-            raise ValueError(f"a depot shipment (from {self.source}) needs a lot")
-        return self
-
-
-class PlanIn(BaseModel):
-    """A plan JSON as written by `optimizer.plan.Plan.to_json`; `routes` may be empty."""
-
-    name: PlanName
-    shipments: list[ShipmentIn]
-    routes: list[RouteIn] = []
-
-    @field_validator("routes", mode="before")
-    @classmethod
-    def _null_is_empty(cls, value: object) -> object:
-        return [] if value is None else value
-
-    @model_validator(mode="after")
-    def _vehicles_unique(self) -> "PlanIn":
-        vehicles = [r.vehicle for r in self.routes]
-        if len(set(vehicles)) != len(vehicles):
-            raise ValueError("a vehicle has two routes")
-        return self
 
 
 # --- read shapes ---------------------------------------------------------------------------

@@ -112,3 +112,36 @@ class DocumentCounter(SQLModel, table=True):
 
     prefix: str = Field(primary_key=True, max_length=8)
     last: int = 0
+
+
+class CountReason(StrEnum):
+    """Why a counted lot differs from the ledger (盘点差异原因)."""
+
+    DAMAGED = "damaged"
+    LOST = "lost"
+    FOUND = "found"
+    MIS_PICKED = "mis_picked"
+    OTHER = "other"
+
+
+class CountLine(SQLModel, table=True):
+    """One counted lot of a stocktake document, with why it differs: the count sheet as the
+    keeper filled it in (the movements only hold the difference)."""
+
+    __tablename__ = "count_line"
+    __table_args__ = (
+        CheckConstraint(
+            "reason IS NULL OR reason IN (" + ", ".join(f"'{r.value}'" for r in CountReason) + ")",
+            name="reason_known",
+        ),
+        CheckConstraint("counted >= 0", name="counted_nonneg"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="document.id", index=True)
+    item_id: int = Field(foreign_key="item.id")
+    batch_id: int = Field(foreign_key="batch.id")
+    on_hand: int
+    counted: int
+    reason: str | None = Field(default=None, sa_type=String(16))
+    note: str | None = Field(default=None, max_length=500)

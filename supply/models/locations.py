@@ -25,6 +25,9 @@ class Tier(StrEnum):
     VILLAGE = "village"
 
 
+#: Loading hours planned for a depot whose own are not recorded.
+DEFAULT_LOADING_HOURS = 1.0
+
 #: Locations whose stock is physical and so may never go below zero (nor below reserved).
 GUARDED_KINDS = frozenset({LocationKind.DEPOT, LocationKind.IN_TRANSIT})
 
@@ -44,6 +47,7 @@ class Location(SQLModel, table=True):
         CheckConstraint(
             "population_served IS NULL OR population_served >= 0", name="population_nonneg"
         ),
+        CheckConstraint("loading_hours IS NULL OR loading_hours >= 0", name="loading_nonneg"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -60,6 +64,9 @@ class Location(SQLModel, table=True):
     population_served: int | None = None
     #: Entrusted storage (代储): the enterprise keeping this depot for us; the stock is ours.
     custodian_id: int | None = Field(default=None, foreign_key="supplier.id")
+    #: Hours from a dispatch order until the depot's first trucks are loaded (the planner's
+    #: ready time); None: not recorded, planned as `DEFAULT_LOADING_HOURS`.
+    loading_hours: float | None = None
 
 
 class DepotCreate(SQLModel):
@@ -73,6 +80,7 @@ class DepotCreate(SQLModel):
     lon: float | None = Field(default=None, ge=-180, le=180)
     capacity_m3: float | None = Field(default=None, ge=0)
     population_served: int | None = Field(default=None, ge=0)
+    loading_hours: float | None = Field(default=None, ge=0, le=72)
 
     @field_validator("parent_code", mode="before")
     @classmethod
@@ -94,3 +102,4 @@ class LocationRead(SQLModel):
     active: bool
     population_served: int | None
     custodian_code: str | None
+    loading_hours: float | None = None

@@ -200,6 +200,11 @@ class CallOff(SQLModel, table=True):
     reference: str | None = Field(default=None, max_length=100)
     note: str | None = Field(default=None, max_length=2000)
     idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
+    #: The approved plan that made this call-off (cancelling the plan cancels it).
+    plan_id: int | None = Field(default=None, foreign_key="dispatch_plan.id", index=True)
+    #: Where the supplier delivers when it brings the goods straight to a shelter: the goods
+    #: are received into the call-off's depot and issued to the shelter in one transaction.
+    shelter: str | None = Field(default=None, max_length=64)
 
 
 class SheetRow(BaseModel):

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply.errors import Conflict, InvalidInput, NotFound, SupplyError
 from supply.models import (
@@ -54,7 +54,7 @@ class AgreementState(StrEnum):
 
 
 def supplier_by_code(session: Session, code: str, *, field: str = "supplier") -> Supplier:
-    supplier = session.scalars(select(Supplier).where(Supplier.code == code)).first()
+    supplier = session.scalars(select(Supplier).where(col(Supplier.code) == code)).first()
     if supplier is None:
         raise NotFound(field, code)
     return supplier
@@ -77,7 +77,7 @@ def upsert_suppliers(session: Session, rows: Sequence[SupplierCreate]) -> tuple[
     existing = {
         s.code: s
         for s in session.scalars(
-            select(Supplier).where(Supplier.code.in_([r.code for r in rows]))  # type: ignore[attr-defined]
+            select(Supplier).where(col(Supplier.code).in_([r.code for r in rows]))
         )
     }
     created = 0
@@ -95,7 +95,7 @@ def upsert_suppliers(session: Session, rows: Sequence[SupplierCreate]) -> tuple[
 
 
 def list_suppliers(session: Session) -> list[Supplier]:
-    return list(session.scalars(select(Supplier).order_by(Supplier.code)))
+    return list(session.scalars(select(Supplier).order_by(col(Supplier.code))))
 
 
 SUPPLIER_COLUMNS = ("code", "name", "kind", "contact", "lat", "lon")
@@ -121,7 +121,7 @@ def entrust(session: Session, *, depot: str, custodian: str | None) -> Location:
 
 
 def agreement_by_code(session: Session, code: str, *, lock: bool = False) -> Agreement:
-    stmt = select(Agreement).where(Agreement.code == code)
+    stmt = select(Agreement).where(col(Agreement.code) == code)
     if lock:
         stmt = stmt.with_for_update()
     agreement = session.scalars(stmt).first()
@@ -134,13 +134,13 @@ def used_qty(session: Session, agreement_ids: Sequence[int] | None = None) -> di
     """Units each agreement has given: open call-offs count in full, received ones by what
     arrived (a short delivery frees the rest), cancelled ones not at all."""
     used = case(
-        (CallOff.status == CallOffStatus.EXPECTED.value, CallOff.qty),
-        (CallOff.status == CallOffStatus.RECEIVED.value, CallOff.received_qty),
+        (col(CallOff.status) == CallOffStatus.EXPECTED.value, col(CallOff.qty)),
+        (col(CallOff.status) == CallOffStatus.RECEIVED.value, col(CallOff.received_qty)),
         else_=0,
     )
-    stmt = select(CallOff.agreement_id, func.sum(used)).group_by(CallOff.agreement_id)
+    stmt = select(col(CallOff.agreement_id), func.sum(used)).group_by(col(CallOff.agreement_id))
     if agreement_ids is not None:
-        stmt = stmt.where(CallOff.agreement_id.in_(agreement_ids))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(CallOff.agreement_id).in_(agreement_ids))
     return {agreement_id: int(total or 0) for agreement_id, total in session.execute(stmt)}
 
 
@@ -195,7 +195,7 @@ def deliverable(
     `hours` of a call-off made at `now`; only agreements that may be called off count."""
     stmt = select(Agreement)
     if depot_ids is not None:
-        stmt = stmt.where(Agreement.depot_id.in_(depot_ids))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Agreement.depot_id).in_(depot_ids))
     agreements = list(session.scalars(stmt))
     used = used_qty(session, [a.id for a in agreements])  # type: ignore[misc]
     today = now.date()
@@ -243,7 +243,7 @@ def upsert_agreements(session: Session, rows: Sequence[AgreementCreate]) -> tupl
                 "inspection_interval_days": data.inspection_interval_days,
                 "terms": data.terms,
             }
-            row = session.scalars(select(Agreement).where(Agreement.code == data.code)).first()
+            row = session.scalars(select(Agreement).where(col(Agreement.code) == data.code)).first()
             if row is None:
                 session.add(Agreement(code=data.code, **values))
                 created += 1
@@ -343,17 +343,17 @@ def inspection_flags(
     return flags
 
 
-def _last_inspections(session: Session) -> dict[int, Inspection]:
+def last_inspections(session: Session) -> dict[int, Inspection]:
     latest = (
-        select(Inspection.agreement_id, func.max(Inspection.inspected_on).label("day"))
-        .group_by(Inspection.agreement_id)
+        select(col(Inspection.agreement_id), func.max(col(Inspection.inspected_on)).label("day"))
+        .group_by(col(Inspection.agreement_id))
         .subquery()
     )
     rows = session.scalars(
         select(Inspection).join(
             latest,
-            (Inspection.agreement_id == latest.c.agreement_id)  # type: ignore[arg-type]
-            & (Inspection.inspected_on == latest.c.day),
+            (col(Inspection.agreement_id) == latest.c.agreement_id)
+            & (col(Inspection.inspected_on) == latest.c.day),
         )
     )
     return {i.agreement_id: i for i in rows}
@@ -362,14 +362,16 @@ def _last_inspections(session: Session) -> dict[int, Inspection]:
 def list_agreements(session: Session, *, today: date) -> list[AgreementView]:
     """Every agreement with its state, remaining quantity and flags, by code."""
     rows = session.execute(
-        select(Agreement, Supplier.code, Supplier.name, Item.code, Location.code)
-        .join(Supplier, Supplier.id == Agreement.supplier_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == Agreement.item_id)  # type: ignore[arg-type]
-        .join(Location, Location.id == Agreement.depot_id)  # type: ignore[arg-type]
-        .order_by(Agreement.code)
+        select(
+            Agreement, col(Supplier.code), col(Supplier.name), col(Item.code), col(Location.code)
+        )
+        .join(Supplier, col(Supplier.id) == col(Agreement.supplier_id))
+        .join(Item, col(Item.id) == col(Agreement.item_id))
+        .join(Location, col(Location.id) == col(Agreement.depot_id))
+        .order_by(col(Agreement.code))
     ).all()
     used = used_qty(session)
-    last = _last_inspections(session)
+    last = last_inspections(session)
     out: list[AgreementView] = []
     for a, supplier, supplier_name, item, depot in rows:
         given = used.get(a.id, 0)
@@ -445,11 +447,11 @@ AGREEMENT_REQUIRED = (
 def agreement_table(session: Session) -> list[list[Any]]:
     """Every agreement as a row of AGREEMENT_COLUMNS (what `agreements import` reads)."""
     rows = session.execute(
-        select(Agreement, Supplier.code, Item.code, Location.code)
-        .join(Supplier, Supplier.id == Agreement.supplier_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == Agreement.item_id)  # type: ignore[arg-type]
-        .join(Location, Location.id == Agreement.depot_id)  # type: ignore[arg-type]
-        .order_by(Agreement.code)
+        select(Agreement, col(Supplier.code), col(Item.code), col(Location.code))
+        .join(Supplier, col(Supplier.id) == col(Agreement.supplier_id))
+        .join(Item, col(Item.id) == col(Agreement.item_id))
+        .join(Location, col(Location.id) == col(Agreement.depot_id))
+        .order_by(col(Agreement.code))
     ).all()
     return [
         [
@@ -488,7 +490,8 @@ def record_inspection(
     agreement = agreement_by_code(session, data.agreement)
     row = session.scalars(
         select(Inspection).where(
-            Inspection.agreement_id == agreement.id, Inspection.inspected_on == data.inspected_on
+            col(Inspection.agreement_id) == agreement.id,
+            col(Inspection.inspected_on) == data.inspected_on,
         )
     ).first()
     values = {
@@ -497,10 +500,13 @@ def record_inspection(
         "findings": data.findings,
     }
     if row is None:
+        assert agreement.id is not None
         row = Inspection(
-            agreement_id=agreement.id,  # type: ignore[arg-type]
+            agreement_id=agreement.id,
             inspected_on=data.inspected_on,
-            **values,
+            inspector=data.inspector,
+            verified_qty=data.verified_qty,
+            findings=data.findings,
         )
         session.add(row)
         session.flush()
@@ -540,8 +546,8 @@ INSPECTION_COLUMNS = ("agreement", "inspected_on", "inspector", "verified_qty", 
 def inspection_table(session: Session) -> list[list[Any]]:
     """Every inspection as a row of INSPECTION_COLUMNS, by agreement and date."""
     rows = session.execute(
-        select(Agreement.code, Inspection)
-        .join(Agreement, Agreement.id == Inspection.agreement_id)  # type: ignore[arg-type]
-        .order_by(Agreement.code, Inspection.inspected_on)
+        select(col(Agreement.code), Inspection)
+        .join(Agreement, col(Agreement.id) == col(Inspection.agreement_id))
+        .order_by(col(Agreement.code), col(Inspection.inspected_on))
     ).all()
     return [[code, i.inspected_on, i.inspector, i.verified_qty, i.findings] for code, i in rows]

@@ -5,7 +5,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply.models import Balance, Batch, Item, Location, LocationKind, is_expired, rotation_date
 from supply.services.lookup import depot_by_code, item_by_code
@@ -37,8 +37,8 @@ class BalanceRow:
 
 def subtree_ids(session: Session, root_id: int) -> select:  # type: ignore[valid-type]
     """A selectable of the ids of a depot and every depot below it (recursive CTE)."""
-    tree = select(Location.id).where(Location.id == root_id).cte("tree", recursive=True)
-    child = select(Location.id).join(tree, Location.parent_id == tree.c.id)
+    tree = select(col(Location.id)).where(col(Location.id) == root_id).cte("tree", recursive=True)
+    child = select(col(Location.id)).join(tree, col(Location.parent_id) == tree.c.id)
     tree = tree.union_all(child)
     return select(tree.c.id)
 
@@ -50,11 +50,11 @@ def _scope(
     if depot is not None:
         loc = depot_by_code(session, depot)
         if subtree:
-            stmt = stmt.where(Balance.location_id.in_(subtree_ids(session, loc.id)))  # type: ignore[arg-type, attr-defined]
+            stmt = stmt.where(col(Balance.location_id).in_(subtree_ids(session, loc.id)))  # type: ignore[arg-type, attr-defined]
         else:
-            stmt = stmt.where(Balance.location_id == loc.id)
+            stmt = stmt.where(col(Balance.location_id) == loc.id)
     if item is not None:
-        stmt = stmt.where(Balance.item_id == item_by_code(session, item).id)
+        stmt = stmt.where(col(Balance.item_id) == item_by_code(session, item).id)
     return stmt
 
 
@@ -77,31 +77,31 @@ def balances(
     today = today or date.today()
     stmt = (
         select(
-            Location.code,
-            Location.name,
-            Location.tier,
-            Item.code,
-            Item.name_en,
-            Item.unit,
-            Item.rotation_lead_days,
-            Batch.lot,
-            Batch.expires_on,
-            Balance.on_hand,
-            Balance.reserved,
+            col(Location.code),
+            col(Location.name),
+            col(Location.tier),
+            col(Item.code),
+            col(Item.name_en),
+            col(Item.unit),
+            col(Item.rotation_lead_days),
+            col(Batch.lot),
+            col(Batch.expires_on),
+            col(Balance.on_hand),
+            col(Balance.reserved),
         )
-        .join(Location, Location.id == Balance.location_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == Balance.item_id)  # type: ignore[arg-type]
-        .join(Batch, Batch.id == Balance.batch_id)  # type: ignore[arg-type]
-        .where(Location.kind == LocationKind.DEPOT.value)
+        .join(Location, col(Location.id) == col(Balance.location_id))
+        .join(Item, col(Item.id) == col(Balance.item_id))
+        .join(Batch, col(Batch.id) == col(Balance.batch_id))
+        .where(col(Location.kind) == LocationKind.DEPOT.value)
     )
     stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item)
     if expires_before is not None:
-        stmt = stmt.where(Batch.expires_on <= expires_before)  # type: ignore[operator]
+        stmt = stmt.where(col(Batch.expires_on) <= expires_before)
     if expires_after is not None:
-        stmt = stmt.where(Batch.expires_on >= expires_after)  # type: ignore[operator]
+        stmt = stmt.where(col(Batch.expires_on) >= expires_after)
     if not include_zero:
-        stmt = stmt.where(Balance.on_hand != 0)
-    stmt = stmt.order_by(Location.code, Item.code, Batch.expires_on, Batch.lot)
+        stmt = stmt.where(col(Balance.on_hand) != 0)
+    stmt = stmt.order_by(col(Location.code), col(Item.code), col(Batch.expires_on), col(Batch.lot))
     rows: list[BalanceRow] = []
     for (
         code,
@@ -185,27 +185,27 @@ def balance_totals(
     but can never be allocated, so `available` excludes them.
     """
     today = today or date.today()
-    is_past = Batch.expires_on < today  # type: ignore[operator]
-    expired_units = case((is_past, Balance.on_hand), else_=0)
-    usable_units = case((is_past, 0), else_=Balance.on_hand - Balance.reserved)
+    is_past = col(Batch.expires_on) < today
+    expired_units = case((is_past, col(Balance.on_hand)), else_=0)
+    usable_units = case((is_past, 0), else_=col(Balance.on_hand) - col(Balance.reserved))
     stmt = (
         select(
-            Item.code,
-            Item.name_en,
-            Item.unit,
-            func.count(func.distinct(Balance.location_id)),
-            func.count(func.distinct(Balance.batch_id)),
-            func.sum(Balance.on_hand),
-            func.sum(Balance.reserved),
+            col(Item.code),
+            col(Item.name_en),
+            col(Item.unit),
+            func.count(func.distinct(col(Balance.location_id))),
+            func.count(func.distinct(col(Balance.batch_id))),
+            func.sum(col(Balance.on_hand)),
+            func.sum(col(Balance.reserved)),
             func.sum(expired_units),
             func.sum(usable_units),
         )
-        .join(Location, Location.id == Balance.location_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == Balance.item_id)  # type: ignore[arg-type]
-        .join(Batch, Batch.id == Balance.batch_id)  # type: ignore[arg-type]
-        .where(Location.kind == LocationKind.DEPOT.value, Balance.on_hand != 0)
-        .group_by(Item.code, Item.name_en, Item.unit)
-        .order_by(Item.code)
+        .join(Location, col(Location.id) == col(Balance.location_id))
+        .join(Item, col(Item.id) == col(Balance.item_id))
+        .join(Batch, col(Batch.id) == col(Balance.batch_id))
+        .where(col(Location.kind) == LocationKind.DEPOT.value, col(Balance.on_hand) != 0)
+        .group_by(col(Item.code), col(Item.name_en), col(Item.unit))
+        .order_by(col(Item.code))
     )
     stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item)
     return [
@@ -234,16 +234,16 @@ def usable_on_hand(
     Reserved units count (they are still in the reserve); expired ones never do.
     """
     stmt = (
-        select(Balance.location_id, Balance.item_id, func.sum(Balance.on_hand))
-        .join(Location, Location.id == Balance.location_id)  # type: ignore[arg-type]
-        .join(Batch, Batch.id == Balance.batch_id)  # type: ignore[arg-type]
+        select(col(Balance.location_id), col(Balance.item_id), func.sum(col(Balance.on_hand)))
+        .join(Location, col(Location.id) == col(Balance.location_id))
+        .join(Batch, col(Batch.id) == col(Balance.batch_id))
         .where(
-            Location.kind == LocationKind.DEPOT.value,
-            Balance.on_hand != 0,
-            (Batch.expires_on.is_(None)) | (Batch.expires_on >= today),  # type: ignore[union-attr, operator]
+            col(Location.kind) == LocationKind.DEPOT.value,
+            col(Balance.on_hand) != 0,
+            (col(Batch.expires_on).is_(None)) | (col(Batch.expires_on) >= today),  # type: ignore[union-attr, operator]
         )
-        .group_by(Balance.location_id, Balance.item_id)
+        .group_by(col(Balance.location_id), col(Balance.item_id))
     )
     if depot_ids is not None:
-        stmt = stmt.where(Balance.location_id.in_(depot_ids))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Balance.location_id).in_(depot_ids))
     return {(loc, item): int(total) for loc, item, total in session.execute(stmt)}

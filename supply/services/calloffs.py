@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply import ledger
 from supply.errors import Conflict, DocumentState, InvalidInput, NotFound
@@ -39,7 +39,7 @@ from supply.services.agreements import (
     validity_end,
 )
 from supply.services.lookup import active_depot
-from supply.services.stock import Meta, _positive, receive
+from supply.services.stock import Meta, _positive, issue, receive
 
 CALL_OFF_PREFIX = "CO"
 SETTLEMENT_PREFIX = "SE"
@@ -111,7 +111,7 @@ def call_off(
     _positive(qty)
     if meta.idempotency_key:
         earlier = session.scalars(
-            select(CallOff).where(CallOff.idempotency_key == meta.idempotency_key)
+            select(CallOff).where(col(CallOff.idempotency_key) == meta.idempotency_key)
         ).first()
         if earlier is not None:
             if earlier.agreement_id != agreement_by_code(session, agreement).id:
@@ -152,7 +152,7 @@ def call_off(
 
 
 def call_off_by_number(session: Session, number: str, *, lock: bool = False) -> CallOff:
-    stmt = select(CallOff).where(CallOff.number == number)
+    stmt = select(CallOff).where(col(CallOff.number) == number)
     if lock:
         stmt = stmt.with_for_update()
     row = session.scalars(stmt).first()
@@ -183,6 +183,8 @@ def receive_call_off(
     meta: Meta = Meta(),
 ) -> tuple[CallOff, Posted]:
     """The called-off goods arrive: post a receipt into the call-off's depot and close it.
+    A call-off for a shelter (made by a plan's approval) is also issued to that shelter in
+    the same transaction: the supplier delivered there, and what is owed is the same.
 
     `qty` defaults to what was called off; less is a short delivery (the rest goes back to
     the agreement), more is refused. The batch records the supplier and the unit price.
@@ -222,7 +224,7 @@ def receive_call_off(
     )
     closed = session.execute(
         update(CallOff)
-        .where(CallOff.id == row.id, CallOff.status == CallOffStatus.EXPECTED.value)
+        .where(col(CallOff.id) == row.id, col(CallOff.status) == CallOffStatus.EXPECTED.value)
         .values(
             status=CallOffStatus.RECEIVED.value,
             received_qty=units,
@@ -233,6 +235,23 @@ def receive_call_off(
     )
     if closed.rowcount != 1:  # type: ignore[attr-defined]
         raise DocumentState("call-off", f"{number} was received meanwhile")
+    if row.shelter is not None:
+        # Brought straight to the shelter: booked through the depot and handed over at once.
+        issue(
+            session,
+            depot=depot.code,
+            item=item.code,
+            qty=units,
+            lot=lot,
+            allow_expired=True,
+            today=now.date(),
+            meta=Meta(
+                actor=meta.actor,
+                occurred_at=now,
+                reference=number,
+                note=f"shelter {row.shelter}; delivered by the supplier under {number}",
+            ),
+        )
     session.refresh(row)
     return row, posted
 
@@ -275,13 +294,13 @@ class ExpectedRow:
 def expected(session: Session, *, now: datetime) -> list[ExpectedRow]:
     """Call-offs whose goods have not arrived yet, soonest due first."""
     rows = session.execute(
-        select(CallOff, Agreement.code, Supplier.code, Item.code, Location.code)
-        .join(Agreement, Agreement.id == CallOff.agreement_id)  # type: ignore[arg-type]
-        .join(Supplier, Supplier.id == Agreement.supplier_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == Agreement.item_id)  # type: ignore[arg-type]
-        .join(Location, Location.id == CallOff.depot_id)  # type: ignore[arg-type]
-        .where(CallOff.status == CallOffStatus.EXPECTED.value)
-        .order_by(CallOff.due_at, CallOff.number)
+        select(CallOff, col(Agreement.code), col(Supplier.code), col(Item.code), col(Location.code))
+        .join(Agreement, col(Agreement.id) == col(CallOff.agreement_id))
+        .join(Supplier, col(Supplier.id) == col(Agreement.supplier_id))
+        .join(Item, col(Item.id) == col(Agreement.item_id))
+        .join(Location, col(Location.id) == col(CallOff.depot_id))
+        .where(col(CallOff.status) == CallOffStatus.EXPECTED.value)
+        .order_by(col(CallOff.due_at), col(CallOff.number))
     ).all()
     return [
         ExpectedRow(
@@ -368,19 +387,26 @@ class Owed:
 
 def _owed_rows(session: Session, supplier_id: int | None) -> list[Any]:
     stmt = (
-        select(CallOff, Agreement.code, Item.code, Supplier.id, Supplier.code, Supplier.name)
-        .join(Agreement, Agreement.id == CallOff.agreement_id)  # type: ignore[arg-type]
-        .join(Supplier, Supplier.id == Agreement.supplier_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == Agreement.item_id)  # type: ignore[arg-type]
-        .where(
-            CallOff.status == CallOffStatus.RECEIVED.value,
-            CallOff.settlement_id.is_(None),  # type: ignore[union-attr]
-            CallOff.received_qty > 0,  # type: ignore[operator]
+        select(
+            CallOff,
+            col(Agreement.code),
+            col(Item.code),
+            col(Supplier.id),
+            col(Supplier.code),
+            col(Supplier.name),
         )
-        .order_by(Supplier.code, CallOff.number)
+        .join(Agreement, col(Agreement.id) == col(CallOff.agreement_id))
+        .join(Supplier, col(Supplier.id) == col(Agreement.supplier_id))
+        .join(Item, col(Item.id) == col(Agreement.item_id))
+        .where(
+            col(CallOff.status) == CallOffStatus.RECEIVED.value,
+            col(CallOff.settlement_id).is_(None),
+            col(CallOff.received_qty) > 0,
+        )
+        .order_by(col(Supplier.code), col(CallOff.number))
     )
     if supplier_id is not None:
-        stmt = stmt.where(Supplier.id == supplier_id)
+        stmt = stmt.where(col(Supplier.id) == supplier_id)
     return list(session.execute(stmt).all())
 
 
@@ -447,7 +473,7 @@ def settle(
         ids = [c.id for c, _ in lines]
         marked = session.execute(
             update(CallOff)
-            .where(CallOff.id.in_(ids), CallOff.settlement_id.is_(None))  # type: ignore[union-attr]
+            .where(col(CallOff.id).in_(ids), col(CallOff.settlement_id).is_(None))
             .values(settlement_id=settlement.id)
             .execution_options(synchronize_session=False)
         )
@@ -457,3 +483,25 @@ def settle(
             set_committed_value(c, "settlement_id", settlement.id)
         done.append(Settled(settlement.number, lines[0][1], len(ids), amount))
     return done
+
+
+def on_receipt_reversed(session: Session, receipt: Document) -> None:
+    """A reversed receipt of called-off goods puts its call-off back to expected, so it can be
+    received again (or cancelled) and nothing is owed for it; once settled it cannot be."""
+    row = session.scalars(
+        select(CallOff).where(col(CallOff.receipt_id) == receipt.id).with_for_update()
+    ).first()
+    if row is None:
+        return
+    if row.settlement_id is not None:
+        settlement = session.get(Settlement, row.settlement_id)
+        raise DocumentState(
+            "document",
+            f"{receipt.number} received call-off {row.number}, settled in "
+            f"{settlement.number if settlement else row.settlement_id}; it cannot be reversed",
+        )
+    row.status = CallOffStatus.EXPECTED.value
+    row.received_qty = None
+    row.received_at = None
+    row.receipt_id = None
+    session.flush()

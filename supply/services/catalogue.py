@@ -2,6 +2,7 @@
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -80,6 +81,7 @@ def _upsert_depot(session: Session, data: DepotCreate, tier_rank: dict[str, int]
         "lon": data.lon,
         "capacity_m3": data.capacity_m3,
         "population_served": data.population_served,
+        "loading_hours": data.loading_hours,
     }
     if row is None:
         session.add(Location(code=data.code, kind=LocationKind.DEPOT.value, **values))
@@ -103,3 +105,69 @@ def list_depots(session: Session) -> list[tuple[Location, str | None, str | None
         .order_by(Location.code)
     ).all()
     return [(loc, parent_code, custodian) for loc, parent_code, custodian in rows]
+
+
+ITEM_EXPORT_COLUMNS = (
+    "code",
+    "name_zh",
+    "name_en",
+    "category",
+    "unit",
+    "unit_weight_kg",
+    "unit_volume_m3",
+    "shelf_life_days",
+    "rotation_lead_days",
+)
+DEPOT_EXPORT_COLUMNS = (
+    "code",
+    "name",
+    "tier",
+    "parent_code",
+    "lat",
+    "lon",
+    "capacity_m3",
+    "population_served",
+    "loading_hours",
+)
+
+
+def item_table(session: Session) -> list[list[Any]]:
+    """Every item as a row of ITEM_EXPORT_COLUMNS (what `catalog import` reads)."""
+    items = session.scalars(select(Item).order_by(Item.code))
+    return [[getattr(i, c) for c in ITEM_EXPORT_COLUMNS] for i in items]
+
+
+def depot_table(session: Session) -> list[list[Any]]:
+    """Every depot as a row of DEPOT_EXPORT_COLUMNS, parents before their children (so the
+    file imports back in one pass)."""
+    rows = list_depots(session)
+    by_code = {loc.code: (loc, parent) for loc, parent, _ in rows}
+    done: list[str] = []
+
+    def visit(code: str) -> None:
+        if code in done:
+            return
+        parent = by_code[code][1]
+        if parent in by_code:
+            visit(parent)
+        done.append(code)
+
+    for code in by_code:
+        visit(code)
+    out: list[list[Any]] = []
+    for code in done:
+        loc, parent = by_code[code]
+        out.append(
+            [
+                loc.code,
+                loc.name,
+                loc.tier,
+                parent,
+                loc.lat,
+                loc.lon,
+                loc.capacity_m3,
+                loc.population_served,
+                loc.loading_hours,
+            ]
+        )
+    return out

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply.errors import InvalidInput, SupplyError
 from supply.models import Item, Location, LocationKind, Quota, QuotaCreate, Tier
@@ -36,14 +36,14 @@ def upsert_quotas(session: Session, rows: Sequence[QuotaCreate]) -> tuple[int, i
                 raise InvalidInput("item", f"a quota for {data.item} at {scope} appears twice")
             seen.add((scope, data.item))
             item = item_by_code(session, data.item)
-            stmt = select(Quota).where(Quota.item_id == item.id)
+            stmt = select(Quota).where(col(Quota.item_id) == item.id)
             depot_id = None
             if data.depot is not None:
                 depot_id = depot_by_code(session, data.depot).id
-                stmt = stmt.where(Quota.depot_id == depot_id)
+                stmt = stmt.where(col(Quota.depot_id) == depot_id)
             else:
                 assert data.tier is not None
-                stmt = stmt.where(Quota.tier == data.tier.value)
+                stmt = stmt.where(col(Quota.tier) == data.tier.value)
             row = session.scalars(stmt).first()
             if row is None:
                 row = Quota(
@@ -68,10 +68,10 @@ QUOTA_COLUMNS = ("item", "depot", "tier", "qty", "per_resident")
 def quota_table(session: Session) -> list[list[Any]]:
     """Every quota as a row of QUOTA_COLUMNS (what `quotas import` reads)."""
     rows = session.execute(
-        select(Quota, Item.code, Location.code)
-        .join(Item, Item.id == Quota.item_id)  # type: ignore[arg-type]
-        .outerjoin(Location, Location.id == Quota.depot_id)  # type: ignore[arg-type]
-        .order_by(Item.code, Quota.tier, Location.code)
+        select(Quota, col(Item.code), col(Location.code))
+        .join(Item, col(Item.id) == col(Quota.item_id))
+        .outerjoin(Location, col(Location.id) == col(Quota.depot_id))
+        .order_by(col(Item.code), col(Quota.tier), col(Location.code))
     ).all()
     return [[item, depot, q.tier, q.qty, q.per_resident] for q, item, depot in rows]
 
@@ -123,13 +123,13 @@ def gaps(
     quotas that cannot be judged because the depot's population served is unknown.
     """
     stmt = select(Location).where(
-        Location.kind == LocationKind.DEPOT.value,
-        Location.active.is_(True),  # type: ignore[attr-defined]
+        col(Location.kind) == LocationKind.DEPOT.value,
+        col(Location.active).is_(True),
     )
     if tier is not None:
-        stmt = stmt.where(Location.tier == tier.value)
+        stmt = stmt.where(col(Location.tier) == tier.value)
     if depot is not None:
-        stmt = stmt.where(Location.id == depot_by_code(session, depot).id)
+        stmt = stmt.where(col(Location.id) == depot_by_code(session, depot).id)
     depots = list(session.scalars(stmt))
     quotas = list(session.scalars(select(Quota)))
     items = {i.id: i.code for i in session.scalars(select(Item))}

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply.errors import InvalidInput, NotFound, SupplyError
 from supply.models import Item, Location, LocationKind, Tier
@@ -101,7 +101,9 @@ class Readiness:
 
 def _critical(session: Session, norms: Sequence[NormRow]) -> list[tuple[int, NormRow]]:
     """The critical norms with their item ids; unknown or repeated items are refused."""
-    known = {code: item_id for item_id, code in session.execute(select(Item.id, Item.code))}
+    known = {
+        code: item_id for item_id, code in session.execute(select(col(Item.id), col(Item.code)))
+    }
     seen: set[str] = set()
     out: list[tuple[int, NormRow]] = []
     for index, norm in enumerate(norms):
@@ -135,8 +137,8 @@ def readiness(
     locations = list(
         session.scalars(
             select(Location).where(
-                Location.kind == LocationKind.DEPOT.value,
-                Location.active.is_(True),  # type: ignore[attr-defined]
+                col(Location.kind) == LocationKind.DEPOT.value,
+                col(Location.active).is_(True),
             )
         )
     )

@@ -2,13 +2,12 @@
 
 from datetime import date
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from supply import ledger
 from supply.db import utcnow
 from supply.errors import DocumentState, InvalidInput, NotFound
-from supply.ledger import Line, Posted
+from supply.ledger import Key, Line, Posted
 from supply.models import DocumentKind, LocationKind, Reservation, ReservationStatus
 from supply.services.lookup import active_depot, item_by_code, virtual
 from supply.services.stock import Meta, _draft, _positive, _take
@@ -30,28 +29,62 @@ def reserve(
     loc = active_depot(session, depot)
     it = item_by_code(session, item)
     taken = _take(session, loc, it, qty, lot, allow_expired=False, today=today or date.today())
-    out: list[Reservation] = []
-    for batch, units in taken:
-        ledger.hold(session, (loc.id, it.id, batch.id), units)  # type: ignore[arg-type]
-        res = Reservation(
-            location_id=loc.id,  # type: ignore[arg-type]
-            item_id=it.id,  # type: ignore[arg-type]
-            batch_id=batch.id,  # type: ignore[arg-type]
-            qty=units,
-            status=ReservationStatus.ACTIVE.value,
-            plan_ref=plan_ref,
-            note=note,
-            created_at=utcnow(),
-        )
-        session.add(res)
-        out.append(res)
+    out = [
+        hold(session, (loc.id, it.id, batch.id), units, plan_ref=plan_ref, note=note)  # type: ignore[arg-type]
+        for batch, units in taken
+    ]
     session.flush()
     return out
 
 
+def hold(
+    session: Session,
+    key: Key,
+    qty: int,
+    *,
+    plan_ref: str | None = None,
+    note: str | None = None,
+) -> Reservation:
+    """Hold `qty` units of one lot at one depot, by ids: the one writer of reservations
+    (`reserve` and plan approval both come here, once their codes are resolved).
+
+    Raises
+    ------
+    InsufficientStock
+        Fewer units are available (on hand − reserved) than `qty`; checked in SQL.
+    """
+    _positive(qty)
+    ledger.hold(session, key, qty)
+    res = Reservation(
+        location_id=key[0],
+        item_id=key[1],
+        batch_id=key[2],
+        qty=qty,
+        status=ReservationStatus.ACTIVE.value,
+        plan_ref=plan_ref,
+        note=note,
+        created_at=utcnow(),
+    )
+    session.add(res)
+    session.flush()
+    return res
+
+
+def use(session: Session, res: Reservation, units: int) -> None:
+    """Record that `units` of a reservation left the depot (issued, or departed on a truck):
+    its hold is given back to the balance, and it closes when nothing is left. The caller
+    posts the document that moves the goods."""
+    ledger.unhold(session, (res.location_id, res.item_id, res.batch_id), units)
+    res.qty -= units
+    res.consumed_qty += units
+    if res.qty == 0:
+        res.status = ReservationStatus.CONSUMED.value
+        res.closed_at = utcnow()
+
+
 def _active(session: Session, reservation_id: int) -> Reservation:
     res = session.scalars(
-        select(Reservation).where(Reservation.id == reservation_id).with_for_update()
+        select(Reservation).where(col(Reservation.id) == reservation_id).with_for_update()
     ).first()
     if res is None:
         raise NotFound("reservation", str(reservation_id))
@@ -80,18 +113,12 @@ def consume(
     _positive(units)
     if units > res.qty:
         raise InvalidInput("qty", f"reservation {reservation_id} holds {res.qty}, not {units}")
-    key = (res.location_id, res.item_id, res.batch_id)
-    ledger.unhold(session, key, units)
+    use(session, res, units)
     out = virtual(session, LocationKind.DISTRIBUTED)
     lines = [
         Line(res.location_id, res.item_id, res.batch_id, -units),
         Line(out.id, res.item_id, res.batch_id, units),  # type: ignore[arg-type]
     ]
     posted = ledger.post(session, _draft(DocumentKind.RESERVATION_ISSUE, lines, meta))
-    res.qty -= units
-    res.consumed_qty += units
-    if res.qty == 0:
-        res.status = ReservationStatus.CONSUMED.value
-        res.closed_at = utcnow()
     session.flush()
     return posted

@@ -8,7 +8,7 @@ lost) to the write-off location, with a reason. Neither may take stock held for 
 from datetime import date
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply import ledger
 from supply.errors import Conflict, InvalidInput
@@ -34,11 +34,11 @@ def _reason(reason: str) -> DisposalReason:
 
 def _held(session: Session, depot_id: int, item_id: int, batch_id: int) -> tuple[int, int]:
     row = session.execute(
-        select(Balance.on_hand, Balance.reserved)
+        select(col(Balance.on_hand), col(Balance.reserved))
         .where(
-            Balance.location_id == depot_id,
-            Balance.item_id == item_id,
-            Balance.batch_id == batch_id,
+            col(Balance.location_id) == depot_id,
+            col(Balance.item_id) == item_id,
+            col(Balance.batch_id) == batch_id,
         )
         .with_for_update()
     ).first()

@@ -10,13 +10,12 @@ the planner's own, so new road closures and resident counts come with it.
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from optimizer.fefo import fefo_key
 from optimizer.problem import Away, EnRoute, Lot, Problem
-from supply.dispatch import Key, held_by, loads_on_the_road, plan_by_ref
 from supply.errors import DocumentState
 from supply.models import (
     Balance,
@@ -27,6 +26,7 @@ from supply.models import (
     Location,
     LocationKind,
 )
+from supply.services.dispatch.queries import Key, held_by, loads_on_the_road, plan_by_ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +52,9 @@ def ledger_snapshot(
     items = {i.code for i in problem.items}
     depots: dict[str, int] = dict(
         session.execute(
-            select(Location.code, Location.id).where(
-                Location.code.in_(codes),  # type: ignore[attr-defined]
-                Location.kind == LocationKind.DEPOT.value,
+            select(col(Location.code), col(Location.id)).where(
+                col(Location.code).in_(codes),
+                col(Location.kind) == LocationKind.DEPOT.value,
             )
         ).all()
     )
@@ -67,30 +67,31 @@ def ledger_snapshot(
             freed[key] += qty
     rows = session.execute(
         select(
-            Balance.location_id,
-            Balance.item_id,
-            Balance.batch_id,
-            Location.code,
-            Item.code,
-            Batch.lot,
-            Batch.expires_on,
-            Balance.on_hand - Balance.reserved,
+            col(Balance.location_id),
+            col(Balance.item_id),
+            col(Balance.batch_id),
+            col(Location.code),
+            col(Item.code),
+            col(Batch.lot),
+            col(Batch.expires_on),
+            col(Batch.produced_on),
+            col(Balance.on_hand) - col(Balance.reserved),
         )
-        .join(Location, Location.id == Balance.location_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == Balance.item_id)  # type: ignore[arg-type]
-        .join(Batch, Batch.id == Balance.batch_id)  # type: ignore[arg-type]
+        .join(Location, col(Location.id) == col(Balance.location_id))
+        .join(Item, col(Item.id) == col(Balance.item_id))
+        .join(Batch, col(Batch.id) == col(Balance.batch_id))
         .where(
-            Balance.location_id.in_(list(depots.values())),  # type: ignore[attr-defined]
-            Item.code.in_(items),  # type: ignore[attr-defined]
-            Balance.on_hand > 0,
+            col(Balance.location_id).in_(list(depots.values())),
+            col(Item.code).in_(items),
+            col(Balance.on_hand) > 0,
         )
     ).all()
     lots: list[Lot] = []
-    for loc_id, item_id, batch_id, depot, item, lot, expires_on, available in rows:
+    for loc_id, item_id, batch_id, depot, item, lot, expires_on, produced_on, available in rows:
         qty = int(available) + freed.get((loc_id, item_id, batch_id), 0)
         if qty > 0:
-            lots.append(Lot(depot, item, lot, qty, expires_on))
-    lots.sort(key=lambda t: (t.depot, t.item, t.expires_on or date.max, t.lot))
+            lots.append(Lot(depot, item, lot, qty, expires_on, produced_on))
+    lots.sort(key=lambda t: (t.depot, t.item, *fefo_key(t.expires_on, t.produced_on, t.lot)))
     road = loads_on_the_road(session, shelters={s.code for s in problem.shelters})
     # A load without a planned arrival (approved before arrivals were kept) is counted as
     # arriving by the deadline: it left on a plan that promised it in time.

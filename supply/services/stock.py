@@ -26,19 +26,14 @@ from supply.ledger import DocumentDraft, Line, Posted
 from supply.models import (
     Balance,
     Batch,
-    CallOff,
-    CallOffStatus,
-    DispatchLoad,
-    DispatchPlan,
-    DispatchStatus,
+    CountLine,
+    CountReason,
     Document,
     DocumentKind,
     DocumentStatus,
     Item,
-    LoadStatus,
     Location,
     LocationKind,
-    Settlement,
     is_expired,
 )
 from supply.picking import Candidate, PickPolicy, pick, usable
@@ -297,11 +292,13 @@ def arrive(session: Session, number: str, *, meta: Meta = Meta()) -> Posted:
 
 @dataclass(frozen=True, slots=True)
 class Count:
-    """One counted line of a stocktake."""
+    """One counted line of a stocktake, and why it differs from the ledger (if it does)."""
 
     item: str
     lot: str
     counted: int
+    reason: CountReason | None = None
+    note: str | None = None
 
 
 def stocktake(
@@ -309,6 +306,8 @@ def stocktake(
 ) -> Posted | None:
     """Make the ledger agree with what was counted; lots not counted are left as they are.
 
+    Every counted line is kept with the document (`CountLine`: on hand, counted, reason,
+    note), so the printed stocktake shows the whole count sheet, not only the differences.
     Returns None when every count already matches. A count below what is reserved is
     refused: reservations must be released first, so a plan never promises missing stock.
     """
@@ -316,6 +315,7 @@ def stocktake(
     seen: set[tuple[str, str]] = set()
     adjust = virtual(session, LocationKind.STOCKTAKE_ADJUSTMENT)
     lines: list[Line] = []
+    sheet: list[CountLine] = []
     for count in counts:
         if (
             isinstance(count.counted, bool)
@@ -348,62 +348,32 @@ def stocktake(
         if diff:
             lines.append(Line(loc.id, it.id, batch.id, diff))  # type: ignore[arg-type]
             lines.append(Line(adjust.id, it.id, batch.id, -diff))  # type: ignore[arg-type]
+        sheet.append(
+            CountLine(
+                document_id=0,
+                item_id=it.id,  # type: ignore[arg-type]
+                batch_id=batch.id,  # type: ignore[arg-type]
+                on_hand=on_hand,
+                counted=count.counted,
+                reason=count.reason.value if count.reason else None,
+                note=count.note,
+            )
+        )
     if not lines:
         return None
-    return ledger.post(session, _draft(DocumentKind.STOCKTAKE, lines, meta))
+    posted = ledger.post(session, _draft(DocumentKind.STOCKTAKE, lines, meta))
+    if not posted.replayed:
+        for row in sheet:
+            row.document_id = posted.id
+            session.add(row)
+        session.flush()
+    return posted
 
 
-def reverse(session: Session, number: str, *, meta: Meta = Meta()) -> Posted:
-    """Undo a posted document by posting its mirror image; refused if stock has moved on."""
-    doc = document_by_number(session, number, lock=True)
-    if doc.kind == DocumentKind.TRANSFER_DISPATCH:
-        done = _live_arrival(session, doc)
-        if done is not None:
-            raise DocumentState(
-                "document", f"{number} has arrived as {done.number}; reverse that first"
-            )
-    if doc.kind == DocumentKind.RECEIPT:
-        _reopen_call_off(session, doc)
-    if doc.kind == DocumentKind.ISSUE:
-        _undeliver(session, doc)
-    return ledger.reverse(session, doc, actor=meta.actor, note=meta.note)
-
-
-def _undeliver(session: Session, issue: Document) -> None:
-    """A reversed delivery of a dispatch plan puts its loads back on the road (in transit,
-    deliverable again), and reopens the plan if that delivery had completed it."""
-    loads = session.scalars(
-        select(DispatchLoad).where(DispatchLoad.delivery_id == issue.id).with_for_update()
-    ).all()
-    for load in loads:
-        load.status = LoadStatus.IN_TRANSIT.value
-        load.delivery_id = None
-        load.delivered_at = None
-    plans = {load.plan_id for load in loads}
-    for plan in session.scalars(select(DispatchPlan).where(DispatchPlan.id.in_(plans))):  # type: ignore[union-attr]
-        if plan.status == DispatchStatus.COMPLETED:
-            plan.status = DispatchStatus.APPROVED.value
-            plan.closed_at = None
-    session.flush()
-
-
-def _reopen_call_off(session: Session, receipt: Document) -> None:
-    """A reversed receipt of called-off goods puts its call-off back to expected, so it can be
-    received again (or cancelled) and nothing is owed for it; once settled it cannot be."""
-    row = session.scalars(
-        select(CallOff).where(CallOff.receipt_id == receipt.id).with_for_update()
-    ).first()
-    if row is None:
-        return
-    if row.settlement_id is not None:
-        settlement = session.get(Settlement, row.settlement_id)
+def refuse_if_arrived(session: Session, dispatch: Document) -> None:
+    """An in-transit transfer that has arrived is undone by reversing its arrival first."""
+    done = _live_arrival(session, dispatch)
+    if done is not None:
         raise DocumentState(
-            "document",
-            f"{receipt.number} received call-off {row.number}, settled in "
-            f"{settlement.number if settlement else row.settlement_id}; it cannot be reversed",
+            "document", f"{dispatch.number} has arrived as {done.number}; reverse that first"
         )
-    row.status = CallOffStatus.EXPECTED.value
-    row.received_qty = None
-    row.received_at = None
-    row.receipt_id = None
-    session.flush()

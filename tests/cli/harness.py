@@ -44,6 +44,19 @@ def write_csv(path: Path, text: str) -> Path:
     return path
 
 
+def write_xlsx(path: Path, rows: Sequence[Sequence[object]]) -> Path:
+    """A workbook whose first sheet holds `rows` (None: a blank cell)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(list(row))
+    book.save(path)
+    return path
+
+
 class Relief:
     """The `relief` command bound to one database URL."""
 

@@ -156,7 +156,7 @@ def test_bench_tours_reports_runs_bound_and_repeatability(
     the search's speed both ways, making the same steps."""
     from bench.__main__ import main
 
-    tiny = Path(__file__).resolve().parents[1] / "data" / "tiny-scenario"
+    tiny = Path(__file__).resolve().parents[1] / "data" / "two-depots"
     # Little work under a generous cap: the clock never decides, whatever the machine's load.
     argv = ["tours", "--scenario", str(tiny), "--seconds", "30", "--steps-per-second", "100"]
     assert main([*argv, "--runs", "2", "--no-pyvrp"]) == 0

@@ -3,9 +3,13 @@
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from api.cli import demo
 from api.cli.main import app
+
+TINY = Path(__file__).resolve().parents[1] / "data" / "tiny"
 
 
 def test_demo_loads_sample_and_verifies_on_fresh_db(runner: CliRunner, tmp_path: Path) -> None:
@@ -38,10 +42,11 @@ def test_demo_loads_sample_and_verifies_on_fresh_db(runner: CliRunner, tmp_path:
 
 
 def test_demo_into_given_db_matches_balance_and_reruns_without_doubling(
-    runner: CliRunner, tmp_path: Path
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With --db the demo loads that ledger; a second run imports nothing new and calls off
-    nothing more."""
+    nothing more. (The ledger is the point here: the plan step plans the tiny scenario.)"""
+    monkeypatch.setattr(demo, "BUNDLED", TINY)
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     out = tmp_path / "demo"
     first = runner.invoke(app, ["demo", "--out", str(out), "--db", url])

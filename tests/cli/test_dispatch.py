@@ -11,6 +11,14 @@ import pytest
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from optimizer.plan_document import (
+    LoadDoc,
+    PlanDocument,
+    RouteDoc,
+    ShipmentDoc,
+    StopDoc,
+    TripDoc,
+)
 from tests.cli.harness import DEPOTS_CSV, ITEMS_CSV, Relief, write_csv
 from tests.conftest import BACKENDS, PG_URL, drop_pg_schema, pg_engine
 
@@ -27,41 +35,33 @@ LOADS = [
 
 
 def plan_json(path: Path, *, routes: bool = True, name: str = "cli-plan") -> Path:
-    """A plan file in the optimizer's layout, written by hand (one agreement shipment too)."""
-    shipments: list[dict[str, Any]] = [
-        {"source": d, "source_kind": "depot", "lot": lot, "shelter": sh, "item": it, "qty": q}
+    """A plan file built with the plan document schema (one agreement shipment too)."""
+    shipments = [
+        ShipmentDoc(source=d, source_kind="depot", lot=lot, shelter=sh, item=it, qty=q)
         for _v, d, _t, _s, sh, it, lot, q in LOADS
     ]
     shipments.append(
-        {"source": "AG-SM", "source_kind": "agreement", "lot": None, "shelter": "SH-C"}
-        | {"item": "WATER", "qty": 25}
+        ShipmentDoc(source="AG-SM", source_kind="agreement", shelter="SH-C", item="WATER", qty=25)
     )
-    vehicles: dict[str, dict[str, Any]] = {}
+    vehicles: dict[str, RouteDoc] = {}
     for vehicle, depot, trip, stop, shelter, item, lot, qty in LOADS:
-        route = vehicles.setdefault(vehicle, {"vehicle": vehicle, "depot": depot, "trips": {}})
-        stops = route["trips"].setdefault(trip, {})
-        stops.setdefault(stop, {"stop": stop, "shelter": shelter, "loads": []})["loads"].append(
-            {"item": item, "lot": lot, "qty": qty}
-        )
-    document = {
-        "name": name,
-        "status": "optimal",
-        "shipments": shipments,
-        "routes": [
-            {
-                "vehicle": r["vehicle"],
-                "depot": r["depot"],
-                "trips": [
-                    {"trip": t, "depart_hours": 1.0, "stops": list(stops.values())}
-                    for t, stops in r["trips"].items()
-                ],
-            }
-            for r in vehicles.values()
-        ]
-        if routes
-        else [],
-    }
-    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+        route = vehicles.setdefault(vehicle, RouteDoc(vehicle=vehicle, depot=depot))
+        trips = {t.trip: t for t in route.trips}
+        if trip not in trips:
+            trips[trip] = TripDoc(trip=trip, depart_hours=1.0)
+            route.trips.append(trips[trip])
+        stops = {s.stop: s for s in trips[trip].stops}
+        if stop not in stops:
+            stops[stop] = StopDoc(stop=stop, shelter=shelter)
+            trips[trip].stops.append(stops[stop])
+        stops[stop].loads.append(LoadDoc(item=item, lot=lot, qty=qty))
+    document = PlanDocument(
+        name=name,
+        status="optimal",
+        shipments=shipments,
+        routes=list(vehicles.values()) if routes else [],
+    )
+    path.write_text(json.dumps(document.to_json_dict(), indent=2), encoding="utf-8")
     return path
 
 
@@ -107,7 +107,7 @@ def test_approve_depart_deliver_leaves_ledger_consistent(stocked: Relief, tmp_pa
     plan = plan_json(tmp_path / "plan.json")
     out = stocked.ok("dispatch", "approve", str(plan)).stdout
     assert "approved DP-000001 (cli-plan): 5 loads, 67 units reserved at 2 depots" in out
-    assert "agreement reserves (call them off): WATER 25" in out
+    assert "agreements not in the ledger, not called off (arrange them by hand): AG-SM 25" in out
     assert {(r["depot"], r["lot"]): r["reserved"] for r in stocked.balances()} == {
         ("CNTY", "T1"): 7,
         ("CNTY", "W1"): 50,

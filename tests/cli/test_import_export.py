@@ -203,3 +203,18 @@ def test_import_refuses_receipt_of_lot_expired_when_received(
     assert result.exit_code == 2
     assert "line 2" in result.stderr
     assert "expired" in result.stderr
+
+
+def test_stock_export_writes_xlsx_with_signed_numbers(ledger: Relief, tmp_path: Path) -> None:
+    """`stock export --out x.xlsx` is a workbook of the same lines, quantities as numbers."""
+    from openpyxl import load_workbook
+
+    ledger.post(
+        "stock", "receive", "--depot", "CNTY", "--item", "TENT", "--qty", "7", "--lot", "T1"
+    )
+    out = tmp_path / "movements.xlsx"
+    ledger.ok("stock", "export", "--out", str(out))
+    rows = list(load_workbook(out).worksheets[0].iter_rows(values_only=True))
+    header = list(rows[0])
+    assert header[:3] == ["document", "kind", "status"]
+    assert sorted(r[header.index("qty")] for r in rows[1:]) == [-7, 7]

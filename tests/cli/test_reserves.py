@@ -6,9 +6,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 
-from tests.cli.harness import Relief, query, write_csv
+from tests.cli.harness import Relief, query, write_csv, write_xlsx
 
 TODAY = date.today()
 FROM = (TODAY - timedelta(days=30)).isoformat()
@@ -30,16 +30,6 @@ AG_TENT = f"AG-T,TEX,TENT,CNTY,capacity,500,20,3,{FROM},{TO},900.00,0"
 
 def agreements_csv(path: Path, *rows: str) -> Path:
     return write_csv(path, "\n".join([AGREEMENT_HEADER, *rows]) + "\n")
-
-
-def xlsx(path: Path, rows: list[list[object]]) -> Path:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    book.save(path)
-    return path
 
 
 @pytest.fixture
@@ -95,7 +85,7 @@ def test_excel_import_reports_the_excel_row_and_writes_nothing(
     ledger: Relief, tmp_path: Path
 ) -> None:
     """An .xlsx with a bad kind in spreadsheet row 3 is refused whole, naming row 3."""
-    path = xlsx(
+    path = write_xlsx(
         tmp_path / "suppliers.xlsx",
         [
             ["code", "name", "kind", "contact", "lat", "lon"],
@@ -115,7 +105,9 @@ def test_excel_agreements_with_typed_cells_import(ledger: Relief, tmp_path: Path
     header = AGREEMENT_HEADER.split(",")
     start, end = TODAY - timedelta(days=1), TODAY + timedelta(days=90)
     row = ["AG-X", "SM", "WATER", "CNTY", "goods", 120.0, None, 1.5, start, end, 27.5, 0]
-    ledger.ok("reserves", "agreements", "import", str(xlsx(tmp_path / "a.xlsx", [header, row])))
+    ledger.ok(
+        "reserves", "agreements", "import", str(write_xlsx(tmp_path / "a.xlsx", [header, row]))
+    )
     got = agreements(ledger)["AG-X"]
     assert (got["qty"], got["lead_time_hours"], got["unit_price"], got["valid_to"]) == (
         120,

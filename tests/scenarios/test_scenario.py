@@ -83,3 +83,41 @@ def test_missing_yaml_is_refused(scenario: Path) -> None:
     (scenario / "scenario.yaml").unlink()
     with pytest.raises(ScenarioError, match=r"scenario\.yaml"):
         load_scenario(scenario)
+
+
+def test_loading_a_scenario_loads_no_ledger_tables() -> None:
+    """Pure planning does not import the ledger: no SQLAlchemy, no SQLModel, no models."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from scenarios.scenario import BUNDLED, load_scenario; load_scenario(BUNDLED);"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'sqlmodel')"
+        " or m.startswith('supply.models')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_scenario_in_gbk_and_xlsx_loads_the_same_problem(tmp_path: Path) -> None:
+    """shelters.csv saved as GBK and fleet.csv replaced by fleet.xlsx: the same Problem."""
+    import csv
+
+    from openpyxl import Workbook
+
+    folder = tmp_path / "haicheng"
+    shutil.copytree(BUNDLED, folder)
+    shelters = folder / "shelters.csv"
+    shelters.write_bytes(shelters.read_text(encoding="utf-8").encode("gb18030"))
+    fleet = folder / "fleet.csv"
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    with fleet.open(encoding="utf-8", newline="") as handle:
+        for row in csv.reader(handle):
+            sheet.append(row)
+    book.save(folder / "fleet.xlsx")
+    fleet.unlink()
+    assert load_scenario(folder)[1] == load_scenario(BUNDLED)[1]

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from supply.errors import Conflict, DocumentState, InvalidInput, NotFound
 from supply.models import Batch, CallOff, Document, Settlement, Tier
-from supply.services import stock
+from supply.services import reversal
 from supply.services.agreements import entrust, list_agreements
 from supply.services.balances import balances
 from supply.services.calloffs import (
@@ -263,7 +263,7 @@ def test_reversed_receipt_reopens_the_call_off(contract: Session) -> None:
     _, posted = receive_call_off(
         contract, number, lot="WRONG", expires_on=date(2028, 1, 1), now=NOW
     )
-    stock.reverse(contract, posted.number)
+    reversal.reverse(contract, posted.number)
     assert [r.number for r in expected(contract, now=NOW)] == [number]
     assert owed(contract) == []
     assert remaining(contract) == 60
@@ -278,4 +278,4 @@ def test_settled_receipt_cannot_be_reversed(contract: Session) -> None:
     _, posted = receive_call_off(contract, number, lot="W1", expires_on=date(2028, 1, 1), now=NOW)
     settle(contract, now=NOW)
     with pytest.raises(DocumentState, match="settled in SE-000001"):
-        stock.reverse(contract, posted.number)
+        reversal.reverse(contract, posted.number)

@@ -13,8 +13,15 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
+from optimizer.plan_document import (
+    LoadDoc,
+    PlanDocument,
+    RouteDoc,
+    ShipmentDoc,
+    StopDoc,
+    TripDoc,
+)
 from optimizer.problem import Depot, ItemSpec, Lot, Problem, Shelter
-from supply import dispatch
 from supply.db import session_scope
 from supply.errors import Conflict, DocumentState, InvalidInput, NotFound
 from supply.models import (
@@ -30,7 +37,7 @@ from supply.models import (
     Reservation,
     Tier,
 )
-from supply.services import snapshot, stock
+from supply.services import dispatch, reversal, snapshot, stock
 from supply.services.balances import balances
 from supply.services.lookup import virtual
 from supply.verify import verify
@@ -54,57 +61,52 @@ def plan_doc(
     routes: bool = True,
     agreement_qty: int = 40,
 ) -> dict[str, Any]:
-    """A plan JSON as the optimizer writes it: shipments per load, plus routes."""
-    shipments: list[dict[str, Any]] = [
-        {
-            "source": depot,
-            "source_kind": "depot",
-            "lot": lot,
-            "shelter": shelter,
-            "item": item,
-            "qty": qty,
-            "ready_hours": 1.0,
-            "arrival_hours": 2.5,
-        }
+    """A plan JSON built with the plan document schema: shipments per load, plus routes."""
+    shipments = [
+        ShipmentDoc(
+            source=depot,
+            source_kind="depot",
+            lot=lot,
+            shelter=shelter,
+            item=item,
+            qty=qty,
+            ready_hours=1.0,
+            arrival_hours=2.5,
+        )
         for _v, depot, _t, _s, shelter, item, lot, qty in loads
     ]
     if agreement_qty:
         shipments.append(
-            {
-                "source": "AG-SM",
-                "source_kind": "agreement",
-                "lot": None,
-                "shelter": "SH-B",
-                "item": "WATER",
-                "qty": agreement_qty,
-                "ready_hours": 2.0,
-                "arrival_hours": 3.0,
-            }
+            ShipmentDoc(
+                source="AG-SM",
+                source_kind="agreement",
+                shelter="SH-B",
+                item="WATER",
+                qty=agreement_qty,
+                ready_hours=2.0,
+                arrival_hours=3.0,
+            )
         )
-    by_vehicle: dict[str, dict[str, Any]] = {}
+    by_vehicle: dict[str, RouteDoc] = {}
     for vehicle, depot, trip, stop, shelter, item, lot, qty in loads:
-        route = by_vehicle.setdefault(vehicle, {"vehicle": vehicle, "depot": depot, "trips": []})
-        trips = {t["trip"]: t for t in route["trips"]}
+        route = by_vehicle.setdefault(vehicle, RouteDoc(vehicle=vehicle, depot=depot))
+        trips = {t.trip: t for t in route.trips}
         if trip not in trips:
-            trips[trip] = {"trip": trip, "depart_hours": 1.0, "return_hours": 6.0, "stops": []}
-            route["trips"].append(trips[trip])
-        stops = {s["stop"]: s for s in trips[trip]["stops"]}
+            trips[trip] = TripDoc(trip=trip, depart_hours=1.0, return_hours=6.0)
+            route.trips.append(trips[trip])
+        stops = {s.stop: s for s in trips[trip].stops}
         if stop not in stops:
-            stops[stop] = {"stop": stop, "shelter": shelter, "arrival_hours": 2.5, "loads": []}
-            trips[trip]["stops"].append(stops[stop])
-        stops[stop]["loads"].append({"item": item, "lot": lot, "qty": qty})
-    return {
-        "name": name,
-        "status": "optimal",
-        "deadline_hours": 10,
-        "solve_seconds": 0.1,
-        "gap": None,
-        "kpis": {},
-        "shelters": [],
-        "shipments": shipments,
-        "sources": [],
-        "routes": list(by_vehicle.values()) if routes else [],
-    }
+            stops[stop] = StopDoc(stop=stop, shelter=shelter, arrival_hours=2.5)
+            trips[trip].stops.append(stops[stop])
+        stops[stop].loads.append(LoadDoc(item=item, lot=lot, qty=qty))
+    return PlanDocument(
+        name=name,
+        status="optimal",
+        deadline_hours=10,
+        solve_seconds=0.1,
+        shipments=shipments,
+        routes=list(by_vehicle.values()) if routes else [],
+    ).to_json_dict()
 
 
 @pytest.fixture
@@ -225,7 +227,7 @@ def test_reversing_a_delivery_puts_its_loads_back_on_the_road(world: Session) ->
         ld.delivery for ld in dispatch.plan_status(world, number).loads if ld.vehicle == "TWN/van-1"
     )
     assert delivery is not None
-    stock.reverse(world, delivery)
+    reversal.reverse(world, delivery)
     view = dispatch.plan_status(world, number)
     assert view.status == "approved"
     van = [ld for ld in view.loads if ld.vehicle == "TWN/van-1"]

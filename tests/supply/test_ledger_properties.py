@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from supply.errors import SupplyError
 from supply.models import Balance, Document, DocumentStatus, Location, Movement, Tier
-from supply.services import stock
+from supply.services import reversal, stock
 from supply.services.reservations import consume, release, reserve
 from supply.services.stock import Count
 from supply.verify import verify
@@ -136,7 +136,7 @@ def run_machine(engine: Engine) -> None:
         def reverse(self, data: st.DataObject) -> None:
             if self.posted:
                 number = data.draw(st.sampled_from(self.posted))
-                self.attempt(lambda: stock.reverse(self.session, number))
+                self.attempt(lambda: reversal.reverse(self.session, number))
 
         @rule(depot=st.sampled_from(DEPOTS), qty=st.integers(1, 40))
         def reserve(self, depot: str, qty: int) -> None:

@@ -23,9 +23,8 @@ from optimizer.problem import (
     Shelter,
     VehicleType,
 )
-from supply import dispatch
 from supply.models import Tier
-from supply.services import snapshot
+from supply.services import dispatch, snapshot
 from supply.verify import verify
 from tests.factories import TODAY, make_depot, make_item, receive
 

@@ -16,7 +16,7 @@ from supply.errors import (
 )
 from supply.ledger import DocumentDraft, Line
 from supply.models import DocumentKind, LocationKind, Tier
-from supply.services import stock
+from supply.services import reversal, stock
 from supply.services.balances import balances
 from supply.services.lookup import batch_by_lot, item_by_code, virtual
 from supply.services.stock import Count, Meta
@@ -169,7 +169,7 @@ def test_transfer_in_transit_lands_only_on_arrival_once(world: Session) -> None:
     with pytest.raises(DocumentState):
         stock.arrive(world, sent.number)
     with pytest.raises(DocumentState):
-        stock.reverse(world, sent.number)
+        reversal.reverse(world, sent.number)
     assert verify(world).ok
 
 
@@ -208,13 +208,13 @@ def test_reverse_restores_balances_and_only_once(world: Session) -> None:
     """A reversal mirrors the original; the original is marked reversed and can't be again."""
     receive(world, "CTY", "WATER", 10, "W1")
     issued = stock.issue(world, depot="CTY", item="WATER", qty=3, today=TODAY)
-    rev = stock.reverse(world, issued.number, meta=Meta(note="wrong depot"))
+    rev = reversal.reverse(world, issued.number, meta=Meta(note="wrong depot"))
     assert rev.number.startswith("RV-")
     assert on_hand(world, "CTY") == {"W1": 10}
     with pytest.raises(DocumentState):
-        stock.reverse(world, issued.number)
+        reversal.reverse(world, issued.number)
     with pytest.raises(DocumentState):
-        stock.reverse(world, rev.number)
+        reversal.reverse(world, rev.number)
     assert verify(world).ok
 
 
@@ -223,7 +223,7 @@ def test_reverse_refused_when_stock_has_moved_on(world: Session) -> None:
     got = receive(world, "CTY", "WATER", 10, "W1")
     stock.issue(world, depot="CTY", item="WATER", qty=8, today=TODAY)
     with pytest.raises(InsufficientStock):
-        stock.reverse(world, got.number)
+        reversal.reverse(world, got.number)
     assert on_hand(world, "CTY") == {"W1": 2}
 
 
