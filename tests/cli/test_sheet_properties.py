@@ -90,7 +90,7 @@ CATALOG = Case(
     header=("code", "name_zh", "name_en", "category", "unit", "unit_weight_kg",
             "unit_volume_m3", "shelf_life_days", "rotation_lead_days"),
     rows=(
-        ("RICE", "大米（10公斤）", "Rice 10 kg", "food", "bag", 10.2, 0.015, 1095, 60),
+        ("RICE", "大米（10公斤）", "Rice 10 kg", "food_water", "bag", 10.2, 0.015, 1095, 60),
         ("COAT", "棉大衣", "Cotton coat", "clothing", "piece", 1.8, 0.02, 3650, 60),
     ),
     read=_query(
