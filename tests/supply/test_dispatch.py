@@ -517,3 +517,16 @@ def test_racing_approvals_of_one_plan_approve_it_once(committed: Engine) -> None
     assert (ok, refused) == (1, 3)
     with session_scope(committed) as session:
         assert reserved(session) == {("CTY", "W1"): 10}
+
+
+def test_approve_refuses_a_plan_with_untoured_depots(world: Session) -> None:
+    """A plan whose time limit left a depot without tours (its shipments the allocation's
+    estimate, carried by no truck) is refused, naming the depot, and nothing is written."""
+    doc = plan_doc()
+    doc["untoured_depots"] = ["CTY"]
+    doc["status"] = "timed_out"
+    before = state(world)
+    with pytest.raises(InvalidInput) as err:
+        approve(world, doc)
+    assert "CTY" in err.value.reason
+    assert state(world) == before
