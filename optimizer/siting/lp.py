@@ -7,16 +7,14 @@ sizes of a 50-scenario set). The result says what was proved: objective, best bo
 """
 
 import math
-import os
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
+from optimizer.lp import quiet_stdout
 
 INF = math.inf
 
@@ -157,7 +155,7 @@ class SparseModel:
             h.setOptionValue("objective_bound", float(cutoff))
         h.passModel(lp)
         started = time.perf_counter()
-        with _quiet_stdout():  # HiGHS prints debug lines on the C stdout even when quiet
+        with quiet_stdout():  # HiGHS prints debug lines on the C stdout even when quiet
             h.run()
         seconds = time.perf_counter() - started
         return _read(h, seconds, self.maximize, mip)
@@ -200,18 +198,3 @@ def _read(h: Any, seconds: float, maximize: bool, mip: bool) -> Solution:
         duals,
         reduced,
     )
-
-
-@contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """HiGHS prints banners on the C stdout, where `--json` output goes."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    sink = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(sink, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(sink)
