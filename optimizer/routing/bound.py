@@ -12,11 +12,12 @@ The relaxation (every routed plan satisfies it, so its optimum is an upper bound
   c = 2·τ_min + stop + reload, where τ_min is the fastest truck's shortest drive to a
   shelter (roads are undirected: back equals there; every stop costs its fixed time on
   leaving). So a truck's k-th trip reaches its first shelter no earlier than
-  r + (k - 1)·c + τ_min, and its k-th trip reaches shelter j no earlier than
-  r + (k - 1)·c + τ_j. Hence a truck can bring on-time goods on at most
-  n = ⌊(T - r - τ_min) / c⌋ + 1 trips, and to shelter j on at most
-  n_j = ⌊(T - r - τ_j) / c⌋ + 1 trips; each trip carries at most its capacity in kg and
-  in m³. Summed over the depot's trucks: on-time kg from the depot ≤ Σ cap_kg · n, and
+  r + (k - 1)·c + τ_min: a truck can bring on-time goods on at most
+  n = ⌊(T - r - τ_min) / c⌋ + 1 trips. A trip that stops at shelter j drives there and
+  back, so it lasts at least c_j = 2·τ_j + stop + reload, and the k-th trip of a truck
+  to j reaches it no earlier than r + (k - 1)·c_j + τ_j: at most
+  n_j = ⌊(T - r - τ_j) / c_j⌋ + 1 trips of a truck reach j on time. Each trip carries at
+  most its capacity in kg and in m³. Summed over the depot's trucks: on-time kg from the depot ≤ Σ cap_kg · n, and
   to shelter j ≤ Σ cap_kg · n_j (m³ alike). Unloading time is left out (it only makes
   trips longer).
 - Trips, counted per depot and shelter (z): a trip carries at most the depot's biggest
@@ -168,7 +169,14 @@ def tour_bound(
         cycle = 2 * nearest + stop_h + params.reload_hours
         trips = float(_trips(np.array([deadline - ready[i] - nearest]), cycle)[0])
         per_depot_kg[i], per_depot_m3[i] = cap_kg * trips, cap_m3 * trips
-        to_each = _trips(deadline - ready[i] - drive[i], cycle)
+        own_cycle = 2 * drive[i] + stop_h + params.reload_hours  # every trip to j goes there
+        with np.errstate(invalid="ignore"):
+            to_each = np.array(
+                [
+                    _trips(np.array([deadline - ready[i] - d]), c)[0] if np.isfinite(d) else 0.0
+                    for d, c in zip(drive[i], own_cycle, strict=True)
+                ]
+            )
         arc_kg[i], arc_m3[i] = cap_kg * to_each, cap_m3 * to_each
         trips_to[i] = sum(v.count for v in trucks) * to_each
         big_kg[i] = max(v.capacity_kg for v in trucks)
