@@ -102,6 +102,30 @@ class _Roads:
         self.cols = np.array([e[1] for e in edges], dtype=np.int64)
         self.length = np.array([e[2]["length_km"] for e in edges])
         self.road_kmh = np.array([e[2]["speed_kmh"] * e[2]["factor"] for e in edges])
+        self._trees: OrderedDict[tuple[float | None, int], np.ndarray] = OrderedDict()
+
+    def hours_from(self, cap: float | None, nodes: np.ndarray) -> np.ndarray:
+        """Shortest-path hours from each node to every node (rows in `nodes` order).
+
+        Trees are kept (a bounded number, least recently used first out): the planner asks
+        for the same shelters' trees for every depot that serves them and in every round;
+        on the synthetic province that was most of the routing's time.
+        """
+        out = np.empty((len(nodes), len(self.ids)))
+        missing = [k for k, n in enumerate(nodes) if (cap, int(n)) not in self._trees]
+        if missing:
+            todo = np.unique(nodes[missing])
+            dist = dijkstra(self.matrix(cap), directed=False, indices=todo)
+            for n, row in zip(todo, np.atleast_2d(dist), strict=True):
+                self._trees[(cap, int(n))] = row
+        for k, n in enumerate(nodes):
+            key = (cap, int(n))
+            self._trees.move_to_end(key)
+            out[k] = self._trees[key]
+        limit = max(TREE_BYTES // max(len(self.ids) * 8, 1), len(nodes))
+        while len(self._trees) > limit:
+            self._trees.popitem(last=False)
+        return out
 
     def attach(self, places: Sequence[Place]) -> tuple[np.ndarray, np.ndarray]:
         """Each place's nearest road node and the access leg's km."""
@@ -124,6 +148,9 @@ class _Roads:
 #: times per depot and per round, and rebuilding a 20,000-node index took 1.4 s each time.
 _CACHE: "OrderedDict[tuple[int, int], tuple[object, object, _Roads]]" = OrderedDict()
 _CACHE_SIZE = 4
+#: Memory for kept shortest-path trees per road network (a tree of the 20,000-node
+#: province is 160 kB).
+TREE_BYTES = 400 * 2**20
 
 
 def clear_cache() -> None:
@@ -163,7 +190,7 @@ def travel_times(
     for cap in caps:
         which = [i for i, p in enumerate(sources) if p.speed_cap_kmh == cap]
         unique_nodes, inverse = np.unique(src_node[which], return_inverse=True)
-        dist = dijkstra(roads.matrix(cap), directed=False, indices=unique_nodes)
+        dist = roads.hours_from(cap, unique_nodes)
         access_kmh = ACCESS_KMH if cap is None else min(ACCESS_KMH, cap)
         for k, i in enumerate(which):
             row = dist[inverse[k]][sh_node]

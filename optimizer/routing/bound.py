@@ -17,9 +17,9 @@ The relaxation (every routed plan satisfies it, so its optimum is an upper bound
   back, so it lasts at least c_j = 2·τ_j + stop + reload, and the k-th trip of a truck
   to j reaches it no earlier than r + (k - 1)·c_j + τ_j: at most
   n_j = ⌊(T - r - τ_j) / c_j⌋ + 1 trips of a truck reach j on time. Each trip carries at
-  most its capacity in kg and in m³. Summed over the depot's trucks: on-time kg from the depot ≤ Σ cap_kg · n, and
-  to shelter j ≤ Σ cap_kg · n_j (m³ alike). Unloading time is left out (it only makes
-  trips longer).
+  most its capacity in kg and in m³. Summed over the depot's trucks: on-time kg from
+  the depot ≤ Σ cap_kg · n, and to shelter j ≤ Σ cap_kg · n_j (m³ alike). Unloading
+  time is left out (it only makes trips longer).
 - Trips, counted per depot and shelter (z): a trip carries at most the depot's biggest
   truck, so z ≥ kg / biggest kg and z ≥ m³ / biggest m³; and z ≤ the trips that can reach
   the shelter on time (n_j per truck). Two shelters that no trip can both reach on time
