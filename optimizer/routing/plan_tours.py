@@ -237,23 +237,25 @@ def route_plan(
     # on-time tonne gives way, and the depots still short search again.
     missed = 0
     gave_way: list[tuple[str, str]] = []  # (depot, shelter) whose on-time parts it missed
+    parts_of: dict[str, list[tuple[str, int]]] = defaultdict(list)  # shelter -> (depot, node)
+    for code, d in state.items():
+        for k, part in enumerate(d.job.parts, start=1):
+            parts_of[part.shelter].append((code, k))
 
     def give_up(shelter: str) -> None:
         """The shelter's on-time loads, at every depot, yield to the others' (go late)."""
         nonlocal missed
-        for code, d in state.items():
-            lost = set(d.result.dropped)
-            for k, part in enumerate(d.job.parts, start=1):
-                if part.shelter == shelter and d.hard[k]:
-                    d.hard[k] = False
-                    part.urgent = False  # waits like planned-late loads now
-                    if k in lost:
-                        missed += 1
-                        if (code, shelter) not in gave_way:
-                            gave_way.append((code, shelter))
-                        dropped[shelter].append(
-                            f"no truck of {code} could bring it by {deadline:g} h"
-                        )
+        for code, k in parts_of[shelter]:
+            d = state[code]
+            if not d.hard[k]:
+                continue
+            d.hard[k] = False
+            d.job.parts[k - 1].urgent = False  # waits like planned-late loads now
+            if k in d.result.dropped:
+                missed += 1
+                if (code, shelter) not in gave_way:
+                    gave_way.append((code, shelter))
+                dropped[shelter].append(f"no truck of {code} could bring it by {deadline:g} h")
 
     def short() -> set[str]:
         return {d.job.parts[n - 1].shelter for d in state.values() for n in d.missing()}
