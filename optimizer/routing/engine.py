@@ -33,6 +33,9 @@ from optimizer.routing.ortools_search import improve_by_parts, search
 
 __all__ = ["solve_routing"]
 
+#: Seconds past the cap a work-bounded search waits for its other workers' results.
+GRACE_S = 0.25
+
 
 def _improve_by_ruin(
     model: RoutingModel,
@@ -243,9 +246,12 @@ def solve_routing(
             lost_pool = f"extra workers unavailable: {type(exc).__name__}: {exc}"
     try:
         results = [_solve_one(model, settings, deadline, initial_routes, progress)]
+        # A work-bounded worker still busy at the cap (e.g. its process still loading the
+        # compiled search) is not waited for: the cap is the caller's promise.
+        grace = GRACE_S if settings.iterations is not None else 5.0
         for f in futures:
             try:
-                results.append(f.result(timeout=max(1.0, deadline - time.time() + 5.0)))
+                results.append(f.result(timeout=max(0.05, deadline - time.time() + grace)))
             except Exception as exc:  # a lost worker must not lose the others' result
                 failed = RoutingResult(
                     SolveStatus.TIMED_OUT, None, None, [], [], time.time() - started, capped=True
