@@ -23,6 +23,7 @@ from supply.errors import (
     DocumentState,
     InsufficientStock,
     InvalidInput,
+    ReplayMismatch,
     UnbalancedDocument,
 )
 from supply.models import (
@@ -216,6 +217,63 @@ def _existing_by_key(session: Session, keys: Sequence[str]) -> dict[str, Posted]
     return found
 
 
+_LINE_FIELDS = ("location", "item", "lot", "qty")
+
+
+def _line_differences(stored: list[Line], draft: list[Line]) -> tuple[int, list[str]] | None:
+    """Where a replayed draft departs from the document posted under its key, or None when
+    it carries the same lines (in any order): (first differing line, fields that differ)."""
+    if sorted(stored, key=_line_order) == sorted(draft, key=_line_order):
+        return None
+    for index, (old, new) in enumerate(zip(stored, draft, strict=False)):
+        pairs = zip(_LINE_FIELDS, _line_order(old), _line_order(new), strict=True)
+        fields = [name for name, a, b in pairs if a != b]
+        if fields:
+            return index, fields
+    return min(len(stored), len(draft)), ["number of lines"]
+
+
+def _line_order(line: Line) -> tuple[int, int, int, int]:
+    return (line.location_id, line.item_id, line.batch_id, line.qty)
+
+
+def _check_replays(
+    session: Session, drafts: Sequence[DocumentDraft], replayed: dict[str, Posted]
+) -> None:
+    """A key seen again must carry the same document: a different one is a correction that a
+    silent replay would lose, so it is refused (`ReplayMismatch`) rather than skipped."""
+    stored: dict[int, list[Line]] = defaultdict(list)
+    ids = [p.id for p in replayed.values()]
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(
+                Movement.document_id,
+                Movement.location_id,
+                Movement.item_id,
+                Movement.batch_id,
+                Movement.qty,
+            )
+            .where(Movement.document_id.in_(ids[start : start + _CHUNK]))  # type: ignore[attr-defined]
+            .order_by(Movement.id)  # type: ignore[arg-type]
+        )
+        for doc_id, *line in rows:
+            stored[doc_id].append(Line(*line))
+    for i, draft in enumerate(drafts):
+        earlier = replayed.get(draft.idempotency_key or "")
+        if earlier is None:
+            continue
+        found = _line_differences(stored[earlier.id], draft.lines)
+        if found is not None:
+            error = ReplayMismatch(
+                key=draft.idempotency_key or "",
+                number=earlier.number,
+                fields=found[1],
+                line_index=found[0],
+            )
+            error.index = i
+            raise error
+
+
 def post(session: Session, draft: DocumentDraft) -> Posted:
     """Post one document. See `post_many`."""
     return post_many(session, [draft])[0]
@@ -229,13 +287,16 @@ def post_many(
 ) -> list[Posted]:
     """Post documents in order, all or nothing, within the caller's transaction.
 
-    A draft whose idempotency key was already posted is not posted again: its earlier
-    document is returned with `replayed=True`.
+    A draft whose idempotency key was already posted with the same lines is not posted
+    again: its earlier document is returned with `replayed=True`.
 
     Raises
     ------
     UnbalancedDocument
         If a document's lines for some item and batch do not sum to zero.
+    ReplayMismatch
+        If a key was already posted with other lines (a correction must reverse the old
+        document and post a new one).
     InsufficientStock
         If any document, at its place in the sequence, would take a depot or the
         in-transit location below zero or below its reserved quantity.
@@ -255,6 +316,8 @@ def post_many(
             )
             error.index = i
             raise error
+    if replayed:
+        _check_replays(session, drafts, replayed)
     fresh = [d for d in drafts if d.idempotency_key not in replayed]
     nets = [_check_balanced(session, d) for d in fresh]
     all_keys = {k for net in nets for k in net}

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import IO
+from typing import IO, Any
 
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
@@ -18,7 +18,13 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from supply import ledger
-from supply.errors import ExpiredBatch, InsufficientStock, InvalidInput, SupplyError
+from supply.errors import (
+    ExpiredBatch,
+    InsufficientStock,
+    InvalidInput,
+    ReplayMismatch,
+    SupplyError,
+)
 from supply.ledger import DocumentDraft, Line
 from supply.models import (
     Batch,
@@ -183,8 +189,21 @@ def import_movements(
         )
         first_line.append(head_line)
 
+    _check_dates_of_replays(session, drafts, first_line)
     try:
         posted = ledger.post_many(session, drafts, progress=progress)
+    except ReplayMismatch as exc:
+        draft = drafts[exc.index or 0]
+        group = groups[draft.reference or ""]
+        line, row = group[min(exc.line_index // 2, len(group) - 1)]
+        fields = [_row_field(f, row.kind, exc.line_index) for f in exc.fields]
+        raise InvalidInput(
+            f"line {line} (reference {draft.reference})",
+            f"already imported as {exc.number} with other {', '.join(fields)}; "
+            f"a posted document never changes: reverse {exc.number} "
+            f"(`relief stock reverse {exc.number}`) and import the correction "
+            "under a new reference",
+        ) from exc
     except SupplyError as exc:
         if exc.index is not None:
             reference = drafts[exc.index].reference or ""
@@ -194,6 +213,43 @@ def import_movements(
     fresh = [p for p in posted if not p.replayed]
     moved = sum(len(d.lines) for d, p in zip(drafts, posted, strict=True) if not p.replayed)
     return ImportResult(documents=len(fresh), movements=moved, replayed=len(posted) - len(fresh))
+
+
+def _row_field(field: str, kind: ImportKind, line_index: int) -> str:
+    """A ledger line's field as the file's column: each row is a pair of lines, the source
+    (even) and the destination (odd)."""
+    if field != "location":
+        return field
+    return "to_depot" if kind == ImportKind.TRANSFER and line_index % 2 else "depot"
+
+
+def _check_dates_of_replays(
+    session: Session, drafts: Sequence[DocumentDraft], first_line: Sequence[int]
+) -> None:
+    """A reference imported before must come back with the same occurred_at: a changed date
+    is a correction too, and a silent skip would lose it (the lines are compared by the
+    ledger)."""
+    keys = {d.idempotency_key: i for i, d in enumerate(drafts) if d.idempotency_key}
+    wanted = list(keys)
+    found: list[Any] = []
+    for start in range(0, len(wanted), 500):
+        found.extend(
+            session.execute(
+                select(Document.idempotency_key, Document.number, Document.occurred_at).where(
+                    Document.idempotency_key.in_(wanted[start : start + 500])  # type: ignore[union-attr]
+                )
+            )
+        )
+    for key, number, occurred_at in found:
+        i = keys[key]
+        if occurred_at != drafts[i].occurred_at:
+            raise InvalidInput(
+                f"line {first_line[i]} (reference {drafts[i].reference})",
+                f"already imported as {number} with other occurred_at "
+                f"({occurred_at.isoformat()}); a posted document never changes: reverse "
+                f"{number} (`relief stock reverse {number}`) and import the correction "
+                "under a new reference",
+            )
 
 
 def _culprit(group: list[tuple[int, MovementRow]], exc: SupplyError) -> int | None:

@@ -203,3 +203,44 @@ def test_import_refuses_receipt_of_lot_expired_when_received(
     assert result.exit_code == 2
     assert "line 2" in result.stderr
     assert "expired" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("changed", "fields"),
+    [
+        ("RCV-1,2026-03-02T09:00:00+08:00,receipt,CNTY,WATER,W1,101,2099-06-30,,", "qty"),
+        ("RCV-1,2026-03-02T09:00:00+08:00,receipt,TWN,WATER,W1,100,2099-06-30,,", "depot"),
+        ("RCV-1,2026-03-02T09:00:00+08:00,receipt,CNTY,TENT,W1,100,,,", "item, lot"),
+        ("RCV-1,2026-03-03T09:00:00+08:00,receipt,CNTY,WATER,W1,100,2099-06-30,,", "occurred_at"),
+    ],
+    ids=["qty", "depot", "item", "date"],
+)
+def test_import_refuses_reference_reimported_with_other_content(
+    ledger: Relief, tmp_path: Path, changed: str, fields: str
+) -> None:
+    """A reference imported before, now with another quantity, depot, item or date, is a
+    correction: refused with exit 2 naming reference, line and fields, and nothing of the
+    file (not even its new references) is written. It used to be skipped silently."""
+    ledger.ok("stock", "import", str(movements_csv(tmp_path / "a.csv", [RECEIPT_WATER])))
+    before = ledger.on_hand()
+    rows = ["RCV-7,2026-03-02T09:00:00+08:00,receipt,CNTY,TENT,T7,5,,,", changed]
+
+    result = ledger("stock", "import", str(movements_csv(tmp_path / "b.csv", rows)))
+
+    assert result.exit_code == 2, result.stdout
+    assert "line 3 (reference RCV-1)" in result.stderr
+    assert f"with other {fields}" in result.stderr
+    assert "reverse RC-000001" in result.stderr
+    assert ledger.on_hand() == before
+
+
+def test_import_correction_by_reversal_and_new_reference(ledger: Relief, tmp_path: Path) -> None:
+    """The way the refusal names works: reverse the old document, import under a new
+    reference; the balance then holds the corrected figure."""
+    ledger.ok("stock", "import", str(movements_csv(tmp_path / "a.csv", [RECEIPT_WATER])))
+    ledger.post("stock", "reverse", "RC-000001")
+    fixed = "RCV-1b,2026-03-02T09:00:00+08:00,receipt,CNTY,WATER,W1,101,2099-06-30,,"
+
+    ledger.ok("stock", "import", str(movements_csv(tmp_path / "b.csv", [fixed])))
+
+    assert ledger.on_hand()[("CNTY", "WATER", "W1")] == 101

@@ -357,3 +357,34 @@ def test_balance_totals_sum_subtree_and_exclude_expired_from_available(world: Se
     (total,) = balance_totals(world, depot="CTY", subtree=True, today=date(2026, 8, 1))
     assert (total.depots, total.lots) == (2, 2)
     assert (total.on_hand, total.reserved, total.expired, total.available) == (19, 3, 4, 12)
+
+
+def test_idempotency_key_reused_with_other_quantity_is_refused(world: Session) -> None:
+    """A key seen again with another quantity is a correction, not a replay: refused, naming
+    the document and the field, instead of silently returning the first document."""
+    from supply.errors import ReplayMismatch
+
+    meta = Meta(idempotency_key="scan-44")
+    first = stock.receive(
+        world,
+        depot="CTY",
+        item="WATER",
+        qty=10,
+        lot="W1",
+        expires_on=date(2027, 1, 1),
+        meta=meta,
+        today=TODAY,
+    )
+    with pytest.raises(ReplayMismatch, match=first.number) as err:
+        stock.receive(
+            world,
+            depot="CTY",
+            item="WATER",
+            qty=11,
+            lot="W1",
+            expires_on=date(2027, 1, 1),
+            meta=meta,
+            today=TODAY,
+        )
+    assert err.value.fields == ["qty"]
+    assert on_hand(world, "CTY") == {"W1": 10}
