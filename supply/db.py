@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
+from supply.errors import InvalidInput
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -35,12 +37,68 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
+#: Databases the ledger's migrations and SQL are written and tested for.
+BACKENDS = ("sqlite", "postgresql")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; None for another database or an in-memory one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def check_url(url: str, *, create: bool = False) -> None:
+    """Refuse a database URL the ledger cannot use, before anything touches the disk.
+
+    SQLite would otherwise create an empty file (and the CLI used to create its folders)
+    for any path, so a typo became an empty ledger blamed on a missing `db upgrade`. Only
+    `create=True` (`relief db upgrade`) accepts a SQLite file that does not exist yet; its
+    folder must exist either way.
+
+    Raises
+    ------
+    InvalidInput
+        On field ``--db``, with a one-line reason.
+    """
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+        backend = parsed.get_backend_name()
+    except ArgumentError:
+        raise InvalidInput(
+            "--db", f"{url!r} is not a database URL (sqlite:///PATH or postgresql+psycopg://...)"
+        ) from None
+    if backend not in BACKENDS:
+        raise InvalidInput(
+            "--db",
+            f"unknown database {backend!r} in {url!r}: use sqlite:/// or postgresql+psycopg://",
+        )
+    try:
+        parsed.get_dialect()
+    except NoSuchModuleError:
+        raise InvalidInput(
+            "--db", f"no driver {parsed.drivername!r} for {url!r}: use postgresql+psycopg://"
+        ) from None
+    path = sqlite_path(url)
+    if path is None:
+        return
+    if not path.parent.is_dir():
+        raise InvalidInput("--db", f"folder {path.parent} does not exist (SQLite file {path})")
+    if path.is_dir():
+        raise InvalidInput("--db", f"{path} is a folder, not a SQLite file")
+    if not create and not path.exists():
+        raise InvalidInput(
+            "--db", f"no ledger at {path}; create it with `relief db upgrade --db {url}`"
+        )
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; for a SQLite file, create its folder too."""
+    """Create an engine (connecting creates a missing SQLite file: see `check_url`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         connect_args = kwargs.pop("connect_args", {})
         connect_args.setdefault("timeout", 60)
         connect_args.setdefault("check_same_thread", False)

@@ -15,14 +15,14 @@ from rich.markup import escape
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from supply.db import make_engine, session_scope
+from supply.db import check_url, make_engine, session_scope
 from supply.errors import SupplyError
 from supply.settings import get_settings
 from supply.sheets import read_sheet, write_sheet
 
 T = TypeVar("T")
 
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
@@ -44,9 +44,19 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def checked_url(db: str | None, *, create: bool = False) -> str:
+    """The database URL, refused in one line (exit 2) if the ledger cannot be there."""
+    url = database_url(db)
+    try:
+        check_url(url, create=create)
+    except SupplyError as exc:
+        fail(str(exc))
+    return url
+
+
 @contextmanager
 def engine_for(db: str | None) -> Iterator[Engine]:
-    engine = make_engine(database_url(db))
+    engine = make_engine(checked_url(db))
     try:
         yield engine
     finally:
