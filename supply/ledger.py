@@ -26,6 +26,16 @@ from supply.errors import (
     ReplayMismatch,
     UnbalancedDocument,
 )
+from supply.limits import (
+    ACTOR_MAX,
+    BALANCE_MAX,
+    KEY_MAX,
+    NOTE_MAX,
+    REFERENCE_MAX,
+    check_optional_text,
+    check_qty,
+    check_text,
+)
 from supply.models import (
     GUARDED_KINDS,
     NUMBER_PREFIX,
@@ -115,6 +125,7 @@ def _check_balanced(session: Session, draft: DocumentDraft) -> dict[Key, int]:
     for line in draft.lines:
         if not isinstance(line.qty, int) or isinstance(line.qty, bool) or line.qty == 0:
             raise InvalidInput("qty", f"line quantities are non-zero integers, got {line.qty!r}")
+        check_qty("qty", abs(line.qty))
         per_batch[(line.item_id, line.batch_id)] += line.qty
         net[line.key] += line.qty
     for (item_id, batch_id), total in per_batch.items():
@@ -122,6 +133,15 @@ def _check_balanced(session: Session, draft: DocumentDraft) -> dict[Key, int]:
             _, item, lot = describe_key(session, (0, item_id, batch_id))
             raise UnbalancedDocument(item=item, lot=lot, total=total)
     return {k: v for k, v in net.items() if v != 0}
+
+
+def _check_draft_text(draft: DocumentDraft) -> None:
+    """What a document carries as text, within the limits both databases hold."""
+    check_text("actor", draft.actor, ACTOR_MAX)
+    check_optional_text("reference", draft.reference, REFERENCE_MAX)
+    check_optional_text("note", draft.note, NOTE_MAX, multiline=True)
+    check_optional_text("idempotency_key", draft.idempotency_key, KEY_MAX)
+    check_optional_text("reason", draft.reason, 32)
 
 
 def _load_balances(session: Session, keys: Iterable[Key]) -> dict[Key, tuple[int, int]]:
@@ -301,6 +321,12 @@ def post_many(
         If any document, at its place in the sequence, would take a depot or the
         in-transit location below zero or below its reserved quantity.
     """
+    for i, draft in enumerate(drafts):
+        try:
+            _check_draft_text(draft)
+        except InvalidInput as error:
+            error.index = i
+            raise
     keys = [d.idempotency_key for d in drafts if d.idempotency_key]
     if len(set(keys)) != len(keys):
         raise InvalidInput("idempotency_key", "the same key appears twice in one posting")
@@ -318,7 +344,9 @@ def post_many(
             raise error
     if replayed:
         _check_replays(session, drafts, replayed)
-    fresh = [d for d in drafts if d.idempotency_key not in replayed]
+    # Positions, not `drafts.index`: two equal drafts are still two documents.
+    fresh_at = [i for i, d in enumerate(drafts) if d.idempotency_key not in replayed]
+    fresh = [drafts[i] for i in fresh_at]
     nets = [_check_balanced(session, d) for d in fresh]
     all_keys = {k for net in nets for k in net}
     guarded = _guarded_locations(session, (k[0] for k in all_keys))
@@ -335,7 +363,16 @@ def post_many(
                 error = InsufficientStock(
                     depot=depot, item=item, lot=lot, available=on_hand - reserved, requested=-delta
                 )
-                error.index = drafts.index(fresh[index])
+                error.index = fresh_at[index]
+                raise error
+            if abs(on_hand + delta) > BALANCE_MAX:
+                depot, item, lot = describe_key(session, key)
+                error = InvalidInput(
+                    "qty",
+                    f"the balance of {depot}, item {item}, lot {lot} would reach "
+                    f"{on_hand + delta:,} units, beyond the ledger's limit of {BALANCE_MAX:,}",
+                )
+                error.index = fresh_at[index]
                 raise error
             state[key][0] = on_hand + delta
             total_delta[key] += delta
@@ -539,6 +576,7 @@ def reverse(session: Session, document: Document, *, actor: str, note: str | Non
 
 def hold(session: Session, key: Key, qty: int) -> None:
     """Reserve `qty` of a balance; refuses (InsufficientStock) beyond what is available."""
+    check_qty("qty", qty)
     result = session.execute(
         update(Balance)
         .where(
@@ -557,6 +595,7 @@ def hold(session: Session, key: Key, qty: int) -> None:
 
 def unhold(session: Session, key: Key, qty: int) -> None:
     """Give back `qty` of a reservation's hold."""
+    check_qty("qty", qty, allow_zero=True)
     result = session.execute(
         update(Balance)
         .where(

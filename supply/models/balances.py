@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from supply.db import UTCDateTime
@@ -27,8 +27,8 @@ class Balance(SQLModel, table=True):
     location_id: int = Field(foreign_key="location.id")
     item_id: int = Field(foreign_key="item.id", index=True)
     batch_id: int = Field(foreign_key="batch.id")
-    on_hand: int = 0
-    reserved: int = 0
+    on_hand: int = Field(default=0, sa_type=BigInteger)
+    reserved: int = Field(default=0, sa_type=BigInteger)
     guarded: bool = True
     version: int = 0
 
@@ -56,8 +56,8 @@ class Reservation(SQLModel, table=True):
     location_id: int = Field(foreign_key="location.id")
     item_id: int = Field(foreign_key="item.id")
     batch_id: int = Field(foreign_key="batch.id")
-    qty: int
-    consumed_qty: int = 0
+    qty: int = Field(sa_type=BigInteger)
+    consumed_qty: int = Field(default=0, sa_type=BigInteger)
     status: str = Field(sa_type=String(16))
     plan_ref: str | None = Field(default=None, max_length=100, index=True)
     note: str | None = Field(default=None, max_length=2000)

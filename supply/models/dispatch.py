@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, field_validator, model_validator
 from pydantic import Field as RowField
-from sqlalchemy import CheckConstraint, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, Index, String
 from sqlmodel import Field, SQLModel
 
 from supply.db import UTCDateTime
@@ -87,7 +87,7 @@ class DispatchLoad(SQLModel, table=True):
     depot_id: int = Field(foreign_key="location.id")
     item_id: int = Field(foreign_key="item.id")
     batch_id: int = Field(foreign_key="batch.id")
-    qty: int
+    qty: int = Field(sa_type=BigInteger)
     status: str = Field(sa_type=String(16))
     reservation_id: int = Field(foreign_key="reservation.id", index=True)
     departure_id: int | None = Field(default=None, foreign_key="document.id")

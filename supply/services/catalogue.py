@@ -8,6 +8,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from supply.errors import InvalidInput, NotFound, SupplyError
+from supply.limits import NAME_MAX, check_code, check_text
 from supply.models import DepotCreate, Item, ItemCreate, Location, LocationKind, Supplier
 
 
@@ -17,6 +18,12 @@ def upsert_items(session: Session, items: Sequence[ItemCreate]) -> tuple[int, in
     dupes = {c for c, n in Counter(codes).items() if n > 1}
     if dupes:
         raise InvalidInput("code", f"item code(s) repeated: {', '.join(sorted(dupes))}")
+    for index, data in enumerate(items):
+        try:
+            _check_item_text(data)
+        except SupplyError as exc:
+            exc.index = index
+            raise
     existing = {
         i.code: i
         for i in session.scalars(select(Item).where(Item.code.in_(codes)))  # type: ignore[attr-defined]
@@ -32,6 +39,15 @@ def upsert_items(session: Session, items: Sequence[ItemCreate]) -> tuple[int, in
             updated += 1
     session.flush()
     return created, updated
+
+
+def _check_item_text(data: ItemCreate) -> None:
+    """Field lengths and characters both databases hold (see `supply.limits`)."""
+    check_code("code", data.code)
+    check_text("name_zh", data.name_zh, NAME_MAX)
+    check_text("name_en", data.name_en, NAME_MAX)
+    check_code("category", data.category)
+    check_text("unit", data.unit, 32)
 
 
 def upsert_depots(session: Session, depots: Sequence[DepotCreate]) -> tuple[int, int]:
@@ -58,6 +74,10 @@ def upsert_depots(session: Session, depots: Sequence[DepotCreate]) -> tuple[int,
 
 def _upsert_depot(session: Session, data: DepotCreate, tier_rank: dict[str, int]) -> bool:
     """Returns True when the depot was created, False when updated."""
+    check_code("code", data.code)
+    check_text("name", data.name, NAME_MAX)
+    if data.parent_code:
+        check_code("parent_code", data.parent_code)
     parent_id = None
     if data.parent_code:
         parent = session.scalars(select(Location).where(Location.code == data.parent_code)).first()

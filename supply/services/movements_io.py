@@ -26,6 +26,7 @@ from supply.errors import (
     SupplyError,
 )
 from supply.ledger import DocumentDraft, Line
+from supply.limits import QTY_MAX
 from supply.models import (
     Batch,
     Document,
@@ -60,7 +61,7 @@ class MovementRow(BaseModel):
     depot: str
     item: str
     lot: str
-    qty: int = Field(gt=0)
+    qty: int = Field(gt=0, le=QTY_MAX)
     expires_on: date | None = None
     produced_on: date | None = None
     to_depot: str | None = None
