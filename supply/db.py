@@ -1,9 +1,11 @@
 """Engines and sessions for SQLite and PostgreSQL.
 
 SQLite is made to behave like a server database for the ledger: foreign keys on, WAL,
-a busy timeout, and every transaction opened with ``BEGIN IMMEDIATE`` so that two writers
-serialise instead of failing half-way (the pysqlite SAVEPOINT recipe from SQLAlchemy's
-documentation, with IMMEDIATE in place of the plain BEGIN).
+a busy timeout, and every writing transaction opened with ``BEGIN IMMEDIATE`` so that two
+writers serialise instead of failing half-way (the pysqlite SAVEPOINT recipe from
+SQLAlchemy's documentation, with IMMEDIATE in place of the plain BEGIN). Read-only work
+(`read_scope`) opens a plain deferred transaction instead: under WAL it reads the last
+committed state and never waits for a writer, even one importing for minutes.
 """
 
 from collections.abc import Iterator
@@ -95,27 +97,34 @@ def check_url(url: str, *, create: bool = False) -> None:
         )
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+#: How long a SQLite writer waits for another writer's lock before giving up.
+BUSY_TIMEOUT_S = 60.0
+
+#: Execution option marking a connection's transactions as read-only (deferred on SQLite).
+READ_ONLY = "relief_read_only"
+
+
+def make_engine(url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S, **kwargs: Any) -> Engine:
     """Create an engine (connecting creates a missing SQLite file: see `check_url`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         connect_args = kwargs.pop("connect_args", {})
-        connect_args.setdefault("timeout", 60)
+        connect_args.setdefault("timeout", busy_timeout_s)
         connect_args.setdefault("check_same_thread", False)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_s)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Hand transaction control to SQLAlchemy (see the "begin" listener below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -123,7 +132,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 @contextmanager
@@ -136,6 +146,21 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A read-only unit of work: on SQLite a deferred transaction, which under WAL sees the
+    last committed state and takes no lock a writer holds; on PostgreSQL a READ ONLY one.
+    Writing in it fails (SQLite: the write would wait like any writer; PostgreSQL refuses)."""
+    options: dict[str, Any] = {READ_ONLY: True}
+    if not is_sqlite(engine):
+        options["postgresql_readonly"] = True
+    with Session(engine.execution_options(**options), expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

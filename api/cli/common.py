@@ -1,6 +1,7 @@
 """What every command shares: the --db option, the unit of work, and refusal handling."""
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from rich.markup import escape
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from supply.db import check_url, make_engine, session_scope
+from supply.db import check_url, make_engine, read_scope, session_scope, sqlite_path
 from supply.errors import SupplyError
 from supply.settings import get_settings
 from supply.sheets import read_sheet, write_sheet
@@ -56,7 +57,7 @@ def checked_url(db: str | None, *, create: bool = False) -> str:
 
 @contextmanager
 def engine_for(db: str | None) -> Iterator[Engine]:
-    engine = make_engine(checked_url(db))
+    engine = make_engine(checked_url(db), busy_timeout_s=get_settings().busy_timeout_s)
     try:
         yield engine
     finally:
@@ -64,22 +65,96 @@ def engine_for(db: str | None) -> Iterator[Engine]:
 
 
 def run(db: str | None, work: Callable[[Session], T]) -> T:
-    """Run one service call in one transaction; a refusal prints one line and exits 2."""
+    """Run one service call in one transaction; a refusal prints one line and exits 2.
+
+    On SQLite the transaction holds the write lock from its start; while it does, a note
+    beside the file says which command holds it, so a writer that times out can say so.
+    """
     with engine_for(db) as engine:
+        path = sqlite_path(str(engine.url))
         try:
             with session_scope(engine) as session:
+                if path is None:
+                    return work(session)
+                session.connection()  # BEGIN IMMEDIATE: the lock is ours from here
+                with writer_note(path):
+                    return work(session)
+        except SupplyError as exc:
+            fail(_one_line(str(exc)))
+        except Exception as exc:
+            _database_failure(exc, path)
+            raise
+
+
+def read(db: str | None, work: Callable[[Session], T]) -> T:
+    """Run read-only work: on SQLite it never waits for a writer, and sees the last
+    committed state (a long import in progress is invisible until it commits)."""
+    with engine_for(db) as engine:
+        try:
+            with read_scope(engine) as session:
                 return work(session)
         except SupplyError as exc:
             fail(_one_line(str(exc)))
-        except Exception as exc:  # a database that is missing its tables, unreachable...
-            from sqlalchemy.exc import OperationalError, ProgrammingError
-
-            if isinstance(exc, OperationalError | ProgrammingError):
-                fail(
-                    f"database error: {_one_line(str(exc.orig))} "
-                    "(has `relief db upgrade` been run on this database?)"
-                )
+        except Exception as exc:
+            _database_failure(exc, sqlite_path(str(engine.url)))
             raise
+
+
+def _database_failure(exc: Exception, path: Path | None) -> None:
+    """Turn what the database said into one line and exit 2; return if it is not a
+    database error (the caller re-raises)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    if not isinstance(exc, OperationalError | ProgrammingError):
+        return
+    text = _one_line(str(exc.orig))
+    if path is not None and "database is locked" in text:
+        fail(
+            f"the ledger {path} stayed locked by another writer for "
+            f"{get_settings().busy_timeout_s:g} s ({lock_holder(path)}); nothing was written: "
+            "run the command again when it has finished (RELIEF_BUSY_TIMEOUT_S waits longer)"
+        )
+    fail(f"database error: {text} (has `relief db upgrade` been run on this database?)")
+
+
+def _note_path(path: Path) -> Path:
+    return path.with_name(path.name + "-writer")
+
+
+@contextmanager
+def writer_note(path: Path) -> Iterator[None]:
+    """While a command holds the write lock, `<ledger>-writer` names it (pid, command, since)."""
+    note = _note_path(path)
+    try:
+        note.write_text(
+            f"{os.getpid()}\t{local_now().isoformat(timespec='seconds')}\t"
+            f"{' '.join(['relief', *sys.argv[1:]])}\n",
+            encoding="utf-8",
+        )
+    except OSError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        note.unlink(missing_ok=True)
+
+
+def lock_holder(path: Path) -> str:
+    """Who holds the write lock, as the writer's note says; a stale note (a killed
+    process) is said to be stale."""
+    try:
+        pid_text, since, command = _note_path(path).read_text(encoding="utf-8").strip().split("\t")
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return "another process; no relief command has noted it"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return f"the note of `{command}` (pid {pid}) is stale: that process has ended"
+    except PermissionError:
+        pass
+    return f"`{command}`, pid {pid}, since {since}"
 
 
 def _one_line(text: str) -> str:

@@ -13,7 +13,7 @@ from api.cli.common import (
     fail,
     local_now,
     print_json,
-    run,
+    read,
     run_on_sheet,
 )
 from supply.models import QuotaCreate, Tier
@@ -58,7 +58,7 @@ def gaps(
     if within < 0:
         fail("--within: must be zero or more hours")
     now = local_now()
-    rows = run(db, lambda s: quota_service.gaps(s, now=now, tier=tier, depot=depot, hours=within))
+    rows = read(db, lambda s: quota_service.gaps(s, now=now, tier=tier, depot=depot, hours=within))
     if as_json:
         print_json([g.to_json() for g in rows])
         return

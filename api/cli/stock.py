@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli.common import DbOption, actor, console, err_console, fail, run
+from api.cli.common import DbOption, actor, console, err_console, fail, read, run
 from supply.csvfiles import read_rows
 from supply.errors import SupplyError
 from supply.ledger import Posted
@@ -230,7 +230,7 @@ def balance(
         fail("--subtree needs --depot")
     before = _date(expires_before, "--expires-before")
     if totals:
-        sums = run(
+        sums = read(
             db,
             lambda s: balance_service.balance_totals(s, depot=depot, subtree=subtree, item=item),
         )
@@ -254,7 +254,7 @@ def balance(
             )
         console.print(table)
         return
-    rows = run(
+    rows = read(
         db,
         lambda s: balance_service.balances(
             s, depot=depot, subtree=subtree, item=item, expires_before=before
@@ -344,17 +344,17 @@ def export(
 ) -> None:
     """Export every movement line (signed) as CSV."""
     if out is None:
-        run(db, lambda s: movements_io.export_movements(s, sys.stdout))
+        read(db, lambda s: movements_io.export_movements(s, sys.stdout))
         return
     with out.open("w", newline="", encoding="utf-8") as handle:
-        n = run(db, lambda s: movements_io.export_movements(s, handle))
+        n = read(db, lambda s: movements_io.export_movements(s, handle))
     console.print(f"wrote {n} movement lines to {out}")
 
 
 @app.command()
 def verify(db: DbOption = None) -> None:
     """Rebuild balances from movements; exit 1 with a report if anything differs."""
-    report = run(db, verify_ledger)
+    report = read(db, verify_ledger)
     if report.ok:
         console.print(
             f"ledger consistent: {report.movements:,} movements, "
