@@ -262,8 +262,25 @@ def _check_replays(
 ) -> None:
     """A key seen again must carry the same document: a different one is a correction that a
     silent replay would lose, so it is refused (`ReplayMismatch`) rather than skipped."""
+    pairs = [
+        (i, replayed[d.idempotency_key])
+        for i, d in enumerate(drafts)
+        if d.idempotency_key in replayed
+    ]
+    try:
+        check_same_as_posted(session, [p for _, p in pairs], [drafts[i] for i, _ in pairs])
+    except ReplayMismatch as error:
+        error.index = pairs[error.index or 0][0]
+        raise
+
+
+def check_same_as_posted(
+    session: Session, earlier: Sequence[Posted], drafts: Sequence[DocumentDraft]
+) -> None:
+    """Require each draft to carry the same lines (in any order) as the posted document
+    beside it; `ReplayMismatch.index` is the position of the first that does not."""
     stored: dict[int, list[Line]] = defaultdict(list)
-    ids = [p.id for p in replayed.values()]
+    ids = [p.id for p in earlier]
     for start in range(0, len(ids), _CHUNK):
         rows = session.execute(
             select(
@@ -278,15 +295,14 @@ def _check_replays(
         )
         for doc_id, *line in rows:
             stored[doc_id].append(Line(*line))
-    for i, draft in enumerate(drafts):
-        earlier = replayed.get(draft.idempotency_key or "")
-        if earlier is None:
-            continue
-        found = _line_differences(stored[earlier.id], draft.lines)
+    for i, (posted, draft) in enumerate(zip(earlier, drafts, strict=True)):
+        found = _line_differences(stored[posted.id], draft.lines)
+        if posted.kind != draft.kind.value:
+            found = (0, ["kind"])
         if found is not None:
             error = ReplayMismatch(
-                key=draft.idempotency_key or "",
-                number=earlier.number,
+                key=draft.idempotency_key or posted.number,
+                number=posted.number,
                 fields=found[1],
                 line_index=found[0],
             )
@@ -626,6 +642,7 @@ __all__ = [
     "Key",
     "Line",
     "Posted",
+    "check_same_as_posted",
     "describe_key",
     "hold",
     "lines_of",

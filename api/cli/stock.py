@@ -1,7 +1,10 @@
 """`relief stock`: what keepers do every day."""
 
+import csv
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +18,7 @@ from supply.csvfiles import read_rows
 from supply.errors import SupplyError
 from supply.ledger import Posted
 from supply.services import balances as balance_service
-from supply.services import movements_io, stock
+from supply.services import ledger_lines, movements_io, stock
 from supply.services.rotation import write_off
 from supply.services.stock import Count, Meta
 from supply.verify import verify as verify_ledger
@@ -305,36 +308,87 @@ def balance_table(rows: list[balance_service.BalanceRow], title: str | None = No
 
 @app.command("import")
 def import_(
-    movements_csv: Annotated[Path, typer.Argument(help="CSV of movements.")],
+    movements_csv: Annotated[
+        Path, typer.Argument(help="CSV of movements, or a file `relief stock export` wrote.")
+    ],
     db: DbOption = None,
 ) -> None:
-    """Import movements, one document per reference; the whole file or nothing."""
+    """Import movements, one document per reference; the whole file or nothing.
+
+    A file written by `relief stock export` imports back as the documents it lists."""
+    if ledger_lines.is_ledger_lines(_header(movements_csv)):
+        _import_ledger_lines(movements_csv, db)
+        return
     try:
         rows = read_rows(
             movements_csv, movements_io.MovementRow, required=movements_io.REQUIRED_COLUMNS
         )
     except SupplyError as exc:
         fail(str(exc))
-    total = 2 * len(rows)
-    with Progress(
-        TextColumn("importing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("import", total=total)
+    with _progress(2 * len(rows)) as tick:
         result = run(
-            db,
-            lambda s: movements_io.import_movements(
-                s, rows, actor=actor(), progress=lambda done: bar.update(task, completed=done)
-            ),
+            db, lambda s: movements_io.import_movements(s, rows, actor=actor(), progress=tick)
         )
     console.print(
         f"imported {result.documents} documents, {result.movements} movements"
         + (f"; {result.replayed} references already imported, skipped" if result.replayed else "")
     )
+
+
+def _import_ledger_lines(path: Path, db: str | None) -> None:
+    try:
+        rows = read_rows(path, ledger_lines.LedgerLineRow, required=ledger_lines.REQUIRED_COLUMNS)
+    except SupplyError as exc:
+        fail(str(exc))
+    with _progress(len(rows)) as tick:
+        result = run(
+            db, lambda s: ledger_lines.import_ledger_lines(s, rows, actor=actor(), progress=tick)
+        )
+    console.print(
+        f"imported {result.documents} documents, {result.movements} movements"
+        + (
+            f"; {result.already_there} already in this ledger, skipped"
+            if result.already_there
+            else ""
+        )
+    )
+
+
+def _header(path: Path) -> list[str]:
+    """The first row of a CSV file, to tell an export from a movements file (empty if the
+    file cannot be read: the reader then says why)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A bar on stderr for a terminal; plain lines every 10 % when stderr is not one (a
+    log, a pipe), so long work is never silent."""
+    if err_console.is_terminal:
+        with Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("import", total=total)
+            yield lambda done: bar.update(task, completed=done)
+        return
+    step = max(total // 10, 1)
+    shown = [0]
+
+    def tick(done: int) -> None:
+        if done - shown[0] >= step or done == total:
+            shown[0] = done
+            print(f"importing: {done:,}/{total:,} movement lines", file=sys.stderr, flush=True)
+
+    yield tick
 
 
 @app.command()

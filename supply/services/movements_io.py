@@ -5,16 +5,14 @@ documents through `ledger.post_many`, which refuses the whole file if any docume
 overdraw a depot at its place in the file's order.
 """
 
-import csv
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import IO, Any
+from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from supply import ledger
@@ -34,9 +32,9 @@ from supply.models import (
     Item,
     Location,
     LocationKind,
-    Movement,
     is_expired,
 )
+from supply.services.ledger_lines import EXPORT_COLUMNS, export_movements
 from supply.services.lookup import (
     active_depot,
     batch_by_lot,
@@ -263,51 +261,12 @@ def _culprit(group: list[tuple[int, MovementRow]], exc: SupplyError) -> int | No
     return None
 
 
-EXPORT_COLUMNS = (
-    "document",
-    "kind",
-    "status",
-    "occurred_at",
-    "reference",
-    "location",
-    "location_kind",
-    "item",
-    "lot",
-    "qty",
-    "expires_on",
-)
-
-
-def export_movements(session: Session, out: IO[str]) -> int:
-    """Write every movement line, signed, in posting order. Returns the number of lines."""
-    loc = aliased(Location)
-    stmt = (
-        select(
-            Document.number,
-            Document.kind,
-            Document.status,
-            Document.occurred_at,
-            Document.reference,
-            loc.code,
-            loc.kind,
-            Item.code,
-            Batch.lot,
-            Movement.qty,
-            Batch.expires_on,
-        )
-        .join(Document, Document.id == Movement.document_id)  # type: ignore[arg-type]
-        .join(loc, loc.id == Movement.location_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == Movement.item_id)  # type: ignore[arg-type]
-        .join(Batch, Batch.id == Movement.batch_id)  # type: ignore[arg-type]
-        .order_by(Movement.id)  # type: ignore[arg-type]
-    )
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    count = 0
-    for row in session.execute(stmt).yield_per(5000):
-        values = list(row)
-        values[3] = values[3].isoformat()
-        values[10] = values[10].isoformat() if values[10] else ""
-        writer.writerow(["" if v is None else v for v in values])
-        count += 1
-    return count
+__all__ = [
+    "EXPORT_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "ImportKind",
+    "ImportResult",
+    "MovementRow",
+    "export_movements",
+    "import_movements",
+]
