@@ -2,6 +2,7 @@
 
 import csv
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -72,3 +73,19 @@ def read_rows(path: Path, model: type[M], *, required: tuple[str, ...]) -> list[
     if not header:
         raise InvalidInput(str(path), "the file is empty (a header row is needed)")
     return validate_rows(path, header, _rows(path), model, required=required)
+
+
+def iter_rows(
+    path: Path, model: type[M], *, required: tuple[str, ...], chunk: int = 2000
+) -> Iterator[tuple[int, M]]:
+    """`read_rows`, a chunk at a time: a file of hundreds of thousands of rows is never
+    held whole as models (a bulk import streams it). Errors are raised when reached."""
+    if not path.exists():
+        raise InvalidInput("file", f"{path} does not exist")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle), None)
+    if not header:
+        raise InvalidInput(str(path), "the file is empty (a header row is needed)")
+    raw = _rows(path)
+    while part := list(islice(raw, chunk)):
+        yield from validate_rows(path, header, part, model, required=required)

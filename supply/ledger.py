@@ -12,9 +12,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, column, func, select, update, values
+from sqlalchemy import TextClause, func, select, text, update
 from sqlmodel import Session
 
 from supply.db import dialect_insert, utcnow
@@ -167,24 +168,28 @@ def _load_balances(session: Session, keys: Iterable[Key]) -> dict[Key, tuple[int
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
         # A joined VALUES list, not a row-value IN: SQLite plans the latter as a full scan.
-        wanted = (
-            values(column("l", Integer), column("i", Integer), column("b", Integer), name="k")
-            .data(chunk)
-            .cte("wanted")
-        )
-        rows = session.execute(
-            select(*cols, Balance.on_hand, Balance.reserved).join(
-                wanted,
-                and_(
-                    Balance.location_id == wanted.c.l,
-                    Balance.item_id == wanted.c.i,
-                    Balance.batch_id == wanted.c.b,
-                ),
-            )
-        )
-        for loc, item, batch, on_hand, reserved in rows:
+        # Plain text with numbered parameters, one statement per size: a Core `values()`
+        # carries its rows in its cache key, so each chunk was compiled anew (70 ms each).
+        params = {
+            f"{c}{n}": v for n, key in enumerate(chunk) for c, v in zip("lib", key, strict=True)
+        }
+        for loc, item, batch, on_hand, reserved in session.execute(
+            _wanted_balances(len(chunk)), params
+        ):
             found[(loc, item, batch)] = (on_hand, reserved)
     return found
+
+
+@lru_cache(maxsize=8)
+def _wanted_balances(size: int) -> TextClause:
+    rows = ", ".join(f"(:l{n}, :i{n}, :b{n})" for n in range(size))
+    return text(
+        f"WITH wanted(l, i, b) AS (VALUES {rows}) "
+        "SELECT balance.location_id, balance.item_id, balance.batch_id, "
+        "balance.on_hand, balance.reserved FROM balance JOIN wanted "
+        "ON balance.location_id = wanted.l AND balance.item_id = wanted.i "
+        "AND balance.batch_id = wanted.b"
+    )
 
 
 def _guarded_locations(session: Session, location_ids: Iterable[int]) -> dict[int, bool]:

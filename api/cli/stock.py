@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from itertools import chain
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from api.cli.common import DbOption, actor, console, err_console, fail, read, run
-from supply.csvfiles import read_rows
+from supply.csvfiles import iter_rows, read_rows
 from supply.errors import SupplyError
 from supply.ledger import Posted
 from supply.services import balances as balance_service
@@ -319,13 +320,16 @@ def import_(
     if ledger_lines.is_ledger_lines(_header(movements_csv)):
         _import_ledger_lines(movements_csv, db)
         return
+    rows = iter_rows(
+        movements_csv, movements_io.MovementRow, required=movements_io.REQUIRED_COLUMNS
+    )
     try:
-        rows = read_rows(
-            movements_csv, movements_io.MovementRow, required=movements_io.REQUIRED_COLUMNS
-        )
+        first = next(rows, None)  # the header and first row are checked before any lock
     except SupplyError as exc:
         fail(str(exc))
-    with _progress(2 * len(rows)) as tick:
+    if first is not None:
+        rows = chain([first], rows)
+    with _progress(2 * _data_lines(movements_csv)) as tick:
         result = run(
             db, lambda s: movements_io.import_movements(s, rows, actor=actor(), progress=tick)
         )
@@ -352,6 +356,12 @@ def _import_ledger_lines(path: Path, db: str | None) -> None:
             else ""
         )
     )
+
+
+def _data_lines(path: Path) -> int:
+    """Lines after the header: the progress bar's scale (a line is at most a row)."""
+    with path.open("rb") as handle:
+        return max(sum(1 for _ in handle) - 1, 0)
 
 
 def _header(path: Path) -> list[str]:
