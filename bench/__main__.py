@@ -18,6 +18,7 @@ BENCHMARKS: dict[str, str] = {
     "allocation": "bench.allocation",
     "routing": "bench.routing",
     "tours": "bench.tours",
+    "cli": "bench.cli",
 }
 
 

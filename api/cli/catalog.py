@@ -7,7 +7,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
-from api.cli.common import DbOption, console, fail, run
+from api.cli.common import DbOption, console, fail, print_table, run
 from supply.csvfiles import read_rows
 from supply.errors import SupplyError
 from supply.models import DepotCreate, ItemCreate
@@ -83,7 +83,7 @@ def list_depots(db: DbOption = None) -> None:
             custodian or "",
             "yes" if loc.active else "no",
         )
-    console.print(table)
+    print_table(table)
 
 
 @depots_app.command("entrust")

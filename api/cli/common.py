@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -20,6 +20,9 @@ from supply.db import check_url, make_engine, read_scope, session_scope, sqlite_
 from supply.errors import SupplyError
 from supply.settings import get_settings
 from supply.sheets import read_sheet, write_sheet
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 T = TypeVar("T")
 
@@ -167,6 +170,25 @@ M = TypeVar("M", bound=BaseModel)
 def local_now() -> datetime:
     """Now, in the keeper's time zone: calendar days (validity, expiry) are local days."""
     return datetime.now().astimezone()
+
+
+def print_table(table: "Table", *, wrap: tuple[str, ...] = ("name", "name_zh", "name_en")) -> None:
+    """Print a table without cutting a code, lot, date or figure.
+
+    Rich shrinks a table to the console's width (80 columns in a pipe) and ends cut cells
+    with "…", so `HC-COUNTY` became `HC-COU…`. Here only the columns named in `wrap` (free
+    text) may wrap; every other column keeps its full width, and the table is printed as
+    wide as those need: a pipe or a file gets whole lines, a narrow terminal wraps the
+    free text first. For machines, the commands also print `--json`.
+    """
+    for column in table.columns:
+        column.no_wrap = str(column.header) not in wrap
+    width = console.measure(table, options=console.options.update(width=100_000))
+    needed = width.maximum if not console.is_terminal else max(console.width, width.minimum)
+    if needed <= console.width:
+        console.print(table)
+    else:  # `print(width=...)` is capped at the console's width: print on a wider one
+        Console(width=needed, soft_wrap=True).print(table)
 
 
 def print_json(data: object) -> None:

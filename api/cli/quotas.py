@@ -13,6 +13,7 @@ from api.cli.common import (
     fail,
     local_now,
     print_json,
+    print_table,
     read,
     run_on_sheet,
 )
@@ -62,7 +63,7 @@ def gaps(
     if as_json:
         print_json([g.to_json() for g in rows])
         return
-    console.print(gaps_table(rows, title=f"reserve quotas: stock + agreements within {within:g} h"))
+    print_table(gaps_table(rows, title=f"reserve quotas: stock + agreements within {within:g} h"))
 
 
 def gaps_table(rows: list[quota_service.Gap], *, title: str) -> Table:

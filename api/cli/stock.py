@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli.common import DbOption, actor, console, err_console, fail, read, run
+from api.cli.common import DbOption, actor, console, err_console, fail, print_table, read, run
 from supply.csvfiles import iter_rows, read_rows
 from supply.errors import SupplyError
 from supply.ledger import Posted
@@ -256,7 +255,7 @@ def balance(
                 f"{t.expired:,}",
                 f"{t.available:,}",
             )
-        console.print(table)
+        print_table(table)
         return
     rows = read(
         db,
@@ -267,7 +266,7 @@ def balance(
     if as_json:
         _print_json([r.to_json() for r in rows])
         return
-    console.print(balance_table(rows))
+    print_table(balance_table(rows))
 
 
 def _print_json(data: object) -> None:
@@ -379,6 +378,14 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
     """A bar on stderr for a terminal; plain lines every 10 % when stderr is not one (a
     log, a pipe), so long work is never silent."""
     if err_console.is_terminal:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         with Progress(
             TextColumn("importing"),
             BarColumn(),
