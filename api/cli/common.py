@@ -172,6 +172,31 @@ def local_now() -> datetime:
     return datetime.now().astimezone()
 
 
+class _Lines:
+    """A status that prints each update as a line on stderr (not a terminal: a log, a pipe)."""
+
+    def __init__(self, message: str) -> None:
+        self.last = ""
+        self.update(message)
+
+    def update(self, message: str) -> None:
+        if message != self.last:
+            self.last = message
+            print(message, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def working(message: str) -> Iterator[Any]:
+    """A spinner on a terminal, plain lines on stderr otherwise, so long work (the demo, a
+    plan, an import) is never silent when its output is piped or redirected. The object
+    yielded has `update(message)`."""
+    if err_console.is_terminal:
+        with err_console.status(message, spinner="dots") as status:
+            yield status
+    else:
+        yield _Lines(message)
+
+
 def print_table(table: "Table", *, wrap: tuple[str, ...] = ("name", "name_zh", "name_en")) -> None:
     """Print a table without cutting a code, lot, date or figure.
 
