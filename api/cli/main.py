@@ -26,7 +26,7 @@ class Lazy:
 #: The commands in the order `relief --help` lists them. A group's `attribute` is its
 #: `typer.Typer`; a single command's is its function.
 COMMANDS: dict[str, Lazy] = {
-    "db": Lazy("api.cli.db", "app", "Database schema."),
+    "db": Lazy("api.cli.db", "app", "Database schema, copies and backups."),
     "catalog": Lazy("api.cli.catalog", "catalog_app", "The reserve catalogue of items."),
     "depots": Lazy("api.cli.catalog", "depots_app", "The five-tier depot network."),
     "stock": Lazy("api.cli.stock", "app", "Receive, issue, transfer, count and check stock."),
