@@ -42,6 +42,7 @@ from supply.models import (
     NUMBER_PREFIX,
     Balance,
     Batch,
+    DepotItemTotal,
     Document,
     DocumentCounter,
     DocumentKind,
@@ -419,13 +420,11 @@ def _balance_upsert(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect not in _UPSERTS:
         stmt = dialect_insert(session, Balance.__table__)
+        table = Balance.__table__.c  # type: ignore[attr-defined]
         _UPSERTS[dialect] = stmt.on_conflict_do_update(
             index_elements=["location_id", "item_id", "batch_id"],
-            set_={
-                "on_hand": Balance.__table__.c.on_hand + stmt.excluded.on_hand,
-                "version": Balance.__table__.c.version + 1,
-            },
-        )
+            set_={"on_hand": table.on_hand + stmt.excluded.on_hand, "version": table.version + 1},
+        ).returning(table.location_id, table.item_id, table.batch_id, table.on_hand, table.guarded)
     return _UPSERTS[dialect]
 
 
@@ -435,13 +434,20 @@ def _apply_deltas(
     guarded: dict[int, bool],
     current: dict[Key, tuple[int, int]],
 ) -> None:
+    """Write the balance changes, then the per-item totals of the physical locations.
+
+    Each balance statement returns the on-hand figure it left, so the totals' lot counts
+    (a lot starting or ending its stock at a depot) are exact even when another session
+    changed the same balance in between.
+    """
     upserts: list[dict[str, Any]] = []
+    after: dict[Key, int] = {}
     for key, delta in deltas.items():
         if delta == 0:
             continue
         loc, item, batch = key
         if delta < 0 and guarded[loc] and key in current:
-            result = session.execute(
+            row = session.execute(
                 update(Balance)
                 .where(
                     Balance.location_id == loc,
@@ -450,11 +456,13 @@ def _apply_deltas(
                     Balance.on_hand + delta >= Balance.reserved,
                 )
                 .values(on_hand=Balance.on_hand + delta, version=Balance.version + 1)
+                .returning(Balance.on_hand)
                 .execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            ).first()
+            if row is None:
                 # Someone else took the stock since we read it.
                 raise _shortage(session, key, -delta)
+            after[key] = row[0]
         else:
             upserts.append(
                 {
@@ -470,7 +478,61 @@ def _apply_deltas(
     if upserts:
         stmt = _balance_upsert(session)
         for start in range(0, len(upserts), 5000):
-            session.connection().execute(stmt, upserts[start : start + 5000])
+            for loc, item, batch, on_hand, is_guarded in session.connection().execute(
+                stmt, upserts[start : start + 5000]
+            ):
+                if is_guarded:
+                    after[(loc, item, batch)] = on_hand
+    _apply_totals(session, deltas, after)
+
+
+def _apply_totals(session: Session, deltas: dict[Key, int], after: dict[Key, int]) -> None:
+    """Per (physical location, item): on hand by the summed deltas, lots by the balances
+    that left or reached zero."""
+    changes: dict[tuple[int, int], list[int]] = {}
+    for key, new in after.items():
+        delta = deltas[key]
+        old = new - delta
+        change = changes.setdefault((key[0], key[1]), [0, 0])
+        change[0] += delta
+        change[1] += (old == 0 and new != 0) - (old != 0 and new == 0)
+    if not changes:
+        return
+    rows = [
+        {"location_id": loc, "item_id": item, "on_hand": d, "reserved": 0, "lots": n}
+        for (loc, item), (d, n) in sorted(changes.items())  # one order: no deadlock
+    ]
+    stmt = _totals_upsert(session)
+    for start in range(0, len(rows), 5000):
+        session.connection().execute(stmt, rows[start : start + 5000])
+
+
+_TOTALS: dict[str, Any] = {}
+
+
+def _totals_upsert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _TOTALS:
+        table = DepotItemTotal.__table__  # type: ignore[attr-defined]
+        stmt = dialect_insert(session, table)
+        _TOTALS[dialect] = stmt.on_conflict_do_update(
+            index_elements=["location_id", "item_id"],
+            set_={
+                "on_hand": table.c.on_hand + stmt.excluded.on_hand,
+                "lots": table.c.lots + stmt.excluded.lots,
+            },
+        )
+    return _TOTALS[dialect]
+
+
+def _hold_total(session: Session, key: Key, qty: int) -> None:
+    """Reserved units of the item at the location follow its balance."""
+    session.execute(
+        update(DepotItemTotal)
+        .where(DepotItemTotal.location_id == key[0], DepotItemTotal.item_id == key[1])
+        .values(reserved=DepotItemTotal.reserved + qty)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _write_documents(
@@ -612,6 +674,7 @@ def hold(session: Session, key: Key, qty: int) -> None:
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise _shortage(session, key, qty)
+    _hold_total(session, key, qty)
 
 
 def unhold(session: Session, key: Key, qty: int) -> None:
@@ -630,6 +693,7 @@ def unhold(session: Session, key: Key, qty: int) -> None:
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise DocumentState("reservation", "the balance holds less reserved than the reservation")
+    _hold_total(session, key, -qty)
 
 
 def rebuilt_on_hand(session: Session) -> dict[Key, int]:

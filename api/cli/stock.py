@@ -241,7 +241,15 @@ def balance(
             _print_json([t.to_json() for t in sums])
             return
         table = Table(
-            "item", "name", "unit", "depots", "lots", "on hand", "reserved", "expired", "available"
+            "item",
+            "name",
+            "unit",
+            "depots",
+            "lots held",
+            "on hand",
+            "reserved",
+            "expired",
+            "available",
         )
         for t in sums:
             table.add_row(

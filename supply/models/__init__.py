@@ -1,6 +1,6 @@
 """Every table of the ledger; importing this registers them all on the metadata."""
 
-from supply.models.balances import Balance, Reservation, ReservationStatus
+from supply.models.balances import Balance, DepotItemTotal, Reservation, ReservationStatus
 from supply.models.batches import Batch, is_expired, rotation_date
 from supply.models.catalogue import Item, ItemCreate, ItemRead
 from supply.models.dispatch import (
@@ -27,6 +27,7 @@ from supply.models.locations import (
     Location,
     LocationKind,
     LocationRead,
+    LocationTree,
     Tier,
 )
 from supply.models.quotas import Quota, QuotaCreate
@@ -60,6 +61,7 @@ __all__ = [
     "CallOffStatus",
     "Delivery",
     "DepotCreate",
+    "DepotItemTotal",
     "DispatchLoad",
     "DispatchLoadRead",
     "DispatchPlan",
@@ -79,6 +81,7 @@ __all__ = [
     "Location",
     "LocationKind",
     "LocationRead",
+    "LocationTree",
     "Movement",
     "PlanIn",
     "Quota",

@@ -33,6 +33,21 @@ class Balance(SQLModel, table=True):
     version: int = 0
 
 
+class DepotItemTotal(SQLModel, table=True):
+    """Stock of one item at one physical location (all its lots), kept by the ledger in the
+    same transaction as the balances, so a province's per-item figures sum a thousand rows
+    an item instead of every lot's balance. `lots` counts the lots with stock on hand.
+    `supply.verify` rebuilds it from the balances."""
+
+    __tablename__ = "depot_item_total"
+
+    location_id: int = Field(foreign_key="location.id", primary_key=True)
+    item_id: int = Field(foreign_key="item.id", primary_key=True, index=True)
+    on_hand: int = Field(default=0, sa_type=BigInteger)
+    reserved: int = Field(default=0, sa_type=BigInteger)
+    lots: int = 0
+
+
 class ReservationStatus(StrEnum):
     ACTIVE = "active"
     RELEASED = "released"

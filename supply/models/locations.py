@@ -62,6 +62,18 @@ class Location(SQLModel, table=True):
     custodian_id: int | None = Field(default=None, foreign_key="supplier.id")
 
 
+class LocationTree(SQLModel, table=True):
+    """The depot hierarchy as a closure table: one row per depot and each of its ancestors
+    (and itself, at depth 0), so "every depot below X" is one indexed look-up instead of a
+    recursive walk. Kept by `supply.services.catalogue` when depots are created or moved."""
+
+    __tablename__ = "location_tree"
+
+    ancestor_id: int = Field(foreign_key="location.id", primary_key=True)
+    descendant_id: int = Field(foreign_key="location.id", primary_key=True, index=True)
+    depth: int
+
+
 class DepotCreate(SQLModel):
     """One row of a depots file: a depot and the code of its superior depot."""
 

@@ -3,13 +3,21 @@
 from collections import Counter
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from supply.errors import InvalidInput, NotFound, SupplyError
 from supply.limits import NAME_MAX, check_code, check_text
-from supply.models import DepotCreate, Item, ItemCreate, Location, LocationKind, Supplier
+from supply.models import (
+    DepotCreate,
+    Item,
+    ItemCreate,
+    Location,
+    LocationKind,
+    LocationTree,
+    Supplier,
+)
 
 
 def upsert_items(session: Session, items: Sequence[ItemCreate]) -> tuple[int, int]:
@@ -102,14 +110,51 @@ def _upsert_depot(session: Session, data: DepotCreate, tier_rank: dict[str, int]
         "population_served": data.population_served,
     }
     if row is None:
-        session.add(Location(code=data.code, kind=LocationKind.DEPOT.value, **values))
-    else:
-        if row.kind != LocationKind.DEPOT:
-            raise InvalidInput("code", f"{data.code} is a {row.kind} location, not a depot")
-        for key, value in values.items():
-            setattr(row, key, value)
+        created = Location(code=data.code, kind=LocationKind.DEPOT.value, **values)
+        session.add(created)
+        session.flush()
+        _place_in_tree(session, created.id, parent_id, new=True)  # type: ignore[arg-type]
+        return True
+    if row.kind != LocationKind.DEPOT:
+        raise InvalidInput("code", f"{data.code} is a {row.kind} location, not a depot")
+    moved = row.parent_id != parent_id
+    for key, value in values.items():
+        setattr(row, key, value)
     session.flush()
-    return row is None
+    if moved:
+        _place_in_tree(session, row.id, parent_id, new=False)  # type: ignore[arg-type]
+    return False
+
+
+def _place_in_tree(session: Session, depot_id: int, parent_id: int | None, *, new: bool) -> None:
+    """Keep the closure table (`LocationTree`) right: a new depot gets a row for itself and
+    one per ancestor; a moved depot's whole subtree leaves its old ancestors for the new."""
+    tree = LocationTree.__table__  # type: ignore[attr-defined]
+    if new:
+        session.execute(tree.insert().values(ancestor_id=depot_id, descendant_id=depot_id, depth=0))
+    else:
+        below = select(tree.c.descendant_id).where(tree.c.ancestor_id == depot_id)
+        above = select(tree.c.ancestor_id).where(
+            tree.c.descendant_id == depot_id, tree.c.ancestor_id != depot_id
+        )
+        session.execute(
+            delete(tree).where(
+                tree.c.descendant_id.in_(below.scalar_subquery()),
+                tree.c.ancestor_id.in_(above.scalar_subquery()),
+            )
+        )
+    if parent_id is None:
+        return
+    up = tree.alias("up")
+    down = tree.alias("down")
+    session.execute(
+        insert(tree).from_select(
+            ["ancestor_id", "descendant_id", "depth"],
+            select(up.c.ancestor_id, down.c.descendant_id, up.c.depth + down.c.depth + 1)
+            .select_from(up.join(down, down.c.ancestor_id == depot_id))
+            .where(up.c.descendant_id == parent_id),
+        )
+    )
 
 
 def list_depots(session: Session) -> list[tuple[Location, str | None, str | None]]:

@@ -312,11 +312,10 @@ def _link(
     """Reversal and arrival links, and the reversed status, once every document has an id."""
     linked = {n for _, h in heads for n in (h.reverses, h.origin) if n and n not in ids}
     if linked:
-        ids.update(
-            session.execute(
-                select(Document.number, Document.id).where(Document.number.in_(linked))  # type: ignore[attr-defined]
-            ).tuples()
+        found = session.execute(
+            select(Document.number, Document.id).where(Document.number.in_(linked))  # type: ignore[attr-defined]
         )
+        ids.update(dict(found.all()))  # type: ignore[arg-type]
     for line, head in heads:
         values: dict[str, object] = {}
         for column, number in (("reverses_id", head.reverses), ("origin_id", head.origin)):
