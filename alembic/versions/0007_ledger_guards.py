@@ -66,6 +66,7 @@ def upgrade() -> None:
             name=op.f("fk_location_tree_descendant_id_location"),
         ),
         sa.PrimaryKeyConstraint("ancestor_id", "descendant_id", name=op.f("pk_location_tree")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("location_tree", schema=None) as batch_op:
         batch_op.create_index(
@@ -85,11 +86,14 @@ def upgrade() -> None:
             ["location_id"], ["location.id"], name=op.f("fk_depot_item_total_location_id_location")
         ),
         sa.PrimaryKeyConstraint("location_id", "item_id", name=op.f("pk_depot_item_total")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("depot_item_total", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_depot_item_total_item_id"), ["item_id"], unique=False
         )
+    with op.batch_alter_table("balance", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_balance_batch_id"), ["batch_id"], unique=False)
     op.execute(
         """
         WITH RECURSIVE tree(ancestor_id, descendant_id, depth) AS (
@@ -115,6 +119,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("balance", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_balance_batch_id"))
     op.drop_table("depot_item_total")
     op.drop_table("location_tree")
     _alter(sa.Integer(), sa.BigInteger())

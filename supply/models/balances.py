@@ -26,7 +26,8 @@ class Balance(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     location_id: int = Field(foreign_key="location.id")
     item_id: int = Field(foreign_key="item.id", index=True)
-    batch_id: int = Field(foreign_key="batch.id")
+    #: Indexed so that the few balances of expired lots are found without a scan.
+    batch_id: int = Field(foreign_key="batch.id", index=True)
     on_hand: int = Field(default=0, sa_type=BigInteger)
     reserved: int = Field(default=0, sa_type=BigInteger)
     guarded: bool = True
@@ -40,6 +41,7 @@ class DepotItemTotal(SQLModel, table=True):
     `supply.verify` rebuilds it from the balances."""
 
     __tablename__ = "depot_item_total"
+    __table_args__ = {"sqlite_with_rowid": False}  # rows of a depot stored together
 
     location_id: int = Field(foreign_key="location.id", primary_key=True)
     item_id: int = Field(foreign_key="item.id", primary_key=True, index=True)

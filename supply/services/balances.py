@@ -198,45 +198,28 @@ def balance_totals(
     today: date | None = None,
 ) -> list[ItemTotal]:
     """Per-item totals from the per-depot item totals the ledger keeps (one row a depot and
-    item, not one a lot), less what lies in expired lots (few rows, found by the expiry
-    index). A province of 1,000 depots x 50 items x 5 lots sums 50,000 rows, not 250,000.
+    item, not one a lot), less what lies in expired lots (found from the expiry index). A
+    province of 1,000 depots x 50 items x 5 lots sums 50,000 rows, not 250,000.
 
     `expired` counts units on hand past their expiry date; they are included in `on_hand`
     but can never be allocated, so `available` excludes them. `lots` counts lot holdings:
     a lot held at two depots counts twice.
     """
     today = today or date.today()
-    totals = (
-        select(
-            DepotItemTotal.item_id,
-            func.count(),
-            func.sum(DepotItemTotal.lots),
-            func.sum(DepotItemTotal.on_hand),
-            func.sum(DepotItemTotal.reserved),
+    totals = select(
+        DepotItemTotal.item_id,
+        func.count(),
+        func.sum(DepotItemTotal.lots),
+        func.sum(DepotItemTotal.on_hand),
+        func.sum(DepotItemTotal.reserved),
+    ).where(DepotItemTotal.on_hand != 0)
+    if not (depot is not None and subtree):  # the closure table holds depots only
+        totals = totals.join(Location, Location.id == DepotItemTotal.location_id).where(  # type: ignore[arg-type]
+            Location.kind == LocationKind.DEPOT.value
         )
-        .join(Location, Location.id == DepotItemTotal.location_id)  # type: ignore[arg-type]
-        .where(Location.kind == LocationKind.DEPOT.value, DepotItemTotal.on_hand != 0)
-        .group_by(DepotItemTotal.item_id)
-    )
-    expired = (
-        select(
-            Balance.item_id,
-            func.sum(Balance.on_hand),
-            func.sum(Balance.on_hand - Balance.reserved),
-        )
-        .join(Location, Location.id == Balance.location_id)  # type: ignore[arg-type]
-        .join(Batch, Batch.id == Balance.batch_id)  # type: ignore[arg-type]
-        .where(
-            Location.kind == LocationKind.DEPOT.value,
-            Balance.on_hand != 0,
-            Batch.expires_on < today,  # type: ignore[operator]
-        )
-        .group_by(Balance.item_id)
-    )
     totals = _scope(session, totals, depot=depot, subtree=subtree, item=item, of=DepotItemTotal)
-    expired = _scope(session, expired, depot=depot, subtree=subtree, item=item)
-    past = {item_id: (int(units), int(free)) for item_id, units, free in session.execute(expired)}
-    rows = session.execute(totals).all()
+    rows = session.execute(totals.group_by(DepotItemTotal.item_id)).all()
+    past = _expired_units(session, today, depot=depot, subtree=subtree, item=item)
     items = {
         i.id: i
         for i in session.scalars(select(Item).where(Item.id.in_([r[0] for r in rows])))  # type: ignore[union-attr]
@@ -261,6 +244,36 @@ def balance_totals(
     return sorted(out, key=lambda t: t.item)
 
 
+def _expired_units(
+    session: Session, today: date, *, depot: str | None, subtree: bool, item: str | None
+) -> dict[int, tuple[int, int]]:
+    """item id -> (units on hand, units unreserved) in lots expired by `today`: the expired
+    lots first (expiry index), then their balances (batch index), so a ledger with none
+    costs one small look-up."""
+    expired = list(session.scalars(select(Batch.id).where(Batch.expires_on < today)))  # type: ignore[operator]
+    out: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(expired), 500):
+        stmt = (
+            select(
+                Balance.item_id,
+                func.sum(Balance.on_hand),
+                func.sum(Balance.on_hand - Balance.reserved),
+            )
+            .join(Location, Location.id == Balance.location_id)  # type: ignore[arg-type]
+            .where(
+                Balance.batch_id.in_(expired[start : start + 500]),  # type: ignore[attr-defined]
+                Location.kind == LocationKind.DEPOT.value,
+                Balance.on_hand != 0,
+            )
+            .group_by(Balance.item_id)
+        )
+        stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item)
+        for item_id, units, free in session.execute(stmt):
+            was = out.get(item_id, (0, 0))
+            out[item_id] = (was[0] + int(units), was[1] + int(free))
+    return out
+
+
 def usable_on_hand(
     session: Session, *, today: date, depot_ids: set[int] | None = None
 ) -> dict[tuple[int, int], int]:
@@ -274,17 +287,20 @@ def usable_on_hand(
         .join(Location, Location.id == DepotItemTotal.location_id)  # type: ignore[arg-type]
         .where(Location.kind == LocationKind.DEPOT.value, DepotItemTotal.on_hand != 0)
     )
-    expired = (
-        select(Balance.location_id, Balance.item_id, func.sum(Balance.on_hand))
-        .join(Batch, Batch.id == Balance.batch_id)  # type: ignore[arg-type]
-        .where(Balance.on_hand != 0, Batch.expires_on < today)  # type: ignore[operator]
-        .group_by(Balance.location_id, Balance.item_id)
-    )
     if depot_ids is not None:
         totals = totals.where(DepotItemTotal.location_id.in_(depot_ids))  # type: ignore[attr-defined]
-        expired = expired.where(Balance.location_id.in_(depot_ids))  # type: ignore[attr-defined]
     out = {(loc, item): int(total) for loc, item, total in session.execute(totals)}
-    for loc, item, units in session.execute(expired):
-        if (loc, item) in out:
-            out[(loc, item)] -= int(units)
+    expired = list(session.scalars(select(Batch.id).where(Batch.expires_on < today)))  # type: ignore[operator]
+    for start in range(0, len(expired), 500):
+        rows = session.execute(
+            select(Balance.location_id, Balance.item_id, func.sum(Balance.on_hand))
+            .where(
+                Balance.batch_id.in_(expired[start : start + 500]),  # type: ignore[attr-defined]
+                Balance.on_hand != 0,
+            )
+            .group_by(Balance.location_id, Balance.item_id)
+        )
+        for loc, item, units in rows:
+            if (loc, item) in out:
+                out[(loc, item)] -= int(units)
     return {key: units for key, units in out.items() if units}
