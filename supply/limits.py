@@ -29,6 +29,8 @@ REFERENCE_MAX = 100
 ACTOR_MAX = 100
 KEY_MAX = 200
 NOTE_MAX = 2000
+#: Residents a depot serves: more than any province holds, within PostgreSQL's INTEGER.
+POPULATION_MAX = 1_500_000_000
 
 _NOTE_SPACE = frozenset("\n\r\t")
 

@@ -6,7 +6,8 @@ PostgreSQL's int4. SQLite's INTEGER is already 64-bit; its tables are rebuilt (b
 only so that the declared types match the models.
 
 `location_tree` and `depot_item_total` are filled from the existing depots and balances, so
-an upgraded ledger verifies clean at once.
+an upgraded ledger verifies clean at once. `item_category` is the catalogue's list of
+categories: the defaults, and every category existing items already use.
 
 Revision ID: 0007_ledger_guards
 Revises: 0005_load_arrival
@@ -22,6 +23,21 @@ revision: str = "0007_ledger_guards"
 down_revision: str | None = "0005_load_arrival"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+#: The default categories (as `supply.models.catalogue.DEFAULT_CATEGORIES` at this revision).
+CATEGORIES = [
+    ("food_water", "食品饮用水", "Food and drinking water"),
+    ("shelter", "帐篷篷布", "Tents and shelter"),
+    ("bedding", "被服", "Bedding"),
+    ("clothing", "衣物", "Clothing"),
+    ("medical", "医疗卫生", "Medical"),
+    ("hygiene", "清洁卫生", "Hygiene"),
+    ("lighting", "照明", "Lighting"),
+    ("power", "电力", "Power"),
+    ("rescue", "救援器材", "Rescue equipment"),
+    ("tools", "工具", "Tools"),
+    ("communication", "通信", "Communication"),
+]
 
 COLUMNS = [
     ("movement", "qty", False),
@@ -94,6 +110,21 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("balance", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_balance_batch_id"), ["batch_id"], unique=False)
+    category = op.create_table(
+        "item_category",
+        sa.Column("code", sa.String(length=64), nullable=False),
+        sa.Column("name_zh", sa.String(length=200), nullable=False),
+        sa.Column("name_en", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_item_category")),
+    )
+    op.bulk_insert(
+        category, [{"code": c, "name_zh": zh, "name_en": en} for c, zh, en in CATEGORIES]
+    )
+    op.execute(
+        "INSERT INTO item_category (code, name_zh, name_en) "
+        "SELECT DISTINCT category, category, category FROM item "
+        "WHERE category NOT IN (SELECT code FROM item_category)"
+    )
     op.execute(
         """
         WITH RECURSIVE tree(ancestor_id, descendant_id, depth) AS (
@@ -119,6 +150,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("item_category")
     with op.batch_alter_table("balance", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_balance_batch_id"))
     op.drop_table("depot_item_total")

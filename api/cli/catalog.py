@@ -7,7 +7,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
-from api.cli.common import DbOption, console, fail, print_table, run
+from api.cli.common import DbOption, console, fail, print_table, read, run
 from supply.csvfiles import read_rows
 from supply.errors import SupplyError
 from supply.models import DepotCreate, ItemCreate
@@ -17,6 +17,11 @@ from supply.services.catalogue import upsert_depots, upsert_items
 
 catalog_app = typer.Typer(help="The reserve catalogue of items.", no_args_is_help=True)
 depots_app = typer.Typer(help="The five-tier depot network.", no_args_is_help=True)
+categories_app = typer.Typer(
+    help="The catalogue's categories, which items must name; the bureau may add its own.",
+    no_args_is_help=True,
+)
+catalog_app.add_typer(categories_app, name="categories")
 
 ITEM_COLUMNS = (
     "code",
@@ -104,3 +109,29 @@ def entrust(
         console.print(f"{depot}: entrusted storage ended")
     else:
         console.print(f"{depot}: kept by {custodian} (entrusted storage)")
+
+
+@categories_app.command("list")
+def list_categories(db: DbOption = None) -> None:
+    """Show the categories items may name."""
+    from supply.services.catalogue import list_categories as service
+
+    rows = read(db, lambda s: [(c.code, c.name_zh, c.name_en) for c in service(s)])
+    table = Table("code", "名称", "name")
+    for row in rows:
+        table.add_row(*row)
+    print_table(table, wrap=("名称", "name"))
+
+
+@categories_app.command("add")
+def add_category(
+    code: Annotated[str, typer.Argument(help="Category code, e.g. water_purification.")],
+    name_zh: Annotated[str, typer.Option("--name-zh", help="中文名称")],
+    name_en: Annotated[str, typer.Option("--name-en", help="English name")],
+    db: DbOption = None,
+) -> None:
+    """Add a category to the catalogue's list (or rename one)."""
+    from supply.services.catalogue import add_category as service
+
+    new = run(db, lambda s: service(s, code=code, name_zh=name_zh, name_en=name_en))
+    console.print(f"category {code} {'added' if new else 'renamed'}", highlight=False)

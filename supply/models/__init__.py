@@ -2,7 +2,13 @@
 
 from supply.models.balances import Balance, DepotItemTotal, Reservation, ReservationStatus
 from supply.models.batches import Batch, is_expired, rotation_date
-from supply.models.catalogue import Item, ItemCreate, ItemRead
+from supply.models.catalogue import (
+    DEFAULT_CATEGORIES,
+    Item,
+    ItemCategory,
+    ItemCreate,
+    ItemRead,
+)
 from supply.models.dispatch import (
     DispatchLoad,
     DispatchLoadRead,
@@ -49,6 +55,7 @@ from supply.models.reserves import (
 )
 
 __all__ = [
+    "DEFAULT_CATEGORIES",
     "GUARDED_KINDS",
     "NUMBER_PREFIX",
     "Agreement",
@@ -75,6 +82,7 @@ __all__ = [
     "Inspection",
     "InspectionCreate",
     "Item",
+    "ItemCategory",
     "ItemCreate",
     "ItemRead",
     "LoadStatus",

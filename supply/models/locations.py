@@ -6,6 +6,8 @@ from pydantic import field_validator
 from sqlalchemy import CheckConstraint, String
 from sqlmodel import Field, SQLModel
 
+from supply.limits import POPULATION_MAX
+
 
 class LocationKind(StrEnum):
     DEPOT = "depot"
@@ -85,7 +87,7 @@ class DepotCreate(SQLModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     capacity_m3: float | None = Field(default=None, ge=0)
-    population_served: int | None = Field(default=None, ge=0)
+    population_served: int | None = Field(default=None, ge=0, le=POPULATION_MAX)
 
     @field_validator("parent_code", mode="before")
     @classmethod

@@ -10,8 +10,10 @@ from sqlmodel import Session
 from supply.errors import InvalidInput, NotFound, SupplyError
 from supply.limits import NAME_MAX, check_code, check_text
 from supply.models import (
+    DEFAULT_CATEGORIES,
     DepotCreate,
     Item,
+    ItemCategory,
     ItemCreate,
     Location,
     LocationKind,
@@ -26,9 +28,11 @@ def upsert_items(session: Session, items: Sequence[ItemCreate]) -> tuple[int, in
     dupes = {c for c, n in Counter(codes).items() if n > 1}
     if dupes:
         raise InvalidInput("code", f"item code(s) repeated: {', '.join(sorted(dupes))}")
+    known = set(session.scalars(select(ItemCategory.code)))
     for index, data in enumerate(items):
         try:
             _check_item_text(data)
+            _check_plausible(data, known)
         except SupplyError as exc:
             exc.index = index
             raise
@@ -56,6 +60,52 @@ def _check_item_text(data: ItemCreate) -> None:
     check_text("name_en", data.name_en, NAME_MAX)
     check_code("category", data.category)
     check_text("unit", data.unit, 32)
+
+
+def _check_plausible(data: ItemCreate, categories: set[str]) -> None:
+    """Refuse what cannot be meant: a category outside the catalogue's list (a typo would
+    start a category of its own), a rotation lead not below the shelf life (a lot would be
+    due for rotation the day it arrives)."""
+    if data.category not in categories:
+        raise InvalidInput(
+            "category",
+            f"{data.category!r} is not a catalogue category ({', '.join(sorted(categories))}); "
+            "add it with `relief catalog categories add CODE --name-zh ... --name-en ...`",
+        )
+    if data.shelf_life_days is not None and data.rotation_lead_days >= data.shelf_life_days:
+        raise InvalidInput(
+            "rotation_lead_days",
+            f"{data.rotation_lead_days} days is not below the shelf life of "
+            f"{data.shelf_life_days} days: every lot would be due for rotation on arrival",
+        )
+
+
+def add_category(session: Session, *, code: str, name_zh: str, name_en: str) -> bool:
+    """Add a category to the catalogue's list (or rename it); True when it is new."""
+    check_code("code", code.strip() or "?")
+    if not code.strip():
+        raise InvalidInput("code", "must not be blank")
+    check_text("name_zh", name_zh, NAME_MAX)
+    check_text("name_en", name_en, NAME_MAX)
+    row = session.get(ItemCategory, code)
+    if row is None:
+        session.add(ItemCategory(code=code, name_zh=name_zh, name_en=name_en))
+    else:
+        row.name_zh, row.name_en = name_zh, name_en
+    session.flush()
+    return row is None
+
+
+def list_categories(session: Session) -> list[ItemCategory]:
+    return list(session.scalars(select(ItemCategory).order_by(ItemCategory.code)))
+
+
+def ensure_default_categories(session: Session) -> None:
+    """The default list, for a ledger built without migrations (tests)."""
+    for code, name_zh, name_en in DEFAULT_CATEGORIES:
+        if session.get(ItemCategory, code) is None:
+            session.add(ItemCategory(code=code, name_zh=name_zh, name_en=name_en))
+    session.flush()
 
 
 def upsert_depots(session: Session, depots: Sequence[DepotCreate]) -> tuple[int, int]:

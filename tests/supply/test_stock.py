@@ -422,3 +422,28 @@ def test_verify_reports_item_totals_out_of_step(world: Session) -> None:
     report = verify(world)
 
     assert any("item totals" in p for p in report.problems), report.problems
+
+
+def test_item_with_unknown_category_is_refused_until_added(session: Session) -> None:
+    """A category outside the catalogue's list is refused, naming the list; once the bureau
+    adds it, the item is accepted (free-text categories were accepted before)."""
+    from supply.models import ItemCreate
+    from supply.services.catalogue import add_category, upsert_items
+
+    tablets = ItemCreate(
+        code="TABLETS", name_zh="净水片", name_en="Purification tablets",
+        category="water_purification", unit="box", unit_weight_kg=0.1,
+        unit_volume_m3=0.001, shelf_life_days=1000, rotation_lead_days=60,
+    )  # fmt: skip
+    with pytest.raises(InvalidInput, match="'water_purification' is not a catalogue category"):
+        upsert_items(session, [tablets])
+
+    add_category(session, code="water_purification", name_zh="净水", name_en="Purification")
+
+    assert upsert_items(session, [tablets]) == (1, 0)
+
+
+def test_rotation_lead_not_below_shelf_life_is_refused(session: Session) -> None:
+    """A lot would be due for rotation the day it arrives: refused, naming the field."""
+    with pytest.raises(InvalidInput, match="rotation_lead_days: 400 days is not below"):
+        make_item(session, "BISCUIT", shelf_life_days=365, rotation_lead_days=400)
