@@ -88,7 +88,7 @@ def verify(session: Session) -> VerifyReport:
                 f"active reservations hold {held.get(key, 0)}"
             )
 
-    _check_totals(session, stored, report)
+    _check_totals(session, rebuilt, stored, report)
     _check_tree(session, report)
 
     unbalanced = session.execute(
@@ -104,13 +104,20 @@ def verify(session: Session) -> VerifyReport:
 
 
 def _check_totals(
-    session: Session, stored: dict[ledger.Key, tuple[int, int, bool]], report: VerifyReport
+    session: Session,
+    rebuilt: dict[ledger.Key, int],
+    stored: dict[ledger.Key, tuple[int, int, bool]],
+    report: VerifyReport,
 ) -> None:
-    """The per-item totals of physical locations must equal their balances' sums."""
+    """The per-item totals of physical locations must equal what the movements say (on
+    hand, lots with stock) and what the balances hold reserved."""
     expected: dict[tuple[int, int], tuple[int, int, int]] = {}
-    for (loc, item, _batch), (on_hand, reserved, guarded) in stored.items():
-        if not guarded:
+    for key in set(rebuilt) | set(stored):
+        on_hand = rebuilt.get(key, 0)
+        _, reserved, guarded = stored.get(key, (0, 0, True))
+        if not guarded or (key not in stored and on_hand == 0):
             continue
+        loc, item = key[0], key[1]
         was = expected.get((loc, item), (0, 0, 0))
         expected[(loc, item)] = (was[0] + on_hand, was[1] + reserved, was[2] + (on_hand != 0))
     kept = {
@@ -131,7 +138,7 @@ def _check_totals(
             depot, item, _ = ledger.describe_key(session, (key[0], key[1], 0))
             report.problems.append(
                 f"{depot} / {item}: item totals (on hand, reserved, lots) {have}, "
-                f"balances sum to {want}"
+                f"movements and reservations say {want}"
             )
 
 
