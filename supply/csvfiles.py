@@ -66,13 +66,7 @@ def validate_rows(
 
 def read_rows(path: Path, model: type[M], *, required: tuple[str, ...]) -> list[tuple[int, M]]:
     """Parse every row or raise on the first bad one; blank cells become None."""
-    if not path.exists():
-        raise InvalidInput("file", f"{path} does not exist")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle), None)
-    if not header:
-        raise InvalidInput(str(path), "the file is empty (a header row is needed)")
-    return validate_rows(path, header, _rows(path), model, required=required)
+    return list(iter_rows(path, model, required=required))
 
 
 def iter_rows(
@@ -86,6 +80,7 @@ def iter_rows(
         header = next(csv.reader(handle), None)
     if not header:
         raise InvalidInput(str(path), "the file is empty (a header row is needed)")
+    validate_rows(path, header, [], model, required=required)  # the header, even with no rows
     raw = _rows(path)
     while part := list(islice(raw, chunk)):
         yield from validate_rows(path, header, part, model, required=required)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import IO
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
@@ -83,7 +83,7 @@ class LedgerLineRow(BaseModel):
     document: str = Field(min_length=1, max_length=32)
     kind: DocumentKind
     status: DocumentStatus
-    occurred_at: datetime
+    occurred_at: AwareDatetime
     reference: str | None = None
     location: str
     location_kind: LocationKind
@@ -98,13 +98,6 @@ class LedgerLineRow(BaseModel):
     reverses: str | None = None
     origin: str | None = None
     destination: str | None = None
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("needs a time zone, e.g. 2026-03-02T09:00:00+00:00")
-        return value
 
 
 @dataclass(frozen=True, slots=True)
