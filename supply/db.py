@@ -194,7 +194,9 @@ def utcnow() -> datetime:
 def dialect_insert(session: Session, table: Any) -> Any:
     """An INSERT that knows ON CONFLICT on both databases (same syntax on each)."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table)

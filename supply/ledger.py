@@ -346,8 +346,8 @@ def post_many(
     for i, draft in enumerate(drafts):
         try:
             _check_draft_text(draft)
-        except InvalidInput as error:
-            error.index = i
+        except InvalidInput as refused:
+            refused.index = i
             raise
     keys = [d.idempotency_key for d in drafts if d.idempotency_key]
     if len(set(keys)) != len(keys):
@@ -389,13 +389,13 @@ def post_many(
                 raise error
             if abs(on_hand + delta) > BALANCE_MAX:
                 depot, item, lot = describe_key(session, key)
-                error = InvalidInput(
+                beyond = InvalidInput(
                     "qty",
                     f"the balance of {depot}, item {item}, lot {lot} would reach "
                     f"{on_hand + delta:,} units, beyond the ledger's limit of {BALANCE_MAX:,}",
                 )
-                error.index = fresh_at[index]
-                raise error
+                beyond.index = fresh_at[index]
+                raise beyond
             state[key][0] = on_hand + delta
             total_delta[key] += delta
 

@@ -117,9 +117,8 @@ def _check_totals(
         _, reserved, guarded = stored.get(key, (0, 0, True))
         if not guarded or (key not in stored and on_hand == 0):
             continue
-        loc, item = key[0], key[1]
-        was = expected.get((loc, item), (0, 0, 0))
-        expected[(loc, item)] = (was[0] + on_hand, was[1] + reserved, was[2] + (on_hand != 0))
+        was = expected.get((key[0], key[1]), (0, 0, 0))
+        expected[(key[0], key[1])] = (was[0] + on_hand, was[1] + reserved, was[2] + (on_hand != 0))
     kept = {
         (loc, item): (int(on_hand), int(reserved), int(lots))
         for loc, item, on_hand, reserved, lots in session.execute(
@@ -132,12 +131,12 @@ def _check_totals(
             )
         )
     }
-    for key in sorted(set(expected) | set(kept)):
-        want, have = expected.get(key, (0, 0, 0)), kept.get(key, (0, 0, 0))
+    for pair in sorted(set(expected) | set(kept)):
+        want, have = expected.get(pair, (0, 0, 0)), kept.get(pair, (0, 0, 0))
         if want != have:
-            depot, item, _ = ledger.describe_key(session, (key[0], key[1], 0))
+            depot, item_code, _ = ledger.describe_key(session, (pair[0], pair[1], 0))
             report.problems.append(
-                f"{depot} / {item}: item totals (on hand, reserved, lots) {have}, "
+                f"{depot} / {item_code}: item totals (on hand, reserved, lots) {have}, "
                 f"movements and reservations say {want}"
             )
 

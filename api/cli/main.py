@@ -71,6 +71,7 @@ def load_command(name: str) -> Any:
     """Import the module of one command and build its click command."""
     spec = COMMANDS[name]
     target = getattr(importlib.import_module(spec.module), spec.attribute)
+    command: Any
     if isinstance(target, typer.Typer):
         command = typer.main.get_group(target)
     else:
