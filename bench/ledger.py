@@ -74,7 +74,7 @@ from supply.models import (
 )
 from supply.services import stock
 from supply.services.balances import balance_totals, balances
-from supply.services.catalogue import upsert_depots, upsert_items
+from supply.services.catalogue import ensure_default_categories, upsert_depots, upsert_items
 from supply.services.lookup import (
     batch_for_receipt,
     ensure_virtual_locations,
@@ -308,6 +308,7 @@ def open_database(target: Target) -> Iterator[Engine]:
     try:
         with session_scope(engine) as session:
             ensure_virtual_locations(session)
+            ensure_default_categories(session)
         yield engine
     finally:
         engine.dispose()
