@@ -128,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
             str(r["modules"]),
             ", ".join(r["heavy"]) or "none",
         )
-    console = Console(width=max(Console().width, 120))
+    table.columns[0].no_wrap = True
+    console = Console(width=max(Console().width, 140))
     console.print(table)
     print(json.dumps(document))
     return 0 if ok else 1

@@ -71,7 +71,7 @@ def import_depots(path: Path, db: DbOption = None) -> None:
 @depots_app.command("list")
 def list_depots(db: DbOption = None) -> None:
     """Show the depot network."""
-    depots = run(db, services_list_depots)
+    depots = read(db, services_list_depots)
     table = Table(
         "code", "name", "tier", "parent", "capacity m³", "population served", "custodian", "active"
     )

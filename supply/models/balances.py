@@ -41,7 +41,8 @@ class DepotItemTotal(SQLModel, table=True):
     `supply.verify` rebuilds it from the balances."""
 
     __tablename__ = "depot_item_total"
-    __table_args__ = {"sqlite_with_rowid": False}  # rows of a depot stored together
+    # Revision 0007 makes it WITHOUT ROWID on SQLite (a depot's rows stored together); not
+    # said here, as a dialect option loads the dialect (and asyncio) on every start-up.
 
     location_id: int = Field(foreign_key="location.id", primary_key=True)
     item_id: int = Field(foreign_key="item.id", primary_key=True, index=True)

@@ -70,7 +70,7 @@ class LocationTree(SQLModel, table=True):
     recursive walk. Kept by `supply.services.catalogue` when depots are created or moved."""
 
     __tablename__ = "location_tree"
-    __table_args__ = {"sqlite_with_rowid": False}
+    # WITHOUT ROWID on SQLite: see `DepotItemTotal`.
 
     ancestor_id: int = Field(foreign_key="location.id", primary_key=True)
     descendant_id: int = Field(foreign_key="location.id", primary_key=True, index=True)
