@@ -155,11 +155,10 @@ def read_scope(engine: Engine) -> Iterator[Session]:
     options: dict[str, Any] = {READ_ONLY: True}
     if not is_sqlite(engine):
         options["postgresql_readonly"] = True
+    # Closing (not rolling back) ends the transaction when the connection goes back to the
+    # pool, and leaves the rows read loaded for the caller (a rollback would expire them).
     with Session(engine.execution_options(**options), expire_on_commit=False) as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
+        yield session
 
 
 class UTCDateTime(TypeDecorator[datetime]):

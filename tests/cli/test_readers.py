@@ -63,3 +63,12 @@ def test_lock_holder_names_the_command_or_a_stale_note(tmp_path: Path) -> None:
     assert not (tmp_path / "l.db-writer").exists()
     (tmp_path / "l.db-writer").write_text("999999999\t2026-12-01T10:00:00\trelief stock import x\n")
     assert "stale" in lock_holder(ledger_file)
+
+
+def test_read_results_stay_loaded_after_the_read(ledger: Relief) -> None:
+    """A read returns ORM rows (depots list): they must still be readable once the read-only
+    transaction has ended."""
+    listed = ledger.ok("depots", "list").stdout
+
+    assert "CNTY" in listed
+    assert "TWN" in listed
