@@ -9,7 +9,7 @@ from sqlmodel import Session
 from supply.db import dialect_insert
 from supply.errors import InvalidInput, NotFound
 from supply.limits import NAME_MAX, check_code, check_optional_text
-from supply.models import Batch, Item, Location, LocationKind
+from supply.models import GUARDED_KINDS, Batch, Item, Location, LocationKind
 
 
 def item_by_code(session: Session, code: str) -> Item:
@@ -25,7 +25,15 @@ def depot_by_code(session: Session, code: str, *, field: str = "depot") -> Locat
     loc = session.scalars(select(Location).where(Location.code == code)).first()
     if loc is None or loc.kind != LocationKind.DEPOT:
         raise NotFound(field, code)
+    _known_kind(session, loc)
     return loc
+
+
+def _known_kind(session: Session, loc: Location) -> None:
+    """Tell the ledger's per-session cache of physical locations what this one is, so that
+    posting does not ask the database again (a location's kind never changes)."""
+    cache: dict[int, bool] = session.info.setdefault("guarded_locations", {})
+    cache[loc.id] = loc.kind in GUARDED_KINDS  # type: ignore[index]
 
 
 def active_depot(session: Session, code: str, *, field: str = "depot") -> Location:
@@ -46,6 +54,7 @@ def virtual(session: Session, kind: LocationKind) -> Location:
     loc = session.scalars(select(Location).where(Location.code == kind.value)).first()
     if loc is not None:
         cache[kind.value] = loc
+        _known_kind(session, loc)
     else:
         session.execute(
             dialect_insert(session, Location)
