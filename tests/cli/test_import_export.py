@@ -279,3 +279,13 @@ def test_export_imports_into_a_fresh_ledger(
     assert fresh.on_hand() == ledger.on_hand()
     assert fresh.ok("stock", "export").stdout == ledger.ok("stock", "export").stdout
     assert fresh("stock", "verify").exit_code == 0
+
+
+def test_import_reports_progress_on_stderr_when_piped(ledger: Relief, tmp_path: Path) -> None:
+    """Piped or redirected (CliRunner is not a terminal), a bulk import says how far it is on
+    stderr in plain lines, and stdout keeps only the result (it used to print nothing until
+    the end)."""
+    result = ledger.ok("stock", "import", str(movements_csv(tmp_path / "m.csv", GOOD_ROWS)))
+
+    assert "importing: 8/8 movement lines" in result.stderr
+    assert "importing" not in result.stdout
