@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "tours": "bench.tours",
     "facility": "bench.facility",
     "siting": "bench.siting",
+    "cli": "bench.cli",
 }
 
 

@@ -120,12 +120,16 @@ class _Agreement(BaseModel):
     lon: float = Field(ge=-180, le=180)
 
 
+#: More residents than the largest shelter (a stadium) holds: a figure above it is a typo.
+MAX_SHELTER_RESIDENTS = 200_000
+
+
 class _Shelter(BaseModel):
     code: str
     name: str
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    residents: int = Field(ge=0)
+    residents: int = Field(ge=0, le=MAX_SHELTER_RESIDENTS)
 
 
 class _Fleet(BaseModel):

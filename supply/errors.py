@@ -78,3 +78,22 @@ class UnbalancedDocument(SupplyError):
 
 class DocumentState(Conflict):
     """The document is in a state that forbids the action (already reversed, not posted...)."""
+
+
+class ReplayMismatch(Conflict):
+    """A key (or an imported reference) seen again with other content: a correction that
+    would otherwise be skipped as a replay and lost. Posted documents never change, so the
+    keeper reverses the old one and posts the new one under a new key."""
+
+    def __init__(self, *, key: str, number: str, fields: list[str], line_index: int) -> None:
+        self.key = key
+        self.number = number
+        self.fields = fields
+        #: Position, in the new draft's lines, of the first line that differs.
+        self.line_index = line_index
+        super().__init__(
+            "idempotency_key",
+            f"{key!r} was already posted as {number} with other {', '.join(fields)}; "
+            f"a posted document never changes: reverse {number} "
+            f"(`relief stock reverse {number}`) and post the correction under a new key",
+        )

@@ -12,9 +12,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, column, func, select, update, values
+from sqlalchemy import TextClause, func, select, text, update
 from sqlmodel import Session
 
 from supply.db import dialect_insert, utcnow
@@ -23,13 +24,25 @@ from supply.errors import (
     DocumentState,
     InsufficientStock,
     InvalidInput,
+    ReplayMismatch,
     UnbalancedDocument,
+)
+from supply.limits import (
+    ACTOR_MAX,
+    BALANCE_MAX,
+    KEY_MAX,
+    NOTE_MAX,
+    REFERENCE_MAX,
+    check_optional_text,
+    check_qty,
+    check_text,
 )
 from supply.models import (
     GUARDED_KINDS,
     NUMBER_PREFIX,
     Balance,
     Batch,
+    DepotItemTotal,
     Document,
     DocumentCounter,
     DocumentKind,
@@ -114,6 +127,7 @@ def _check_balanced(session: Session, draft: DocumentDraft) -> dict[Key, int]:
     for line in draft.lines:
         if not isinstance(line.qty, int) or isinstance(line.qty, bool) or line.qty == 0:
             raise InvalidInput("qty", f"line quantities are non-zero integers, got {line.qty!r}")
+        check_qty("qty", abs(line.qty))
         per_batch[(line.item_id, line.batch_id)] += line.qty
         net[line.key] += line.qty
     for (item_id, batch_id), total in per_batch.items():
@@ -121,6 +135,15 @@ def _check_balanced(session: Session, draft: DocumentDraft) -> dict[Key, int]:
             _, item, lot = describe_key(session, (0, item_id, batch_id))
             raise UnbalancedDocument(item=item, lot=lot, total=total)
     return {k: v for k, v in net.items() if v != 0}
+
+
+def _check_draft_text(draft: DocumentDraft) -> None:
+    """What a document carries as text, within the limits both databases hold."""
+    check_text("actor", draft.actor, ACTOR_MAX)
+    check_optional_text("reference", draft.reference, REFERENCE_MAX)
+    check_optional_text("note", draft.note, NOTE_MAX, multiline=True)
+    check_optional_text("idempotency_key", draft.idempotency_key, KEY_MAX)
+    check_optional_text("reason", draft.reason, 32)
 
 
 def _load_balances(session: Session, keys: Iterable[Key]) -> dict[Key, tuple[int, int]]:
@@ -146,24 +169,28 @@ def _load_balances(session: Session, keys: Iterable[Key]) -> dict[Key, tuple[int
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
         # A joined VALUES list, not a row-value IN: SQLite plans the latter as a full scan.
-        wanted = (
-            values(column("l", Integer), column("i", Integer), column("b", Integer), name="k")
-            .data(chunk)
-            .cte("wanted")
-        )
-        rows = session.execute(
-            select(*cols, Balance.on_hand, Balance.reserved).join(
-                wanted,
-                and_(
-                    Balance.location_id == wanted.c.l,
-                    Balance.item_id == wanted.c.i,
-                    Balance.batch_id == wanted.c.b,
-                ),
-            )
-        )
-        for loc, item, batch, on_hand, reserved in rows:
+        # Plain text with numbered parameters, one statement per size: a Core `values()`
+        # carries its rows in its cache key, so each chunk was compiled anew (70 ms each).
+        params = {
+            f"{c}{n}": v for n, key in enumerate(chunk) for c, v in zip("lib", key, strict=True)
+        }
+        for loc, item, batch, on_hand, reserved in session.execute(
+            _wanted_balances(len(chunk)), params
+        ):
             found[(loc, item, batch)] = (on_hand, reserved)
     return found
+
+
+@lru_cache(maxsize=8)
+def _wanted_balances(size: int) -> TextClause:
+    rows = ", ".join(f"(:l{n}, :i{n}, :b{n})" for n in range(size))
+    return text(
+        f"WITH wanted(l, i, b) AS (VALUES {rows}) "
+        "SELECT balance.location_id, balance.item_id, balance.batch_id, "
+        "balance.on_hand, balance.reserved FROM balance JOIN wanted "
+        "ON balance.location_id = wanted.l AND balance.item_id = wanted.i "
+        "AND balance.batch_id = wanted.b"
+    )
 
 
 def _guarded_locations(session: Session, location_ids: Iterable[int]) -> dict[int, bool]:
@@ -216,6 +243,79 @@ def _existing_by_key(session: Session, keys: Sequence[str]) -> dict[str, Posted]
     return found
 
 
+_LINE_FIELDS = ("location", "item", "lot", "qty")
+
+
+def _line_differences(stored: list[Line], draft: list[Line]) -> tuple[int, list[str]] | None:
+    """Where a replayed draft departs from the document posted under its key, or None when
+    it carries the same lines (in any order): (first differing line, fields that differ)."""
+    if sorted(stored, key=_line_order) == sorted(draft, key=_line_order):
+        return None
+    for index, (old, new) in enumerate(zip(stored, draft, strict=False)):
+        pairs = zip(_LINE_FIELDS, _line_order(old), _line_order(new), strict=True)
+        fields = [name for name, a, b in pairs if a != b]
+        if fields:
+            return index, fields
+    return min(len(stored), len(draft)), ["number of lines"]
+
+
+def _line_order(line: Line) -> tuple[int, int, int, int]:
+    return (line.location_id, line.item_id, line.batch_id, line.qty)
+
+
+def _check_replays(
+    session: Session, drafts: Sequence[DocumentDraft], replayed: dict[str, Posted]
+) -> None:
+    """A key seen again must carry the same document: a different one is a correction that a
+    silent replay would lose, so it is refused (`ReplayMismatch`) rather than skipped."""
+    pairs = [
+        (i, replayed[d.idempotency_key])
+        for i, d in enumerate(drafts)
+        if d.idempotency_key in replayed
+    ]
+    try:
+        check_same_as_posted(session, [p for _, p in pairs], [drafts[i] for i, _ in pairs])
+    except ReplayMismatch as error:
+        error.index = pairs[error.index or 0][0]
+        raise
+
+
+def check_same_as_posted(
+    session: Session, earlier: Sequence[Posted], drafts: Sequence[DocumentDraft]
+) -> None:
+    """Require each draft to carry the same lines (in any order) as the posted document
+    beside it; `ReplayMismatch.index` is the position of the first that does not."""
+    stored: dict[int, list[Line]] = defaultdict(list)
+    ids = [p.id for p in earlier]
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(
+                Movement.document_id,
+                Movement.location_id,
+                Movement.item_id,
+                Movement.batch_id,
+                Movement.qty,
+            )
+            .where(Movement.document_id.in_(ids[start : start + _CHUNK]))  # type: ignore[attr-defined]
+            .order_by(Movement.id)  # type: ignore[arg-type]
+        )
+        for doc_id, *line in rows:
+            stored[doc_id].append(Line(*line))
+    for i, (posted, draft) in enumerate(zip(earlier, drafts, strict=True)):
+        found = _line_differences(stored[posted.id], draft.lines)
+        if posted.kind != draft.kind.value:
+            found = (0, ["kind"])
+        if found is not None:
+            error = ReplayMismatch(
+                key=draft.idempotency_key or posted.number,
+                number=posted.number,
+                fields=found[1],
+                line_index=found[0],
+            )
+            error.index = i
+            raise error
+
+
 def post(session: Session, draft: DocumentDraft) -> Posted:
     """Post one document. See `post_many`."""
     return post_many(session, [draft])[0]
@@ -229,17 +329,26 @@ def post_many(
 ) -> list[Posted]:
     """Post documents in order, all or nothing, within the caller's transaction.
 
-    A draft whose idempotency key was already posted is not posted again: its earlier
-    document is returned with `replayed=True`.
+    A draft whose idempotency key was already posted with the same lines is not posted
+    again: its earlier document is returned with `replayed=True`.
 
     Raises
     ------
     UnbalancedDocument
         If a document's lines for some item and batch do not sum to zero.
+    ReplayMismatch
+        If a key was already posted with other lines (a correction must reverse the old
+        document and post a new one).
     InsufficientStock
         If any document, at its place in the sequence, would take a depot or the
         in-transit location below zero or below its reserved quantity.
     """
+    for i, draft in enumerate(drafts):
+        try:
+            _check_draft_text(draft)
+        except InvalidInput as refused:
+            refused.index = i
+            raise
     keys = [d.idempotency_key for d in drafts if d.idempotency_key]
     if len(set(keys)) != len(keys):
         raise InvalidInput("idempotency_key", "the same key appears twice in one posting")
@@ -255,7 +364,11 @@ def post_many(
             )
             error.index = i
             raise error
-    fresh = [d for d in drafts if d.idempotency_key not in replayed]
+    if replayed:
+        _check_replays(session, drafts, replayed)
+    # Positions, not `drafts.index`: two equal drafts are still two documents.
+    fresh_at = [i for i, d in enumerate(drafts) if d.idempotency_key not in replayed]
+    fresh = [drafts[i] for i in fresh_at]
     nets = [_check_balanced(session, d) for d in fresh]
     all_keys = {k for net in nets for k in net}
     guarded = _guarded_locations(session, (k[0] for k in all_keys))
@@ -272,8 +385,17 @@ def post_many(
                 error = InsufficientStock(
                     depot=depot, item=item, lot=lot, available=on_hand - reserved, requested=-delta
                 )
-                error.index = drafts.index(fresh[index])
+                error.index = fresh_at[index]
                 raise error
+            if abs(on_hand + delta) > BALANCE_MAX:
+                depot, item, lot = describe_key(session, key)
+                beyond = InvalidInput(
+                    "qty",
+                    f"the balance of {depot}, item {item}, lot {lot} would reach "
+                    f"{on_hand + delta:,} units, beyond the ledger's limit of {BALANCE_MAX:,}",
+                )
+                beyond.index = fresh_at[index]
+                raise beyond
             state[key][0] = on_hand + delta
             total_delta[key] += delta
 
@@ -298,13 +420,11 @@ def _balance_upsert(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect not in _UPSERTS:
         stmt = dialect_insert(session, Balance.__table__)
+        table = Balance.__table__.c  # type: ignore[attr-defined]
         _UPSERTS[dialect] = stmt.on_conflict_do_update(
             index_elements=["location_id", "item_id", "batch_id"],
-            set_={
-                "on_hand": Balance.__table__.c.on_hand + stmt.excluded.on_hand,
-                "version": Balance.__table__.c.version + 1,
-            },
-        )
+            set_={"on_hand": table.on_hand + stmt.excluded.on_hand, "version": table.version + 1},
+        ).returning(table.location_id, table.item_id, table.batch_id, table.on_hand, table.guarded)
     return _UPSERTS[dialect]
 
 
@@ -314,13 +434,20 @@ def _apply_deltas(
     guarded: dict[int, bool],
     current: dict[Key, tuple[int, int]],
 ) -> None:
+    """Write the balance changes, then the per-item totals of the physical locations.
+
+    Each balance statement returns the on-hand figure it left, so the totals' lot counts
+    (a lot starting or ending its stock at a depot) are exact even when another session
+    changed the same balance in between.
+    """
     upserts: list[dict[str, Any]] = []
+    after: dict[Key, int] = {}
     for key, delta in deltas.items():
         if delta == 0:
             continue
         loc, item, batch = key
         if delta < 0 and guarded[loc] and key in current:
-            result = session.execute(
+            row = session.execute(
                 update(Balance)
                 .where(
                     Balance.location_id == loc,
@@ -329,11 +456,13 @@ def _apply_deltas(
                     Balance.on_hand + delta >= Balance.reserved,
                 )
                 .values(on_hand=Balance.on_hand + delta, version=Balance.version + 1)
+                .returning(Balance.on_hand)
                 .execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            ).first()
+            if row is None:
                 # Someone else took the stock since we read it.
                 raise _shortage(session, key, -delta)
+            after[key] = row[0]
         else:
             upserts.append(
                 {
@@ -349,7 +478,61 @@ def _apply_deltas(
     if upserts:
         stmt = _balance_upsert(session)
         for start in range(0, len(upserts), 5000):
-            session.connection().execute(stmt, upserts[start : start + 5000])
+            for loc, item, batch, on_hand, is_guarded in session.connection().execute(
+                stmt, upserts[start : start + 5000]
+            ):
+                if is_guarded:
+                    after[(loc, item, batch)] = on_hand
+    _apply_totals(session, deltas, after)
+
+
+def _apply_totals(session: Session, deltas: dict[Key, int], after: dict[Key, int]) -> None:
+    """Per (physical location, item): on hand by the summed deltas, lots by the balances
+    that left or reached zero."""
+    changes: dict[tuple[int, int], list[int]] = {}
+    for key, new in after.items():
+        delta = deltas[key]
+        old = new - delta
+        change = changes.setdefault((key[0], key[1]), [0, 0])
+        change[0] += delta
+        change[1] += (old == 0 and new != 0) - (old != 0 and new == 0)
+    if not changes:
+        return
+    rows = [
+        {"location_id": loc, "item_id": item, "on_hand": d, "reserved": 0, "lots": n}
+        for (loc, item), (d, n) in sorted(changes.items())  # one order: no deadlock
+    ]
+    stmt = _totals_upsert(session)
+    for start in range(0, len(rows), 5000):
+        session.connection().execute(stmt, rows[start : start + 5000])
+
+
+_TOTALS: dict[str, Any] = {}
+
+
+def _totals_upsert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect not in _TOTALS:
+        table = DepotItemTotal.__table__  # type: ignore[attr-defined]
+        stmt = dialect_insert(session, table)
+        _TOTALS[dialect] = stmt.on_conflict_do_update(
+            index_elements=["location_id", "item_id"],
+            set_={
+                "on_hand": table.c.on_hand + stmt.excluded.on_hand,
+                "lots": table.c.lots + stmt.excluded.lots,
+            },
+        )
+    return _TOTALS[dialect]
+
+
+def _hold_total(session: Session, key: Key, qty: int) -> None:
+    """Reserved units of the item at the location follow its balance."""
+    session.execute(
+        update(DepotItemTotal)
+        .where(DepotItemTotal.location_id == key[0], DepotItemTotal.item_id == key[1])
+        .values(reserved=DepotItemTotal.reserved + qty)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _write_documents(
@@ -386,43 +569,49 @@ def _write_documents(
         }
         for i, d in enumerate(drafts)
     ]
-    ids: list[int] = []
+    by_number: dict[str, int] = {}
+    table = Document.__table__  # type: ignore[attr-defined]
     step = 2000
     for start in range(0, len(rows), step):
-        # Core, not the ORM's bulk path: same SQL, a fraction of the Python overhead.
+        # Core, not the ORM's bulk path: same SQL, a fraction of the Python overhead. The
+        # ids come back matched by number: asking them in parameter order made SQLAlchemy
+        # send SQLite one INSERT a document instead of a few multi-row ones.
         result = session.connection().execute(
-            dialect_insert(session, Document.__table__).returning(
-                Document.__table__.c.id, sort_by_parameter_order=True
-            ),
+            dialect_insert(session, table).returning(table.c.id, table.c.number),
             rows[start : start + step],
         )
-        ids.extend(result.scalars().all())
+        by_number.update({number: doc_id for doc_id, number in result})
+    ids = [by_number[number] for number in numbers]
 
-    movements: list[dict[str, Any]] = []
+    movements: list[tuple[int, int, int, int, int]] = []
     done = 0
     for doc_id, draft in zip(ids, drafts, strict=True):
         for line in draft.lines:
-            movements.append(
-                {
-                    "document_id": doc_id,
-                    "location_id": line.location_id,
-                    "item_id": line.item_id,
-                    "batch_id": line.batch_id,
-                    "qty": line.qty,
-                }
-            )
+            movements.append((doc_id, line.location_id, line.item_id, line.batch_id, line.qty))
         if len(movements) >= 10_000:
-            session.connection().execute(dialect_insert(session, Movement.__table__), movements)
+            _insert_movements(session, movements)
             done += len(movements)
             movements = []
             if progress:
                 progress(done)
     if movements:
-        session.connection().execute(dialect_insert(session, Movement.__table__), movements)
+        _insert_movements(session, movements)
         done += len(movements)
         if progress:
             progress(done)
     return [Posted(doc_id, numbers[i], drafts[i].kind.value) for i, doc_id in enumerate(ids)]
+
+
+def _insert_movements(session: Session, rows: list[tuple[int, int, int, int, int]]) -> None:
+    """Movement lines straight to the driver's executemany: the lines are plain integers
+    already checked, and SQLAlchemy's per-row parameter handling was most of a bulk
+    import's time."""
+    mark = "?" if session.get_bind().dialect.paramstyle == "qmark" else "%s"
+    session.connection().exec_driver_sql(
+        "INSERT INTO movement (document_id, location_id, item_id, batch_id, qty) "
+        f"VALUES ({', '.join([mark] * 5)})",
+        rows,
+    )
 
 
 def lines_of(session: Session, document_id: int) -> list[Line]:
@@ -476,6 +665,7 @@ def reverse(session: Session, document: Document, *, actor: str, note: str | Non
 
 def hold(session: Session, key: Key, qty: int) -> None:
     """Reserve `qty` of a balance; refuses (InsufficientStock) beyond what is available."""
+    check_qty("qty", qty)
     result = session.execute(
         update(Balance)
         .where(
@@ -490,10 +680,12 @@ def hold(session: Session, key: Key, qty: int) -> None:
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise _shortage(session, key, qty)
+    _hold_total(session, key, qty)
 
 
 def unhold(session: Session, key: Key, qty: int) -> None:
     """Give back `qty` of a reservation's hold."""
+    check_qty("qty", qty, allow_zero=True)
     result = session.execute(
         update(Balance)
         .where(
@@ -507,6 +699,7 @@ def unhold(session: Session, key: Key, qty: int) -> None:
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise DocumentState("reservation", "the balance holds less reserved than the reservation")
+    _hold_total(session, key, -qty)
 
 
 def rebuilt_on_hand(session: Session) -> dict[Key, int]:
@@ -524,6 +717,7 @@ __all__ = [
     "Key",
     "Line",
     "Posted",
+    "check_same_as_posted",
     "describe_key",
     "hold",
     "lines_of",

@@ -24,6 +24,12 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default_factory=default_database_url)
     actor: str = Field(default="system", description="Who is recorded as posting documents.")
+    busy_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias="RELIEF_BUSY_TIMEOUT_S",
+        description="How long a SQLite writer waits for another writer before giving up.",
+    )
 
 
 @lru_cache

@@ -10,7 +10,16 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from supply import ledger
-from supply.models import Balance, Movement, Reservation, ReservationStatus
+from supply.models import (
+    Balance,
+    DepotItemTotal,
+    Location,
+    LocationKind,
+    LocationTree,
+    Movement,
+    Reservation,
+    ReservationStatus,
+)
 
 
 @dataclass(slots=True)
@@ -81,6 +90,9 @@ def verify(session: Session) -> VerifyReport:
                 f"active reservations hold {held.get(key, 0)}"
             )
 
+    _check_totals(session, rebuilt, stored, report)
+    _check_tree(session, report)
+
     unbalanced = session.execute(
         select(
             col(Movement.document_id),
@@ -96,3 +108,68 @@ def verify(session: Session) -> VerifyReport:
             f"document id {doc_id}: item {item_id} batch {batch_id} lines sum to {total}"
         )
     return report
+
+
+def _check_totals(
+    session: Session,
+    rebuilt: dict[ledger.Key, int],
+    stored: dict[ledger.Key, tuple[int, int, bool]],
+    report: VerifyReport,
+) -> None:
+    """The per-item totals of physical locations must equal what the movements say (on
+    hand, lots with stock) and what the balances hold reserved."""
+    expected: dict[tuple[int, int], tuple[int, int, int]] = {}
+    for key in set(rebuilt) | set(stored):
+        on_hand = rebuilt.get(key, 0)
+        _, reserved, guarded = stored.get(key, (0, 0, True))
+        if not guarded or (key not in stored and on_hand == 0):
+            continue
+        was = expected.get((key[0], key[1]), (0, 0, 0))
+        expected[(key[0], key[1])] = (was[0] + on_hand, was[1] + reserved, was[2] + (on_hand != 0))
+    kept = {
+        (loc, item): (int(on_hand), int(reserved), int(lots))
+        for loc, item, on_hand, reserved, lots in session.execute(
+            select(
+                DepotItemTotal.location_id,
+                DepotItemTotal.item_id,
+                DepotItemTotal.on_hand,
+                DepotItemTotal.reserved,
+                DepotItemTotal.lots,
+            )
+        )
+    }
+    for pair in sorted(set(expected) | set(kept)):
+        want, have = expected.get(pair, (0, 0, 0)), kept.get(pair, (0, 0, 0))
+        if want != have:
+            depot, item_code, _ = ledger.describe_key(session, (pair[0], pair[1], 0))
+            report.problems.append(
+                f"{depot} / {item_code}: item totals (on hand, reserved, lots) {have}, "
+                f"movements and reservations say {want}"
+            )
+
+
+def _check_tree(session: Session, report: VerifyReport) -> None:
+    """The closure table must list exactly each depot's ancestors (and itself)."""
+    parents: dict[int, int | None] = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(Location.id, Location.parent_id).where(Location.kind == LocationKind.DEPOT.value)
+        ).all()
+    )
+    expected: set[tuple[int, int, int]] = set()
+    for depot in parents:
+        node: int | None = depot
+        depth = 0
+        while node is not None and depth <= len(parents):
+            expected.add((node, depot, depth))
+            node, depth = parents.get(node), depth + 1
+    kept = {
+        (int(a), int(d), int(n))
+        for a, d, n in session.execute(
+            select(LocationTree.ancestor_id, LocationTree.descendant_id, LocationTree.depth)
+        )
+    }
+    for ancestor, descendant, depth in sorted(expected ^ kept):
+        side = "missing from" if (ancestor, descendant, depth) in expected else "wrong in"
+        report.problems.append(
+            f"depot tree: ({ancestor} above {descendant}, depth {depth}) {side} the closure table"
+        )

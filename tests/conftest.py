@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel
 
 import supply.models  # noqa: F401  (registers the tables)
 from supply.db import make_engine
+from supply.services.catalogue import ensure_default_categories
 from supply.services.lookup import ensure_virtual_locations
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -50,6 +51,7 @@ def create_schema(engine: Engine) -> None:
     SQLModel.metadata.create_all(engine)
     with Session(engine) as session:
         ensure_virtual_locations(session)
+        ensure_default_categories(session)
         session.commit()
 
 

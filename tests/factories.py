@@ -44,7 +44,7 @@ def make_item(
                 code=code,
                 name_zh="饮用水",
                 name_en="Drinking water",
-                category="water",
+                category="food_water",
                 unit="case",
                 unit_weight_kg=13.2,
                 unit_volume_m3=0.02,

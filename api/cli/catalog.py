@@ -6,7 +6,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli.common import DbOption, console, export_sheet, fail, run, run_on_sheet
+from api.cli.common import (
+    DbOption,
+    console,
+    export_sheet,
+    fail,
+    print_table,
+    read,
+    run,
+    run_on_sheet,
+)
 from supply.models import DepotCreate, ItemCreate
 from supply.services.agreements import entrust as entrust_depot
 from supply.services.catalogue import (
@@ -21,6 +30,11 @@ from supply.services.catalogue import list_depots as services_list_depots
 
 catalog_app = typer.Typer(help="The reserve catalogue of items.", no_args_is_help=True)
 depots_app = typer.Typer(help="The five-tier depot network.", no_args_is_help=True)
+categories_app = typer.Typer(
+    help="The catalogue's categories, which items must name; the bureau may add its own.",
+    no_args_is_help=True,
+)
+catalog_app.add_typer(categories_app, name="categories")
 
 SheetArg = Annotated[Path, typer.Argument(help="A .csv or .xlsx file (first sheet).")]
 OutOpt = Annotated[Path, typer.Option("--out", help="A .csv or .xlsx file to write.")]
@@ -62,7 +76,7 @@ def export_depots(out: OutOpt, db: DbOption = None) -> None:
 @depots_app.command("list")
 def list_depots(db: DbOption = None) -> None:
     """Show the depot network."""
-    depots = run(db, services_list_depots)
+    depots = read(db, services_list_depots)
     table = Table(
         "code", "name", "tier", "parent", "capacity m³", "population served", "custodian", "active"
     )
@@ -79,7 +93,7 @@ def list_depots(db: DbOption = None) -> None:
             custodian or "",
             "yes" if loc.active else "no",
         )
-    console.print(table)
+    print_table(table)
 
 
 @depots_app.command("entrust")
@@ -100,3 +114,29 @@ def entrust(
         console.print(f"{depot}: entrusted storage ended")
     else:
         console.print(f"{depot}: kept by {custodian} (entrusted storage)")
+
+
+@categories_app.command("list")
+def list_categories(db: DbOption = None) -> None:
+    """Show the categories items may name."""
+    from supply.services.catalogue import list_categories as service
+
+    rows = read(db, lambda s: [(c.code, c.name_zh, c.name_en) for c in service(s)])
+    table = Table("code", "名称", "name")
+    for row in rows:
+        table.add_row(*row)
+    print_table(table, wrap=("名称", "name"))
+
+
+@categories_app.command("add")
+def add_category(
+    code: Annotated[str, typer.Argument(help="Category code, e.g. water_purification.")],
+    name_zh: Annotated[str, typer.Option("--name-zh", help="中文名称")],
+    name_en: Annotated[str, typer.Option("--name-en", help="English name")],
+    db: DbOption = None,
+) -> None:
+    """Add a category to the catalogue's list (or rename one)."""
+    from supply.services.catalogue import add_category as service
+
+    new = run(db, lambda s: service(s, code=code, name_zh=name_zh, name_en=name_en))
+    console.print(f"category {code} {'added' if new else 'renamed'}", highlight=False)

@@ -12,7 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy import Engine
 
-from api.cli.common import console, engine_for, fail, local_now
+from api.cli.common import console, engine_for, fail, local_now, working
 from api.cli.plan import run_plan, show_plan, write_plan
 from api.cli.quotas import gaps_table
 from api.cli.reserves import owed_table
@@ -61,7 +61,7 @@ def demo(
             Path(f"{db_file}{suffix}").unlink(missing_ok=True)
     url = db or f"sqlite:///{db_file.resolve()}"
     console.rule("relief-supply demo")
-    with console.status("creating the ledger (alembic upgrade head)"):
+    with working("creating the ledger (alembic upgrade head)"):
         migrate.upgrade(url)
     now = local_now()
     today = now.date()

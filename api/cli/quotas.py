@@ -13,7 +13,8 @@ from api.cli.common import (
     fail,
     local_now,
     print_json,
-    run,
+    print_table,
+    read,
     run_on_sheet,
 )
 from supply.models import QuotaCreate, Tier
@@ -58,11 +59,11 @@ def gaps(
     if within < 0:
         fail("--within: must be zero or more hours")
     now = local_now()
-    rows = run(db, lambda s: quota_service.gaps(s, now=now, tier=tier, depot=depot, hours=within))
+    rows = read(db, lambda s: quota_service.gaps(s, now=now, tier=tier, depot=depot, hours=within))
     if as_json:
         print_json([g.to_json() for g in rows])
         return
-    console.print(gaps_table(rows, title=f"reserve quotas: stock + agreements within {within:g} h"))
+    print_table(gaps_table(rows, title=f"reserve quotas: stock + agreements within {within:g} h"))
 
 
 def gaps_table(rows: list[quota_service.Gap], *, title: str) -> Table:

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli.common import DbOption, console, fail, local_now, print_json, run_on_sheet
+from api.cli.common import DbOption, fail, local_now, print_json, print_table, run_on_sheet
 from scenarios.scenario import SAMPLE_DIR
 from supply.services import readiness as readiness_service
 
@@ -67,4 +67,4 @@ def readiness(
             share,
             r.limiting_item,
         )
-    console.print(table)
+    print_table(table)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli.common import DbOption, actor, console, fail, run
+from api.cli.common import DbOption, actor, console, fail, print_table, read, run
 from supply.services import balances as balance_service
 from supply.services.rotation import rotate as rotate_batch
 from supply.services.stock import Meta
@@ -30,7 +30,7 @@ def due(
     if subtree and depot is None:
         fail("--subtree needs --depot")
     today = date.today()
-    rows = run(
+    rows = read(
         db,
         lambda s: balance_service.due_for_rotation(
             s, within_days=within, depot=depot, subtree=subtree, today=today
@@ -79,7 +79,7 @@ def due(
             f"{d['qty']:,}",
             d["expires_on"],
         )
-    console.print(table)
+    print_table(table)
 
 
 @app.command()

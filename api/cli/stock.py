@@ -4,23 +4,25 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
+from itertools import chain
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli.common import DbOption, actor, console, err_console, fail, run
+from api.cli.common import DbOption, actor, console, err_console, fail, print_table, read, run
 from supply.errors import SupplyError
 from supply.ledger import Posted
 from supply.models import CountReason
 from supply.services import balances as balance_service
-from supply.services import movements_io, reversal, stock
+from supply.services import ledger_lines, movements_io, reversal, stock
 from supply.services.rotation import write_off
 from supply.services.stock import Count, Meta
-from supply.sheets import read_rows, write_sheet
+from supply.sheets import iter_rows, read_rows, write_sheet
 from supply.verify import verify as verify_ledger
 
 app = typer.Typer(help="Receive, issue, transfer, count and check stock.", no_args_is_help=True)
@@ -241,7 +243,7 @@ def balance(
         fail("--subtree needs --depot")
     before = _date(expires_before, "--expires-before")
     if totals:
-        sums = run(
+        sums = read(
             db,
             lambda s: balance_service.balance_totals(s, depot=depot, subtree=subtree, item=item),
         )
@@ -249,7 +251,15 @@ def balance(
             _print_json([t.to_json() for t in sums])
             return
         table = Table(
-            "item", "name", "unit", "depots", "lots", "on hand", "reserved", "expired", "available"
+            "item",
+            "name",
+            "unit",
+            "depots",
+            "lots held",
+            "on hand",
+            "reserved",
+            "expired",
+            "available",
         )
         for t in sums:
             table.add_row(
@@ -263,9 +273,9 @@ def balance(
                 f"{t.expired:,}",
                 f"{t.available:,}",
             )
-        console.print(table)
+        print_table(table)
         return
-    rows = run(
+    rows = read(
         db,
         lambda s: balance_service.balances(
             s, depot=depot, subtree=subtree, item=item, expires_before=before
@@ -274,7 +284,7 @@ def balance(
     if as_json:
         _print_json([r.to_json() for r in rows])
         return
-    console.print(balance_table(rows))
+    print_table(balance_table(rows))
 
 
 def _print_json(data: object) -> None:
@@ -316,36 +326,105 @@ def balance_table(rows: list[balance_service.BalanceRow], title: str | None = No
 
 @app.command("import")
 def import_(
-    movements_csv: Annotated[Path, typer.Argument(help=".csv or .xlsx of movements.")],
+    movements_csv: Annotated[
+        Path,
+        typer.Argument(help=".csv or .xlsx of movements, or a file `relief stock export` wrote."),
+    ],
     db: DbOption = None,
 ) -> None:
-    """Import movements, one document per reference; the whole file or nothing."""
+    """Import movements, one document per reference; the whole file or nothing.
+
+    A file written by `relief stock export` imports back as the documents it lists."""
+    if ledger_lines.is_ledger_lines(_header(movements_csv)):
+        _import_ledger_lines(movements_csv, db)
+        return
+    rows = iter_rows(
+        movements_csv, movements_io.MovementRow, required=movements_io.REQUIRED_COLUMNS
+    )
     try:
-        rows = read_rows(
-            movements_csv, movements_io.MovementRow, required=movements_io.REQUIRED_COLUMNS
-        )
+        first = next(rows, None)  # the header and first row are checked before any lock
     except SupplyError as exc:
         fail(str(exc))
-    total = 2 * len(rows)
-    with Progress(
-        TextColumn("importing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("import", total=total)
+    if first is not None:
+        rows = chain([first], rows)
+    with _progress(2 * _data_lines(movements_csv)) as tick:
         result = run(
-            db,
-            lambda s: movements_io.import_movements(
-                s, rows, actor=actor(), progress=lambda done: bar.update(task, completed=done)
-            ),
+            db, lambda s: movements_io.import_movements(s, rows, actor=actor(), progress=tick)
         )
     console.print(
         f"imported {result.documents} documents, {result.movements} movements"
         + (f"; {result.replayed} references already imported, skipped" if result.replayed else "")
     )
+
+
+def _import_ledger_lines(path: Path, db: str | None) -> None:
+    try:
+        rows = read_rows(path, ledger_lines.LedgerLineRow, required=ledger_lines.REQUIRED_COLUMNS)
+    except SupplyError as exc:
+        fail(str(exc))
+    with _progress(len(rows)) as tick:
+        result = run(
+            db, lambda s: ledger_lines.import_ledger_lines(s, rows, actor=actor(), progress=tick)
+        )
+    console.print(
+        f"imported {result.documents} documents, {result.movements} movements"
+        + (
+            f"; {result.already_there} already in this ledger, skipped"
+            if result.already_there
+            else ""
+        )
+    )
+
+
+def _data_lines(path: Path) -> int:
+    """Lines after the header: the progress bar's scale (a line is at most a row)."""
+    with path.open("rb") as handle:
+        return max(sum(1 for _ in handle) - 1, 0)
+
+
+def _header(path: Path) -> list[str]:
+    """The first row of a CSV file, to tell an export from a movements file (empty if the
+    file cannot be read: the reader then says why)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            return next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A bar on stderr for a terminal; plain lines every 10 % when stderr is not one (a
+    log, a pipe), so long work is never silent."""
+    if err_console.is_terminal:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        with Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("import", total=total)
+            yield lambda done: bar.update(task, completed=done)
+        return
+    step = max(total // 10, 1)
+    shown = [0]
+
+    def tick(done: int) -> None:
+        if done - shown[0] >= step or done == total:
+            shown[0] = done
+            print(f"importing: {done:,}/{total:,} movement lines", file=sys.stderr, flush=True)
+
+    yield tick
 
 
 @app.command()
@@ -355,11 +434,11 @@ def export(
 ) -> None:
     """Export every movement line (signed) as CSV, or as .xlsx when --out ends so."""
     if out is None:
-        run(db, lambda s: movements_io.export_movements(s, sys.stdout))
+        read(db, lambda s: movements_io.export_movements(s, sys.stdout))
         return
     if out.suffix.lower() == ".xlsx":
         text = io.StringIO()
-        run(db, lambda s: movements_io.export_movements(s, text))
+        read(db, lambda s: movements_io.export_movements(s, text))
         header, *rows = list(csv.reader(io.StringIO(text.getvalue())))
         qty = header.index("qty")
         cells = [[int(r[qty]) if i == qty else r[i] for i in range(len(r))] for r in rows]
@@ -367,14 +446,14 @@ def export(
         console.print(f"wrote {n} movement lines to {out}")
         return
     with out.open("w", newline="", encoding="utf-8") as handle:
-        n = run(db, lambda s: movements_io.export_movements(s, handle))
+        n = read(db, lambda s: movements_io.export_movements(s, handle))
     console.print(f"wrote {n} movement lines to {out}")
 
 
 @app.command()
 def verify(db: DbOption = None) -> None:
     """Rebuild balances from movements; exit 1 with a report if anything differs."""
-    report = run(db, verify_ledger)
+    report = read(db, verify_ledger)
     if report.ok:
         console.print(
             f"ledger consistent: {report.movements:,} movements, "

@@ -1,8 +1,14 @@
 """Every table of the ledger; importing this registers them all on the metadata."""
 
-from supply.models.balances import Balance, Reservation, ReservationStatus
+from supply.models.balances import Balance, DepotItemTotal, Reservation, ReservationStatus
 from supply.models.batches import Batch, is_expired, rotation_date
-from supply.models.catalogue import Item, ItemCreate, ItemRead
+from supply.models.catalogue import (
+    DEFAULT_CATEGORIES,
+    Item,
+    ItemCategory,
+    ItemCreate,
+    ItemRead,
+)
 from supply.models.dispatch import (
     DispatchLoad,
     DispatchLoadRead,
@@ -30,6 +36,7 @@ from supply.models.locations import (
     Location,
     LocationKind,
     LocationRead,
+    LocationTree,
     Tier,
 )
 from supply.models.quotas import Quota, QuotaCreate
@@ -51,6 +58,7 @@ from supply.models.reserves import (
 )
 
 __all__ = [
+    "DEFAULT_CATEGORIES",
     "DEFAULT_LOADING_HOURS",
     "GUARDED_KINDS",
     "NUMBER_PREFIX",
@@ -66,6 +74,7 @@ __all__ = [
     "CountReason",
     "Delivery",
     "DepotCreate",
+    "DepotItemTotal",
     "DispatchLoad",
     "DispatchLoadRead",
     "DispatchPlan",
@@ -81,12 +90,14 @@ __all__ = [
     "Inspection",
     "InspectionCreate",
     "Item",
+    "ItemCategory",
     "ItemCreate",
     "ItemRead",
     "LoadStatus",
     "Location",
     "LocationKind",
     "LocationRead",
+    "LocationTree",
     "Movement",
     "Quota",
     "QuotaCreate",

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from supply.db import UTCDateTime
@@ -26,11 +26,29 @@ class Balance(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     location_id: int = Field(foreign_key="location.id")
     item_id: int = Field(foreign_key="item.id", index=True)
-    batch_id: int = Field(foreign_key="batch.id")
-    on_hand: int = 0
-    reserved: int = 0
+    #: Indexed so that the few balances of expired lots are found without a scan.
+    batch_id: int = Field(foreign_key="batch.id", index=True)
+    on_hand: int = Field(default=0, sa_type=BigInteger)
+    reserved: int = Field(default=0, sa_type=BigInteger)
     guarded: bool = True
     version: int = 0
+
+
+class DepotItemTotal(SQLModel, table=True):
+    """Stock of one item at one physical location (all its lots), kept by the ledger in the
+    same transaction as the balances, so a province's per-item figures sum a thousand rows
+    an item instead of every lot's balance. `lots` counts the lots with stock on hand.
+    `supply.verify` rebuilds it from the balances."""
+
+    __tablename__ = "depot_item_total"
+    # Revision 0007 makes it WITHOUT ROWID on SQLite (a depot's rows stored together); not
+    # said here, as a dialect option loads the dialect (and asyncio) on every start-up.
+
+    location_id: int = Field(foreign_key="location.id", primary_key=True)
+    item_id: int = Field(foreign_key="item.id", primary_key=True, index=True)
+    on_hand: int = Field(default=0, sa_type=BigInteger)
+    reserved: int = Field(default=0, sa_type=BigInteger)
+    lots: int = 0
 
 
 class ReservationStatus(StrEnum):
@@ -56,8 +74,8 @@ class Reservation(SQLModel, table=True):
     location_id: int = Field(foreign_key="location.id")
     item_id: int = Field(foreign_key="item.id")
     batch_id: int = Field(foreign_key="batch.id")
-    qty: int
-    consumed_qty: int = 0
+    qty: int = Field(sa_type=BigInteger)
+    consumed_qty: int = Field(default=0, sa_type=BigInteger)
     status: str = Field(sa_type=String(16))
     plan_ref: str | None = Field(default=None, max_length=100, index=True)
     note: str | None = Field(default=None, max_length=2000)

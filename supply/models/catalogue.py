@@ -5,6 +5,34 @@ from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
 
+class ItemCategory(SQLModel, table=True):
+    """A category of the reserve catalogue (储备目录): items must name one, so a typo does not
+    become a category of its own. Seeded with the usual ones; the bureau adds its own
+    (`relief catalog categories add`)."""
+
+    __tablename__ = "item_category"
+
+    code: str = Field(primary_key=True, max_length=64)
+    name_zh: str = Field(max_length=200)
+    name_en: str = Field(max_length=200)
+
+
+#: The categories a new ledger starts with (the migration seeds the same list).
+DEFAULT_CATEGORIES: tuple[tuple[str, str, str], ...] = (
+    ("food_water", "食品饮用水", "Food and drinking water"),
+    ("shelter", "帐篷篷布", "Tents and shelter"),
+    ("bedding", "被服", "Bedding"),
+    ("clothing", "衣物", "Clothing"),
+    ("medical", "医疗卫生", "Medical"),
+    ("hygiene", "清洁卫生", "Hygiene"),
+    ("lighting", "照明", "Lighting"),
+    ("power", "电力", "Power"),
+    ("rescue", "救援器材", "Rescue equipment"),
+    ("tools", "工具", "Tools"),
+    ("communication", "通信", "Communication"),
+)
+
+
 class ItemBase(SQLModel):
     code: str = Field(min_length=1, max_length=64, unique=True)
     name_zh: str = Field(min_length=1, max_length=200)

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
-from sqlalchemy import CheckConstraint, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, Index, String
 from sqlmodel import Field, SQLModel
 
 from supply.db import UTCDateTime
@@ -86,7 +86,7 @@ class DispatchLoad(SQLModel, table=True):
     depot_id: int = Field(foreign_key="location.id")
     item_id: int = Field(foreign_key="item.id")
     batch_id: int = Field(foreign_key="batch.id")
-    qty: int
+    qty: int = Field(sa_type=BigInteger)
     status: str = Field(sa_type=String(16))
     reservation_id: int = Field(foreign_key="reservation.id", index=True)
     departure_id: int | None = Field(default=None, foreign_key="document.id")

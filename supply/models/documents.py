@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, Index, String
 from sqlmodel import Field, SQLModel
 
 from supply.db import UTCDateTime
@@ -102,7 +102,7 @@ class Movement(SQLModel, table=True):
     location_id: int = Field(foreign_key="location.id")
     item_id: int = Field(foreign_key="item.id")
     batch_id: int = Field(foreign_key="batch.id", index=True)
-    qty: int
+    qty: int = Field(sa_type=BigInteger)
 
 
 class DocumentCounter(SQLModel, table=True):

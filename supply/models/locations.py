@@ -6,6 +6,8 @@ from pydantic import field_validator
 from sqlalchemy import CheckConstraint, String
 from sqlmodel import Field, SQLModel
 
+from supply.limits import POPULATION_MAX
+
 
 class LocationKind(StrEnum):
     DEPOT = "depot"
@@ -69,6 +71,19 @@ class Location(SQLModel, table=True):
     loading_hours: float | None = None
 
 
+class LocationTree(SQLModel, table=True):
+    """The depot hierarchy as a closure table: one row per depot and each of its ancestors
+    (and itself, at depth 0), so "every depot below X" is one indexed look-up instead of a
+    recursive walk. Kept by `supply.services.catalogue` when depots are created or moved."""
+
+    __tablename__ = "location_tree"
+    # WITHOUT ROWID on SQLite: see `DepotItemTotal`.
+
+    ancestor_id: int = Field(foreign_key="location.id", primary_key=True)
+    descendant_id: int = Field(foreign_key="location.id", primary_key=True, index=True)
+    depth: int
+
+
 class DepotCreate(SQLModel):
     """One row of a depots file: a depot and the code of its superior depot."""
 
@@ -79,7 +94,7 @@ class DepotCreate(SQLModel):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     capacity_m3: float | None = Field(default=None, ge=0)
-    population_served: int | None = Field(default=None, ge=0)
+    population_served: int | None = Field(default=None, ge=0, le=POPULATION_MAX)
     loading_hours: float | None = Field(default=None, ge=0, le=72)
 
     @field_validator("parent_code", mode="before")

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from pydantic import Field as RowField
 from pydantic import ValidationInfo, field_validator
-from sqlalchemy import CheckConstraint, Numeric, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Numeric, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from supply.models.locations import Tier
@@ -36,7 +36,7 @@ class Quota(SQLModel, table=True):
     item_id: int = Field(foreign_key="item.id", index=True)
     depot_id: int | None = Field(default=None, foreign_key="location.id")
     tier: str | None = Field(default=None, sa_type=String(16))
-    qty: int | None = None
+    qty: int | None = Field(default=None, sa_type=BigInteger)
     per_resident: Decimal | None = Field(default=None, sa_type=Numeric(12, 6))
 
 

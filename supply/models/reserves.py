@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ValidationInfo, field_validator, model_validator
 from pydantic import Field as RowField
-from sqlalchemy import CheckConstraint, Numeric, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Numeric, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from supply.db import UTCDateTime
@@ -112,7 +112,7 @@ class Agreement(SQLModel, table=True):
     kind: str = Field(sa_type=String(16))
     delivery: str = Field(sa_type=String(16))
     status: str = Field(sa_type=String(16))
-    qty: int
+    qty: int = Field(sa_type=BigInteger)
     rate_per_hour: int | None = None
     lead_time_hours: float
     valid_from: date
@@ -141,7 +141,7 @@ class Inspection(SQLModel, table=True):
     agreement_id: int = Field(foreign_key="agreement.id")
     inspected_on: date
     inspector: str = Field(max_length=100)
-    verified_qty: int
+    verified_qty: int = Field(sa_type=BigInteger)
     findings: str | None = Field(default=None, max_length=2000)
 
 
@@ -186,13 +186,13 @@ class CallOff(SQLModel, table=True):
     number: str = Field(max_length=32, unique=True)
     agreement_id: int = Field(foreign_key="agreement.id", index=True)
     depot_id: int = Field(foreign_key="location.id")
-    qty: int
+    qty: int = Field(sa_type=BigInteger)
     status: str = Field(sa_type=String(16))
     called_at: datetime = Field(sa_type=UTCDateTime)
     due_at: datetime = Field(sa_type=UTCDateTime)
     unit_price: Money = Field(sa_type=Numeric(14, 2))
     compensation_per_unit: Money = Field(sa_type=Numeric(14, 2))
-    received_qty: int | None = None
+    received_qty: int | None = Field(default=None, sa_type=BigInteger)
     received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     receipt_id: int | None = Field(default=None, foreign_key="document.id")
     settlement_id: int | None = Field(default=None, foreign_key="settlement.id", index=True)

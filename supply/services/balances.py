@@ -4,10 +4,20 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from supply.models import Balance, Batch, Item, Location, LocationKind, is_expired, rotation_date
+from supply.models import (
+    Balance,
+    Batch,
+    DepotItemTotal,
+    Item,
+    Location,
+    LocationKind,
+    LocationTree,
+    is_expired,
+    rotation_date,
+)
 from supply.services.lookup import depot_by_code, item_by_code
 
 
@@ -35,26 +45,34 @@ class BalanceRow:
         return data
 
 
-def subtree_ids(session: Session, root_id: int) -> select:  # type: ignore[valid-type]
-    """A selectable of the ids of a depot and every depot below it (recursive CTE)."""
-    tree = select(col(Location.id)).where(col(Location.id) == root_id).cte("tree", recursive=True)
-    child = select(col(Location.id)).join(tree, col(Location.parent_id) == tree.c.id)
-    tree = tree.union_all(child)
-    return select(tree.c.id)
+def subtree_ids(session: Session, root_id: int) -> Any:
+    """A selectable of the ids of a depot and every depot below it (the closure table)."""
+    return select(LocationTree.descendant_id).where(LocationTree.ancestor_id == root_id)
 
 
 def _scope(
-    session: Session, stmt: Any, *, depot: str | None, subtree: bool, item: str | None
+    session: Session,
+    stmt: Any,
+    *,
+    depot: str | None,
+    subtree: bool,
+    item: str | None,
+    of: Any = Balance,
 ) -> Any:
-    """Restrict a balance query to a depot (or its subtree) and an item."""
+    """Restrict a query of balances (or of `of`, with the same two columns) to a depot (or
+    its subtree) and an item."""
     if depot is not None:
         loc = depot_by_code(session, depot)
         if subtree:
-            stmt = stmt.where(col(Balance.location_id).in_(subtree_ids(session, loc.id)))  # type: ignore[arg-type, attr-defined]
+            stmt = stmt.join(
+                LocationTree,
+                (LocationTree.descendant_id == of.location_id)  # type: ignore[arg-type]
+                & (LocationTree.ancestor_id == loc.id),
+            )
         else:
-            stmt = stmt.where(col(Balance.location_id) == loc.id)
+            stmt = stmt.where(of.location_id == loc.id)
     if item is not None:
-        stmt = stmt.where(col(Balance.item_id) == item_by_code(session, item).id)
+        stmt = stmt.where(of.item_id == item_by_code(session, item).id)
     return stmt
 
 
@@ -179,51 +197,81 @@ def balance_totals(
     item: str | None = None,
     today: date | None = None,
 ) -> list[ItemTotal]:
-    """Per-item totals, aggregated in SQL so a whole province costs one grouped scan.
+    """Per-item totals from the per-depot item totals the ledger keeps (one row a depot and
+    item, not one a lot), less what lies in expired lots (found from the expiry index). A
+    province of 1,000 depots x 50 items x 5 lots sums 50,000 rows, not 250,000.
 
     `expired` counts units on hand past their expiry date; they are included in `on_hand`
-    but can never be allocated, so `available` excludes them.
+    but can never be allocated, so `available` excludes them. `lots` counts lot holdings:
+    a lot held at two depots counts twice.
     """
     today = today or date.today()
-    is_past = col(Batch.expires_on) < today
-    expired_units = case((is_past, col(Balance.on_hand)), else_=0)
-    usable_units = case((is_past, 0), else_=col(Balance.on_hand) - col(Balance.reserved))
-    stmt = (
-        select(
-            col(Item.code),
-            col(Item.name_en),
-            col(Item.unit),
-            func.count(func.distinct(col(Balance.location_id))),
-            func.count(func.distinct(col(Balance.batch_id))),
-            func.sum(col(Balance.on_hand)),
-            func.sum(col(Balance.reserved)),
-            func.sum(expired_units),
-            func.sum(usable_units),
+    totals = select(
+        DepotItemTotal.item_id,
+        func.count(),
+        func.sum(DepotItemTotal.lots),
+        func.sum(DepotItemTotal.on_hand),
+        func.sum(DepotItemTotal.reserved),
+    ).where(DepotItemTotal.on_hand != 0)
+    if not (depot is not None and subtree):  # the closure table holds depots only
+        totals = totals.join(Location, Location.id == DepotItemTotal.location_id).where(  # type: ignore[arg-type]
+            Location.kind == LocationKind.DEPOT.value
         )
-        .join(Location, col(Location.id) == col(Balance.location_id))
-        .join(Item, col(Item.id) == col(Balance.item_id))
-        .join(Batch, col(Batch.id) == col(Balance.batch_id))
-        .where(col(Location.kind) == LocationKind.DEPOT.value, col(Balance.on_hand) != 0)
-        .group_by(col(Item.code), col(Item.name_en), col(Item.unit))
-        .order_by(col(Item.code))
-    )
-    stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item)
-    return [
-        ItemTotal(
-            item=code,
-            item_name=name,
-            unit=unit,
-            depots=depots,
-            lots=lots,
-            on_hand=int(on_hand),
-            reserved=int(reserved),
-            available=int(usable),
-            expired=int(expired),
+    totals = _scope(session, totals, depot=depot, subtree=subtree, item=item, of=DepotItemTotal)
+    rows = session.execute(totals.group_by(DepotItemTotal.item_id)).all()
+    past = _expired_units(session, today, depot=depot, subtree=subtree, item=item)
+    items = {
+        i.id: i
+        for i in session.scalars(select(Item).where(Item.id.in_([r[0] for r in rows])))  # type: ignore[union-attr]
+    }
+    out: list[ItemTotal] = []
+    for item_id, depots, lots, on_hand, reserved in rows:
+        units, free = past.get(item_id, (0, 0))
+        it = items[item_id]
+        out.append(
+            ItemTotal(
+                item=it.code,
+                item_name=it.name_en,
+                unit=it.unit,
+                depots=int(depots),
+                lots=int(lots),
+                on_hand=int(on_hand),
+                reserved=int(reserved),
+                available=int(on_hand) - int(reserved) - free,
+                expired=units,
+            )
         )
-        for code, name, unit, depots, lots, on_hand, reserved, expired, usable in session.execute(
-            stmt
+    return sorted(out, key=lambda t: t.item)
+
+
+def _expired_units(
+    session: Session, today: date, *, depot: str | None, subtree: bool, item: str | None
+) -> dict[int, tuple[int, int]]:
+    """item id -> (units on hand, units unreserved) in lots expired by `today`: the expired
+    lots first (expiry index), then their balances (batch index), so a ledger with none
+    costs one small look-up."""
+    expired = list(session.scalars(select(Batch.id).where(Batch.expires_on < today)))  # type: ignore[operator]
+    out: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(expired), 500):
+        stmt = (
+            select(
+                Balance.item_id,
+                func.sum(Balance.on_hand),
+                func.sum(Balance.on_hand - Balance.reserved),
+            )
+            .join(Location, Location.id == Balance.location_id)  # type: ignore[arg-type]
+            .where(
+                Balance.batch_id.in_(expired[start : start + 500]),  # type: ignore[attr-defined]
+                Location.kind == LocationKind.DEPOT.value,
+                Balance.on_hand != 0,
+            )
+            .group_by(Balance.item_id)
         )
-    ]
+        stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item)
+        for item_id, units, free in session.execute(stmt):
+            was = out.get(item_id, (0, 0))
+            out[item_id] = (was[0] + int(units), was[1] + int(free))
+    return out
 
 
 def usable_on_hand(
@@ -231,19 +279,28 @@ def usable_on_hand(
 ) -> dict[tuple[int, int], int]:
     """(depot id, item id) -> units on hand in lots not expired on `today`.
 
-    Reserved units count (they are still in the reserve); expired ones never do.
+    Reserved units count (they are still in the reserve); expired ones never do. Read from
+    the per-depot item totals, less the (few) balances of expired lots.
     """
-    stmt = (
-        select(col(Balance.location_id), col(Balance.item_id), func.sum(col(Balance.on_hand)))
-        .join(Location, col(Location.id) == col(Balance.location_id))
-        .join(Batch, col(Batch.id) == col(Balance.batch_id))
-        .where(
-            col(Location.kind) == LocationKind.DEPOT.value,
-            col(Balance.on_hand) != 0,
-            (col(Batch.expires_on).is_(None)) | (col(Batch.expires_on) >= today),  # type: ignore[union-attr, operator]
-        )
-        .group_by(col(Balance.location_id), col(Balance.item_id))
+    totals = (
+        select(DepotItemTotal.location_id, DepotItemTotal.item_id, DepotItemTotal.on_hand)
+        .join(Location, Location.id == DepotItemTotal.location_id)  # type: ignore[arg-type]
+        .where(Location.kind == LocationKind.DEPOT.value, DepotItemTotal.on_hand != 0)
     )
     if depot_ids is not None:
-        stmt = stmt.where(col(Balance.location_id).in_(depot_ids))
-    return {(loc, item): int(total) for loc, item, total in session.execute(stmt)}
+        totals = totals.where(DepotItemTotal.location_id.in_(depot_ids))  # type: ignore[attr-defined]
+    out = {(loc, item): int(total) for loc, item, total in session.execute(totals)}
+    expired = list(session.scalars(select(Batch.id).where(Batch.expires_on < today)))  # type: ignore[operator]
+    for start in range(0, len(expired), 500):
+        rows = session.execute(
+            select(Balance.location_id, Balance.item_id, func.sum(Balance.on_hand))
+            .where(
+                Balance.batch_id.in_(expired[start : start + 500]),  # type: ignore[attr-defined]
+                Balance.on_hand != 0,
+            )
+            .group_by(Balance.location_id, Balance.item_id)
+        )
+        for loc, item, units in rows:
+            if (loc, item) in out:
+                out[(loc, item)] -= int(units)
+    return {key: units for key, units in out.items() if units}

@@ -4,12 +4,23 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from supply.errors import InvalidInput, NotFound, SupplyError
-from supply.models import DepotCreate, Item, ItemCreate, Location, LocationKind, Supplier
+from supply.limits import NAME_MAX, check_code, check_text
+from supply.models import (
+    DEFAULT_CATEGORIES,
+    DepotCreate,
+    Item,
+    ItemCategory,
+    ItemCreate,
+    Location,
+    LocationKind,
+    LocationTree,
+    Supplier,
+)
 
 
 def upsert_items(session: Session, items: Sequence[ItemCreate]) -> tuple[int, int]:
@@ -18,6 +29,14 @@ def upsert_items(session: Session, items: Sequence[ItemCreate]) -> tuple[int, in
     dupes = {c for c, n in Counter(codes).items() if n > 1}
     if dupes:
         raise InvalidInput("code", f"item code(s) repeated: {', '.join(sorted(dupes))}")
+    known = set(session.scalars(select(ItemCategory.code)))
+    for index, data in enumerate(items):
+        try:
+            _check_item_text(data)
+            _check_plausible(data, known)
+        except SupplyError as exc:
+            exc.index = index
+            raise
     existing = {
         i.code: i
         for i in session.scalars(select(Item).where(Item.code.in_(codes)))  # type: ignore[attr-defined]
@@ -33,6 +52,61 @@ def upsert_items(session: Session, items: Sequence[ItemCreate]) -> tuple[int, in
             updated += 1
     session.flush()
     return created, updated
+
+
+def _check_item_text(data: ItemCreate) -> None:
+    """Field lengths and characters both databases hold (see `supply.limits`)."""
+    check_code("code", data.code)
+    check_text("name_zh", data.name_zh, NAME_MAX)
+    check_text("name_en", data.name_en, NAME_MAX)
+    check_code("category", data.category)
+    check_text("unit", data.unit, 32)
+
+
+def _check_plausible(data: ItemCreate, categories: set[str]) -> None:
+    """Refuse what cannot be meant: a category outside the catalogue's list (a typo would
+    start a category of its own), a rotation lead not below the shelf life (a lot would be
+    due for rotation the day it arrives)."""
+    if data.category not in categories:
+        raise InvalidInput(
+            "category",
+            f"{data.category!r} is not a catalogue category ({', '.join(sorted(categories))}); "
+            "add it with `relief catalog categories add CODE --name-zh ... --name-en ...`",
+        )
+    if data.shelf_life_days is not None and data.rotation_lead_days >= data.shelf_life_days:
+        raise InvalidInput(
+            "rotation_lead_days",
+            f"{data.rotation_lead_days} days is not below the shelf life of "
+            f"{data.shelf_life_days} days: every lot would be due for rotation on arrival",
+        )
+
+
+def add_category(session: Session, *, code: str, name_zh: str, name_en: str) -> bool:
+    """Add a category to the catalogue's list (or rename it); True when it is new."""
+    check_code("code", code.strip() or "?")
+    if not code.strip():
+        raise InvalidInput("code", "must not be blank")
+    check_text("name_zh", name_zh, NAME_MAX)
+    check_text("name_en", name_en, NAME_MAX)
+    row = session.get(ItemCategory, code)
+    if row is None:
+        session.add(ItemCategory(code=code, name_zh=name_zh, name_en=name_en))
+    else:
+        row.name_zh, row.name_en = name_zh, name_en
+    session.flush()
+    return row is None
+
+
+def list_categories(session: Session) -> list[ItemCategory]:
+    return list(session.scalars(select(ItemCategory).order_by(ItemCategory.code)))
+
+
+def ensure_default_categories(session: Session) -> None:
+    """The default list, for a ledger built without migrations (tests)."""
+    for code, name_zh, name_en in DEFAULT_CATEGORIES:
+        if session.get(ItemCategory, code) is None:
+            session.add(ItemCategory(code=code, name_zh=name_zh, name_en=name_en))
+    session.flush()
 
 
 def upsert_depots(session: Session, depots: Sequence[DepotCreate]) -> tuple[int, int]:
@@ -59,6 +133,10 @@ def upsert_depots(session: Session, depots: Sequence[DepotCreate]) -> tuple[int,
 
 def _upsert_depot(session: Session, data: DepotCreate, tier_rank: dict[str, int]) -> bool:
     """Returns True when the depot was created, False when updated."""
+    check_code("code", data.code)
+    check_text("name", data.name, NAME_MAX)
+    if data.parent_code:
+        check_code("parent_code", data.parent_code)
     parent_id = None
     if data.parent_code:
         parent = session.scalars(select(Location).where(Location.code == data.parent_code)).first()
@@ -84,14 +162,51 @@ def _upsert_depot(session: Session, data: DepotCreate, tier_rank: dict[str, int]
         "loading_hours": data.loading_hours,
     }
     if row is None:
-        session.add(Location(code=data.code, kind=LocationKind.DEPOT.value, **values))
-    else:
-        if row.kind != LocationKind.DEPOT:
-            raise InvalidInput("code", f"{data.code} is a {row.kind} location, not a depot")
-        for key, value in values.items():
-            setattr(row, key, value)
+        created = Location(code=data.code, kind=LocationKind.DEPOT.value, **values)
+        session.add(created)
+        session.flush()
+        _place_in_tree(session, created.id, parent_id, new=True)  # type: ignore[arg-type]
+        return True
+    if row.kind != LocationKind.DEPOT:
+        raise InvalidInput("code", f"{data.code} is a {row.kind} location, not a depot")
+    moved = row.parent_id != parent_id
+    for key, value in values.items():
+        setattr(row, key, value)
     session.flush()
-    return row is None
+    if moved:
+        _place_in_tree(session, row.id, parent_id, new=False)  # type: ignore[arg-type]
+    return False
+
+
+def _place_in_tree(session: Session, depot_id: int, parent_id: int | None, *, new: bool) -> None:
+    """Keep the closure table (`LocationTree`) right: a new depot gets a row for itself and
+    one per ancestor; a moved depot's whole subtree leaves its old ancestors for the new."""
+    tree = LocationTree.__table__  # type: ignore[attr-defined]
+    if new:
+        session.execute(tree.insert().values(ancestor_id=depot_id, descendant_id=depot_id, depth=0))
+    else:
+        below = select(tree.c.descendant_id).where(tree.c.ancestor_id == depot_id)
+        above = select(tree.c.ancestor_id).where(
+            tree.c.descendant_id == depot_id, tree.c.ancestor_id != depot_id
+        )
+        session.execute(
+            delete(tree).where(
+                tree.c.descendant_id.in_(below.scalar_subquery()),
+                tree.c.ancestor_id.in_(above.scalar_subquery()),
+            )
+        )
+    if parent_id is None:
+        return
+    up = tree.alias("up")
+    down = tree.alias("down")
+    session.execute(
+        insert(tree).from_select(
+            ["ancestor_id", "descendant_id", "depth"],
+            select(up.c.ancestor_id, down.c.descendant_id, up.c.depth + down.c.depth + 1)
+            .select_from(up.join(down, down.c.ancestor_id == depot_id))
+            .where(up.c.descendant_id == parent_id),
+        )
+    )
 
 
 def list_depots(session: Session) -> list[tuple[Location, str | None, str | None]]:

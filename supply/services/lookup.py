@@ -8,10 +8,12 @@ from sqlmodel import Session
 
 from supply.db import dialect_insert
 from supply.errors import InvalidInput, NotFound
-from supply.models import Batch, Item, Location, LocationKind
+from supply.limits import NAME_MAX, check_code, check_optional_text
+from supply.models import GUARDED_KINDS, Batch, Item, Location, LocationKind
 
 
 def item_by_code(session: Session, code: str) -> Item:
+    check_code("item", code)
     item = session.scalars(select(Item).where(Item.code == code)).first()
     if item is None:
         raise NotFound("item", code)
@@ -19,10 +21,19 @@ def item_by_code(session: Session, code: str) -> Item:
 
 
 def depot_by_code(session: Session, code: str, *, field: str = "depot") -> Location:
+    check_code(field, code)
     loc = session.scalars(select(Location).where(Location.code == code)).first()
     if loc is None or loc.kind != LocationKind.DEPOT:
         raise NotFound(field, code)
+    _known_kind(session, loc)
     return loc
+
+
+def _known_kind(session: Session, loc: Location) -> None:
+    """Tell the ledger's per-session cache of physical locations what this one is, so that
+    posting does not ask the database again (a location's kind never changes)."""
+    cache: dict[int, bool] = session.info.setdefault("guarded_locations", {})
+    cache[loc.id] = loc.kind in GUARDED_KINDS  # type: ignore[index]
 
 
 def active_depot(session: Session, code: str, *, field: str = "depot") -> Location:
@@ -43,6 +54,7 @@ def virtual(session: Session, kind: LocationKind) -> Location:
     loc = session.scalars(select(Location).where(Location.code == kind.value)).first()
     if loc is not None:
         cache[kind.value] = loc
+        _known_kind(session, loc)
     else:
         session.execute(
             dialect_insert(session, Location)
@@ -62,6 +74,7 @@ def ensure_virtual_locations(session: Session) -> None:
 
 
 def batch_by_lot(session: Session, item: Item, lot: str) -> Batch:
+    check_code("lot", lot)
     batch = session.scalars(select(Batch).where(Batch.item_id == item.id, Batch.lot == lot)).first()
     if batch is None:
         raise NotFound("lot", f"{lot} (item {item.code})")
@@ -85,6 +98,8 @@ def batch_for_receipt(
     """
     if not lot.strip():
         raise InvalidInput("lot", "a receipt needs a lot code")
+    check_code("lot", lot)
+    check_optional_text("supplier", supplier, NAME_MAX)
     if produced_on and expires_on and expires_on < produced_on:
         raise InvalidInput("expires_on", "expiry is before the production date")
     if expires_on is None and produced_on is not None and item.shelf_life_days:

@@ -5,21 +5,26 @@ documents through `ledger.post_many`, which refuses the whole file if any docume
 overdraw a depot at its place in the file's order.
 """
 
-import csv
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import IO
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from supply import ledger
-from supply.errors import ExpiredBatch, InsufficientStock, InvalidInput, SupplyError
+from supply.errors import (
+    ExpiredBatch,
+    InsufficientStock,
+    InvalidInput,
+    ReplayMismatch,
+    SupplyError,
+)
 from supply.ledger import DocumentDraft, Line
+from supply.limits import QTY_MAX
 from supply.models import (
     Batch,
     Document,
@@ -27,9 +32,9 @@ from supply.models import (
     Item,
     Location,
     LocationKind,
-    Movement,
     is_expired,
 )
+from supply.services.ledger_lines import EXPORT_COLUMNS, export_movements
 from supply.services.lookup import (
     active_depot,
     batch_by_lot,
@@ -54,7 +59,7 @@ class MovementRow(BaseModel):
     depot: str
     item: str
     lot: str
-    qty: int = Field(gt=0)
+    qty: int = Field(gt=0, le=QTY_MAX)
     expires_on: date | None = None
     produced_on: date | None = None
     to_depot: str | None = None
@@ -82,175 +87,262 @@ def _at(line: int, exc: SupplyError) -> InvalidInput:
     return InvalidInput(f"line {line}: {exc.field}", exc.reason)
 
 
+class _Row(NamedTuple):
+    """A validated row kept compactly (a tuple, codes and times shared) while the whole
+    file is grouped by reference: a pydantic model a row cost ~1.7 KB, 340 MB a 200,000-row
+    file."""
+
+    line: int
+    kind: ImportKind
+    occurred_at: datetime
+    depot: str
+    item: str
+    lot: str
+    qty: int
+    expires_on: date | None
+    produced_on: date | None
+    to_depot: str | None
+    note: str | None
+
+
+#: Documents posted per `ledger.post_many` call: memory is bounded by a batch, not the file.
+BATCH_DOCUMENTS = 2000
+
+
 def import_movements(
     session: Session,
-    rows: Sequence[tuple[int, MovementRow]],
+    rows: Iterable[tuple[int, MovementRow]],
     *,
     actor: str,
     today: date | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
-    """Post a file of movements; a reference already imported is skipped (idempotent)."""
-    today = today or date.today()
-    groups: dict[str, list[tuple[int, MovementRow]]] = {}
+    """Post a file of movements; a reference already imported with the same rows is
+    skipped (idempotent), one with other rows is refused.
+
+    `rows` may be a generator: each row is kept compactly, and documents are posted in
+    batches of `BATCH_DOCUMENTS`, each against the balances the earlier batches left, all
+    in the caller's one transaction, so the file is still posted whole or not at all.
+    """
+    shared: dict[object, object] = {}
+
+    def one(value: Any) -> Any:
+        return shared.setdefault(value, value)
+
+    groups: dict[str, list[_Row]] = {}
     for line, row in rows:
-        groups.setdefault(row.reference, []).append((line, row))
-
-    items: dict[str, Item] = {}
-    depots: dict[str, Location] = {}
-    batches: dict[tuple[str, str], Batch] = {}
-    supplier = virtual(session, LocationKind.SUPPLIER)
-    distributed = virtual(session, LocationKind.DISTRIBUTED)
-
-    def depot(code: str, field: str) -> Location:
-        if code not in depots:
-            depots[code] = active_depot(session, code, field=field)
-        return depots[code]
-
-    drafts: list[DocumentDraft] = []
-    first_line: list[int] = []
+        groups.setdefault(one(row.reference), []).append(
+            _Row(
+                line,
+                row.kind,
+                one(row.occurred_at),
+                one(row.depot),
+                one(row.item),
+                one(row.lot),
+                row.qty,
+                one(row.expires_on),
+                one(row.produced_on),
+                one(row.to_depot),
+                row.note,
+            )
+        )
+    shared.clear()
+    build = _Drafts(session, actor)
+    result = ImportResult(documents=0, movements=0, replayed=0)
+    batch: list[tuple[DocumentDraft, list[_Row]]] = []
     for reference, group in groups.items():
-        head_line, head = group[0]
+        batch.append((build.draft(reference, group), group))
+        if len(batch) >= BATCH_DOCUMENTS:
+            result = _post_batch(session, batch, result, progress)
+            batch = []
+    if batch:
+        result = _post_batch(session, batch, result, progress)
+    return result
+
+
+class _Drafts:
+    """Rows of one reference to a document draft; codes are looked up once per file."""
+
+    def __init__(self, session: Session, actor: str) -> None:
+        self.session = session
+        self.actor = actor
+        self.items: dict[str, Item] = {}
+        self.depots: dict[str, Location] = {}
+        self.batches: dict[tuple[str, str], Batch] = {}
+        self.supplier = virtual(session, LocationKind.SUPPLIER)
+        self.distributed = virtual(session, LocationKind.DISTRIBUTED)
+
+    def depot(self, code: str, field: str) -> Location:
+        if code not in self.depots:
+            self.depots[code] = active_depot(self.session, code, field=field)
+        return self.depots[code]
+
+    def draft(self, reference: str, group: list[_Row]) -> DocumentDraft:
+        head = group[0]
         lines: list[Line] = []
-        for line, row in group:
+        for row in group:
             try:
                 if row.kind != head.kind or row.occurred_at != head.occurred_at:
                     raise InvalidInput(
                         "reference",
                         f"rows of {reference} differ in kind or occurred_at "
-                        f"(first at line {head_line})",
+                        f"(first at line {head.line})",
                     )
-                if row.item not in items:
-                    items[row.item] = item_by_code(session, row.item)
-                item = items[row.item]
-                src = depot(row.depot, "depot")
-                key = (row.item, row.lot)
-                if row.kind == ImportKind.RECEIPT:
-                    known = batches.get(key)
-                    if (
-                        known is not None
-                        and row.expires_on in (None, known.expires_on)
-                        and row.produced_on in (None, known.produced_on)
-                    ):
-                        batch = known
-                    else:  # first sight of the lot, or dates to check against it
-                        batch = batch_for_receipt(
-                            session,
-                            item,
-                            row.lot,
-                            expires_on=row.expires_on,
-                            produced_on=row.produced_on,
-                        )
-                    batches[key] = batch
-                    if is_expired(batch.expires_on, row.occurred_at.date()):
-                        assert batch.expires_on is not None
-                        raise ExpiredBatch(item=row.item, lot=row.lot, expires_on=batch.expires_on)
-                    pair = (supplier, src)
-                else:
-                    if key not in batches:
-                        batches[key] = batch_by_lot(session, item, row.lot)
-                    batch = batches[key]
-                    if is_expired(batch.expires_on, row.occurred_at.date()):
-                        assert batch.expires_on is not None
-                        raise ExpiredBatch(item=row.item, lot=row.lot, expires_on=batch.expires_on)
-                    if row.kind == ImportKind.ISSUE:
-                        pair = (src, distributed)
-                    else:
-                        if not row.to_depot:
-                            raise InvalidInput("to_depot", "a transfer needs a destination")
-                        if row.to_depot == row.depot:
-                            raise InvalidInput("to_depot", "same as depot")
-                        pair = (src, depot(row.to_depot, "to_depot"))
+                source, target, item, batch = self._ends(row)
             except SupplyError as exc:
-                raise _at(line, exc) from exc
-            lines.append(Line(pair[0].id, item.id, batch.id, -row.qty))  # type: ignore[arg-type]
-            lines.append(Line(pair[1].id, item.id, batch.id, row.qty))  # type: ignore[arg-type]
-        kind = {
-            ImportKind.RECEIPT: DocumentKind.RECEIPT,
-            ImportKind.ISSUE: DocumentKind.ISSUE,
-            ImportKind.TRANSFER: DocumentKind.TRANSFER,
-        }[head.kind]
-        drafts.append(
-            DocumentDraft(
-                kind=kind,
-                lines=lines,
-                actor=actor,
-                occurred_at=head.occurred_at,
-                reference=reference,
-                note=head.note,
-                idempotency_key=f"import:{reference}",
-            )
+                raise _at(row.line, exc) from exc
+            lines.append(Line(source, item, batch, -row.qty))
+            lines.append(Line(target, item, batch, row.qty))
+        return DocumentDraft(
+            kind=_KINDS[head.kind],
+            lines=lines,
+            actor=self.actor,
+            occurred_at=head.occurred_at,
+            reference=reference,
+            note=head.note,
+            idempotency_key=f"import:{reference}",
         )
-        first_line.append(head_line)
 
+    def _ends(self, row: _Row) -> tuple[int, int, int, int]:
+        """(source location, destination location, item, batch) ids of a row."""
+        if row.item not in self.items:
+            self.items[row.item] = item_by_code(self.session, row.item)
+        item = self.items[row.item]
+        src = self.depot(row.depot, "depot")
+        key = (row.item, row.lot)
+        if row.kind == ImportKind.RECEIPT:
+            known = self.batches.get(key)
+            if (
+                known is not None
+                and row.expires_on in (None, known.expires_on)
+                and row.produced_on in (None, known.produced_on)
+            ):
+                batch = known
+            else:  # first sight of the lot, or dates to check against it
+                batch = batch_for_receipt(
+                    self.session,
+                    item,
+                    row.lot,
+                    expires_on=row.expires_on,
+                    produced_on=row.produced_on,
+                )
+            self.batches[key] = batch
+            pair = (self.supplier, src)
+        else:
+            if key not in self.batches:
+                self.batches[key] = batch_by_lot(self.session, item, row.lot)
+            batch = self.batches[key]
+            if row.kind == ImportKind.ISSUE:
+                pair = (src, self.distributed)
+            else:
+                if not row.to_depot:
+                    raise InvalidInput("to_depot", "a transfer needs a destination")
+                if row.to_depot == row.depot:
+                    raise InvalidInput("to_depot", "same as depot")
+                pair = (src, self.depot(row.to_depot, "to_depot"))
+        if is_expired(batch.expires_on, row.occurred_at.date()):
+            assert batch.expires_on is not None
+            raise ExpiredBatch(item=row.item, lot=row.lot, expires_on=batch.expires_on)
+        return pair[0].id, pair[1].id, item.id, batch.id  # type: ignore[return-value]
+
+
+_KINDS = {
+    ImportKind.RECEIPT: DocumentKind.RECEIPT,
+    ImportKind.ISSUE: DocumentKind.ISSUE,
+    ImportKind.TRANSFER: DocumentKind.TRANSFER,
+}
+
+
+def _post_batch(
+    session: Session,
+    batch: list[tuple[DocumentDraft, list[_Row]]],
+    so_far: ImportResult,
+    progress: Callable[[int], None] | None,
+) -> ImportResult:
+    drafts = [draft for draft, _ in batch]
+    _check_dates_of_replays(session, drafts, [group[0].line for _, group in batch])
+    tick = None if progress is None else (lambda done: progress(so_far.movements + done))
     try:
-        posted = ledger.post_many(session, drafts, progress=progress)
+        posted = ledger.post_many(session, drafts, progress=tick)
+    except ReplayMismatch as exc:
+        draft, group = batch[exc.index or 0]
+        row = group[min(exc.line_index // 2, len(group) - 1)]
+        fields = [_row_field(f, row.kind, exc.line_index) for f in exc.fields]
+        raise InvalidInput(
+            f"line {row.line} (reference {draft.reference})",
+            f"already imported as {exc.number} with other {', '.join(fields)}; "
+            f"a posted document never changes: reverse {exc.number} "
+            f"(`relief stock reverse {exc.number}`) and import the correction "
+            "under a new reference",
+        ) from exc
     except SupplyError as exc:
         if exc.index is not None:
-            reference = drafts[exc.index].reference or ""
-            line = _culprit(groups[reference], exc) or first_line[exc.index]
-            raise InvalidInput(f"line {line} (reference {reference})", exc.reason) from exc
+            draft, group = batch[exc.index]
+            line = _culprit(group, exc) or group[0].line
+            raise InvalidInput(f"line {line} (reference {draft.reference})", exc.reason) from exc
         raise
     fresh = [p for p in posted if not p.replayed]
     moved = sum(len(d.lines) for d, p in zip(drafts, posted, strict=True) if not p.replayed)
-    return ImportResult(documents=len(fresh), movements=moved, replayed=len(posted) - len(fresh))
+    return ImportResult(
+        documents=so_far.documents + len(fresh),
+        movements=so_far.movements + moved,
+        replayed=so_far.replayed + len(posted) - len(fresh),
+    )
 
 
-def _culprit(group: list[tuple[int, MovementRow]], exc: SupplyError) -> int | None:
+def _row_field(field: str, kind: ImportKind, line_index: int) -> str:
+    """A ledger line's field as the file's column: each row is a pair of lines, the source
+    (even) and the destination (odd)."""
+    if field != "location":
+        return field
+    return "to_depot" if kind == ImportKind.TRANSFER and line_index % 2 else "depot"
+
+
+def _check_dates_of_replays(
+    session: Session, drafts: Sequence[DocumentDraft], first_line: Sequence[int]
+) -> None:
+    """A reference imported before must come back with the same occurred_at: a changed date
+    is a correction too, and a silent skip would lose it (the lines are compared by the
+    ledger)."""
+    keys = {d.idempotency_key: i for i, d in enumerate(drafts) if d.idempotency_key}
+    wanted = list(keys)
+    found: list[Any] = []
+    for start in range(0, len(wanted), 500):
+        found.extend(
+            session.execute(
+                select(Document.idempotency_key, Document.number, Document.occurred_at).where(
+                    Document.idempotency_key.in_(wanted[start : start + 500])  # type: ignore[union-attr]
+                )
+            )
+        )
+    for key, number, occurred_at in found:
+        i = keys[key]
+        if occurred_at != drafts[i].occurred_at:
+            raise InvalidInput(
+                f"line {first_line[i]} (reference {drafts[i].reference})",
+                f"already imported as {number} with other occurred_at "
+                f"({occurred_at.isoformat()}); a posted document never changes: reverse "
+                f"{number} (`relief stock reverse {number}`) and import the correction "
+                "under a new reference",
+            )
+
+
+def _culprit(group: list[_Row], exc: SupplyError) -> int | None:
     """The line, within a refused document, that takes the short depot's item and lot."""
     if not isinstance(exc, InsufficientStock):
         return None
-    for line, row in group:
+    for row in group:
         if (row.depot, row.item, row.lot) == (exc.depot, exc.item, exc.lot):
-            return line
+            return row.line
     return None
 
 
-EXPORT_COLUMNS = (
-    "document",
-    "kind",
-    "status",
-    "occurred_at",
-    "reference",
-    "location",
-    "location_kind",
-    "item",
-    "lot",
-    "qty",
-    "expires_on",
-)
-
-
-def export_movements(session: Session, out: IO[str]) -> int:
-    """Write every movement line, signed, in posting order. Returns the number of lines."""
-    loc = aliased(Location)
-    stmt = (
-        select(
-            Document.number,
-            Document.kind,
-            Document.status,
-            Document.occurred_at,
-            Document.reference,
-            loc.code,
-            loc.kind,
-            Item.code,
-            Batch.lot,
-            Movement.qty,
-            Batch.expires_on,
-        )
-        .join(Document, Document.id == Movement.document_id)  # type: ignore[arg-type]
-        .join(loc, loc.id == Movement.location_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == Movement.item_id)  # type: ignore[arg-type]
-        .join(Batch, Batch.id == Movement.batch_id)  # type: ignore[arg-type]
-        .order_by(Movement.id)  # type: ignore[arg-type]
-    )
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    count = 0
-    for row in session.execute(stmt).yield_per(5000):
-        values = list(row)
-        values[3] = values[3].isoformat()
-        values[10] = values[10].isoformat() if values[10] else ""
-        writer.writerow(["" if v is None else v for v in values])
-        count += 1
-    return count
+__all__ = [
+    "EXPORT_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "ImportKind",
+    "ImportResult",
+    "MovementRow",
+    "export_movements",
+    "import_movements",
+]

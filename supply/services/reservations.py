@@ -8,6 +8,7 @@ from supply import ledger
 from supply.db import utcnow
 from supply.errors import DocumentState, InvalidInput, NotFound
 from supply.ledger import Key, Line, Posted
+from supply.limits import NOTE_MAX, REFERENCE_MAX, check_optional_text
 from supply.models import DocumentKind, LocationKind, Reservation, ReservationStatus
 from supply.services.lookup import active_depot, item_by_code, virtual
 from supply.services.stock import Meta, _draft, _positive, _take
@@ -26,6 +27,8 @@ def reserve(
 ) -> list[Reservation]:
     """Hold available stock (FEFO over usable lots when no lot is named); never expired lots."""
     _positive(qty)
+    check_optional_text("plan_ref", plan_ref, REFERENCE_MAX)
+    check_optional_text("note", note, NOTE_MAX, multiline=True)
     loc = active_depot(session, depot)
     it = item_by_code(session, item)
     taken = _take(session, loc, it, qty, lot, allow_expired=False, today=today or date.today())

@@ -23,6 +23,7 @@ from supply.errors import (
     NotFound,
 )
 from supply.ledger import DocumentDraft, Line, Posted
+from supply.limits import check_code, check_qty
 from supply.models import (
     Balance,
     Batch,
@@ -59,8 +60,7 @@ class Meta:
 
 
 def _positive(qty: int, field: str = "qty") -> None:
-    if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
-        raise InvalidInput(field, f"must be a positive whole number of units, got {qty!r}")
+    check_qty(field, qty)
 
 
 def _draft(kind: DocumentKind, lines: list[Line], meta: Meta, **links: int | None) -> DocumentDraft:
@@ -235,6 +235,7 @@ def transfer(
 
 
 def document_by_number(session: Session, number: str, *, lock: bool = False) -> Document:
+    check_code("document", number)
     stmt = select(Document).where(Document.number == number)
     if lock:
         stmt = stmt.with_for_update()
@@ -317,12 +318,7 @@ def stocktake(
     lines: list[Line] = []
     sheet: list[CountLine] = []
     for count in counts:
-        if (
-            isinstance(count.counted, bool)
-            or not isinstance(count.counted, int)
-            or (count.counted < 0)
-        ):
-            raise InvalidInput("counted", f"must be a whole number >= 0, got {count.counted!r}")
+        check_qty("counted", count.counted, allow_zero=True)
         if (count.item, count.lot) in seen:
             raise InvalidInput("lot", f"item {count.item} lot {count.lot} is counted twice")
         seen.add((count.item, count.lot))

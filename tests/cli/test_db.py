@@ -1,7 +1,12 @@
 """`relief db upgrade`, and what every other command says before it has been run."""
 
 import sqlite3
+from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from api.cli.main import app
 from tests.cli.harness import Relief
 
 
@@ -36,3 +41,41 @@ def test_posting_refused_when_database_never_upgraded(empty_db: Relief) -> None:
 
     assert result.exit_code == 2
     assert "relief db upgrade" in result.stderr
+
+
+def test_db_option_with_missing_folder_is_one_line_error(runner: CliRunner, tmp_path: Path) -> None:
+    """A SQLite path whose folder does not exist is refused in one line, exit 2, and no folder
+    or file is created (it used to create both, then blame a missing `db upgrade`)."""
+    url = f"sqlite:///{tmp_path}/no/such/dir/x.db"
+    for args in (["stock", "balance"], ["db", "upgrade"]):
+        result = runner.invoke(app, [*args, "--db", url])
+
+        assert result.exit_code == 2, result.stdout
+        assert "does not exist" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["notaurl://x", "mysql://u@h/db", "not a url", "postgresql+nodriver://h/db"]
+)
+def test_db_option_unknown_scheme_is_one_line_error(runner: CliRunner, url: str) -> None:
+    """An unknown scheme or driver is a one-line refusal, exit 2, not a traceback."""
+    result = runner.invoke(app, ["stock", "balance", "--db", url])
+
+    assert result.exit_code == 2, (result.stdout, result.exception)
+    assert "--db" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_only_db_upgrade_creates_a_ledger_and_says_so(empty_db: Relief) -> None:
+    """Another command on a missing file creates nothing; `db upgrade` creates it and says so."""
+    refused = empty_db("stock", "balance")
+    assert refused.exit_code == 2
+    assert "relief db upgrade" in refused.stderr
+    assert not empty_db.db_file.exists()
+
+    created = empty_db.ok("db", "upgrade")
+
+    assert f"created a new ledger at {empty_db.db_file}" in created.stdout
+    assert empty_db.db_file.exists()

@@ -6,8 +6,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from tests.cli.harness import Relief, movements_csv
+from tests.cli.harness import DEPOTS_CSV, ITEMS_CSV, Relief, movements_csv, write_csv
 
 RECEIPT_WATER = "RCV-1,2026-03-02T09:00:00+08:00,receipt,CNTY,WATER,W1,100,2099-06-30,,"
 RECEIPT_TENT = "RCV-1,2026-03-02T09:00:00+08:00,receipt,CNTY,TENT,T1,40,,,"
@@ -33,6 +34,13 @@ EXPORT_HEADER = [
     "lot",
     "qty",
     "expires_on",
+    "produced_on",
+    "note",
+    "reason",
+    "key",
+    "reverses",
+    "origin",
+    "destination",
 ]
 
 
@@ -218,3 +226,81 @@ def test_stock_export_writes_xlsx_with_signed_numbers(ledger: Relief, tmp_path: 
     header = list(rows[0])
     assert header[:3] == ["document", "kind", "status"]
     assert sorted(r[header.index("qty")] for r in rows[1:]) == [-7, 7]
+
+
+@pytest.mark.parametrize(
+    ("changed", "fields"),
+    [
+        ("RCV-1,2026-03-02T09:00:00+08:00,receipt,CNTY,WATER,W1,101,2099-06-30,,", "qty"),
+        ("RCV-1,2026-03-02T09:00:00+08:00,receipt,TWN,WATER,W1,100,2099-06-30,,", "depot"),
+        ("RCV-1,2026-03-02T09:00:00+08:00,receipt,CNTY,TENT,W1,100,,,", "item, lot"),
+        ("RCV-1,2026-03-03T09:00:00+08:00,receipt,CNTY,WATER,W1,100,2099-06-30,,", "occurred_at"),
+    ],
+    ids=["qty", "depot", "item", "date"],
+)
+def test_import_refuses_reference_reimported_with_other_content(
+    ledger: Relief, tmp_path: Path, changed: str, fields: str
+) -> None:
+    """A reference imported before, now with another quantity, depot, item or date, is a
+    correction: refused with exit 2 naming reference, line and fields, and nothing of the
+    file (not even its new references) is written. It used to be skipped silently."""
+    ledger.ok("stock", "import", str(movements_csv(tmp_path / "a.csv", [RECEIPT_WATER])))
+    before = ledger.on_hand()
+    rows = ["RCV-7,2026-03-02T09:00:00+08:00,receipt,CNTY,TENT,T7,5,,,", changed]
+
+    result = ledger("stock", "import", str(movements_csv(tmp_path / "b.csv", rows)))
+
+    assert result.exit_code == 2, result.stdout
+    assert "line 3 (reference RCV-1)" in result.stderr
+    assert f"with other {fields}" in result.stderr
+    assert "reverse RC-000001" in result.stderr
+    assert ledger.on_hand() == before
+
+
+def test_import_correction_by_reversal_and_new_reference(ledger: Relief, tmp_path: Path) -> None:
+    """The way the refusal names works: reverse the old document, import under a new
+    reference; the balance then holds the corrected figure."""
+    ledger.ok("stock", "import", str(movements_csv(tmp_path / "a.csv", [RECEIPT_WATER])))
+    ledger.post("stock", "reverse", "RC-000001")
+    fixed = "RCV-1b,2026-03-02T09:00:00+08:00,receipt,CNTY,WATER,W1,101,2099-06-30,,"
+
+    ledger.ok("stock", "import", str(movements_csv(tmp_path / "b.csv", [fixed])))
+
+    assert ledger.on_hand()[("CNTY", "WATER", "W1")] == 101
+
+
+def test_export_imports_into_a_fresh_ledger(
+    ledger: Relief, runner: CliRunner, tmp_path: Path
+) -> None:
+    """`stock export` output is what `stock import` reads: a fresh ledger with the same
+    catalogue ends with the same balances and documents (an export used to be refused as
+    missing the movements file's columns); importing it again changes nothing."""
+    ledger.ok("stock", "import", str(movements_csv(tmp_path / "m.csv", GOOD_ROWS)))
+    ledger.post("stock", "reverse", "IS-000001")
+    ledger.post("stock", "transfer", "--from", "CNTY", "--to", "TWN", "--item", "TENT",
+                "--qty", "4", "--in-transit")  # fmt: skip
+    out = tmp_path / "export.csv"
+    ledger.ok("stock", "export", "--out", str(out))
+    fresh = Relief(runner, f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path / "fresh.db")
+    fresh.ok("db", "upgrade")
+    fresh.ok("catalog", "import", str(write_csv(tmp_path / "items.csv", ITEMS_CSV)))
+    fresh.ok("depots", "import", str(write_csv(tmp_path / "depots.csv", DEPOTS_CSV)))
+
+    result = fresh.ok("stock", "import", str(out))
+    again = fresh.ok("stock", "import", str(out))
+
+    assert "imported 5 documents, 12 movements" in result.stdout
+    assert "5 already in this ledger, skipped" in again.stdout
+    assert fresh.on_hand() == ledger.on_hand()
+    assert fresh.ok("stock", "export").stdout == ledger.ok("stock", "export").stdout
+    assert fresh("stock", "verify").exit_code == 0
+
+
+def test_import_reports_progress_on_stderr_when_piped(ledger: Relief, tmp_path: Path) -> None:
+    """Piped or redirected (CliRunner is not a terminal), a bulk import says how far it is on
+    stderr in plain lines, and stdout keeps only the result (it used to print nothing until
+    the end)."""
+    result = ledger.ok("stock", "import", str(movements_csv(tmp_path / "m.csv", GOOD_ROWS)))
+
+    assert "importing: 8/8 movement lines" in result.stderr
+    assert "importing" not in result.stdout

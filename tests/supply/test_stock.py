@@ -346,7 +346,9 @@ def test_idempotency_key_reused_for_another_kind_is_refused(world: Session) -> N
 
 
 def test_balance_totals_sum_subtree_and_exclude_expired_from_available(world: Session) -> None:
-    """Per-item totals add up every depot below; expired units are on hand, not available."""
+    """Per-item totals add up every depot below; expired units are on hand, not available.
+    `lots` counts lot holdings (lot OK at CTY and at TWN is two), as the per-depot item
+    totals the ledger keeps can add them up without reading every balance."""
     from supply.services.balances import balance_totals
     from supply.services.reservations import reserve
 
@@ -355,5 +357,93 @@ def test_balance_totals_sum_subtree_and_exclude_expired_from_available(world: Se
     receive(world, "TWN", "WATER", 4, "OLD", expires_on=date(2026, 7, 1))
     reserve(world, depot="CTY", item="WATER", qty=3, today=TODAY)
     (total,) = balance_totals(world, depot="CTY", subtree=True, today=date(2026, 8, 1))
-    assert (total.depots, total.lots) == (2, 2)
+    assert (total.depots, total.lots) == (2, 3)
     assert (total.on_hand, total.reserved, total.expired, total.available) == (19, 3, 4, 12)
+
+
+def test_idempotency_key_reused_with_other_quantity_is_refused(world: Session) -> None:
+    """A key seen again with another quantity is a correction, not a replay: refused, naming
+    the document and the field, instead of silently returning the first document."""
+    from supply.errors import ReplayMismatch
+
+    meta = Meta(idempotency_key="scan-44")
+    first = stock.receive(
+        world,
+        depot="CTY",
+        item="WATER",
+        qty=10,
+        lot="W1",
+        expires_on=date(2027, 1, 1),
+        meta=meta,
+        today=TODAY,
+    )
+    with pytest.raises(ReplayMismatch, match=first.number) as err:
+        stock.receive(
+            world,
+            depot="CTY",
+            item="WATER",
+            qty=11,
+            lot="W1",
+            expires_on=date(2027, 1, 1),
+            meta=meta,
+            today=TODAY,
+        )
+    assert err.value.fields == ["qty"]
+    assert on_hand(world, "CTY") == {"W1": 10}
+
+
+def test_moved_depot_takes_its_subtree_and_totals_along(world: Session) -> None:
+    """Moving a county (and its township) under another city updates the closure table:
+    subtree totals follow the move, and verify checks the tree and the item totals."""
+    from supply.services.balances import balance_totals
+
+    make_depot(world, "CITY2", Tier.CITY)
+    receive(world, "TWN", "WATER", 5, "A", expires_on=date(2027, 1, 1))
+    receive(world, "CTY", "WATER", 2, "B", expires_on=date(2027, 1, 1))
+    assert [t.on_hand for t in balance_totals(world, depot="CITY", subtree=True)] == [7]
+
+    make_depot(world, "CTY", Tier.COUNTY, parent="CITY2")
+
+    assert balance_totals(world, depot="CITY", subtree=True) == []
+    (moved,) = balance_totals(world, depot="CITY2", subtree=True)
+    assert (moved.depots, moved.on_hand) == (2, 7)
+    assert verify(world).ok
+
+
+def test_verify_reports_item_totals_out_of_step(world: Session) -> None:
+    """A per-depot item total that disagrees with its balances is a verify problem."""
+    from sqlalchemy import update
+
+    from supply.models import DepotItemTotal
+
+    receive(world, "CTY", "WATER", 5, "A", expires_on=date(2027, 1, 1))
+    world.execute(update(DepotItemTotal).values(on_hand=DepotItemTotal.on_hand + 1))
+
+    report = verify(world)
+
+    assert any("item totals" in p for p in report.problems), report.problems
+
+
+def test_item_with_unknown_category_is_refused_until_added(session: Session) -> None:
+    """A category outside the catalogue's list is refused, naming the list; once the bureau
+    adds it, the item is accepted (free-text categories were accepted before)."""
+    from supply.models import ItemCreate
+    from supply.services.catalogue import add_category, upsert_items
+
+    tablets = ItemCreate(
+        code="TABLETS", name_zh="净水片", name_en="Purification tablets",
+        category="water_purification", unit="box", unit_weight_kg=0.1,
+        unit_volume_m3=0.001, shelf_life_days=1000, rotation_lead_days=60,
+    )  # fmt: skip
+    with pytest.raises(InvalidInput, match="'water_purification' is not a catalogue category"):
+        upsert_items(session, [tablets])
+
+    add_category(session, code="water_purification", name_zh="净水", name_en="Purification")
+
+    assert upsert_items(session, [tablets]) == (1, 0)
+
+
+def test_rotation_lead_not_below_shelf_life_is_refused(session: Session) -> None:
+    """A lot would be due for rotation the day it arrives: refused, naming the field."""
+    with pytest.raises(InvalidInput, match="rotation_lead_days: 400 days is not below"):
+        make_item(session, "BISCUIT", shelf_life_days=365, rotation_lead_days=400)
