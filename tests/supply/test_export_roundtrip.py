@@ -18,7 +18,7 @@ from sqlmodel import Session
 from supply.csvfiles import validate_rows
 from supply.errors import InvalidInput, SupplyError
 from supply.models import Batch, Document, Item, Location, Movement, Tier
-from supply.services import ledger_lines, stock
+from supply.services import ledger_lines, reversal, stock
 from supply.services.rotation import write_off
 from supply.services.stock import Count, Meta
 from supply.verify import verify
@@ -124,7 +124,7 @@ def _play(session: Session, script: list[tuple[Any, ...]]) -> None:
                         continue
                     posted = counted
                 elif kind == "reverse" and numbers:
-                    posted = stock.reverse(session, numbers[pick % len(numbers)], meta=meta)
+                    posted = reversal.reverse(session, numbers[pick % len(numbers)], meta=meta)
                 elif kind == "write_off":
                     posted = write_off(
                         session, depot=depot, item=item, lot=lot, reason="damaged",
