@@ -219,7 +219,7 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.json").write_text(json.dumps(doc, ensure_ascii=False, indent=2), "utf-8")
     (out / "evaluation.csv").write_text(evaluation_csv(results), encoding="utf-8")
-    _save_figure(plot_evaluation(results, f"{sset.title}: residents served on time"),
+    _save_figure(plot_evaluation(results, f"{sset.title}\nresidents served on time per scenario"),
                  out / "evaluation.png")  # fmt: skip
     if as_json:
         print_json(doc)
