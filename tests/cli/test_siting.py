@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from api.cli.main import app
 from scenarios.scenario import SCENARIOS_DIR
+from tests.cli.harness import Relief
 
 SET = SCENARIOS_DIR / "haicheng-siting"
 
@@ -63,3 +64,13 @@ def test_siting_bad_set_exits_2_with_file_and_line(tmp_path: Path) -> None:
     message = " ".join(result.output.split())
     assert "candidates.csv:8: fixed_cost:" in message
     assert "Traceback" not in result.output
+
+
+def test_siting_evaluate_today_from_the_ledger(relief: Relief, tmp_path: Path) -> None:
+    """With --db, today's stock is the ledger's: an empty ledger leaves only the agreement
+    reserves, so fewer residents are served than with the scenario's own stock.csv."""
+    out = tmp_path / "ev"
+    relief.ok("siting", "evaluate", str(SET), "--out", str(out), "--in-process")
+    rows = list(csv.DictReader((out / "evaluation.csv").open(encoding="utf-8")))
+    assert [r["network"] for r in rows] == ["today"]
+    assert int(rows[0]["residents_served"]) < 16890
