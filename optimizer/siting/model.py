@@ -14,11 +14,15 @@ evaluation (`optimizer.siting.evaluate`) then runs the real planner on every sce
 import math
 import time
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from optimizer.plan import SolveStatus
 from optimizer.siting.lp import Block, Solution, SparseModel
+
+if TYPE_CHECKING:
+    from optimizer.siting.benders import FirstStage
 from optimizer.siting.problem import Mode, Objective, SitingSet, Target
 from optimizer.siting.stages import (
     Stage2,
@@ -522,6 +526,66 @@ def _with_marginals(
     return replace(result, marginals=out)
 
 
+@dataclass(slots=True)
+class _Pass:
+    first: "FirstStage"
+    outcomes: list[ScenarioOutcome]
+    value: float
+    width: float
+    variables: int
+    rows: int
+
+
+def _benders_pass(
+    sset: SitingSet,
+    data: list[Stage2],
+    params: SitingParams,
+    objective: Objective,
+    alpha: float,
+    budget: float,
+    wide: float,
+    seconds: float,
+) -> _Pass:
+    """Benders rounds over groups `wide` hours wide, then each scenario planned with whole
+    served flags over groups half as wide, from their fewest shuttles (plans that work)."""
+    from optimizer.siting.benders import benders
+
+    started = time.perf_counter()
+    items = [it.item for it in sset.items]
+    n_i, n_k = len(items), len(sset.candidates)
+    subproblems = []
+    for d in data:
+        m = SparseModel(maximize=True)
+        stock = m.variables(n_k * n_i, lo=0.0, hi=0.0)
+        y, residents = stage2_rows(m, d, items, stock, n_i, [], wide, relaxed=True)
+        _add_cost(m, y, residents)
+        subproblems.append((m, stock, y))
+    first = benders(
+        sset, subproblems, most_needed(sset, data), objective=objective, alpha=alpha,
+        budget=budget, tie=COST_TIE_RESIDENTS / max(budget, 1.0),
+        time_limit_s=seconds * BENDERS_SHARE,
+    )  # fmt: skip
+    probs = np.array([s.probability for s in sset.scenarios])
+    outcomes = []
+    for k, (sc, d) in enumerate(zip(sset.scenarios, data, strict=True)):
+        m = SparseModel(maximize=True)
+        stock = m.variables(n_k * n_i, lo=first.stock, hi=first.stock)
+        y, residents = stage2_rows(m, d, items, stock, n_i, [], wide / 2, relaxed=False)
+        _add_cost(m, y, residents)
+        left = (seconds - (time.perf_counter() - started)) / (len(data) - k)
+        plan = m.solve(time_limit_s=max(left, 0.2), relative_gap=params.relative_gap)
+        got = 0
+        if plan.found:
+            got = round(float(residents @ np.rint(plan.values[y.start : y.start + y.size])))
+        outcomes.append(ScenarioOutcome(sc.name, sc.probability, d.total, got))
+    served = np.array([o.residents_served for o in outcomes], dtype=float)
+    expected = objective == Objective.EXPECTED
+    value = float(probs @ served) if expected else _cvar(served, probs, alpha)
+    variables = sum(m.n_vars for m, _, _ in subproblems)
+    rows = sum(m.n_rows for m, _, _ in subproblems)
+    return _Pass(first, outcomes, value, wide, variables, rows)
+
+
 def _solve_decomposed(
     sset: SitingSet,
     data: list[Stage2],
@@ -533,51 +597,36 @@ def _solve_decomposed(
     time_limit_s: float,
     started: float,
 ) -> SitingResult:
-    """Benders rounds for the sites and stock, then each scenario planned with whole served
-    flags over the groups' fewest shuttles: a solution every scenario can carry out."""
-    from optimizer.siting.benders import benders
-
-    items = [it.item for it in sset.items]
-    n_i, n_k = len(items), len(sset.candidates)
-    subproblems = []
-    for d in data:
-        m = SparseModel(maximize=True)
-        stock = m.variables(n_k * n_i, lo=0.0, hi=0.0)
-        y, residents = stage2_rows(m, d, items, stock, n_i, [], wide, relaxed=True)
-        _add_cost(m, y, residents)
-        subproblems.append((m, stock, y))
-    tie = COST_TIE_RESIDENTS / max(budget, 1.0)
-    first = benders(
-        sset, subproblems, most_needed(sset, data), objective=objective, alpha=alpha,
-        budget=budget, tie=tie, time_limit_s=time_limit_s * BENDERS_SHARE,
-    )  # fmt: skip
+    """Benders passes over ever finer shelter groups while time is left: each pass's
+    relaxation gives a bound (the least is kept), each pass's plans a solution (the best is
+    kept). A pass that converges early leaves its time to a finer, tighter one."""
+    widths = [wide, wide / 2, wide / 4, 0.0] if wide > 0 else [0.0]
+    best: _Pass | None = None
+    bound = math.inf
+    rounds = 0
+    for width in widths:
+        elapsed = time.perf_counter() - started
+        if best is not None and elapsed > time_limit_s * 0.5:
+            break
+        this = _benders_pass(
+            sset, data, params, objective, alpha, budget, width, time_limit_s - elapsed
+        )
+        rounds += this.first.rounds
+        bound = min(bound, this.first.bound + COST_TIE_RESIDENTS)
+        if best is None or this.value > best.value:
+            best = this
+        if bound - best.value <= params.relative_gap * max(abs(best.value), 1.0):
+            break
+    assert best is not None
+    first, outcomes, value = best.first, best.outcomes, best.value
+    n_i = len(sset.items)
     probs = np.array([s.probability for s in sset.scenarios])
-    outcomes = []
-    for k, (sc, d) in enumerate(zip(sset.scenarios, data, strict=True)):
-        m = SparseModel(maximize=True)
-        stock = m.variables(n_k * n_i, lo=first.stock, hi=first.stock)
-        # whole plans on finer groups than the rounds used: small models, less lost
-        y, residents = stage2_rows(m, d, items, stock, n_i, [], wide / 2, relaxed=False)
-        _add_cost(m, y, residents)
-        left = (time_limit_s - (time.perf_counter() - started)) / (len(data) - k)
-        plan = m.solve(time_limit_s=max(left, 0.2), relative_gap=params.relative_gap)
-        got = 0
-        if plan.found:
-            got = round(float(residents @ np.rint(plan.values[y.start : y.start + y.size])))
-        outcomes.append(ScenarioOutcome(sc.name, sc.probability, d.total, got))
     served = np.array([o.residents_served for o in outcomes], dtype=float)
-    value = (
-        float(probs @ served) if objective == Objective.EXPECTED else _cvar(served, probs, alpha)
-    )
     sites = site_decisions(sset, first.opened, first.extra, first.stock)
     cost = float(sum(s.cost for s in sites))
-    bound = first.bound + COST_TIE_RESIDENTS
     gap = max(bound - value, 0.0) / max(abs(value), 1e-9) if math.isfinite(bound) else None
-    status = (
-        SolveStatus.OPTIMAL
-        if gap is not None and gap <= params.relative_gap
-        else (SolveStatus.FEASIBLE)
-    )
+    ok = gap is not None and gap <= params.relative_gap
+    status = SolveStatus.OPTIMAL if ok else SolveStatus.FEASIBLE
     unit_cost = {it.item: it.unit_cost for it in sset.items}
     marginals = [
         Marginal(c.code, it.item, round(float(first.marginal[k * n_i + i]), 4),
@@ -589,12 +638,12 @@ def _solve_decomposed(
     ]  # fmt: skip
     marginals.sort(key=lambda mg: -mg.residents_per_unit)
     size = {
-        "variables": sum(m.n_vars for m, _, _ in subproblems),
-        "rows": sum(m.n_rows for m, _, _ in subproblems),
+        "variables": best.variables,
+        "rows": best.rows,
         "scenarios": len(data),
-        "candidates": n_k,
-        "cluster_hours": wide,
-        "benders_rounds": first.rounds,
+        "candidates": len(sset.candidates),
+        "cluster_hours": best.width,
+        "benders_rounds": rounds,
     }
     return SitingResult(
         sset.name, Mode.COVERAGE, objective, status, value, bound, gap,
