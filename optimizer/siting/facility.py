@@ -15,6 +15,10 @@ import numpy as np
 from optimizer.siting.lp import Block, SparseModel
 
 
+#: Subgradient rounds without a better bound before the step is halved.
+STALL_ROUNDS = 50
+
+
 @dataclass(frozen=True)
 class FacilityProblem:
     """`cost[i, j]`: cost of serving all of customer j from site i.
@@ -256,7 +260,7 @@ def solve_cflp_large(
             best_lower, stall = lower, 0
         else:
             stall += 1
-            if stall >= 20:
+            if stall >= STALL_ROUNDS:
                 step_scale, stall = step_scale / 2, 0
         score = 0.9 * score + 0.1 * np.isin(np.arange(m_sites), opened)
         if it % 20 == 0 or it == iterations - 1:
