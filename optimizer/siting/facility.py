@@ -14,7 +14,6 @@ import numpy as np
 
 from optimizer.siting.lp import Block, SparseModel
 
-
 #: Subgradient rounds without a better bound before the step is halved.
 STALL_ROUNDS = 50
 
