@@ -253,7 +253,7 @@ def solve_cflp_large(
         reduced = fp.cost - lam[None, :]  # (m, n): cost of serving all of j from i, less λ_j
         value, use = _site_knapsacks(reduced, demand, capacity)
         site_value = fixed + value  # what opening i is worth at these multipliers
-        opened, covered = _cover(site_value, capacity, total)
+        opened, covered, weight = _cover(site_value, capacity, total)
         lower = float(lam.sum()) + covered
         if lower > best_lower + 1e-9:
             best_lower, stall = lower, 0
@@ -266,7 +266,8 @@ def solve_cflp_large(
             cost_, ok = _transport(fp, np.flatnonzero(np.isin(np.arange(m_sites), opened)))
             if ok and cost_ < upper:
                 upper, best_open = cost_, opened.copy()
-        served = use[opened].sum(axis=0) if len(opened) else np.zeros(n)
+        # the relaxation's own solution: the last site only in the share it is taken
+        served = (weight[:, None] * use[opened]).sum(axis=0) if len(opened) else np.zeros(n)
         grad = 1.0 - served
         norm = float(grad @ grad)
         if norm < 1e-12:
@@ -319,7 +320,9 @@ def _site_knapsacks(
     return value, use
 
 
-def _cover(site_value: np.ndarray, capacity: np.ndarray, total: float) -> tuple[np.ndarray, float]:
+def _cover(
+    site_value: np.ndarray, capacity: np.ndarray, total: float
+) -> tuple[np.ndarray, float, np.ndarray]:
     """Sites to open at these multipliers, and the relaxation's value of that choice.
 
     Every site worth opening (negative value), then the cheapest per unit of capacity until
@@ -327,6 +330,7 @@ def _cover(site_value: np.ndarray, capacity: np.ndarray, total: float) -> tuple[
     needed: the LP optimum of the covering knapsack, so the bound stays a lower bound.
     """
     chosen = [int(i) for i in np.flatnonzero(site_value < 0)]
+    weight = [1.0] * len(chosen)
     value = float(site_value[chosen].sum())
     held = float(capacity[chosen].sum())
     if held < total:
@@ -337,10 +341,12 @@ def _cover(site_value: np.ndarray, capacity: np.ndarray, total: float) -> tuple[
             share = min(1.0, (total - held) / float(capacity[i]))
             value += share * float(site_value[i])
             chosen.append(int(i))
+            weight.append(share)
             held += float(capacity[i])
             if held >= total:
                 break
-    return np.array(sorted(chosen), dtype=int), value
+    order = np.argsort(chosen)
+    return np.array(chosen, dtype=int)[order], value, np.array(weight)[order]
 
 
 def _transport(fp: FacilityProblem, opened: np.ndarray) -> tuple[float, bool]:
