@@ -67,6 +67,15 @@ def benders(
     bound, best_value, rounds = math.inf, -math.inf, 0
     values = None
     kept, kept_marginal = np.zeros(0), np.zeros(0)
+    # first cuts at every site stocked to the most any scenario needs: concave φ_s makes a
+    # cut there valid everywhere, and it tells the first master what stock is worth
+    full = np.tile(most, len(sset.candidates))
+    for s, (_model, sub_stock, _y) in enumerate(subproblems):
+        cols = sub_stock.at(np.arange(sub_stock.size))
+        sol = handles[s].solve(cols, full, full, time_limit_s)
+        if sol.found and len(sol.reduced):
+            slope = sol.reduced[cols]
+            cuts.append((s, sol.objective - float(slope @ full), slope))
     while True:
         rounds += 1
         m = SparseModel(maximize=True)
