@@ -19,6 +19,7 @@ import numpy as np
 from optimizer.siting.facility import (
     FacilityProblem,
     FacilityResult,
+    solve_cflp_large,
     solve_facility,
     solve_pmedian,
 )
@@ -92,11 +93,17 @@ def read_instance(path: Path, kind: str, capacity: float | None = None) -> Facil
     raise ValueError(f"--kind: cflp or pmedian, not {kind!r}")
 
 
+#: Above this many assignment variables the CFLP goes to the Lagrangian + kernel search.
+LARGE_CFLP = 50_000
+
+
 def solve_instance(fp: FacilityProblem, seconds: float) -> FacilityResult:
     """The core's way for each family: the p-median proven by reduction, the CFLP by the
-    strong model."""
+    strong model, or on large instances by Lagrangian relaxation and a kernel MIP."""
     if fp.p is not None:
         return solve_pmedian(fp, time_limit_s=seconds)
+    if fp.cost.size > LARGE_CFLP:
+        return solve_cflp_large(fp, time_limit_s=seconds)
     return solve_facility(fp, time_limit_s=seconds)
 
 
@@ -140,6 +147,14 @@ def run(args: argparse.Namespace) -> int:
         if wanted and label not in wanted and name not in wanted:
             continue
         fp = read_cflp(folder / "cflp" / f"{name}.txt", cap)
+        if cap is not None:  # capa: the moonshot, within 0.1 % of the optimum in 60 s
+            big = solve_instance(fp, min(args.seconds, 60.0))
+            row = _row(big, known.get(label))
+            gap_known = float(row.get("gap_to_known", 100.0))  # type: ignore[arg-type]
+            row["target_met"] = gap_known <= 0.1 and big.seconds <= 60.5
+            rows.append(row)
+            print(f"{label:<14}{big.seconds:>10.2f}{'':>10}{'':>8}{gap_known:>10.4f}  {big.status}")
+            continue
         strong = solve_facility(fp, time_limit_s=args.seconds)
         plain = solve_facility(fp, time_limit_s=args.seconds, strong=False)
         row = _row(strong, known.get(label))

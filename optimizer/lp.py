@@ -3,6 +3,7 @@ tour bound: rows gathered as arrays and handed over in one call, solver banners 
 
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -82,17 +83,22 @@ class Rows:
         return model
 
 
+_STDOUT = threading.RLock()
+
+
 @contextmanager
 def quiet_stdout() -> Iterator[None]:
     """Silence native solver banners: HiGHS prints on the C stdout whatever we ask, and
-    stdout is where `relief plan --json` writes the plan."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    sink = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(sink, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(sink)
+    stdout is where `relief plan --json` writes the plan. One thread at a time: two
+    threads swapping file descriptor 1 could leave it pointing at /dev/null."""
+    with _STDOUT:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        sink = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(sink, 1)
+            yield
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(sink)

@@ -22,11 +22,11 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from optimizer.network import haversine_km
 from scenarios.scenario import ScenarioError, load_scenario
-from scenarios.siting_set import _key_line
+from scenarios.siting_set import read_yaml
 from supply.csvfiles import read_rows
 from supply.errors import InvalidInput
 
@@ -90,19 +90,7 @@ class Generated:
 
 
 def load_config(folder: Path) -> HazardConfig:
-    path = folder / "hazard.yaml"
-    if not path.exists():
-        raise ScenarioError(str(path), "missing (a hazard folder needs hazard.yaml)")
-    text = path.read_text(encoding="utf-8")
-    try:
-        return HazardConfig.model_validate(yaml.safe_load(text) or {})
-    except yaml.YAMLError as exc:
-        raise ScenarioError(str(path), f"not valid YAML: {exc}") from exc
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not isinstance(p, int))
-        line = _key_line(path, text, loc) or 1
-        raise ScenarioError(f"{path}:{line}: {'.'.join(map(str, loc))}", err["msg"]) from exc
+    return read_yaml(folder / "hazard.yaml", HazardConfig, "hazard folder")
 
 
 def _affected_share(intensity: np.ndarray, peak: float) -> np.ndarray:

@@ -7,7 +7,7 @@ Errors name the place: `file:line: column: reason` (for `siting.yaml` the line o
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -111,7 +111,7 @@ class _Travel(BaseModel):
     hours: float = Field(ge=0)
 
 
-def _key_line(path: Path, text: str, loc: tuple[Any, ...]) -> int | None:
+def key_line(text: str, loc: tuple[Any, ...]) -> int | None:
     """The line of the deepest key of `loc` that exists in the YAML file."""
     try:
         node = yaml.compose(text)
@@ -129,10 +129,14 @@ def _key_line(path: Path, text: str, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def load_set_meta(folder: Path) -> SetMeta:
-    path = folder / "siting.yaml"
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_yaml(path: Path, model: type[M], what: str) -> M:
+    """A YAML file validated by `model`; errors say `file:line: key: reason`, the line of
+    the deepest key at fault. `what` names the folder kind for a missing file."""
     if not path.exists():
-        raise ScenarioError(str(path), "missing (a scenario set needs siting.yaml)")
+        raise ScenarioError(str(path), f"missing (a {what} needs {path.name})")
     text = path.read_text(encoding="utf-8")
     try:
         data = yaml.safe_load(text) or {}
@@ -143,14 +147,18 @@ def load_set_meta(folder: Path) -> SetMeta:
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}:1", "expected a mapping of keys to values")
     try:
-        return SetMeta.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(p for p in err["loc"] if not isinstance(p, int))
-        line = _key_line(path, text, loc) or 1
-        column = ".".join(map(str, loc)) or "siting.yaml"
+        line = key_line(text, loc) or 1
+        column = ".".join(map(str, loc)) or path.name
         msg = str(err["msg"]).removeprefix("Value error, ")
         raise ScenarioError(f"{path}:{line}: {column}", msg) from exc
+
+
+def load_set_meta(folder: Path) -> SetMeta:
+    return read_yaml(folder / "siting.yaml", SetMeta, "scenario set")
 
 
 def _rows(path: Path, model: type[BaseModel], required: tuple[str, ...]) -> list:

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from api.cli.common import console, err_console, fail, print_json
+from api.cli.common import console, err_console, fail, print_json, run
 
 app = typer.Typer(
     help="Depot siting and prepositioning across disaster scenarios (选址与前置储备).",
@@ -165,6 +165,10 @@ def evaluate(
         bool, typer.Option("--in-process", help="No Dask: one scenario after another.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print evaluation.json.")] = False,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Today's stock from this ledger, not the scenarios' stock.csv."),
+    ] = None,
 ) -> None:
     """Plan every scenario with today's network and, with --network, the proposal; write
     evaluation.csv, evaluation.json and evaluation.png (residents served per scenario)."""
@@ -178,6 +182,8 @@ def evaluate(
     )
 
     sset = _load(folder)
+    if db is not None:
+        sset = _from_ledger(sset, db)
     proposal = None
     if network is not None:
         path = network / "siting.json" if network.is_dir() else network
@@ -219,13 +225,31 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     (out / "evaluation.json").write_text(json.dumps(doc, ensure_ascii=False, indent=2), "utf-8")
     (out / "evaluation.csv").write_text(evaluation_csv(results), encoding="utf-8")
-    _save_figure(plot_evaluation(results, f"{sset.title}: residents served on time"),
+    _save_figure(plot_evaluation(results, f"{sset.title}\nresidents served on time per scenario"),
                  out / "evaluation.png")  # fmt: skip
     if as_json:
         print_json(doc)
         return
     _show_networks(summary, title=sset.name)
     console.print(f"wrote {out}/evaluation.csv, evaluation.json, evaluation.png")
+
+
+def _from_ledger(sset: Any, db: str) -> Any:
+    """Each scenario with the ledger's available stock in place of its stock.csv (as
+    `relief plan --db` plans), read in one transaction per scenario."""
+    from dataclasses import replace
+
+    from supply.services.snapshot import ledger_snapshot
+
+    scenarios = []
+    for sc in sset.scenarios:
+        problem = sc.problem
+
+        def read(session: Any, problem: Any = problem) -> Any:
+            return ledger_snapshot(session, problem).problem
+
+        scenarios.append(replace(sc, problem=run(db, read)))
+    return replace(sset, scenarios=tuple(scenarios))
 
 
 def _show_networks(summary: dict[str, dict[str, float]], title: str) -> None:

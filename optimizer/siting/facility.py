@@ -14,6 +14,9 @@ import numpy as np
 
 from optimizer.siting.lp import Block, SparseModel
 
+#: Subgradient rounds without a better bound before the step is halved.
+STALL_ROUNDS = 50
+
 
 @dataclass(frozen=True)
 class FacilityProblem:
@@ -166,6 +169,7 @@ def solve_facility(
     strong: bool = True,
     relative_gap: float = 1e-7,
     threads: int = 1,
+    cutoff: float | None = None,
 ) -> FacilityResult:
     """min Σ f_i y_i + Σ c_ij x_ij,  Σ_i x_ij = 1,  Σ_j d_j x_ij ≤ s_i y_i,  0 ≤ x ≤ 1,
     y binary (and Σ y = p for the p-median).
@@ -200,7 +204,9 @@ def solve_facility(
     if fp.p is not None:
         row = model.rows(float(fp.p), float(fp.p), 1)[0]
         model.terms(np.full(m_sites, row), y.at(np.arange(m_sites)), 1.0)
-    solution = model.solve(time_limit_s=time_limit_s, relative_gap=relative_gap, threads=threads)
+    solution = model.solve(
+        time_limit_s=time_limit_s, relative_gap=relative_gap, threads=threads, cutoff=cutoff
+    )
     if not solution.found:
         return FacilityResult(fp.name, solution.status, None, None, None, solution.seconds, ())
     opened = tuple(int(i) for i in np.flatnonzero(solution.values[:m_sites] > 0.5))
@@ -213,3 +219,149 @@ def solve_facility(
         solution.seconds,
         opened,
     )
+
+
+def solve_cflp_large(
+    fp: FacilityProblem,
+    *,
+    time_limit_s: float,
+    iterations: int = 400,
+    kernel: int = 30,
+    relative_gap: float = 1e-4,
+) -> FacilityResult:
+    """The capacitated problem by structure, for instances whose strong LP alone is too big
+    (OR-Library capa: 100 × 1,000). A Lagrangian relaxation of the demand rows (sites'
+    continuous knapsacks, and the open capacity covering all demand) gives a bound and the
+    sites worth opening; the transportation LP over such a choice a solution; and HiGHS then
+    solves the strong model restricted to the `kernel` sites the relaxation ranks best,
+    cut off at the best solution found. The bound is the relaxation's.
+    """
+    if fp.capacity is None:
+        raise ValueError("capacity: the capacitated problem needs capacities")
+    started = time.perf_counter()
+    m_sites, n = fp.cost.shape
+    demand, capacity, fixed = fp.demand, fp.capacity, fp.fixed_cost
+    total = float(demand.sum())
+    lam = fp.cost.min(axis=0).astype(float)  # start: each customer's cheapest cost
+    best_lower, upper, best_open = -math.inf, math.inf, np.zeros(0, dtype=int)
+    score = np.zeros(m_sites)
+    step_scale = 2.0
+    stall = 0
+    for it in range(iterations):
+        if time.perf_counter() - started > 0.4 * time_limit_s:
+            break
+        reduced = fp.cost - lam[None, :]  # (m, n): cost of serving all of j from i, less λ_j
+        value, use = _site_knapsacks(reduced, demand, capacity)
+        site_value = fixed + value  # what opening i is worth at these multipliers
+        opened, covered, weight = _cover(site_value, capacity, total)
+        lower = float(lam.sum()) + covered
+        if lower > best_lower + 1e-9:
+            best_lower, stall = lower, 0
+        else:
+            stall += 1
+            if stall >= STALL_ROUNDS:
+                step_scale, stall = step_scale / 2, 0
+        score = 0.9 * score + 0.1 * np.isin(np.arange(m_sites), opened)
+        if it % 20 == 0 or it == iterations - 1:
+            cost_, ok = _transport(fp, np.flatnonzero(np.isin(np.arange(m_sites), opened)))
+            if ok and cost_ < upper:
+                upper, best_open = cost_, opened.copy()
+        # the relaxation's own solution: the last site only in the share it is taken
+        served = (weight[:, None] * use[opened]).sum(axis=0) if len(opened) else np.zeros(n)
+        grad = 1.0 - served
+        norm = float(grad @ grad)
+        if norm < 1e-12:
+            break
+        target = upper if math.isfinite(upper) else lower * 1.05 + 1
+        lam = lam + step_scale * (target - lower) / norm * grad
+    # the kernel: sites the relaxation opened most often, then the cheapest per unit
+    order = np.lexsort((fixed / capacity, -score))
+    keep = np.zeros(m_sites, dtype=bool)
+    keep[order[:kernel]] = True
+    keep[best_open] = True
+    left = time_limit_s - (time.perf_counter() - started)
+    sub = FacilityProblem(fp.name, fixed[keep], fp.cost[keep], demand, capacity[keep], None)
+    status = "feasible"
+    if left > 1:
+        result = solve_facility(
+            sub,
+            time_limit_s=left,
+            relative_gap=relative_gap,
+            cutoff=upper if math.isfinite(upper) else None,
+        )
+        if result.objective is not None and result.objective < upper:
+            upper = result.objective
+            best_open = np.flatnonzero(keep)[list(result.opened)]
+    gap = (upper - best_lower) / upper if math.isfinite(upper) else None
+    if gap is not None and gap <= relative_gap:
+        status = "optimal"
+    return FacilityResult(
+        fp.name, status if math.isfinite(upper) else "timed_out",
+        upper if math.isfinite(upper) else None, best_lower, gap,
+        time.perf_counter() - started, tuple(int(i) for i in sorted(best_open)),
+    )  # fmt: skip
+
+
+def _site_knapsacks(
+    reduced: np.ndarray, demand: np.ndarray, capacity: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each site's best continuous knapsack: fractions of customers with negative reduced
+    cost, by reduced cost per unit of demand, until its capacity is full."""
+    ratio = np.where(reduced < 0, reduced / demand[None, :], np.inf)
+    order = np.argsort(ratio, axis=1)
+    d_sorted = demand[order]
+    r_sorted = np.take_along_axis(reduced, order, axis=1)
+    usable = np.isfinite(np.take_along_axis(ratio, order, axis=1))
+    before = np.cumsum(d_sorted, axis=1) - d_sorted
+    room = np.clip((capacity[:, None] - before) / d_sorted, 0.0, 1.0) * usable
+    value = (room * r_sorted).sum(axis=1)
+    use = np.zeros_like(reduced)
+    np.put_along_axis(use, order, room, axis=1)
+    return value, use
+
+
+def _cover(
+    site_value: np.ndarray, capacity: np.ndarray, total: float
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """Sites to open at these multipliers, and the relaxation's value of that choice.
+
+    Every site worth opening (negative value), then the cheapest per unit of capacity until
+    the open capacity holds all demand. The value takes the last site only in the fraction
+    needed: the LP optimum of the covering knapsack, so the bound stays a lower bound.
+    """
+    chosen = [int(i) for i in np.flatnonzero(site_value < 0)]
+    weight = [1.0] * len(chosen)
+    value = float(site_value[chosen].sum())
+    held = float(capacity[chosen].sum())
+    if held < total:
+        taken = set(chosen)
+        for i in np.argsort(site_value / capacity):
+            if int(i) in taken:
+                continue
+            share = min(1.0, (total - held) / float(capacity[i]))
+            value += share * float(site_value[i])
+            chosen.append(int(i))
+            weight.append(share)
+            held += float(capacity[i])
+            if held >= total:
+                break
+    order = np.argsort(chosen)
+    return np.array(chosen, dtype=int)[order], value, np.array(weight)[order]
+
+
+def _transport(fp: FacilityProblem, opened: np.ndarray) -> tuple[float, bool]:
+    """Fixed costs of `opened` plus the cheapest split of every customer over them."""
+    if fp.capacity is None or fp.capacity[opened].sum() < fp.demand.sum() - 1e-9:
+        return math.inf, False
+    model = SparseModel(maximize=False)
+    k, n = len(opened), fp.cost.shape[1]
+    x = model.variables(k * n, lo=0.0, hi=1.0, objective=fp.cost[opened].ravel())
+    ii, jj = np.divmod(np.arange(k * n), n)
+    rows = model.rows(1.0, 1.0, n)
+    model.terms(rows[jj], x.at(np.arange(k * n)), 1.0)
+    rows = model.rows(-math.inf, fp.capacity[opened], k)
+    model.terms(rows[ii], x.at(np.arange(k * n)), fp.demand[jj])
+    solution = model.solve(time_limit_s=30, relax=True)
+    if not solution.found:
+        return math.inf, False
+    return solution.objective + float(fp.fixed_cost[opened].sum()), True

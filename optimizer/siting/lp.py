@@ -117,6 +117,19 @@ class SparseModel:
         highspy directly, not OR-Tools' model_builder: at a time limit the latter (9.15)
         returns no values even when HiGHS holds an incumbent, and no LP duals at all.
         """
+        h, mip = self.highs(relax=relax, relative_gap=relative_gap, threads=threads)
+        if cutoff is not None:
+            h.setOptionValue("objective_bound", float(cutoff))
+        h.setOptionValue("time_limit", float(max(time_limit_s, 0.05)))
+        started = time.perf_counter()
+        with quiet_stdout():  # HiGHS prints debug lines on the C stdout even when quiet
+            h.run()
+        seconds = time.perf_counter() - started
+        return _read(h, seconds, self.maximize, mip)
+
+    def highs(self, *, relax: bool, relative_gap: float = 1e-4, threads: int = 1) -> Any:
+        """The model loaded into a quiet `highspy.Highs` (and whether it is a MIP): re-run it
+        after changing bounds and HiGHS starts from its last basis (`LpHandle`)."""
         import highspy
 
         cat = np.concatenate
@@ -147,18 +160,29 @@ class SparseModel:
             ]
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-        h.setOptionValue("time_limit", float(max(time_limit_s, 0.05)))
         h.setOptionValue("mip_rel_gap", float(relative_gap))
         h.setOptionValue("threads", int(threads))
         h.setOptionValue("random_seed", 0)
-        if cutoff is not None:
-            h.setOptionValue("objective_bound", float(cutoff))
         h.passModel(lp)
+        return h, mip
+
+
+class LpHandle:
+    """An LP kept loaded in HiGHS, re-solved after bound changes from its last basis (the
+    Benders subproblems: same scenario, new first-stage stock each round)."""
+
+    def __init__(self, model: SparseModel) -> None:
+        self.h, _ = model.highs(relax=True)
+        self.maximize = model.maximize
+
+    def solve(self, cols: np.ndarray, lo: np.ndarray, hi: np.ndarray, seconds: float) -> Solution:
+        cols = np.asarray(cols, dtype=np.int32)
+        self.h.changeColsBounds(len(cols), cols, np.asarray(lo, float), np.asarray(hi, float))
+        self.h.setOptionValue("time_limit", float(max(seconds, 0.05)))
         started = time.perf_counter()
-        with quiet_stdout():  # HiGHS prints debug lines on the C stdout even when quiet
-            h.run()
-        seconds = time.perf_counter() - started
-        return _read(h, seconds, self.maximize, mip)
+        with quiet_stdout():
+            self.h.run()
+        return _read(self.h, time.perf_counter() - started, self.maximize, False)
 
 
 def _read(h: Any, seconds: float, maximize: bool, mip: bool) -> Solution:

@@ -6,34 +6,31 @@ Second stage, per scenario: the planner's coverage rule. A shelter counts when e
 its critical items arrives by the deadline; sources are the scenario's own depots and
 agreement reserves (today's network, fixed) plus the open candidates' new stock.
 
-Why the second stage stays small. Without routing costs, what a shelter can get depends
-only on how many loads each source's trucks can bring it by the deadline (the planner's
-shuttle rule, `optimizer.sources.deliveries`; 0 = not in time), so shelters alike in that
-share their flow variables (one flow per source, group and critical item, against the sum
-of the members' needs × their served flags). The aggregation is exact, fleet rows included:
-a group's total can be split among its members any way, each being reached alike. The
+Shelters share flow variables by group (`optimizer.siting.stages`); on sets too large for
+the extensive form the decomposition (`optimizer.siting.benders`) takes over. The
 evaluation (`optimizer.siting.evaluate`) then runs the real planner on every scenario.
 """
 
 import math
 import time
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.cluster.hierarchy import fcluster, linkage
 
-from optimizer.demand import needs
-from optimizer.network import Place, travel_times
-from optimizer.plan import SolveStatus, SourceKind
+from optimizer.plan import SolveStatus
 from optimizer.siting.lp import Block, Solution, SparseModel
-from optimizer.siting.problem import Mode, Objective, SetScenario, SitingSet, Target
-from optimizer.sources import (
-    RELOAD_HOURS,
-    STOP_HOURS,
-    UNLOAD_HOURS_PER_TONNE,
-    deliveries,
-    source_travel_times,
-    sources,
+
+if TYPE_CHECKING:
+    from optimizer.siting.benders import FirstStage
+from optimizer.siting.problem import Mode, Objective, SitingSet, Target
+from optimizer.siting.stages import (
+    Stage2,
+    first_stage_cost,
+    first_stage_rows,
+    most_needed,
+    scenario_data,
+    stage2_rows,
 )
 
 #: The cost tie-break in the coverage mode is worth at most this many residents in total.
@@ -44,6 +41,8 @@ EXACT_FLOWS = 60_000
 DEFAULT_CLUSTER_HOURS = 0.5
 #: Share of the time limit the grouped model's feasible side gets; its relaxation the rest.
 FEASIBLE_SHARE = 0.7
+#: Share of the time limit for the Benders rounds; planning each scenario gets the rest.
+BENDERS_SHARE = 0.75
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +59,8 @@ class SitingParams:
     cluster_hours: shelters whose first arrivals from every source differ by at most this
         share flows; 0 is exact; None picks 0 up to `EXACT_FLOWS` flows, else
         `DEFAULT_CLUSTER_HOURS`, and then solves a feasible model and a relaxation.
+    method: extensive (one MIP), benders (`optimizer.siting.benders`; the coverage mode),
+        or auto: benders where shelters are grouped in the coverage mode, else extensive.
     """
 
     mode: Mode = Mode.COVERAGE
@@ -70,6 +71,7 @@ class SitingParams:
     relative_gap: float = 1e-3
     threads: int = 1
     cluster_hours: float | None = None
+    method: str = "auto"
 
     def __post_init__(self) -> None:
         if self.alpha is not None and not 0 < self.alpha <= 1:
@@ -80,6 +82,8 @@ class SitingParams:
             raise ValueError("relative_gap: in [0, 1)")
         if self.threads < 1:
             raise ValueError("threads: at least 1")
+        if self.method not in ("auto", "extensive", "benders"):
+            raise ValueError("method: auto, extensive or benders")
         if self.cluster_hours is not None and not 0 <= self.cluster_hours < 24:
             raise ValueError("cluster_hours: between 0 and 24 hours, or None")
         if self.target is not None:
@@ -167,141 +171,6 @@ class SitingResult:
         return {(s.code, item): q for s in self.sites for item, q in s.stock.items() if q > 0}
 
 
-# --------------------------------------------------------------------------- scenario data
-
-
-@dataclass(slots=True)
-class _Stage2:
-    """One scenario as arrays over its shelters, sources (today's S, then the K candidates)
-    and critical items."""
-
-    items: list[str]  # critical item codes, the columns
-    residents: np.ndarray  # (J,)
-    need: np.ndarray  # (J, C) critical units
-    shuttles: np.ndarray  # (S + K, J) loads a truck brings by the deadline; 0: not in time
-    arrival: np.ndarray  # (S + K, J) hours of the first arrival; inf: cannot deliver
-    fixed_supply: np.ndarray  # (S, C)
-    fleet: np.ndarray  # (S + K,) index of the fleet that carries a source's stock; -1: none
-    fleet_kg: np.ndarray  # (F,) all its trucks' kg
-    fleet_m3: np.ndarray  # (F,)
-    weight: np.ndarray  # (C,) kg per unit
-    volume: np.ndarray  # (C,) m³ per unit
-    total: int
-
-    @property
-    def n_fixed(self) -> int:
-        return self.fixed_supply.shape[0]
-
-
-def scenario_data(sset: SitingSet, scenario: SetScenario) -> _Stage2:
-    """Critical needs, and how often each source's trucks can reach each shelter in time.
-
-    Fleets follow the planner's shuttle rule (`optimizer.sources.deliveries`): a unit to a
-    shelter a truck reaches n times by the deadline takes 1/n of a truck's capacity. A
-    candidate that is one of the scenario's depots shares that depot's fleet; a new one gets
-    the set's trucks (`Candidate.vehicles`); agreements bring their own.
-    """
-    problem = scenario.problem
-    deadline = sset.deadline_hours
-    items = [n.item for n in problem.norms if n.critical]
-    column = {c: k for k, c in enumerate(items)}
-    row = {h.code: j for j, h in enumerate(problem.shelters)}
-    need = np.zeros((len(problem.shelters), len(items)))
-    for n in needs(problem):
-        if n.item in column:
-            need[row[n.shelter], column[n.item]] = n.qty
-    srcs = sources(problem)
-    shelters = [h.code for h in problem.shelters]
-    if scenario.travel is not None:
-        hours = scenario.travel.matrix([s.code for s in srcs], shelters)
-    else:
-        hours = source_travel_times(problem, srcs).hours
-    hours = hours.reshape(len(srcs), len(shelters))
-    fleets: list[tuple[float, float]] = []
-    owner: dict[str, int] = {}
-    fleet = []
-    for s in srcs:
-        if s.kind == SourceKind.DEPOT:
-            owner[s.code] = len(fleets)
-            fleets.append((s.kg_capacity, s.m3_capacity))
-        fleet.append(owner.get(s.code, -1) if s.kind == SourceKind.DEPOT else -1)
-    ready = np.array([s.ready_hours for s in srcs])
-    extra = np.array([s.cycle_extra_hours for s in srcs])
-    deliver = np.array([s.can_deliver for s in srcs], dtype=bool)
-    shuttles = deliveries(ready, hours, extra, deadline) * deliver[:, None]
-    arrival = np.where(deliver[:, None], ready[:, None] + hours, np.inf)
-    supply = np.zeros((len(srcs), len(items)))
-    for i, s in enumerate(srcs):
-        for item, qty in s.supply.items():
-            if item in column:
-                supply[i, column[item]] = qty
-    cand = _candidates(sset, scenario, shelters, owner, fleets)
-    specs = {it.code: it for it in problem.items}
-    return _Stage2(
-        items=items,
-        residents=np.array([h.residents for h in problem.shelters], dtype=float),
-        need=need,
-        shuttles=np.vstack([shuttles, cand[0]]).reshape(len(srcs) + len(sset.candidates), -1),
-        arrival=np.vstack([arrival, cand[2]]).reshape(len(srcs) + len(sset.candidates), -1),
-        fixed_supply=supply,
-        fleet=np.array(fleet + cand[1], dtype=np.int64),
-        fleet_kg=np.array([f[0] for f in fleets]),
-        fleet_m3=np.array([f[1] for f in fleets]),
-        weight=np.array([specs[c].unit_weight_kg for c in items]),
-        volume=np.array([specs[c].unit_volume_m3 for c in items]),
-        total=sum(h.residents for h in problem.shelters),
-    )
-
-
-def _candidates(
-    sset: SitingSet,
-    scenario: SetScenario,
-    shelters: list[str],
-    owner: dict[str, int],
-    fleets: list[tuple[float, float]],
-) -> tuple[np.ndarray, list[int], np.ndarray]:
-    """Each candidate's shuttles per shelter in this scenario, its fleet (appended to
-    `fleets` when new) and first arrivals. An existing depot of the scenario loads as the
-    scenario says and drives at its own fleet's speed."""
-    problem = scenario.problem
-    depots = {d.code: d for d in problem.depots}
-    trucks: dict[str, list] = {}
-    for v in problem.fleet:
-        if v.count > 0:
-            trucks.setdefault(v.depot, []).append(v)
-    places, ready, extra, fleet = [], [], [], []
-    for c in sset.candidates:
-        depot = depots.get(c.code)
-        lat, lon = (depot.lat, depot.lon) if depot else (c.lat, c.lon)
-        ready.append(max(depot.loading_hours if depot else c.loading_hours, problem.now_hours))
-        own = trucks.get(c.code, [])
-        if own:  # the scenario's fleet of this depot
-            kg = sum(v.count * v.capacity_kg for v in own)
-            m3 = sum(v.count * v.capacity_m3 for v in own)
-            count, speed = sum(v.count for v in own), max(v.speed_kmh for v in own)
-        else:  # the set's trucks
-            spec = sset.vehicle
-            count, speed = c.vehicles, spec.speed_kmh
-            kg, m3 = count * spec.capacity_kg, count * spec.capacity_m3
-        if c.code not in owner and count > 0:
-            owner[c.code] = len(fleets)
-            fleets.append((kg, m3))
-        fleet.append(owner.get(c.code, -1) if count > 0 else -1)
-        tonnes = kg / 1000 / max(count, 1)
-        extra.append(RELOAD_HOURS + STOP_HOURS + UNLOAD_HOURS_PER_TONNE * tonnes)
-        places.append(Place(c.code, lat, lon, speed))
-    if scenario.travel is not None:
-        hours = scenario.travel.matrix([c.code for c in sset.candidates], shelters)
-    else:
-        shelter_places = [Place(h.code, h.lat, h.lon) for h in problem.shelters]
-        hours = travel_times(problem, places, shelter_places).hours
-    hours = hours.reshape(len(places), len(shelters))
-    count = deliveries(np.array(ready), hours, np.array(extra), sset.deadline_hours)
-    drives = (np.array(fleet) >= 0)[:, None]
-    arrival = np.where(drives, np.array(ready)[:, None] + hours, np.inf)
-    return count * drives, fleet, arrival
-
-
 # --------------------------------------------------------------------------- the model
 
 
@@ -320,7 +189,7 @@ class _Built:
 
 def _build(
     sset: SitingSet,
-    data: list[_Stage2],
+    data: list[Stage2],
     mode: Mode,
     objective: Objective,
     alpha: float,
@@ -329,41 +198,15 @@ def _build(
     wide: float = 0.0,
     relaxed: bool = False,
 ) -> _Built:
-    cands = sset.candidates
     items = [it.item for it in sset.items]
-    unit_cost = np.array([it.unit_cost for it in sset.items])
-    unit_volume = np.array([it.unit_volume_m3 for it in sset.items])
-    n_k, n_i = len(cands), len(items)
+    n_i = len(items)
     probs = np.array([s.probability for s in sset.scenarios])
-    # No site needs more of an item than the largest total need of any scenario.
-    most = np.zeros(n_i)
-    for d in data:
-        for c, item in enumerate(d.items):
-            if item in items:
-                most[items.index(item)] = max(most[items.index(item)], d.need[:, c].sum())
     m = SparseModel(maximize=mode == Mode.COVERAGE)
-    existing = np.array([c.existing for c in cands], dtype=bool)
-    free = np.array([c.free_m3 for c in cands])
-    top = np.array([c.max_m3 for c in cands])
-    open_ = m.variables(n_k, lo=existing.astype(float), hi=1.0, integer=True)
-    extra = m.variables(n_k, lo=0.0, hi=np.maximum(top - free, 0.0))
-    stock = m.variables(n_k * n_i, lo=0.0, hi=np.tile(most, n_k), integer=True)
-    kk, ii = np.divmod(np.arange(n_k * n_i), n_i)
-    # storage: volume of new stock within free space + added m³; added m³ only if open
-    rows = m.rows(-math.inf, 0.0, n_k)
-    m.terms(rows[kk], stock.at(np.arange(n_k * n_i)), unit_volume[ii])
-    m.terms(rows, extra.at(np.arange(n_k)), -1.0)
-    m.terms(rows, open_.at(np.arange(n_k)), -free)
-    rows = m.rows(-math.inf, 0.0, n_k)
-    m.terms(rows, extra.at(np.arange(n_k)), 1.0)
-    m.terms(rows, open_.at(np.arange(n_k)), -np.maximum(top - free, 0.0))
-    rows = m.rows(-math.inf, 0.0, n_k * n_i)  # stock only at open sites
-    m.terms(rows, stock.at(np.arange(n_k * n_i)), 1.0)
-    m.terms(rows, open_.at(kk), -most[ii])
+    open_, extra, stock = first_stage_rows(m, sset, most_needed(sset, data))
     served: list[tuple[Block, np.ndarray]] = []
     cand_rows: list[tuple[np.ndarray, list[int], list[str]]] = []
     for d in data:
-        served.append(_stage2(m, d, items, stock, n_i, cand_rows, wide, relaxed))
+        served.append(stage2_rows(m, d, items, stock, n_i, cand_rows, wide, relaxed))
 
     totals = np.array([d.total for d in data], dtype=float)
     if mode == Mode.COVERAGE:
@@ -373,9 +216,7 @@ def _build(
     else:
         _coverage_target(m, served, probs, totals, target)
     cost = np.zeros(m.n_vars)  # ¥ per unit of each first-stage variable
-    cost[open_.at(np.arange(n_k))] = np.where(existing, 0.0, [c.fixed_cost for c in cands])
-    cost[extra.at(np.arange(n_k))] = [c.cost_per_m3 for c in cands]
-    cost[stock.at(np.arange(n_k * n_i))] = unit_cost[ii]
+    cost[open_.start : stock.start + stock.size] = first_stage_cost(sset)
     paid = np.flatnonzero(cost)
     objective_vec = np.concatenate(m.cost)
     if mode == Mode.COVERAGE:
@@ -393,112 +234,6 @@ def _build(
         objective_vec[paid] += cost[paid]
     m.cost = [objective_vec]
     return _Built(m, open_, extra, stock, served, cand_rows, cost, tie, totals)
-
-
-def _stage2(
-    m: SparseModel,
-    d: _Stage2,
-    items: list[str],
-    stock: Block,
-    n_i: int,
-    cand_rows: list[tuple[np.ndarray, list[int], list[str]]],
-    wide: float,
-    relaxed: bool,
-) -> tuple[Block, np.ndarray]:
-    """One scenario's served flags and flows; returns the flags and their residents.
-
-    Shelters share flow variables by group (`_groups`). A group's arcs and fleet use come
-    from its members' fewest shuttles, arcs only where every member is in time (a model
-    whose plans all work), or with `relaxed` from the most shuttles, arcs where any member
-    is (a relaxation: its optimum bounds the real one). Exact groups make both the same.
-    """
-    n_c = len(d.items)
-    stocked = np.array([it in items for it in d.items], dtype=bool)
-    in_time = d.shuttles > 0  # (S + K, J)
-    n_s = d.n_fixed
-    n_k = d.shuttles.shape[0] - n_s
-    supply = np.vstack([d.fixed_supply, np.where(stocked, np.inf, 0.0)[None, :].repeat(n_k, 0)])
-    # a shelter can be served when every critical item it needs has a source in time
-    can = np.ones(len(d.residents), dtype=bool)
-    for c in range(n_c):
-        holders = supply[:, c] > 0
-        wants = d.need[:, c] > 0
-        can &= ~wants | (in_time[holders].any(axis=0))
-    ys = np.flatnonzero(can & (d.residents > 0) & (d.need.sum(axis=1) > 0))
-    y = m.variables(len(ys), lo=0.0, hi=1.0, integer=True)
-    if not len(ys):
-        cand_rows.append((np.zeros(0, np.int64), [], []))
-        return y, np.zeros(0)
-    group = _groups(d, ys, wide)
-    n_g = int(group.max()) + 1
-    group_need = np.zeros((n_g, n_c))
-    np.add.at(group_need, group, d.need[ys])
-    order = np.argsort(group, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) > 0])
-    members = d.shuttles[:, ys[order]]
-    reduce = np.maximum if relaxed else np.minimum
-    group_shuttles = reduce.reduceat(members, starts, axis=1)  # (S + K, G)
-    group_in_time = group_shuttles > 0
-    # demand rows per (group, item): flows in − Σ need × y ≥ 0
-    gg, cc = np.nonzero(group_need > 0)
-    demand = -np.ones((n_g, n_c), dtype=np.int64)
-    demand[gg, cc] = m.rows(0.0, math.inf, len(gg))
-    members_c = [(np.flatnonzero(d.need[ys, c] > 0), c) for c in range(n_c)]
-    for members, c in members_c:
-        m.terms(demand[group[members], c], y.at(members), -d.need[ys[members], c])
-    # flows per (source, group, item) in time with something to give
-    ss, gs, cs = [], [], []
-    for c in range(n_c):
-        ok = group_in_time & (supply[:, c] > 0)[:, None] & (group_need[:, c] > 0)[None, :]
-        si, gi = np.nonzero(ok)
-        ss.append(si)
-        gs.append(gi)
-        cs.append(np.full(len(si), c))
-    src, grp, itm = np.concatenate(ss), np.concatenate(gs), np.concatenate(cs)
-    cap = np.minimum(group_need[grp, itm], supply[src, itm])
-    x = m.variables(len(src), lo=0.0, hi=cap)
-    arcs = np.arange(len(src))
-    m.terms(demand[grp, itm], x.at(arcs), 1.0)
-    fixed = src < n_s
-    rows = m.rows(-math.inf, d.fixed_supply.ravel(), n_s * n_c)
-    m.terms(rows[src[fixed] * n_c + itm[fixed]], x.at(arcs[fixed]), 1.0)
-    # fleets: a unit to a place its trucks reach n times takes 1/n of a truck's capacity
-    carried = np.flatnonzero(d.fleet[src] >= 0)
-    if carried.size:
-        owner = d.fleet[src[carried]]
-        per_trip = 1.0 / group_shuttles[src[carried], grp[carried]]
-        rows = m.rows(-math.inf, d.fleet_kg, len(d.fleet_kg))
-        m.terms(rows[owner], x.at(carried), d.weight[itm[carried]] * per_trip)
-        rows = m.rows(-math.inf, d.fleet_m3, len(d.fleet_m3))
-        m.terms(rows[owner], x.at(carried), d.volume[itm[carried]] * per_trip)
-    # candidate stock: Σ flows of (k, item) − prepositioned units ≤ 0
-    pairs = [(k, c) for k in range(n_k) for c in range(n_c) if stocked[c]]
-    rows = m.rows(-math.inf, 0.0, len(pairs))
-    index = -np.ones((n_k, n_c), dtype=np.int64)
-    for r, (k, c) in zip(rows, pairs, strict=True):
-        index[k, c] = r
-    cand = ~fixed
-    m.terms(index[src[cand] - n_s, itm[cand]], x.at(arcs[cand]), 1.0)
-    if pairs:
-        kp = np.array([p[0] for p in pairs])
-        cp = np.array([items.index(d.items[p[1]]) for p in pairs])
-        m.terms(rows, stock.at(kp * n_i + cp), -1.0)
-    cand_rows.append((rows, [p[0] for p in pairs], [d.items[p[1]] for p in pairs]))
-    return y, d.residents[ys]
-
-
-def _groups(d: _Stage2, ys: np.ndarray, wide: float) -> np.ndarray:
-    """Group of each shelter of `ys`. With `wide` 0, shelters alike in every source's
-    shuttles (exact); otherwise complete linkage on first arrivals, so a group's arrivals
-    from any source differ by at most `wide` hours (arrivals after the deadline look alike).
-    """
-    if wide <= 0 or len(ys) < 2:
-        _, group = np.unique(d.shuttles[:, ys].T, axis=0, return_inverse=True)
-        return np.asarray(group).ravel()
-    late = np.nanmax(np.where(d.shuttles > 0, d.arrival, 0.0)) + 1.0
-    arrival = np.minimum(d.arrival[:, ys], late).T
-    tree = linkage(arrival, method="complete", metric="chebyshev")
-    return np.asarray(fcluster(tree, t=wide, criterion="distance") - 1).ravel()
 
 
 def _served_rows(
@@ -603,6 +338,11 @@ def solve_siting(
     if wide is None:
         flows = sum(int((d.shuttles > 0).sum()) * len(d.items) for d in data)
         wide = 0.0 if flows <= EXACT_FLOWS else DEFAULT_CLUSTER_HOURS
+    decompose = params.method == "benders" or (params.method == "auto" and wide > 0)
+    if decompose and params.mode == Mode.COVERAGE and budget is not None:
+        return _solve_decomposed(
+            sset, data, params, objective, alpha, budget, max(wide, 0.0), time_limit_s, started
+        )
     args = (sset, data, params.mode, objective, alpha, budget, target, wide)
     built = _build(*args)
     share = 1.0 if wide == 0 else FEASIBLE_SHARE
@@ -630,7 +370,7 @@ def solve_siting(
 def _result(
     sset: SitingSet,
     built: _Built,
-    data: list[_Stage2],
+    data: list[Stage2],
     solution: Solution,
     mode: Mode,
     objective: Objective,
@@ -711,14 +451,26 @@ def _result(
 
 
 def _sites(sset: SitingSet, built: _Built, v: np.ndarray) -> list[SiteDecision]:
+    return site_decisions(
+        sset,
+        v[built.open_.start : built.open_.start + built.open_.size],
+        v[built.extra.start : built.extra.start + built.extra.size],
+        v[built.stock.start : built.stock.start + built.stock.size],
+    )
+
+
+def site_decisions(
+    sset: SitingSet, opened_: np.ndarray, extra: np.ndarray, stock_: np.ndarray
+) -> list[SiteDecision]:
+    """Each candidate's decision and cost from the first stage's values."""
     n_i = len(sset.items)
     out = []
     for k, c in enumerate(sset.candidates):
-        opened = bool(v[built.open_.start + k] > 0.5)
-        q = np.rint(v[built.stock.start + k * n_i : built.stock.start + (k + 1) * n_i])
+        opened = bool(opened_[k] > 0.5)
+        q = np.rint(stock_[k * n_i : (k + 1) * n_i])
         stock = {it.item: int(q[i]) for i, it in enumerate(sset.items) if q[i] > 0}
         used = float(sum(q[i] * it.unit_volume_m3 for i, it in enumerate(sset.items)))
-        added = max(float(v[built.extra.start + k]), 0.0) + 0.0  # no -0.0
+        added = max(float(extra[k]), 0.0) + 0.0  # no -0.0
         cost = (0.0 if c.existing or not opened else c.fixed_cost) + c.cost_per_m3 * added
         cost += float(sum(q[i] * it.unit_cost for i, it in enumerate(sset.items)))
         out.append(
@@ -772,3 +524,142 @@ def _with_marginals(
     ]
     out.sort(key=lambda mg: -mg.residents_per_unit)
     return replace(result, marginals=out)
+
+
+@dataclass(slots=True)
+class _Pass:
+    first: "FirstStage"
+    outcomes: list[ScenarioOutcome]
+    value: float
+    width: float
+    variables: int
+    rows: int
+
+
+def _benders_pass(
+    sset: SitingSet,
+    data: list[Stage2],
+    params: SitingParams,
+    objective: Objective,
+    alpha: float,
+    budget: float,
+    wide: float,
+    seconds: float,
+) -> _Pass:
+    """Benders rounds over groups `wide` hours wide, then each scenario planned with whole
+    served flags over groups half as wide, from their fewest shuttles (plans that work)."""
+    from optimizer.siting.benders import benders
+
+    started = time.perf_counter()
+    items = [it.item for it in sset.items]
+    n_i, n_k = len(items), len(sset.candidates)
+    subproblems = []
+    for d in data:
+        m = SparseModel(maximize=True)
+        stock = m.variables(n_k * n_i, lo=0.0, hi=0.0)
+        y, residents = stage2_rows(m, d, items, stock, n_i, [], wide, relaxed=True)
+        _add_cost(m, y, residents)
+        subproblems.append((m, stock, y))
+    first = benders(
+        sset, subproblems, most_needed(sset, data), objective=objective, alpha=alpha,
+        budget=budget, tie=COST_TIE_RESIDENTS / max(budget, 1.0),
+        time_limit_s=seconds * BENDERS_SHARE,
+    )  # fmt: skip
+    probs = np.array([s.probability for s in sset.scenarios])
+    outcomes = []
+    for k, (sc, d) in enumerate(zip(sset.scenarios, data, strict=True)):
+        m = SparseModel(maximize=True)
+        stock = m.variables(n_k * n_i, lo=first.stock, hi=first.stock)
+        y, residents = stage2_rows(m, d, items, stock, n_i, [], wide / 2, relaxed=False)
+        _add_cost(m, y, residents)
+        left = (seconds - (time.perf_counter() - started)) / (len(data) - k)
+        plan = m.solve(time_limit_s=max(left, 0.2), relative_gap=params.relative_gap)
+        got = 0
+        if plan.found:
+            got = round(float(residents @ np.rint(plan.values[y.start : y.start + y.size])))
+        outcomes.append(ScenarioOutcome(sc.name, sc.probability, d.total, got))
+    served = np.array([o.residents_served for o in outcomes], dtype=float)
+    expected = objective == Objective.EXPECTED
+    value = float(probs @ served) if expected else _cvar(served, probs, alpha)
+    variables = sum(m.n_vars for m, _, _ in subproblems)
+    rows = sum(m.n_rows for m, _, _ in subproblems)
+    return _Pass(first, outcomes, value, wide, variables, rows)
+
+
+def _solve_decomposed(
+    sset: SitingSet,
+    data: list[Stage2],
+    params: SitingParams,
+    objective: Objective,
+    alpha: float,
+    budget: float,
+    wide: float,
+    time_limit_s: float,
+    started: float,
+) -> SitingResult:
+    """Benders passes over ever finer shelter groups while time is left: each pass's
+    relaxation gives a bound (the least is kept), each pass's plans a solution (the best is
+    kept). A pass that converges early leaves its time to a finer, tighter one."""
+    widths = [wide, wide / 2, wide / 4, 0.0] if wide > 0 else [0.0]
+    best: _Pass | None = None
+    bound = math.inf
+    rounds = 0
+    for width in widths:
+        elapsed = time.perf_counter() - started
+        if best is not None and elapsed > time_limit_s * 0.5:
+            break
+        this = _benders_pass(
+            sset, data, params, objective, alpha, budget, width, time_limit_s - elapsed
+        )
+        rounds += this.first.rounds
+        bound = min(bound, this.first.bound + COST_TIE_RESIDENTS)
+        if best is None or this.value > best.value:
+            best = this
+        if bound - best.value <= params.relative_gap * max(abs(best.value), 1.0):
+            break
+    assert best is not None
+    first, outcomes, value = best.first, best.outcomes, best.value
+    n_i = len(sset.items)
+    probs = np.array([s.probability for s in sset.scenarios])
+    served = np.array([o.residents_served for o in outcomes], dtype=float)
+    sites = site_decisions(sset, first.opened, first.extra, first.stock)
+    cost = float(sum(s.cost for s in sites))
+    gap = max(bound - value, 0.0) / max(abs(value), 1e-9) if math.isfinite(bound) else None
+    ok = gap is not None and gap <= params.relative_gap
+    status = SolveStatus.OPTIMAL if ok else SolveStatus.FEASIBLE
+    unit_cost = {it.item: it.unit_cost for it in sset.items}
+    marginals = [
+        Marginal(c.code, it.item, round(float(first.marginal[k * n_i + i]), 4),
+                 round(float(first.marginal[k * n_i + i]) / unit_cost[it.item], 8)
+                 if unit_cost[it.item] else 0.0)
+        for k, c in enumerate(sset.candidates)
+        for i, it in enumerate(sset.items)
+        if len(first.marginal) and first.marginal[k * n_i + i] > 1e-9
+    ]  # fmt: skip
+    marginals.sort(key=lambda mg: -mg.residents_per_unit)
+    size = {
+        "variables": best.variables,
+        "rows": best.rows,
+        "scenarios": len(data),
+        "candidates": len(sset.candidates),
+        "cluster_hours": best.width,
+        "benders_rounds": rounds,
+    }
+    return SitingResult(
+        sset.name, Mode.COVERAGE, objective, status, value, bound, gap,
+        time.perf_counter() - started, budget, cost, float(probs @ served),
+        float(probs @ np.array([d.total for d in data], dtype=float)), sites, outcomes,
+        marginals, size,
+    )  # fmt: skip
+
+
+def _cvar(served: np.ndarray, probs: np.ndarray, alpha: float) -> float:
+    """Mean of the worst `alpha` probability mass of scenarios."""
+    mass, total = 0.0, 0.0
+    for s in np.argsort(served):
+        take = min(float(probs[s]), alpha - mass)
+        if take <= 0:
+            break
+        total += take * float(served[s])
+        mass += take
+    return total / alpha

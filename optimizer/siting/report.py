@@ -155,7 +155,7 @@ def plot_sites(result: SitingResult, sset: SitingSet) -> Figure:
     for s in result.sites:
         c = sset.candidate(s.code)
         size = 40 + 2 * s.used_m3
-        if s.opened:
+        if s.opened and (not s.existing or s.used_m3 > 0 or s.added_m3 > 0):
             ax.scatter(c.lon, c.lat, marker="^", s=size, color="#d7301f", zorder=3)
         else:
             ax.scatter(c.lon, c.lat, marker="^", s=40, facecolors="none", edgecolors="#d7301f")

@@ -10,17 +10,17 @@ from typer.testing import CliRunner
 
 from api.cli.main import app
 from scenarios.scenario import SCENARIOS_DIR
+from tests.cli.harness import Relief
 
 SET = SCENARIOS_DIR / "haicheng-siting"
 
 
-def test_siting_solve_evaluate_compare(tmp_path: Path) -> None:
-    """The bundled set solves, its proposal is evaluated in-process beside today's network,
-    and compare lists the model's and the planner's figures."""
-    runner = CliRunner()
+def test_siting_solve_writes_its_files(tmp_path: Path) -> None:
+    """The bundled set solves within its budget and writes the five files; stock.csv has
+    the quota import's columns."""
     out = tmp_path / "sol"
-    result = runner.invoke(
-        app, ["siting", "solve", str(SET), "--out", str(out), "--time-limit", "20"]
+    result = CliRunner().invoke(
+        app, ["siting", "solve", str(SET), "--out", str(out), "--time-limit", "10"]
     )
     assert result.exit_code == 0, result.output
     for name in ("siting.json", "sites.csv", "stock.csv", "siting.geojson", "siting.png"):
@@ -33,17 +33,27 @@ def test_siting_solve_evaluate_compare(tmp_path: Path) -> None:
     assert quotas
     assert set(quotas[0]) == {"item", "depot", "tier", "qty", "per_resident"}
 
+
+def test_siting_evaluate_then_compare(tmp_path: Path) -> None:
+    """A proposal (a siting.json's sites) is evaluated in-process beside today's network,
+    and compare lists both networks."""
+    sol = tmp_path / "sol"
+    sol.mkdir()
+    sites = [{"code": "NEW-CHAGOU", "opened": True, "stock": {"WATER-24": 300}}]
+    doc = {"name": "proposal", "sites": sites, "expected_served": 1.0, "expected_total": 2.0,
+           "cost": 1.0, "scenarios": []}  # fmt: skip
+    (sol / "siting.json").write_text(json.dumps(doc), encoding="utf-8")
     ev = tmp_path / "ev"
+    runner = CliRunner()
     result = runner.invoke(
         app,
-        ["siting", "evaluate", str(SET), "--network", str(out), "--out", str(ev), "--in-process"],
+        ["siting", "evaluate", str(SET), "--network", str(sol), "--out", str(ev), "--in-process"],
     )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((ev / "evaluation.csv").open(encoding="utf-8")))
-    assert [r["network"] for r in rows] == ["today", "haicheng-siting"]
+    assert [r["network"] for r in rows] == ["today", "proposal"]
     assert (ev / "evaluation.png").exists()
-
-    result = runner.invoke(app, ["siting", "compare", str(out), str(ev)])
+    result = runner.invoke(app, ["siting", "compare", str(sol), str(ev)])
     assert result.exit_code == 0, result.output
     assert "today" in result.stdout
 
@@ -63,3 +73,13 @@ def test_siting_bad_set_exits_2_with_file_and_line(tmp_path: Path) -> None:
     message = " ".join(result.output.split())
     assert "candidates.csv:8: fixed_cost:" in message
     assert "Traceback" not in result.output
+
+
+def test_siting_evaluate_today_from_the_ledger(relief: Relief, tmp_path: Path) -> None:
+    """With --db, today's stock is the ledger's: an empty ledger leaves only the agreement
+    reserves, so fewer residents are served than with the scenario's own stock.csv."""
+    out = tmp_path / "ev"
+    relief.ok("siting", "evaluate", str(SET), "--out", str(out), "--in-process")
+    rows = list(csv.DictReader((out / "evaluation.csv").open(encoding="utf-8")))
+    assert [r["network"] for r in rows] == ["today"]
+    assert int(rows[0]["residents_served"]) < 16890

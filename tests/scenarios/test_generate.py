@@ -69,3 +69,17 @@ def test_generate_refuses_a_bad_hazard_file(tmp_path: Path) -> None:
     )
     with pytest.raises(ScenarioError, match=r"hazard\.yaml:3: hazard"):
         generate(folder, tmp_path / "out", count=2, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("city", "base"),
+    [("cixi", "cixi-typhoon"), ("leping", "leping-flood"), ("huzhou", "huzhou-typhoon")],
+)
+def test_library_scenarios_load_and_generate(city: str, base: str, tmp_path: Path) -> None:
+    """Each library city: its base scenario loads with residents, and its hazard folder
+    generates scenarios over the same shelters."""
+    _meta, original = load_scenario(SCENARIOS_DIR / base)
+    assert sum(h.residents for h in original.shelters) > 0
+    made = generate(SCENARIOS_DIR / f"{city}-hazards", tmp_path, count=3, seed=2)
+    _meta, drawn = load_scenario(made[0].folder)
+    assert [h.code for h in drawn.shelters] == [h.code for h in original.shelters]

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from bench.facility import BENCHMARKS_DIR, read_cflp, read_pmedian
-from optimizer.siting.facility import FacilityProblem, solve_facility, solve_pmedian
+from optimizer.siting.facility import (
+    FacilityProblem,
+    solve_cflp_large,
+    solve_facility,
+    solve_pmedian,
+)
 
 
 def test_cflp_hand_instance_splits_demand_over_capacity() -> None:
@@ -58,3 +63,14 @@ def test_pmedian_pmed1_matches_the_published_optimum() -> None:
     result = solve_pmedian(read_pmedian(BENCHMARKS_DIR / "pmedian" / "pmed1.txt"), time_limit_s=30)
     assert result.status == "optimal"
     assert result.objective == pytest.approx(5819.0)
+
+
+@pytest.mark.skipif(not (BENCHMARKS_DIR / "cflp").is_dir(), reason="no shared benchmarks")
+def test_large_cflp_method_finds_cap41_with_a_valid_bound() -> None:
+    """The Lagrangian + kernel method (meant for capa) on cap41 with every site in the
+    kernel: the published optimum, and a bound that does not pass it."""
+    fp = read_cflp(BENCHMARKS_DIR / "cflp" / "cap41.txt")
+    result = solve_cflp_large(fp, time_limit_s=20, iterations=150, kernel=16)
+    assert result.objective == pytest.approx(1040444.375, abs=1e-3)
+    assert result.bound is not None
+    assert result.bound <= 1040444.375 + 1e-3

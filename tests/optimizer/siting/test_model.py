@@ -93,3 +93,37 @@ def test_siting_params_refuse_bad_values() -> None:
         SitingParams(alpha=0)
     with pytest.raises(ValueError, match=r"target\.coverage"):
         SitingParams(target=Target(1.5))
+
+
+def test_benders_agrees_with_the_extensive_form_on_a_small_set() -> None:
+    """The decomposition (exact groups, so no grouping loss) reaches the extensive form's
+    optimum on a seeded set, and its bound is not below it."""
+    sset = random_set(5)
+    exact = solve_siting(sset, SitingParams(relative_gap=0), time_limit_s=20, marginals=False)
+    split = solve_siting(
+        sset, SitingParams(method="benders", cluster_hours=0, relative_gap=0), time_limit_s=20
+    )
+    assert split.bound is not None
+    assert split.bound >= exact.objective - 1e-6
+    assert split.expected_served <= exact.expected_served + 1e-6
+    assert split.expected_served >= 0.9 * exact.expected_served  # whole flags cost a little
+    assert split.gap is not None
+    assert split.gap >= (exact.objective - split.objective) / split.objective - 1e-6
+
+
+def test_benders_cvar_bound_is_valid() -> None:
+    """With the CVaR objective the decomposition's bound is not below the extensive form's
+    optimum, and its solution not above it."""
+    sset = random_set(5)
+    cvar = Objective.CVAR
+    exact = solve_siting(
+        sset, SitingParams(objective=cvar, relative_gap=0), time_limit_s=20, marginals=False
+    )
+    split = solve_siting(
+        sset,
+        SitingParams(objective=cvar, relative_gap=0, method="benders", cluster_hours=0),
+        time_limit_s=20,
+    )
+    assert split.bound is not None
+    assert split.bound >= exact.objective - 1e-6
+    assert split.objective <= exact.objective + 1e-6
