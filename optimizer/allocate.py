@@ -107,6 +107,9 @@ class _Data:
     m3_limit: np.ndarray  # (S,)
     residents: np.ndarray  # (J,)
     deadline: float
+    tier: np.ndarray  # (S,) index into `tiers` of a depot's tier with a first-batch target, -1
+    tiers: list[str]  # tiers with a first-batch target
+    batch_hours: np.ndarray  # (S,) latest first arrival for the tier's target (since t = 0)
 
 
 @dataclass(slots=True)
@@ -179,6 +182,11 @@ def _data(
             if code in src_row and shelter in row:
                 in_time[src_row[code], row[shelter]] = False
 
+    targets = dict(problem.first_batch_hours)
+    tiers = sorted(targets)
+    depot_tier = {dp.code: dp.tier for dp in problem.depots}
+    tier_of = [depot_tier.get(s.code, "") if s.kind == SourceKind.DEPOT else "" for s in srcs]
+
     def limit(s: Source) -> tuple[float, float]:
         if s.kind != SourceKind.DEPOT:
             return (math.inf, math.inf)
@@ -204,6 +212,11 @@ def _data(
         m3_limit=np.array([limit(s)[1] for s in srcs], dtype=float),
         residents=np.array([h.residents for h in problem.shelters], dtype=float),
         deadline=deadline,
+        tier=np.array([tiers.index(t) if t in targets else -1 for t in tier_of], dtype=np.int64),
+        tiers=tiers,
+        batch_hours=np.array(
+            [problem.now_hours + targets[t] if t in targets else -np.inf for t in tier_of]
+        ),
     )
 
 
@@ -480,6 +493,90 @@ def _stage1(
     return _Stage1(served, np.rint(flows), best_arcs, best, bound, proven)
 
 
+# --------------------------------------------------------------------------- first batches
+
+
+@dataclass(slots=True)
+class _Batches:
+    """(group, tier) pairs whose first batch of critical goods the plan keeps on target."""
+
+    grp: np.ndarray
+    tier: np.ndarray
+    count: int  # shelters (group members) on target
+
+
+def _early(d: _Data, cl: _Clusters, arcs: _Arcs) -> np.ndarray:
+    """Which arcs bring a critical item from a tier with a target within it (a group's
+    longest drive, so that every member's first batch is on time)."""
+    src, grp = arcs.src, arcs.grp
+    return (
+        (d.tier[src] >= 0)
+        & d.critical[arcs.item]
+        & (d.ready[src] + cl.far[src, grp] <= d.batch_hours[src] + EPS)
+    )
+
+
+def _batch_rows(rows: Rows, d: _Data, cl: _Clusters, arcs: _Arcs, kept: _Batches) -> None:
+    """At least one unit on an on-target arc of each kept (group, tier) pair."""
+    if not len(kept.grp):
+        return
+    pair = -np.ones((cl.count, len(d.tiers)), dtype=np.int64)
+    first = rows.add(np.ones(len(kept.grp)), np.full(len(kept.grp), np.inf))
+    pair[kept.grp, kept.tier] = first + np.arange(len(kept.grp))
+    on = np.flatnonzero(_early(d, cl, arcs))
+    row = pair[arcs.grp[on], d.tier[arcs.src[on]]]
+    use = row >= 0
+    rows.terms(row[use], on[use], 1.0)
+
+
+def _first_batches(
+    d: _Data,
+    cl: _Clusters,
+    must: np.ndarray,
+    params: AllocationParams,
+    seconds: float,
+) -> _Batches | None:
+    """Most shelters whose first batch from each depot tier that can make its target does
+    (county 6 h, city 8 h, province 10 h by default), keeping stage 1's served shelters.
+
+    The LP's pairs with a whole unit on target are kept: the later stages must keep them.
+    """
+    crit = np.flatnonzero(d.critical)
+    arcs = _arcs(d, cl, crit)
+    early = np.flatnonzero(_early(d, cl, arcs))
+    if not len(early):
+        return _Batches(np.zeros(0, int), np.zeros(0, int), 0)
+    pairs, which = np.unique(
+        arcs.grp[early] * len(d.tiers) + d.tier[arcs.src[early]], return_inverse=True
+    )
+    n, k = len(arcs), len(pairs)
+    rows = Rows(n + k)
+    gg, cc = np.nonzero(must > 0)
+    row = -np.ones_like(must, dtype=np.int64)
+    first = rows.add(must[gg, cc], np.full(len(gg), np.inf))
+    row[gg, cc] = first + np.arange(len(gg))
+    keep = row[arcs.grp, arcs.item] >= 0
+    rows.terms(row[arcs.grp[keep], arcs.item[keep]], np.flatnonzero(keep), 1.0)
+    _common_rows(rows, d, arcs, cl.far, crit)
+    first = rows.add(np.full(k, -np.inf), np.zeros(k))  # m_p ≤ on-target units of p
+    rows.terms(first + np.arange(k), n + np.arange(k), 1.0)
+    rows.terms(first + which, early, -1.0)
+    members = np.bincount(cl.label, minlength=cl.count).astype(float)
+    cap = np.minimum(cl.need[arcs.grp, arcs.item], d.supply[arcs.src, arcs.item])
+    objective = np.concatenate([np.zeros(n), members[pairs // len(d.tiers)]])
+    model = rows.model(np.zeros(n + k), np.concatenate([cap, np.ones(k)]), objective)
+    result = _solve(model, params.lp_solver, seconds)
+    if not result.ok:
+        return None
+    got = np.zeros(k)
+    np.add.at(got, which, result.values[early])
+    on = got >= 1 - EPS
+    kept = pairs[on]
+    return _Batches(
+        kept // len(d.tiers), kept % len(d.tiers), int(members[kept // len(d.tiers)].sum())
+    )
+
+
 # --------------------------------------------------------------------------- stages 2-3
 
 
@@ -504,11 +601,13 @@ def _fairness(
     rest: np.ndarray,
     params: AllocationParams,
     seconds: float,
+    batches: _Batches,
 ) -> tuple[float, _Arcs] | None:
     """The highest share of their critical needs every unserved reachable shelter can get,
     and the arcs that reach it."""
     n = len(arcs)
     rows = Rows(n + 1)
+    _batch_rows(rows, d, cl, arcs, batches)
     gg, cc = np.nonzero(cl.need * d.critical[None, :] > 0)
     row = -np.ones_like(must, dtype=np.int64)
     first = rows.add(must[gg, cc], cl.need[gg, cc])
@@ -533,9 +632,11 @@ def _coverage_model(
     arcs: _Arcs,
     floor_units: np.ndarray,
     integer: bool,
+    batches: _Batches,
 ) -> mb.Model:
     n = len(arcs)
     rows = Rows(n)
+    _batch_rows(rows, d, cl, arcs, batches)
     gg, cc = np.nonzero(cl.need > 0)
     row = -np.ones_like(floor_units, dtype=np.int64)
     first = rows.add(floor_units[gg, cc], cl.need[gg, cc])
@@ -563,6 +664,7 @@ def _coverage(
     seconds: Callable[[], float],
     say: Callable[[str], None],
     notes: list[str],
+    batches: _Batches,
 ) -> tuple[_Arcs, np.ndarray]:
     """Priority-weighted coverage of every item, stage 1's shelters and the fairness kept.
 
@@ -573,7 +675,12 @@ def _coverage(
     arcs = _arcs(d, cl, every)
     if len(arcs) > EXACT_ARCS:
         keys = arcs.keys(cl.count, len(d.items))
-        chosen = [_arcs(d, cl, every, nearest=COVERAGE_SOURCES), first.arcs]
+        crit_arcs = _arcs(d, cl, np.flatnonzero(d.critical))
+        chosen = [
+            _arcs(d, cl, every, nearest=COVERAGE_SOURCES),
+            first.arcs,
+            crit_arcs.take(np.flatnonzero(_early(d, cl, crit_arcs))),  # first batches' arcs
+        ]
         if fair_arcs is not None:
             chosen.append(fair_arcs)
         wanted = np.concatenate([a.keys(cl.count, len(d.items)) for a in chosen])
@@ -581,7 +688,11 @@ def _coverage(
         say(f"stage 3: {len(pruned):,} of {len(arcs):,} arcs (nearest sources per item)")
         arcs = pruned
     say(f"stage 3 LP: {len(arcs):,} on-time arcs, all items")
-    lp = _solve(_coverage_model(d, cl, arcs, must + fair_units, False), params.lp_solver, seconds())
+    lp = _solve(
+        _coverage_model(d, cl, arcs, must + fair_units, False, batches),
+        params.lp_solver,
+        seconds(),
+    )
     if not lp.ok:
         notes.append("coverage stage found no solution in time; stage-1 flows kept")
         return first.arcs, first.flows
@@ -596,7 +707,7 @@ def _coverage(
     floor_units = must + np.floor(fair_units + EPS)
     # Half the stage's time at most: rounding the LP is the fallback, and it needs little.
     mip = _solve(
-        _coverage_model(d, cl, small, floor_units, True),
+        _coverage_model(d, cl, small, floor_units, True, batches),
         params.solver,
         seconds() / 2,
         COVERAGE_GAP,
@@ -793,18 +904,30 @@ def solve_allocation(
             d, cl, _arcs(d, cl, np.flatnonzero(d.critical)), np.flatnonzero(d.critical)
         )
         must, rest = _fixed_rows(d, cl, first.served, reachable)
+        batches = _Batches(np.zeros(0, int), np.zeros(0, int), 0)
+        if params.tiered_targets:
+            say("stage 1b LP: first batches on target per depot tier")
+            found_batches = _first_batches(d, cl, must, params, until(1)())
+            if found_batches is None:
+                notes.append("first-batch stage found no solution in time; not enforced")
+            else:
+                batches = found_batches
+                notes.append(
+                    f"first batches on target (--tiered-targets): {len(batches.grp):,} "
+                    f"shelter-tier pairs kept on target after residents served"
+                )
         fair, fair_arcs = 1.0, None
         if rest.sum() > 0:
             say("stage 2 LP: fairness")
             arcs = _arcs(d, cl, np.flatnonzero(d.critical))
-            found = _fairness(d, cl, arcs, must, rest, params, until(1)())
+            found = _fairness(d, cl, arcs, must, rest, params, until(1)(), batches)
             if found is None:
                 notes.append("fairness stage found no solution in time; not enforced")
                 fair = 0.0
             else:
                 fair, fair_arcs = max(found[0] - 1e-7, 0.0), found[1]
         arcs, flows = _coverage(
-            d, cl, first, must, fair * rest, fair_arcs, params, until(2), say, notes
+            d, cl, first, must, fair * rest, fair_arcs, params, until(2), say, notes, batches
         )
         say("shipments")
         shipments = _split(d, cl, arcs, flows, first.served, problem, pool)

@@ -33,6 +33,9 @@ class AllocationParams:
         share flow variables; 0 solves exactly; None picks 0 for models up to
         `allocate.EXACT_ARCS` critical arcs and `allocate.DEFAULT_CLUSTER_HOURS` above.
     relative_gap: the gap at which a stage-1 solution counts as optimal.
+    tiered_targets: an objective stage right after residents served: the most shelters
+        whose first batch from each depot tier that can make the tier's target does
+        (`Problem.first_batch_hours`: county 6 h, city 8 h, province 10 h by default).
     """
 
     solver: str = "HIGHS"
@@ -40,6 +43,7 @@ class AllocationParams:
     stage_shares: tuple[float, float, float] = (0.6, 0.15, 0.25)
     cluster_hours: float | None = None
     relative_gap: float = 1e-4
+    tiered_targets: bool = False
 
     def __post_init__(self) -> None:
         if self.solver not in MIP_BACKENDS:

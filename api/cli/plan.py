@@ -90,6 +90,14 @@ def plan(
         Path | None,
         typer.Option("--params", help="TOML file of [allocation] and [routing] parameters."),
     ] = None,
+    tiered_targets: Annotated[
+        bool,
+        typer.Option(
+            "--tiered-targets",
+            help="Right after residents served: first batches on target per depot tier "
+            "(county 6 h, city 8 h, province 10 h; scenario.yaml first_batch_hours).",
+        ),
+    ] = False,
     reproduce: Annotated[
         Path | None,
         typer.Option(
@@ -121,6 +129,7 @@ def plan(
         outside_depots=outside_depots,
         seed=seed,
         params_file=params_file,
+        tiered_targets=tiered_targets,
     )
     write_plan(result, problem, out)
     if as_json:
@@ -148,6 +157,7 @@ def run_plan(
     outside_depots: bool = False,
     seed: int | None = None,
     params_file: Path | None = None,
+    tiered_targets: bool = False,
 ) -> tuple[Plan, Problem]:
     """Load, allocate and (unless `routes` is false) route, re-allocating while the tours
     miss what the allocation assumed (`optimizer.planner`). The time limit covers it all,
@@ -163,6 +173,8 @@ def run_plan(
         if params_file is not None:
             params, route_params = load_params(params_file)
         params = replace(params, solver=solver.upper())
+        if tiered_targets:
+            params = replace(params, tiered_targets=True)
         if seed is not None:
             route_params = replace(route_params, seed=seed)
     except ScenarioError as exc:

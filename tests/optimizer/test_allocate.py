@@ -270,3 +270,33 @@ def test_grouping_never_hides_what_it_gave_up() -> None:
     if grouped.kpis()["residents_served_on_time"] < 100:
         assert grouped.status == SolveStatus.FEASIBLE
         assert grouped.gap == pytest.approx(1.0)
+
+
+def test_tiered_targets_put_a_tier_first_batch_on_target() -> None:
+    """Two county depots can serve a shelter: one ready early but 5 h away (first batch at
+    5.5 h, within the county's 6 h), one 2.5 h away but loading until 4 h (6.5 h, late for
+    the target). Cheapest driving takes the near one and misses the target;
+    `tiered_targets` keeps residents served and puts a first batch on target."""
+    deg_h = 1.662 / 4  # degrees of latitude a 60 km/h truck drives in an hour
+    problem = inst.problem(
+        depots=(
+            Depot("EARLY", "early", "county", 40.0 + 5 * deg_h, 122.0, 0.5),
+            Depot("SLOW", "slow", "county", 40.0 - 2.5 * deg_h, 122.0, 4.0),
+        ),
+        lots=(Lot("EARLY", "W", "E1", 500, None), Lot("SLOW", "W", "S1", 500, None)),
+        shelters=(Shelter("S", "s", 40.0, 122.0, 100),),
+        fleet=(
+            VehicleType("EARLY", "medium", 2, 8000, 35, 60),
+            VehicleType("SLOW", "medium", 2, 8000, 35, 60),
+        ),
+    )
+    plain = solve_allocation(problem, time_limit_s=10)
+    tiered = solve_allocation(problem, AllocationParams(tiered_targets=True), time_limit_s=10)
+    for plan in (plain, tiered):
+        assert plan.kpis()["residents_served_on_time"] == 100
+    (before,) = plain.shelters[0].first_batches
+    assert before.met is False
+    (after,) = tiered.shelters[0].first_batches
+    assert after.met is True
+    assert after.arrival_hours == pytest.approx(5.5, abs=0.1)
+    assert tiered.kpis()["first_batch_on_target"]["county"]["share"] == 1.0
