@@ -284,11 +284,12 @@ def _timing(v, routes, rlen, arr, lat, t0, latend, tt, svc, tw, vstart, vend, vp
 
 
 @njit(cache=True)
-def _chain_timing(
-    h, routes, rlen, nxt, reload, dist, tt, svc, tw, soft, late, vstart, vend, vprof, fixed,
-    vearly, vlate, ts, te, esuf, twn, off, ft, pl, plt, smin, cws, clen, trips,
-):  # fmt: skip
+def _chain_timing(h, routes, rlen, rules, chain):
     """Time the chain of trips starting at h, keeping what insertions need (mode 3).
+
+    `rules` are the model's arrays (nxt, reload, dist, tt, svc, tw, soft, late, vstart,
+    vend, vprof, fixed, vearly, vlate), `chain` the arrays it fills (below), as tuples so
+    that every caller passes the same two names.
 
     Per trip v: its start ts and end te, off (where its nodes start in the chain's
     sequence), esuf (least slack of any trip end from v on), twn (later trips whose start
@@ -296,6 +297,8 @@ def _chain_timing(
     and weight × arrival), smin (least window slack from k on), cws (waits from k on).
     Returns (feasible, cost) of the chain, cost as `_unit` counts it.
     """
+    nxt, reload, dist, tt, svc, tw, soft, late, vstart, vend, vprof, fixed, vearly, vlate = rules
+    ts, te, esuf, twn, off, ft, pl, plt, smin, cws, clen, trips = chain
     ready = np.int64(0)
     total = np.int64(0)
     ok = True
@@ -453,14 +456,12 @@ def _run(
     plt = np.zeros((chain_rows, width), dtype=np.int64)
     smin = np.zeros((chain_rows, width), dtype=np.int64)
     cws = np.zeros((chain_rows, width), dtype=np.int64)
+    rules = (nxt, reload, dist, tt, svc, tw, soft, late, vstart, vend, vprof, fixed, vearly, vlate)
+    chain = (ts, te, esuf, twn, off, ft, pl, plt, smin, cws, clen, trips)
     if mode == 3:
         for v in range(n_vehicles):
             if head[v] == v:
-                _chain_timing(
-                    v, routes, rlen, nxt, reload, dist, tt, svc, tw, soft, late, vstart,
-                    vend, vprof, fixed, vearly, vlate, ts, te, esuf, twn, off, ft, pl, plt,
-                    smin, cws, clen, trips,
-                )  # fmt: skip
+                _chain_timing(v, routes, rlen, rules, chain)
     if mode == 1:
         for v in range(n_vehicles):
             _timing(
@@ -555,11 +556,7 @@ def _run(
                         feasible = False
                     ucost[h] = cost
                 elif mode == 3:
-                    ok, cost = _chain_timing(
-                        h, routes, rlen, nxt, reload, dist, tt, svc, tw, soft, late, vstart,
-                        vend, vprof, fixed, vearly, vlate, ts, te, esuf, twn, off, ft, pl, plt,
-                        smin, cws, clen, trips,
-                    )  # fmt: skip
+                    ok, cost = _chain_timing(h, routes, rlen, rules, chain)
                     if not ok:
                         feasible = False
                     ucost[h] = cost
@@ -709,11 +706,7 @@ def _run(
             ucost[head[v]] += best_delta
             ruined[v] = True  # row changed
             if mode == 3:
-                _ok, ucost[head[v]] = _chain_timing(
-                    head[v], routes, rlen, nxt, reload, dist, tt, svc, tw, soft, late, vstart,
-                    vend, vprof, fixed, vearly, vlate, ts, te, esuf, twn, off, ft, pl, plt,
-                    smin, cws, clen, trips,
-                )  # fmt: skip
+                _ok, ucost[head[v]] = _chain_timing(head[v], routes, rlen, rules, chain)
             if mode == 1:
                 _timing(
                     v,
@@ -779,11 +772,7 @@ def _run(
                     h = head[v]
                     if ruined[v] and not touched[h]:
                         touched[h] = True
-                        _chain_timing(
-                            h, routes, rlen, nxt, reload, dist, tt, svc, tw, soft, late,
-                            vstart, vend, vprof, fixed, vearly, vlate, ts, te, esuf, twn, off,
-                            ft, pl, plt, smin, cws, clen, trips,
-                        )  # fmt: skip
+                        _chain_timing(h, routes, rlen, rules, chain)
     return current
 
 
