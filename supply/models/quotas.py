@@ -15,6 +15,9 @@ from sqlmodel import Field, SQLModel
 from supply.models.locations import Tier
 from supply.models.reserves import SheetRow
 
+#: The bureaus' headline target: basic living supplies reach residents within 10 hours.
+TARGET_HOURS = 10.0
+
 _TIERS = ", ".join(f"'{t.value}'" for t in Tier)
 
 
