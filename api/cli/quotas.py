@@ -17,8 +17,7 @@ from api.cli.common import (
     read,
     run_on_sheet,
 )
-from supply.models import Tier
-from supply.models.quotas import TARGET_HOURS
+from supply.network import TARGET_HOURS, Tier
 
 if TYPE_CHECKING:
     from supply.services.quotas import Gap

@@ -12,11 +12,8 @@ from pydantic import ValidationInfo, field_validator
 from sqlalchemy import BigInteger, CheckConstraint, Numeric, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from supply.models.locations import Tier
 from supply.models.reserves import SheetRow
-
-#: The bureaus' headline target: basic living supplies reach residents within 10 hours.
-TARGET_HOURS = 10.0
+from supply.network import Tier
 
 _TIERS = ", ".join(f"'{t.value}'" for t in Tier)
 

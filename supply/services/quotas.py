@@ -17,7 +17,7 @@ from sqlmodel import Session, col
 
 from supply.errors import InvalidInput, SupplyError
 from supply.models import Item, Location, LocationKind, Quota, QuotaCreate, Tier
-from supply.models.quotas import TARGET_HOURS
+from supply.network import TARGET_HOURS
 from supply.services.agreements import deliverable
 from supply.services.balances import usable_on_hand
 from supply.services.lookup import depot_by_code, item_by_code

@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 
 from supply.errors import InvalidInput, NotFound, SupplyError
 from supply.models import Item, Location, LocationKind, Tier
-from supply.models.quotas import TARGET_HOURS
+from supply.network import TARGET_HOURS
 from supply.services.agreements import deliverable
 from supply.services.balances import usable_on_hand
 from supply.services.lookup import depot_by_code
