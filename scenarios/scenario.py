@@ -28,13 +28,11 @@ from optimizer.problem import (
     Shelter,
     VehicleType,
 )
+from scenarios.paths import BUNDLED as BUNDLED
+from scenarios.paths import SAMPLE_DIR as SAMPLE_DIR
+from scenarios.paths import SCENARIOS_DIR as SCENARIOS_DIR
 from supply.errors import InvalidInput
 from supply.sheets import read_rows
-
-SCENARIOS_DIR = Path(__file__).resolve().parent
-BUNDLED = SCENARIOS_DIR / "haicheng-earthquake"
-#: The sample ledger (items, depots, movements, suppliers, agreements...) of the demo.
-SAMPLE_DIR = SCENARIOS_DIR / "sample"
 
 
 class ScenarioError(InvalidInput):

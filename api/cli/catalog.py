@@ -16,17 +16,6 @@ from api.cli.common import (
     run,
     run_on_sheet,
 )
-from supply.models import DepotCreate, ItemCreate
-from supply.services.agreements import entrust as entrust_depot
-from supply.services.catalogue import (
-    DEPOT_EXPORT_COLUMNS,
-    ITEM_EXPORT_COLUMNS,
-    depot_table,
-    item_table,
-    upsert_depots,
-    upsert_items,
-)
-from supply.services.catalogue import list_depots as services_list_depots
 
 catalog_app = typer.Typer(help="The reserve catalogue of items.", no_args_is_help=True)
 depots_app = typer.Typer(help="The five-tier depot network.", no_args_is_help=True)
@@ -39,8 +28,18 @@ catalog_app.add_typer(categories_app, name="categories")
 SheetArg = Annotated[Path, typer.Argument(help="A .csv or .xlsx file (first sheet).")]
 OutOpt = Annotated[Path, typer.Option("--out", help="A .csv or .xlsx file to write.")]
 
-ITEM_COLUMNS = ITEM_EXPORT_COLUMNS[:7]
-"""Required columns of an items file; `shelf_life_days` and `rotation_lead_days` are optional."""
+ITEM_COLUMNS = (
+    "code",
+    "name_zh",
+    "name_en",
+    "category",
+    "unit",
+    "unit_weight_kg",
+    "unit_volume_m3",
+)
+"""Required columns of an items file: the first seven of `ITEM_EXPORT_COLUMNS` (not imported
+from there: the catalogue service loads every table); `shelf_life_days` and
+`rotation_lead_days` are optional."""
 DEPOT_COLUMNS = ("code", "name", "tier", "parent_code", "lat", "lon", "capacity_m3")
 """Required columns of a depots file; `population_served` and `loading_hours` are optional."""
 
@@ -48,6 +47,9 @@ DEPOT_COLUMNS = ("code", "name", "tier", "parent_code", "lat", "lon", "capacity_
 @catalog_app.command("import")
 def import_items(path: SheetArg, db: DbOption = None) -> None:
     """Create or update items from a .csv or .xlsx file (columns as the Item fields)."""
+    from supply.models import ItemCreate
+    from supply.services.catalogue import upsert_items
+
     created, updated = run_on_sheet(db, path, ItemCreate, required=ITEM_COLUMNS, work=upsert_items)
     console.print(f"items: {created} created, {updated} updated")
 
@@ -55,12 +57,17 @@ def import_items(path: SheetArg, db: DbOption = None) -> None:
 @catalog_app.command("export")
 def export_items(out: OutOpt, db: DbOption = None) -> None:
     """Write the catalogue to a .csv or .xlsx file that `catalog import` reads back."""
+    from supply.services.catalogue import ITEM_EXPORT_COLUMNS, item_table
+
     export_sheet(db, out, ITEM_EXPORT_COLUMNS, item_table, title="items")
 
 
 @depots_app.command("import")
 def import_depots(path: SheetArg, db: DbOption = None) -> None:
     """Create or update depots from a .csv or .xlsx file; parents come before their children."""
+    from supply.models import DepotCreate
+    from supply.services.catalogue import upsert_depots
+
     created, updated = run_on_sheet(
         db, path, DepotCreate, required=DEPOT_COLUMNS, work=upsert_depots
     )
@@ -70,12 +77,16 @@ def import_depots(path: SheetArg, db: DbOption = None) -> None:
 @depots_app.command("export")
 def export_depots(out: OutOpt, db: DbOption = None) -> None:
     """Write the depot network to a .csv or .xlsx file that `depots import` reads back."""
+    from supply.services.catalogue import DEPOT_EXPORT_COLUMNS, depot_table
+
     export_sheet(db, out, DEPOT_EXPORT_COLUMNS, depot_table, title="depots")
 
 
 @depots_app.command("list")
 def list_depots(db: DbOption = None) -> None:
     """Show the depot network."""
+    from supply.services.catalogue import list_depots as services_list_depots
+
     depots = read(db, services_list_depots)
     table = Table(
         "code", "name", "tier", "parent", "capacity m³", "population served", "custodian", "active"
@@ -107,6 +118,8 @@ def entrust(
     db: DbOption = None,
 ) -> None:
     """Entrusted storage (代储): an enterprise keeps this depot for us; the stock stays ours."""
+    from supply.services.agreements import entrust as entrust_depot
+
     if (custodian is None) == (not clear):
         fail("give --custodian SUPPLIER or --clear")
     run(db, lambda s: entrust_depot(s, depot=depot, custodian=custodian))

@@ -1,4 +1,9 @@
-"""What every command shares: the --db option, the unit of work, and refusal handling."""
+"""What every command shares: the --db option, the unit of work, and refusal handling.
+
+SQLAlchemy, SQLModel, the settings and the sheet readers are imported where they are used,
+not here: every command imports this module, and `relief stock balance --help` needs none
+of them (they are most of a keeper command's start-up time).
+"""
 
 import json
 import os
@@ -13,16 +18,15 @@ import typer
 from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import Engine
-from sqlmodel import Session
 
-from supply.db import check_url, make_engine, read_scope, session_scope, sqlite_path
 from supply.errors import SupplyError
-from supply.settings import get_settings
-from supply.sheets import read_sheet, write_sheet
 
 if TYPE_CHECKING:
     from rich.table import Table
+    from sqlalchemy import Engine
+    from sqlmodel import Session
+
+    from supply.settings import Settings
 
 T = TypeVar("T")
 
@@ -33,6 +37,13 @@ DbOption = Annotated[
     str | None,
     typer.Option("--db", help="Database URL (overrides DATABASE_URL).", envvar=None),
 ]
+
+
+def get_settings() -> "Settings":
+    """The settings (imported on first use: pydantic-settings is slow to import)."""
+    from supply.settings import get_settings as settings
+
+    return settings()
 
 
 def database_url(db: str | None) -> str:
@@ -51,6 +62,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def checked_url(db: str | None, *, create: bool = False) -> str:
     """The database URL, refused in one line (exit 2) if the ledger cannot be there."""
+    from supply.db import check_url
+
     url = database_url(db)
     try:
         check_url(url, create=create)
@@ -60,7 +73,9 @@ def checked_url(db: str | None, *, create: bool = False) -> str:
 
 
 @contextmanager
-def engine_for(db: str | None) -> Iterator[Engine]:
+def engine_for(db: str | None) -> Iterator["Engine"]:
+    from supply.db import make_engine
+
     engine = make_engine(checked_url(db), busy_timeout_s=get_settings().busy_timeout_s)
     try:
         yield engine
@@ -68,12 +83,14 @@ def engine_for(db: str | None) -> Iterator[Engine]:
         engine.dispose()
 
 
-def run(db: str | None, work: Callable[[Session], T]) -> T:
+def run(db: str | None, work: Callable[["Session"], T]) -> T:
     """Run one service call in one transaction; a refusal prints one line and exits 2.
 
     On SQLite the transaction holds the write lock from its start; while it does, a note
     beside the file says which command holds it, so a writer that times out can say so.
     """
+    from supply.db import session_scope, sqlite_path
+
     with engine_for(db) as engine:
         path = sqlite_path(str(engine.url))
         try:
@@ -90,9 +107,11 @@ def run(db: str | None, work: Callable[[Session], T]) -> T:
             raise
 
 
-def read(db: str | None, work: Callable[[Session], T]) -> T:
+def read(db: str | None, work: Callable[["Session"], T]) -> T:
     """Run read-only work: on SQLite it never waits for a writer, and sees the last
     committed state (a long import in progress is invisible until it commits)."""
+    from supply.db import read_scope, sqlite_path
+
     with engine_for(db) as engine:
         try:
             with read_scope(engine) as session:
@@ -227,7 +246,7 @@ def run_on_sheet(
     model: type[M],
     *,
     required: tuple[str, ...],
-    work: Callable[[Session, list[M]], T],
+    work: Callable[["Session", list[M]], T],
 ) -> T:
     """Read a .csv or .xlsx file and hand its rows to one service call, in one transaction
     (an import, or a report driven by a file such as the norms).
@@ -235,12 +254,14 @@ def run_on_sheet(
     A bad cell, or a row the service refuses (it sets `index`), is reported as
     `file:row: column: reason` and nothing of the file is written.
     """
+    from supply.sheets import read_sheet
+
     try:
         rows = read_sheet(path, model, required=required)
     except SupplyError as exc:
         fail(str(exc))
 
-    def blamed(session: Session) -> T:
+    def blamed(session: "Session") -> T:
         try:
             return work(session, [r for _, r in rows])
         except SupplyError as exc:
@@ -256,11 +277,13 @@ def export_sheet(
     db: str | None,
     out: Path,
     header: tuple[str, ...],
-    table: Callable[[Session], list[list[Any]]],
+    table: Callable[["Session"], list[list[Any]]],
     *,
     title: str,
 ) -> None:
     """Write what `table` reads to a .csv or .xlsx file that the matching import reads back."""
+    from supply.sheets import write_sheet
+
     rows = run(db, table)
     try:
         count = write_sheet(out, header, rows, title=title)

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 
 from api.cli.common import DbOption, checked_url, console, database_url, err_console, fail, working
-from supply import migrate
-from supply.db import make_engine, sqlite_path
 from supply.errors import SupplyError
 
 app = typer.Typer(help="Database schema, copies and backups.", no_args_is_help=True)
@@ -22,6 +20,9 @@ if TYPE_CHECKING:
 @app.command("upgrade")
 def upgrade(db: DbOption = None, revision: str = typer.Argument("head")) -> None:
     """Create or migrate the ledger's tables (safe to run again)."""
+    from supply import migrate
+    from supply.db import sqlite_path
+
     url = database_url(db)
     path = sqlite_path(url)
     if db is None and path is not None:
@@ -37,6 +38,8 @@ def upgrade(db: DbOption = None, revision: str = typer.Argument("head")) -> None
 @app.command("downgrade")
 def downgrade(revision: str = typer.Argument(...), db: DbOption = None) -> None:
     """Migrate back to REVISION ('base' drops every table)."""
+    from supply import migrate
+
     migrate.downgrade(checked_url(db), revision)
     console.print(f"database at revision {revision}")
 
@@ -63,6 +66,9 @@ def backup(
 ) -> None:
     """Back the ledger up into a SQLite FILE while keepers go on working (SQLite's online
     backup; a PostgreSQL ledger is copied into the file, a portable form of it)."""
+    from supply import migrate
+    from supply.db import sqlite_path
+
     url = checked_url(db)
     if file.exists():
         fail(f"{file} exists: back up into a new file")
@@ -89,6 +95,7 @@ def restore(
 ) -> None:
     """Restore a backup: a SQLite ledger at --db becomes the backup (created if missing);
     a PostgreSQL one must be fresh (`relief db upgrade`) and receives a copy of it."""
+    from supply.db import sqlite_path
     from supply.ledger_copy import compare, is_ledger_file, sqlite_backup
 
     if not is_ledger_file(file):
@@ -113,6 +120,8 @@ def _copy(source: str, target: str) -> "CopyReport":
 
 
 def _with_engines(source: str, target: str, work: Callable[..., T]) -> T:
+    from supply.db import make_engine
+
     engines = make_engine(source), make_engine(target)
     try:
         return work(*engines)

@@ -2,16 +2,16 @@
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from api.cli.common import DbOption, actor, console, fail, local_now, print_json, run
-from supply.models import DispatchPlanRead
-from supply.services import dispatch
-from supply.services.stock import Meta
+
+if TYPE_CHECKING:
+    from supply.models import DispatchPlanRead
 
 app = typer.Typer(
     help="Dispatch: approve a plan (reserve its lots), depart trips, deliver stops, cancel.",
@@ -43,6 +43,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 def _ref(plan: str) -> str:
     """A plan number as given, or the content hash of a plan file (how approval knows it)."""
+    from supply.services import dispatch
+
     path = Path(plan)
     if path.suffix.lower() == ".json" or path.is_file():
         return dispatch.plan_hash(_read_json(path))
@@ -61,6 +63,9 @@ def approve(
     db: DbOption = None,
 ) -> None:
     """Reserve exactly the lots of the plan's loads, or nothing if stock moved since."""
+    from supply.services import dispatch
+    from supply.services.stock import Meta
+
     document = _read_json(plan_file)
     refs = [_ref(r) for r in replaces or []]
     result = run(
@@ -112,6 +117,9 @@ def depart(
     db: DbOption = None,
 ) -> None:
     """A vehicle leaves: its trip's loads move from the depot into in_transit."""
+    from supply.services import dispatch
+    from supply.services.stock import Meta
+
     ref = _ref(plan)
     moved = run(
         db, lambda s: dispatch.depart(s, ref, vehicle, trip, meta=Meta(actor=actor(), note=note))
@@ -132,6 +140,9 @@ def deliver(
     db: DbOption = None,
 ) -> None:
     """A vehicle reaches a stop: its loads are issued to the shelter (to distributed)."""
+    from supply.services import dispatch
+    from supply.services.stock import Meta
+
     ref = _ref(plan)
     moved = run(
         db, lambda s: dispatch.deliver(s, ref, vehicle, stop, meta=Meta(actor=actor(), note=note))
@@ -145,6 +156,9 @@ def deliver(
 @app.command()
 def cancel(plan: PlanRef, db: DbOption = None) -> None:
     """Release every load that has not left; loads on the road can still be delivered."""
+    from supply.services import dispatch
+    from supply.services.stock import Meta
+
     ref = _ref(plan)
     done = run(db, lambda s: dispatch.cancel(s, ref, meta=Meta(actor=actor())))
     _say(
@@ -165,6 +179,8 @@ def status(
     db: DbOption = None,
 ) -> None:
     """Approved plans and where each load is: reserved, in transit, delivered, released."""
+    from supply.services import dispatch
+
     if plan is None:
         plans = run(db, dispatch.list_plans)
         if as_json:
@@ -192,15 +208,15 @@ def status(
     _show(view)
 
 
-def _totals(view: DispatchPlanRead) -> dict[str, Any]:
+def _totals(view: "DispatchPlanRead") -> dict[str, Any]:
     return {"qty_by_status": view.qty_by_status()}
 
 
-def _by_status(view: DispatchPlanRead) -> str:
+def _by_status(view: "DispatchPlanRead") -> str:
     return ", ".join(f"{s} {q:,}" for s, q in view.qty_by_status().items() if q)
 
 
-def _show(view: DispatchPlanRead) -> None:
+def _show(view: "DispatchPlanRead") -> None:
     totals = _by_status(view)
     extra = f"; replaced by {view.replaced_by}" if view.replaced_by else ""
     _say(

@@ -7,7 +7,6 @@ import typer
 
 from api.cli.common import DbOption, console, fail, run
 from supply.errors import SupplyError
-from supply.services import printing
 
 app = typer.Typer(
     help="Printed documents: 入库单, 出库单, 调拨单, 盘点表, 轮换记录, 核销单 and 签收单.",
@@ -32,6 +31,8 @@ def _emit(html: str, out: Path | None) -> None:
 
 
 def _lang(lang: str) -> str:
+    from supply.services import printing
+
     if lang not in printing.LANGS:
         fail(f"--lang: use zh or en, not {lang!r}")
     return lang
@@ -45,6 +46,8 @@ def print_document(
     db: DbOption = None,
 ) -> None:
     """Print a ledger document: number, date, depots, lines, totals, QR code, signatures."""
+    from supply.services import printing
+
     lang = _lang(lang)
     doc = run(db, lambda s: printing.printed_document(s, number))
     try:
@@ -62,6 +65,8 @@ def print_slips(
     db: DbOption = None,
 ) -> None:
     """Print a 签收单 (receipt slip) for every stop of a plan, for the shelter to sign."""
+    from supply.services import printing
+
     lang = _lang(lang)
     slips = run(db, lambda s: printing.receipt_slips(s, plan))
     _emit(printing.slips_html(slips, lang=lang), out)

@@ -8,8 +8,6 @@ import typer
 from rich.table import Table
 
 from api.cli.common import DbOption, console, export_sheet, print_json, run, run_on_sheet
-from supply.models import FleetCreate
-from supply.services import fleet
 
 app = typer.Typer(help="The fleet registry: trucks by depot and type.", no_args_is_help=True)
 
@@ -20,6 +18,9 @@ SheetArg = Annotated[Path, typer.Argument(help="A .csv or .xlsx file (first shee
 def import_fleet(path: SheetArg, db: DbOption = None) -> None:
     """Create or update vehicles (depot,vehicle_type,count,capacity_kg,capacity_m3,speed_kmh);
     the whole file or nothing."""
+    from supply.models import FleetCreate
+    from supply.services import fleet
+
     created, updated = run_on_sheet(
         db, path, FleetCreate, required=fleet.FLEET_COLUMNS, work=fleet.upsert_fleet
     )
@@ -32,6 +33,8 @@ def export_fleet(
     db: DbOption = None,
 ) -> None:
     """Write the fleet to a file that `fleet import` reads back."""
+    from supply.services import fleet
+
     export_sheet(db, out, fleet.FLEET_COLUMNS, fleet.fleet_table, title="fleet")
 
 
@@ -41,6 +44,8 @@ def list_fleet(
     db: DbOption = None,
 ) -> None:
     """Show every depot's trucks: 车辆 (vehicles) by type."""
+    from supply.services import fleet
+
     rows = run(db, fleet.fleet_table)
     if as_json:
         print_json([dict(zip(fleet.FLEET_COLUMNS, row, strict=True)) for row in rows])

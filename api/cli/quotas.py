@@ -1,7 +1,7 @@
 """`relief quotas`: reserve quotas (储备定额) and the gaps against them."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -17,8 +17,10 @@ from api.cli.common import (
     read,
     run_on_sheet,
 )
-from supply.models import QuotaCreate, Tier
-from supply.services import quotas as quota_service
+from supply.network import TARGET_HOURS, Tier
+
+if TYPE_CHECKING:
+    from supply.services.quotas import Gap
 
 app = typer.Typer(help="Reserve quotas per depot or tier, and the gaps.", no_args_is_help=True)
 
@@ -29,6 +31,9 @@ def import_quotas(
     db: DbOption = None,
 ) -> None:
     """Create or update quotas: item, then depot or tier, then qty or per_resident."""
+    from supply.models import QuotaCreate
+    from supply.services import quotas as quota_service
+
     created, updated = run_on_sheet(
         db, path, QuotaCreate, required=("item",), work=quota_service.upsert_quotas
     )
@@ -41,6 +46,8 @@ def export_quotas(
     db: DbOption = None,
 ) -> None:
     """Write every quota to a file that `quotas import` reads back."""
+    from supply.services import quotas as quota_service
+
     export_sheet(db, out, quota_service.QUOTA_COLUMNS, quota_service.quota_table, title="quotas")
 
 
@@ -50,12 +57,14 @@ def gaps(
     depot: Annotated[str | None, typer.Option("--depot", help="Only this depot.")] = None,
     within: Annotated[
         float, typer.Option("--within", help="Hours an agreement may take to count.")
-    ] = quota_service.TARGET_HOURS,
+    ] = TARGET_HOURS,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOption = None,
 ) -> None:
     """Each depot's quotas against its stock (not expired) plus what its agreements could
     deliver within --within hours; shortfalls first, worst covered first."""
+    from supply.services import quotas as quota_service
+
     if within < 0:
         fail("--within: must be zero or more hours")
     now = local_now()
@@ -66,7 +75,7 @@ def gaps(
     print_table(gaps_table(rows, title=f"reserve quotas: stock + agreements within {within:g} h"))
 
 
-def gaps_table(rows: list[quota_service.Gap], *, title: str) -> Table:
+def gaps_table(rows: "list[Gap]", *, title: str) -> Table:
     """Gaps as a keeper reads them: the shortfall in red, per-resident quotas explained."""
     table = Table(
         "depot",

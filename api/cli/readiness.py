@@ -7,8 +7,8 @@ import typer
 from rich.table import Table
 
 from api.cli.common import DbOption, fail, local_now, print_json, print_table, run_on_sheet
-from scenarios.scenario import SAMPLE_DIR
-from supply.services import readiness as readiness_service
+from scenarios.paths import SAMPLE_DIR
+from supply.network import TARGET_HOURS
 
 #: The sample's per-resident norms, used when no --norms file is given.
 SAMPLE_NORMS = SAMPLE_DIR / "norms.csv"
@@ -25,12 +25,14 @@ def readiness(
     depot: Annotated[str | None, typer.Option("--depot", help="Only this depot's subtree.")] = None,
     within: Annotated[
         float, typer.Option("--within", help="Hours an agreement may take to count.")
-    ] = readiness_service.TARGET_HOURS,
+    ] = TARGET_HOURS,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOption = None,
 ) -> None:
     """Per city and county subtree: residents its stock plus agreements could supply for one
     day with every critical item, and the item that limits it."""
+    from supply.services import readiness as readiness_service
+
     if within < 0:
         fail("--within: must be zero or more hours")
     now = local_now()

@@ -2,12 +2,11 @@
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.table import Table
-from sqlmodel import Session
 
 from api.cli.common import (
     DbOption,
@@ -20,9 +19,11 @@ from api.cli.common import (
     run,
     run_on_sheet,
 )
-from supply.models import AgreementCreate, InspectionCreate, SupplierCreate
-from supply.services import agreements, calloffs
-from supply.services.stock import Meta
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from supply.services.calloffs import Owed
 
 app = typer.Typer(
     help="Agreement reserves (协议储备): suppliers, contracts, inspections, call-off, settlement.",
@@ -56,6 +57,9 @@ def _date(value: str | None, option: str) -> date | None:
 @suppliers_app.command("import")
 def import_suppliers(path: SheetArg, db: DbOption = None) -> None:
     """Create or update suppliers (code,name,kind,contact,lat,lon); the whole file or nothing."""
+    from supply.models import SupplierCreate
+    from supply.services import agreements
+
     created, updated = run_on_sheet(
         db,
         path,
@@ -69,12 +73,16 @@ def import_suppliers(path: SheetArg, db: DbOption = None) -> None:
 @suppliers_app.command("export")
 def export_suppliers(out: OutOpt, db: DbOption = None) -> None:
     """Write every supplier to a file that `suppliers import` reads back."""
+    from supply.services import agreements
+
     export_sheet(db, out, agreements.SUPPLIER_COLUMNS, agreements.supplier_table, title="suppliers")
 
 
 @suppliers_app.command("list")
 def list_suppliers(as_json: JsonOpt = False, db: DbOption = None) -> None:
     """Show the suppliers."""
+    from supply.services import agreements
+
     rows = run(db, agreements.supplier_table)
     if as_json:
         print_json([dict(zip(agreements.SUPPLIER_COLUMNS, r, strict=True)) for r in rows])
@@ -97,6 +105,9 @@ def import_agreements(path: SheetArg, db: DbOption = None) -> None:
     (depot|shelters), status (active|suspended|terminated), annual_fee,
     compensation_per_unit, inspection_interval_days (default 90), terms.
     """
+    from supply.models import AgreementCreate
+    from supply.services import agreements
+
     created, updated = run_on_sheet(
         db,
         path,
@@ -110,6 +121,8 @@ def import_agreements(path: SheetArg, db: DbOption = None) -> None:
 @agreements_app.command("export")
 def export_agreements(out: OutOpt, db: DbOption = None) -> None:
     """Write every agreement to a file that `agreements import` reads back."""
+    from supply.services import agreements
+
     export_sheet(
         db, out, agreements.AGREEMENT_COLUMNS, agreements.agreement_table, title="agreements"
     )
@@ -124,6 +137,8 @@ def list_agreements(
     db: DbOption = None,
 ) -> None:
     """Agreements with their state, what is left, the last inspection and any flags."""
+    from supply.services import agreements
+
     today = local_now().date()
     views = run(db, lambda s: agreements.list_agreements(s, today=today))
     if flagged:
@@ -178,6 +193,9 @@ def inspect(
     db: DbOption = None,
 ) -> None:
     """Record an on-site inspection (督促检查) of an agreement."""
+    from supply.models import InspectionCreate
+    from supply.services import agreements
+
     today = local_now().date()
     try:
         data = InspectionCreate(
@@ -200,6 +218,9 @@ def inspect(
 @inspections_app.command("import")
 def import_inspections(path: SheetArg, db: DbOption = None) -> None:
     """Record inspections (agreement,inspected_on,inspector,verified_qty,findings)."""
+    from supply.models import InspectionCreate
+    from supply.services import agreements
+
     today = local_now().date()
     created, updated = run_on_sheet(
         db,
@@ -214,6 +235,8 @@ def import_inspections(path: SheetArg, db: DbOption = None) -> None:
 @inspections_app.command("export")
 def export_inspections(out: OutOpt, db: DbOption = None) -> None:
     """Write every inspection to a file that `inspections import` reads back."""
+    from supply.services import agreements
+
     export_sheet(
         db, out, agreements.INSPECTION_COLUMNS, agreements.inspection_table, title="inspections"
     )
@@ -240,6 +263,9 @@ def call_off(
     db: DbOption = None,
 ) -> None:
     """Call off (征用) goods under an agreement: an expected receipt due after its lead time."""
+    from supply.services import calloffs
+    from supply.services.stock import Meta
+
     now = local_now()
     result = run(
         db,
@@ -263,6 +289,8 @@ def call_off(
 @app.command()
 def expected(as_json: JsonOpt = False, db: DbOption = None) -> None:
     """Call-offs whose goods have not arrived yet, soonest due first."""
+    from supply.services import calloffs
+
     now = local_now()
     rows = run(db, lambda s: calloffs.expected(s, now=now))
     if as_json:
@@ -297,6 +325,9 @@ def receive(
     db: DbOption = None,
 ) -> None:
     """The called-off goods have arrived: receive them into the depot's stock."""
+    from supply.services import calloffs
+    from supply.services.stock import Meta
+
     expires_on = _date(expires, "--expires")
     produced_on = _date(produced, "--produced")
     now = local_now()
@@ -326,6 +357,8 @@ def cancel(
     number: Annotated[str, typer.Argument(help="Call-off number.")], db: DbOption = None
 ) -> None:
     """Withdraw a call-off whose goods have not arrived; the units return to the agreement."""
+    from supply.services import calloffs
+
     run(db, lambda s: calloffs.cancel_call_off(s, number))
     console.print(f"{number} cancelled")
 
@@ -345,9 +378,11 @@ def settle(
 ) -> None:
     """What is owed per supplier for received call-offs (qty × unit price + compensation);
     with --mark, record it as settled (one settlement per supplier)."""
+    from supply.services import calloffs
+
     now = local_now()
 
-    def work(session: Session) -> tuple[list[calloffs.Owed], list[calloffs.Settled]]:
+    def work(session: "Session") -> tuple[list[calloffs.Owed], list[calloffs.Settled]]:
         owed = calloffs.owed(session, supplier=supplier)
         if not mark:
             return owed, []
@@ -383,7 +418,7 @@ def settle(
         )
 
 
-def owed_table(owed: list[calloffs.Owed], *, settled: bool = False) -> Table:
+def owed_table(owed: "list[Owed]", *, settled: bool = False) -> Table:
     """What is owed per supplier (yuan): goods at the call-off's unit price, compensation."""
     table = Table(
         "supplier",

@@ -9,9 +9,6 @@ import typer
 from rich.table import Table
 
 from api.cli.common import DbOption, actor, console, fail, print_table, read, run
-from supply.services import balances as balance_service
-from supply.services.rotation import rotate as rotate_batch
-from supply.services.stock import Meta
 
 app = typer.Typer(help="Rotation of stock before it expires.", no_args_is_help=True)
 
@@ -25,6 +22,8 @@ def due(
     db: DbOption = None,
 ) -> None:
     """Batches whose rotation date (expiry − the item's lead days) is within --within days."""
+    from supply.services import balances as balance_service
+
     if within < 0:
         fail("--within: must be zero or more days")
     if subtree and depot is None:
@@ -98,6 +97,9 @@ def rotate(
     db: DbOption = None,
 ) -> None:
     """Rotate a batch: the old lot leaves to the rotation outlet, the new one comes in."""
+    from supply.services.rotation import rotate as rotate_batch
+    from supply.services.stock import Meta
+
     expires = None
     if new_expires is not None:
         try:

@@ -1,4 +1,8 @@
-"""`relief stock`: what keepers do every day."""
+"""`relief stock`: what keepers do every day.
+
+Each command imports the services it calls when it runs: the ledger, the tables and the
+sheet readers are most of the start-up time, and `relief stock balance --help` needs none.
+"""
 
 import csv
 import io
@@ -9,21 +13,18 @@ from contextlib import contextmanager
 from datetime import date
 from itertools import chain
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from api.cli.common import DbOption, actor, console, err_console, fail, print_table, read, run
 from supply.errors import SupplyError
-from supply.ledger import Posted
-from supply.models import CountReason
-from supply.services import balances as balance_service
-from supply.services import ledger_lines, movements_io, reversal, stock
-from supply.services.rotation import write_off
-from supply.services.stock import Count, Meta
-from supply.sheets import iter_rows, read_rows, write_sheet
-from supply.verify import verify as verify_ledger
+
+if TYPE_CHECKING:
+    from supply.ledger import Posted
+    from supply.services.balances import BalanceRow
+    from supply.services.stock import Meta
 
 app = typer.Typer(help="Receive, issue, transfer, count and check stock.", no_args_is_help=True)
 
@@ -38,11 +39,13 @@ Key = Annotated[
 ]
 
 
-def _meta(reference: str | None, note: str | None, key: str | None) -> Meta:
+def _meta(reference: str | None, note: str | None, key: str | None) -> "Meta":
+    from supply.services.stock import Meta
+
     return Meta(actor=actor(), reference=reference, note=note, idempotency_key=key)
 
 
-def _done(posted: Posted) -> None:
+def _done(posted: "Posted") -> None:
     if posted.replayed:
         console.print(f"already posted as {posted.number} (same key); nothing changed")
     else:
@@ -64,6 +67,8 @@ def receive(
     db: DbOption = None,
 ) -> None:
     """Record goods received into a depot."""
+    from supply.services import stock
+
     expires_on = _date(expires, "--expires")
     produced_on = _date(produced, "--produced")
     posted = run(
@@ -96,6 +101,8 @@ def issue_(
     db: DbOption = None,
 ) -> None:
     """Issue stock out of a depot (first-expiry-first-out unless a lot is named)."""
+    from supply.services import stock
+
     posted = run(
         db,
         lambda s: stock.issue(
@@ -127,6 +134,8 @@ def transfer(
     db: DbOption = None,
 ) -> None:
     """Move stock between depots."""
+    from supply.services import stock
+
     posted = run(
         db,
         lambda s: stock.transfer(
@@ -146,6 +155,8 @@ def transfer(
 @app.command()
 def arrive(document: str, note: Note = None, db: DbOption = None) -> None:
     """Land an in-transit transfer at its destination."""
+    from supply.services import stock
+
     _done(run(db, lambda s: stock.arrive(s, document, meta=_meta(None, note, None))))
 
 
@@ -164,6 +175,11 @@ def count(
 ) -> None:
     """Post a stocktake: counted quantities replace the ledger's for the lots listed."""
     from pydantic import BaseModel, Field
+
+    from supply.models import CountReason
+    from supply.services import stock
+    from supply.services.stock import Count
+    from supply.sheets import read_rows
 
     class _Row(BaseModel):
         item: str
@@ -189,6 +205,8 @@ def count(
 @app.command()
 def reverse(document: str, note: Note = None, db: DbOption = None) -> None:
     """Undo a posted document with a reversing one."""
+    from supply.services import reversal
+
     _done(run(db, lambda s: reversal.reverse(s, document, meta=_meta(None, note, None))))
 
 
@@ -206,6 +224,8 @@ def write_off_(
     db: DbOption = None,
 ) -> None:
     """Write stock off (核销) with a reason; the way expired stock leaves."""
+    from supply.services.rotation import write_off
+
     _done(
         run(
             db,
@@ -239,6 +259,8 @@ def balance(
     db: DbOption = None,
 ) -> None:
     """Show stock per depot, item and lot (or per item with --totals)."""
+    from supply.services import balances as balance_service
+
     if subtree and depot is None:
         fail("--subtree needs --depot")
     before = _date(expires_before, "--expires-before")
@@ -292,7 +314,7 @@ def _print_json(data: object) -> None:
     sys.stdout.write("\n")
 
 
-def balance_table(rows: list[balance_service.BalanceRow], title: str | None = None) -> Table:
+def balance_table(rows: "list[BalanceRow]", title: str | None = None) -> Table:
     table = Table(
         "depot",
         "item",
@@ -335,6 +357,9 @@ def import_(
     """Import movements, one document per reference; the whole file or nothing.
 
     A file written by `relief stock export` imports back as the documents it lists."""
+    from supply.services import ledger_lines, movements_io
+    from supply.sheets import iter_rows
+
     if ledger_lines.is_ledger_lines(_header(movements_csv)):
         _import_ledger_lines(movements_csv, db)
         return
@@ -358,6 +383,9 @@ def import_(
 
 
 def _import_ledger_lines(path: Path, db: str | None) -> None:
+    from supply.services import ledger_lines
+    from supply.sheets import read_rows
+
     try:
         rows = read_rows(path, ledger_lines.LedgerLineRow, required=ledger_lines.REQUIRED_COLUMNS)
     except SupplyError as exc:
@@ -433,6 +461,9 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Export every movement line (signed) as CSV, or as .xlsx when --out ends so."""
+    from supply.services import movements_io
+    from supply.sheets import write_sheet
+
     if out is None:
         read(db, lambda s: movements_io.export_movements(s, sys.stdout))
         return
@@ -453,6 +484,8 @@ def export(
 @app.command()
 def verify(db: DbOption = None) -> None:
     """Rebuild balances from movements; exit 1 with a report if anything differs."""
+    from supply.verify import verify as verify_ledger
+
     report = read(db, verify_ledger)
     if report.ok:
         console.print(

@@ -37,7 +37,6 @@ from supply.models.locations import (
     LocationKind,
     LocationRead,
     LocationTree,
-    Tier,
 )
 from supply.models.quotas import Quota, QuotaCreate
 from supply.models.reserves import (
@@ -56,6 +55,7 @@ from supply.models.reserves import (
     SupplierCreate,
     SupplierKind,
 )
+from supply.network import Tier
 
 __all__ = [
     "DEFAULT_CATEGORIES",

@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, String
 from sqlmodel import Field, SQLModel
 
 from supply.limits import POPULATION_MAX
+from supply.network import Tier
 
 
 class LocationKind(StrEnum):
@@ -17,14 +18,6 @@ class LocationKind(StrEnum):
     WRITE_OFF = "write_off"
     STOCKTAKE_ADJUSTMENT = "stocktake_adjustment"
     ROTATION_OUTLET = "rotation_outlet"
-
-
-class Tier(StrEnum):
-    PROVINCE = "province"
-    CITY = "city"
-    COUNTY = "county"
-    TOWNSHIP = "township"
-    VILLAGE = "village"
 
 
 #: Loading hours planned for a depot whose own are not recorded.

@@ -12,8 +12,8 @@ from pydantic import ValidationInfo, field_validator
 from sqlalchemy import BigInteger, CheckConstraint, Numeric, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from supply.models.locations import Tier
 from supply.models.reserves import SheetRow
+from supply.network import Tier
 
 _TIERS = ", ".join(f"'{t.value}'" for t in Tier)
 

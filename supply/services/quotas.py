@@ -17,12 +17,10 @@ from sqlmodel import Session, col
 
 from supply.errors import InvalidInput, SupplyError
 from supply.models import Item, Location, LocationKind, Quota, QuotaCreate, Tier
+from supply.network import TARGET_HOURS
 from supply.services.agreements import deliverable
 from supply.services.balances import usable_on_hand
 from supply.services.lookup import depot_by_code, item_by_code
-
-#: The bureaus' headline target: basic living supplies reach residents within 10 hours.
-TARGET_HOURS = 10.0
 
 
 def upsert_quotas(session: Session, rows: Sequence[QuotaCreate]) -> tuple[int, int]:

@@ -22,10 +22,10 @@ from sqlmodel import Session, col
 
 from supply.errors import InvalidInput, NotFound, SupplyError
 from supply.models import Item, Location, LocationKind, Tier
+from supply.network import TARGET_HOURS
 from supply.services.agreements import deliverable
 from supply.services.balances import usable_on_hand
 from supply.services.lookup import depot_by_code
-from supply.services.quotas import TARGET_HOURS
 
 
 class Per(StrEnum):

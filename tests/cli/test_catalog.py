@@ -121,3 +121,13 @@ def test_depots_import_names_line_of_parent_with_lower_tier(relief: Relief, tmp_
     assert result.exit_code == 2
     assert query(relief.db_file, "SELECT count(*) FROM location WHERE kind = 'depot'") == [(0,)]
     assert f"{path}:4: parent_code" in result.stderr
+
+
+def test_item_columns_are_the_exports_first_seven() -> None:
+    """`catalog import` requires the export's first seven columns (spelled out in the CLI
+    so that its start-up does not import the catalogue service and every table)."""
+    from api.cli.catalog import DEPOT_COLUMNS, ITEM_COLUMNS
+    from supply.services.catalogue import DEPOT_EXPORT_COLUMNS, ITEM_EXPORT_COLUMNS
+
+    assert ITEM_EXPORT_COLUMNS[:7] == ITEM_COLUMNS
+    assert set(DEPOT_COLUMNS) <= set(DEPOT_EXPORT_COLUMNS)
