@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import TextClause, func, select, text, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply.db import dialect_insert, utcnow
 from supply.errors import (
@@ -150,15 +150,15 @@ def _load_balances(session: Session, keys: Iterable[Key]) -> dict[Key, tuple[int
     """Current (on_hand, reserved) for the keys that have a balance row."""
     keys = list(keys)
     found: dict[Key, tuple[int, int]] = {}
-    cols = (Balance.location_id, Balance.item_id, Balance.batch_id)
+    cols = (col(Balance.location_id), col(Balance.item_id), col(Balance.batch_id))
     if len(keys) <= _SMALL:
         # Few keys (a single document): three expanding INs compile once and hit the
         # unique index; the few extra rows of the cross product are dropped here.
         rows = session.execute(
-            select(*cols, Balance.on_hand, Balance.reserved).where(
-                Balance.location_id.in_({k[0] for k in keys}),  # type: ignore[attr-defined]
-                Balance.item_id.in_({k[1] for k in keys}),  # type: ignore[attr-defined]
-                Balance.batch_id.in_({k[2] for k in keys}),  # type: ignore[attr-defined]
+            select(*cols, col(Balance.on_hand), col(Balance.reserved)).where(
+                col(Balance.location_id).in_({k[0] for k in keys}),
+                col(Balance.item_id).in_({k[1] for k in keys}),
+                col(Balance.batch_id).in_({k[2] for k in keys}),
             )
         )
         wanted_keys = set(keys)
@@ -202,7 +202,7 @@ def _guarded_locations(session: Session, location_ids: Iterable[int]) -> dict[in
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         for loc_id, kind in session.execute(
-            select(Location.id, Location.kind).where(Location.id.in_(chunk))  # type: ignore[union-attr]
+            select(col(Location.id), col(Location.kind)).where(col(Location.id).in_(chunk))
         ):
             kinds[loc_id] = kind in GUARDED_KINDS
     missing = wanted - set(kinds)
@@ -215,8 +215,8 @@ def _guarded_locations(session: Session, location_ids: Iterable[int]) -> dict[in
 def _next_numbers(session: Session, prefix: str, count: int) -> list[str]:
     stmt = dialect_insert(session, DocumentCounter).values(prefix=prefix, last=count)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["prefix"], set_={"last": DocumentCounter.last + count}
-    ).returning(DocumentCounter.last)
+        index_elements=["prefix"], set_={"last": col(DocumentCounter.last) + count}
+    ).returning(col(DocumentCounter.last))
     last = session.execute(stmt).scalar_one()
     return [f"{prefix}-{n:06d}" for n in range(last - count + 1, last + 1)]
 
@@ -234,9 +234,12 @@ def _existing_by_key(session: Session, keys: Sequence[str]) -> dict[str, Posted]
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
         rows = session.execute(
-            select(Document.idempotency_key, Document.id, Document.number, Document.kind).where(
-                Document.idempotency_key.in_(chunk)  # type: ignore[union-attr]
-            )
+            select(
+                col(Document.idempotency_key),
+                col(Document.id),
+                col(Document.number),
+                col(Document.kind),
+            ).where(col(Document.idempotency_key).in_(chunk))
         )
         for key, doc_id, number, kind in rows:
             found[key] = Posted(doc_id, number, kind, replayed=True)
@@ -290,14 +293,14 @@ def check_same_as_posted(
     for start in range(0, len(ids), _CHUNK):
         rows = session.execute(
             select(
-                Movement.document_id,
-                Movement.location_id,
-                Movement.item_id,
-                Movement.batch_id,
-                Movement.qty,
+                col(Movement.document_id),
+                col(Movement.location_id),
+                col(Movement.item_id),
+                col(Movement.batch_id),
+                col(Movement.qty),
             )
-            .where(Movement.document_id.in_(ids[start : start + _CHUNK]))  # type: ignore[attr-defined]
-            .order_by(Movement.id)  # type: ignore[arg-type]
+            .where(col(Movement.document_id).in_(ids[start : start + _CHUNK]))
+            .order_by(col(Movement.id))
         )
         for doc_id, *line in rows:
             stored[doc_id].append(Line(*line))
@@ -406,7 +409,7 @@ def post_many(
     out: list[Posted] = []
     for draft in drafts:
         if draft.idempotency_key in replayed:
-            out.append(replayed[draft.idempotency_key])  # type: ignore[index]
+            out.append(replayed[draft.idempotency_key])
         else:
             out.append(next(by_draft))
     return out
@@ -419,8 +422,10 @@ def _balance_upsert(session: Session) -> Any:
     """INSERT ... ON CONFLICT adding to on_hand; built once per dialect (building is slow)."""
     dialect = session.get_bind().dialect.name
     if dialect not in _UPSERTS:
-        stmt = dialect_insert(session, Balance.__table__)
-        table = Balance.__table__.c  # type: ignore[attr-defined]
+        # SQLModel sets __table__ on table models but does not declare it for the type checker.
+        balance_table = Balance.__table__  # type: ignore[attr-defined]
+        stmt = dialect_insert(session, balance_table)
+        table = balance_table.c
         _UPSERTS[dialect] = stmt.on_conflict_do_update(
             index_elements=["location_id", "item_id", "batch_id"],
             set_={"on_hand": table.on_hand + stmt.excluded.on_hand, "version": table.version + 1},
@@ -450,13 +455,13 @@ def _apply_deltas(
             row = session.execute(
                 update(Balance)
                 .where(
-                    Balance.location_id == loc,
-                    Balance.item_id == item,
-                    Balance.batch_id == batch,
-                    Balance.on_hand + delta >= Balance.reserved,
+                    col(Balance.location_id) == loc,
+                    col(Balance.item_id) == item,
+                    col(Balance.batch_id) == batch,
+                    col(Balance.on_hand) + delta >= col(Balance.reserved),
                 )
-                .values(on_hand=Balance.on_hand + delta, version=Balance.version + 1)
-                .returning(Balance.on_hand)
+                .values(on_hand=col(Balance.on_hand) + delta, version=col(Balance.version) + 1)
+                .returning(col(Balance.on_hand))
                 .execution_options(synchronize_session=False)
             ).first()
             if row is None:
@@ -529,8 +534,8 @@ def _hold_total(session: Session, key: Key, qty: int) -> None:
     """Reserved units of the item at the location follow its balance."""
     session.execute(
         update(DepotItemTotal)
-        .where(DepotItemTotal.location_id == key[0], DepotItemTotal.item_id == key[1])
-        .values(reserved=DepotItemTotal.reserved + qty)
+        .where(col(DepotItemTotal.location_id) == key[0], col(DepotItemTotal.item_id) == key[1])
+        .values(reserved=col(DepotItemTotal.reserved) + qty)
         .execution_options(synchronize_session=False)
     )
 
@@ -616,9 +621,14 @@ def _insert_movements(session: Session, rows: list[tuple[int, int, int, int, int
 
 def lines_of(session: Session, document_id: int) -> list[Line]:
     rows = session.execute(
-        select(Movement.location_id, Movement.item_id, Movement.batch_id, Movement.qty)
-        .where(Movement.document_id == document_id)
-        .order_by(Movement.id)  # type: ignore[arg-type]
+        select(
+            col(Movement.location_id),
+            col(Movement.item_id),
+            col(Movement.batch_id),
+            col(Movement.qty),
+        )
+        .where(col(Movement.document_id) == document_id)
+        .order_by(col(Movement.id))
     )
     return [Line(*row) for row in rows]
 
@@ -635,7 +645,7 @@ def reverse(session: Session, document: Document, *, actor: str, note: str | Non
         raise DocumentState("document", f"{document.number} is {document.status}, not posted")
     flipped = session.execute(
         update(Document)
-        .where(Document.id == document.id, Document.status == DocumentStatus.POSTED.value)
+        .where(col(Document.id) == document.id, col(Document.status) == DocumentStatus.POSTED.value)
         .values(status=DocumentStatus.REVERSED.value)
         .execution_options(synchronize_session=False)
     )
@@ -669,13 +679,13 @@ def hold(session: Session, key: Key, qty: int) -> None:
     result = session.execute(
         update(Balance)
         .where(
-            Balance.location_id == key[0],
-            Balance.item_id == key[1],
-            Balance.batch_id == key[2],
-            Balance.guarded.is_(True),  # type: ignore[attr-defined]
-            Balance.on_hand - Balance.reserved >= qty,
+            col(Balance.location_id) == key[0],
+            col(Balance.item_id) == key[1],
+            col(Balance.batch_id) == key[2],
+            col(Balance.guarded).is_(True),
+            col(Balance.on_hand) - col(Balance.reserved) >= qty,
         )
-        .values(reserved=Balance.reserved + qty, version=Balance.version + 1)
+        .values(reserved=col(Balance.reserved) + qty, version=col(Balance.version) + 1)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -689,12 +699,12 @@ def unhold(session: Session, key: Key, qty: int) -> None:
     result = session.execute(
         update(Balance)
         .where(
-            Balance.location_id == key[0],
-            Balance.item_id == key[1],
-            Balance.batch_id == key[2],
-            Balance.reserved >= qty,
+            col(Balance.location_id) == key[0],
+            col(Balance.item_id) == key[1],
+            col(Balance.batch_id) == key[2],
+            col(Balance.reserved) >= qty,
         )
-        .values(reserved=Balance.reserved - qty, version=Balance.version + 1)
+        .values(reserved=col(Balance.reserved) - qty, version=col(Balance.version) + 1)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -706,8 +716,11 @@ def rebuilt_on_hand(session: Session) -> dict[Key, int]:
     """Balances as the movements say they are (used by verify)."""
     rows = session.execute(
         select(
-            Movement.location_id, Movement.item_id, Movement.batch_id, func.sum(Movement.qty)
-        ).group_by(Movement.location_id, Movement.item_id, Movement.batch_id)
+            col(Movement.location_id),
+            col(Movement.item_id),
+            col(Movement.batch_id),
+            func.sum(col(Movement.qty)),
+        ).group_by(col(Movement.location_id), col(Movement.item_id), col(Movement.batch_id))
     )
     return {(loc, item, batch): int(total) for loc, item, batch, total in rows}
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, Table, func, select, text, update
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 import supply.models  # noqa: F401  (registers every table)
 from supply.db import READ_ONLY
@@ -62,7 +62,7 @@ def _check_fresh(target: Connection) -> None:
             continue
         query = select(func.count()).select_from(table)
         if table.name == "location":
-            query = query.where(Location.kind == LocationKind.DEPOT.value)  # type: ignore[arg-type]
+            query = query.where(col(Location.kind) == LocationKind.DEPOT.value)
         if target.execute(query).scalar_one():
             raise Conflict(
                 "--to",
@@ -175,10 +175,16 @@ def _balances(engine: Engine) -> dict[tuple[str, str, str], tuple[int, int]]:
 
     with engine.connect() as conn:
         rows = conn.execute(
-            select(Location.code, Item.code, Batch.lot, Balance.on_hand, Balance.reserved)
-            .join(Location, Location.id == Balance.location_id)  # type: ignore[arg-type]
-            .join(Item, Item.id == Balance.item_id)  # type: ignore[arg-type]
-            .join(Batch, Batch.id == Balance.batch_id)  # type: ignore[arg-type]
+            select(
+                col(Location.code),
+                col(Item.code),
+                col(Batch.lot),
+                col(Balance.on_hand),
+                col(Balance.reserved),
+            )
+            .join(Location, col(Location.id) == col(Balance.location_id))
+            .join(Item, col(Item.id) == col(Balance.item_id))
+            .join(Batch, col(Batch.id) == col(Balance.batch_id))
         )
         return {(a, b, c): (int(d), int(e)) for a, b, c, d, e in rows}
 

@@ -130,11 +130,11 @@ def _check_totals(
         (loc, item): (int(on_hand), int(reserved), int(lots))
         for loc, item, on_hand, reserved, lots in session.execute(
             select(
-                DepotItemTotal.location_id,
-                DepotItemTotal.item_id,
-                DepotItemTotal.on_hand,
-                DepotItemTotal.reserved,
-                DepotItemTotal.lots,
+                col(DepotItemTotal.location_id),
+                col(DepotItemTotal.item_id),
+                col(DepotItemTotal.on_hand),
+                col(DepotItemTotal.reserved),
+                col(DepotItemTotal.lots),
             )
         )
     }
@@ -151,8 +151,10 @@ def _check_totals(
 def _check_tree(session: Session, report: VerifyReport) -> None:
     """The closure table must list exactly each depot's ancestors (and itself)."""
     parents: dict[int, int | None] = dict(
-        session.execute(  # type: ignore[arg-type]
-            select(Location.id, Location.parent_id).where(Location.kind == LocationKind.DEPOT.value)
+        session.execute(
+            select(col(Location.id), col(Location.parent_id)).where(
+                col(Location.kind) == LocationKind.DEPOT.value
+            )
         ).all()
     )
     expected: set[tuple[int, int, int]] = set()
@@ -165,7 +167,11 @@ def _check_tree(session: Session, report: VerifyReport) -> None:
     kept = {
         (int(a), int(d), int(n))
         for a, d, n in session.execute(
-            select(LocationTree.ancestor_id, LocationTree.descendant_id, LocationTree.depth)
+            select(
+                col(LocationTree.ancestor_id),
+                col(LocationTree.descendant_id),
+                col(LocationTree.depth),
+            )
         )
     }
     for ancestor, descendant, depth in sorted(expected ^ kept):

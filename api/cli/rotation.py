@@ -3,7 +3,7 @@
 import json
 import sys
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -35,7 +35,7 @@ def due(
             s, within_days=within, depot=depot, subtree=subtree, today=today
         ),
     )
-    data = [
+    data: list[dict[str, Any]] = [
         {
             "depot": r.depot,
             "item": r.item,

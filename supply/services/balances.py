@@ -47,7 +47,7 @@ class BalanceRow:
 
 def subtree_ids(session: Session, root_id: int) -> Any:
     """A selectable of the ids of a depot and every depot below it (the closure table)."""
-    return select(LocationTree.descendant_id).where(LocationTree.ancestor_id == root_id)
+    return select(col(LocationTree.descendant_id)).where(col(LocationTree.ancestor_id) == root_id)
 
 
 def _scope(
@@ -66,8 +66,8 @@ def _scope(
         if subtree:
             stmt = stmt.join(
                 LocationTree,
-                (LocationTree.descendant_id == of.location_id)  # type: ignore[arg-type]
-                & (LocationTree.ancestor_id == loc.id),
+                (col(LocationTree.descendant_id) == of.location_id)
+                & (col(LocationTree.ancestor_id) == loc.id),
             )
         else:
             stmt = stmt.where(of.location_id == loc.id)
@@ -207,22 +207,21 @@ def balance_totals(
     """
     today = today or date.today()
     totals = select(
-        DepotItemTotal.item_id,
+        col(DepotItemTotal.item_id),
         func.count(),
-        func.sum(DepotItemTotal.lots),
-        func.sum(DepotItemTotal.on_hand),
-        func.sum(DepotItemTotal.reserved),
-    ).where(DepotItemTotal.on_hand != 0)
+        func.sum(col(DepotItemTotal.lots)),
+        func.sum(col(DepotItemTotal.on_hand)),
+        func.sum(col(DepotItemTotal.reserved)),
+    ).where(col(DepotItemTotal.on_hand) != 0)
     if not (depot is not None and subtree):  # the closure table holds depots only
-        totals = totals.join(Location, Location.id == DepotItemTotal.location_id).where(  # type: ignore[arg-type]
-            Location.kind == LocationKind.DEPOT.value
+        totals = totals.join(Location, col(Location.id) == col(DepotItemTotal.location_id)).where(
+            col(Location.kind) == LocationKind.DEPOT.value
         )
     totals = _scope(session, totals, depot=depot, subtree=subtree, item=item, of=DepotItemTotal)
-    rows = session.execute(totals.group_by(DepotItemTotal.item_id)).all()
+    rows = session.execute(totals.group_by(col(DepotItemTotal.item_id))).all()
     past = _expired_units(session, today, depot=depot, subtree=subtree, item=item)
     items = {
-        i.id: i
-        for i in session.scalars(select(Item).where(Item.id.in_([r[0] for r in rows])))  # type: ignore[union-attr]
+        i.id: i for i in session.scalars(select(Item).where(col(Item.id).in_([r[0] for r in rows])))
     }
     out: list[ItemTotal] = []
     for item_id, depots, lots, on_hand, reserved in rows:
@@ -250,22 +249,22 @@ def _expired_units(
     """item id -> (units on hand, units unreserved) in lots expired by `today`: the expired
     lots first (expiry index), then their balances (batch index), so a ledger with none
     costs one small look-up."""
-    expired = list(session.scalars(select(Batch.id).where(Batch.expires_on < today)))  # type: ignore[operator]
+    expired = list(session.scalars(select(col(Batch.id)).where(col(Batch.expires_on) < today)))
     out: dict[int, tuple[int, int]] = {}
     for start in range(0, len(expired), 500):
         stmt = (
             select(
-                Balance.item_id,
-                func.sum(Balance.on_hand),
-                func.sum(Balance.on_hand - Balance.reserved),
+                col(Balance.item_id),
+                func.sum(col(Balance.on_hand)),
+                func.sum(col(Balance.on_hand) - col(Balance.reserved)),
             )
-            .join(Location, Location.id == Balance.location_id)  # type: ignore[arg-type]
+            .join(Location, col(Location.id) == col(Balance.location_id))
             .where(
-                Balance.batch_id.in_(expired[start : start + 500]),  # type: ignore[attr-defined]
-                Location.kind == LocationKind.DEPOT.value,
-                Balance.on_hand != 0,
+                col(Balance.batch_id).in_(expired[start : start + 500]),
+                col(Location.kind) == LocationKind.DEPOT.value,
+                col(Balance.on_hand) != 0,
             )
-            .group_by(Balance.item_id)
+            .group_by(col(Balance.item_id))
         )
         stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item)
         for item_id, units, free in session.execute(stmt):
@@ -283,22 +282,26 @@ def usable_on_hand(
     the per-depot item totals, less the (few) balances of expired lots.
     """
     totals = (
-        select(DepotItemTotal.location_id, DepotItemTotal.item_id, DepotItemTotal.on_hand)
-        .join(Location, Location.id == DepotItemTotal.location_id)  # type: ignore[arg-type]
-        .where(Location.kind == LocationKind.DEPOT.value, DepotItemTotal.on_hand != 0)
+        select(
+            col(DepotItemTotal.location_id),
+            col(DepotItemTotal.item_id),
+            col(DepotItemTotal.on_hand),
+        )
+        .join(Location, col(Location.id) == col(DepotItemTotal.location_id))
+        .where(col(Location.kind) == LocationKind.DEPOT.value, col(DepotItemTotal.on_hand) != 0)
     )
     if depot_ids is not None:
-        totals = totals.where(DepotItemTotal.location_id.in_(depot_ids))  # type: ignore[attr-defined]
+        totals = totals.where(col(DepotItemTotal.location_id).in_(depot_ids))
     out = {(loc, item): int(total) for loc, item, total in session.execute(totals)}
-    expired = list(session.scalars(select(Batch.id).where(Batch.expires_on < today)))  # type: ignore[operator]
+    expired = list(session.scalars(select(col(Batch.id)).where(col(Batch.expires_on) < today)))
     for start in range(0, len(expired), 500):
         rows = session.execute(
-            select(Balance.location_id, Balance.item_id, func.sum(Balance.on_hand))
+            select(col(Balance.location_id), col(Balance.item_id), func.sum(col(Balance.on_hand)))
             .where(
-                Balance.batch_id.in_(expired[start : start + 500]),  # type: ignore[attr-defined]
-                Balance.on_hand != 0,
+                col(Balance.batch_id).in_(expired[start : start + 500]),
+                col(Balance.on_hand) != 0,
             )
-            .group_by(Balance.location_id, Balance.item_id)
+            .group_by(col(Balance.location_id), col(Balance.item_id))
         )
         for loc, item, units in rows:
             if (loc, item) in out:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply.errors import InvalidInput, NotFound, SupplyError
 from supply.limits import NAME_MAX, check_code, check_text
@@ -29,7 +29,7 @@ def upsert_items(session: Session, items: Sequence[ItemCreate]) -> tuple[int, in
     dupes = {c for c, n in Counter(codes).items() if n > 1}
     if dupes:
         raise InvalidInput("code", f"item code(s) repeated: {', '.join(sorted(dupes))}")
-    known = set(session.scalars(select(ItemCategory.code)))
+    known = set(session.scalars(select(col(ItemCategory.code))))
     for index, data in enumerate(items):
         try:
             _check_item_text(data)
@@ -37,10 +37,7 @@ def upsert_items(session: Session, items: Sequence[ItemCreate]) -> tuple[int, in
         except SupplyError as exc:
             exc.index = index
             raise
-    existing = {
-        i.code: i
-        for i in session.scalars(select(Item).where(Item.code.in_(codes)))  # type: ignore[attr-defined]
-    }
+    existing = {i.code: i for i in session.scalars(select(Item).where(col(Item.code).in_(codes)))}
     created = updated = 0
     for data in items:
         row = existing.get(data.code)
@@ -98,7 +95,7 @@ def add_category(session: Session, *, code: str, name_zh: str, name_en: str) -> 
 
 
 def list_categories(session: Session) -> list[ItemCategory]:
-    return list(session.scalars(select(ItemCategory).order_by(ItemCategory.code)))
+    return list(session.scalars(select(ItemCategory).order_by(col(ItemCategory.code))))
 
 
 def ensure_default_categories(session: Session) -> None:
@@ -139,7 +136,9 @@ def _upsert_depot(session: Session, data: DepotCreate, tier_rank: dict[str, int]
         check_code("parent_code", data.parent_code)
     parent_id = None
     if data.parent_code:
-        parent = session.scalars(select(Location).where(Location.code == data.parent_code)).first()
+        parent = session.scalars(
+            select(Location).where(col(Location.code) == data.parent_code)
+        ).first()
         if parent is None or parent.kind != LocationKind.DEPOT:
             raise NotFound("parent_code", data.parent_code)
         assert parent.tier is not None
@@ -150,8 +149,8 @@ def _upsert_depot(session: Session, data: DepotCreate, tier_rank: dict[str, int]
                 "depot's parent must be of a higher tier",
             )
         parent_id = parent.id
-    row = session.scalars(select(Location).where(Location.code == data.code)).first()
-    values = {
+    row = session.scalars(select(Location).where(col(Location.code) == data.code)).first()
+    values: dict[str, Any] = {
         "name": data.name,
         "tier": data.tier.value,
         "parent_id": parent_id,
@@ -213,11 +212,11 @@ def list_depots(session: Session) -> list[tuple[Location, str | None, str | None
     """Every depot with its parent's code and its custodian's (entrusted storage), by code."""
     parent = aliased(Location)
     rows = session.execute(
-        select(Location, parent.code, Supplier.code)
-        .outerjoin(parent, parent.id == Location.parent_id)  # type: ignore[arg-type]
-        .outerjoin(Supplier, Supplier.id == Location.custodian_id)  # type: ignore[arg-type]
-        .where(Location.kind == LocationKind.DEPOT.value)
-        .order_by(Location.code)
+        select(Location, col(parent.code), col(Supplier.code))
+        .outerjoin(parent, col(parent.id) == col(Location.parent_id))
+        .outerjoin(Supplier, col(Supplier.id) == col(Location.custodian_id))
+        .where(col(Location.kind) == LocationKind.DEPOT.value)
+        .order_by(col(Location.code))
     ).all()
     return [(loc, parent_code, custodian) for loc, parent_code, custodian in rows]
 
@@ -248,7 +247,7 @@ DEPOT_EXPORT_COLUMNS = (
 
 def item_table(session: Session) -> list[list[Any]]:
     """Every item as a row of ITEM_EXPORT_COLUMNS (what `catalog import` reads)."""
-    items = session.scalars(select(Item).order_by(Item.code))
+    items = session.scalars(select(Item).order_by(col(Item.code)))
     return [[getattr(i, c) for c in ITEM_EXPORT_COLUMNS] for i in items]
 
 

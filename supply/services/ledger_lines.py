@@ -19,7 +19,7 @@ from typing import IO
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply import ledger
 from supply.errors import InvalidInput, ReplayMismatch, SupplyError
@@ -115,33 +115,33 @@ def export_movements(session: Session, out: IO[str]) -> int:
     origin_doc = aliased(Document)
     stmt = (
         select(
-            Document.number,
-            Document.kind,
-            Document.status,
-            Document.occurred_at,
-            Document.reference,
-            loc.code,
-            loc.kind,
-            Item.code,
-            Batch.lot,
-            Movement.qty,
-            Batch.expires_on,
-            Batch.produced_on,
-            Document.note,
-            Document.reason,
-            Document.idempotency_key,
-            reversed_doc.number,
-            origin_doc.number,
-            dest.code,
+            col(Document.number),
+            col(Document.kind),
+            col(Document.status),
+            col(Document.occurred_at),
+            col(Document.reference),
+            col(loc.code),
+            col(loc.kind),
+            col(Item.code),
+            col(Batch.lot),
+            col(Movement.qty),
+            col(Batch.expires_on),
+            col(Batch.produced_on),
+            col(Document.note),
+            col(Document.reason),
+            col(Document.idempotency_key),
+            col(reversed_doc.number),
+            col(origin_doc.number),
+            col(dest.code),
         )
-        .join(Document, Document.id == Movement.document_id)  # type: ignore[arg-type]
-        .join(loc, loc.id == Movement.location_id)  # type: ignore[arg-type]
-        .join(Item, Item.id == Movement.item_id)  # type: ignore[arg-type]
-        .join(Batch, Batch.id == Movement.batch_id)  # type: ignore[arg-type]
-        .outerjoin(reversed_doc, reversed_doc.id == Document.reverses_id)  # type: ignore[arg-type]
-        .outerjoin(origin_doc, origin_doc.id == Document.origin_id)  # type: ignore[arg-type]
-        .outerjoin(dest, dest.id == Document.destination_id)  # type: ignore[arg-type]
-        .order_by(Movement.id)  # type: ignore[arg-type]
+        .join(Document, col(Document.id) == col(Movement.document_id))
+        .join(loc, col(loc.id) == col(Movement.location_id))
+        .join(Item, col(Item.id) == col(Movement.item_id))
+        .join(Batch, col(Batch.id) == col(Movement.batch_id))
+        .outerjoin(reversed_doc, col(reversed_doc.id) == col(Document.reverses_id))
+        .outerjoin(origin_doc, col(origin_doc.id) == col(Document.origin_id))
+        .outerjoin(dest, col(dest.id) == col(Document.destination_id))
+        .order_by(col(Movement.id))
     )
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
@@ -281,8 +281,8 @@ def _already_there(
     found: dict[int, Posted] = {}
     for start in range(0, len(wanted), 500):
         for number, doc_id, kind in session.execute(
-            select(Document.number, Document.id, Document.kind).where(
-                Document.number.in_(wanted[start : start + 500])  # type: ignore[attr-defined]
+            select(col(Document.number), col(Document.id), col(Document.kind)).where(
+                col(Document.number).in_(wanted[start : start + 500])
             )
         ):
             found[numbers[number]] = Posted(doc_id, number, kind, replayed=True)
@@ -306,9 +306,9 @@ def _link(
     linked = {n for _, h in heads for n in (h.reverses, h.origin) if n and n not in ids}
     if linked:
         found = session.execute(
-            select(Document.number, Document.id).where(Document.number.in_(linked))  # type: ignore[attr-defined]
+            select(col(Document.number), col(Document.id)).where(col(Document.number).in_(linked))
         )
-        ids.update(dict(found.all()))  # type: ignore[arg-type]
+        ids.update(dict(found.all()))
     for line, head in heads:
         values: dict[str, object] = {}
         for column, number in (("reverses_id", head.reverses), ("origin_id", head.origin)):
@@ -324,7 +324,7 @@ def _link(
         if values:
             session.execute(
                 update(Document)
-                .where(Document.id == ids[head.document])
+                .where(col(Document.id) == ids[head.document])
                 .values(**values)
                 .execution_options(synchronize_session=False)
             )

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply.db import dialect_insert
 from supply.errors import InvalidInput, NotFound
@@ -14,7 +14,7 @@ from supply.models import GUARDED_KINDS, Batch, Item, Location, LocationKind
 
 def item_by_code(session: Session, code: str) -> Item:
     check_code("item", code)
-    item = session.scalars(select(Item).where(Item.code == code)).first()
+    item = session.scalars(select(Item).where(col(Item.code) == code)).first()
     if item is None:
         raise NotFound("item", code)
     return item
@@ -22,7 +22,7 @@ def item_by_code(session: Session, code: str) -> Item:
 
 def depot_by_code(session: Session, code: str, *, field: str = "depot") -> Location:
     check_code(field, code)
-    loc = session.scalars(select(Location).where(Location.code == code)).first()
+    loc = session.scalars(select(Location).where(col(Location.code) == code)).first()
     if loc is None or loc.kind != LocationKind.DEPOT:
         raise NotFound(field, code)
     _known_kind(session, loc)
@@ -51,7 +51,7 @@ def virtual(session: Session, kind: LocationKind) -> Location:
     cache: dict[str, Location] = session.info.setdefault("virtual_locations", {})
     if kind.value in cache:
         return cache[kind.value]
-    loc = session.scalars(select(Location).where(Location.code == kind.value)).first()
+    loc = session.scalars(select(Location).where(col(Location.code) == kind.value)).first()
     if loc is not None:
         cache[kind.value] = loc
         _known_kind(session, loc)
@@ -63,7 +63,7 @@ def virtual(session: Session, kind: LocationKind) -> Location:
             )
             .on_conflict_do_nothing(index_elements=["code"])
         )
-        loc = session.scalars(select(Location).where(Location.code == kind.value)).one()
+        loc = session.scalars(select(Location).where(col(Location.code) == kind.value)).one()
     return loc
 
 
@@ -75,7 +75,9 @@ def ensure_virtual_locations(session: Session) -> None:
 
 def batch_by_lot(session: Session, item: Item, lot: str) -> Batch:
     check_code("lot", lot)
-    batch = session.scalars(select(Batch).where(Batch.item_id == item.id, Batch.lot == lot)).first()
+    batch = session.scalars(
+        select(Batch).where(col(Batch.item_id) == item.id, col(Batch.lot) == lot)
+    ).first()
     if batch is None:
         raise NotFound("lot", f"{lot} (item {item.code})")
     return batch
@@ -105,7 +107,7 @@ def batch_for_receipt(
     if expires_on is None and produced_on is not None and item.shelf_life_days:
         expires_on = date.fromordinal(produced_on.toordinal() + item.shelf_life_days)
     existing = session.scalars(
-        select(Batch).where(Batch.item_id == item.id, Batch.lot == lot)
+        select(Batch).where(col(Batch.item_id) == item.id, col(Batch.lot) == lot)
     ).first()
     if existing is not None:
         if expires_on is not None and existing.expires_on != expires_on:

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply import ledger
 from supply.errors import (
@@ -310,9 +310,9 @@ def _check_dates_of_replays(
     for start in range(0, len(wanted), 500):
         found.extend(
             session.execute(
-                select(Document.idempotency_key, Document.number, Document.occurred_at).where(
-                    Document.idempotency_key.in_(wanted[start : start + 500])  # type: ignore[union-attr]
-                )
+                select(
+                    col(Document.idempotency_key), col(Document.number), col(Document.occurred_at)
+                ).where(col(Document.idempotency_key).in_(wanted[start : start + 500]))
             )
         )
     for key, number, occurred_at in found:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supply import ledger
 from supply.db import utcnow
@@ -138,11 +138,11 @@ def _take(
             assert batch.expires_on is not None
             raise ExpiredBatch(item=it.code, lot=lot, expires_on=batch.expires_on)
         row = session.execute(
-            select(Balance.on_hand, Balance.reserved)
+            select(col(Balance.on_hand), col(Balance.reserved))
             .where(
-                Balance.location_id == loc.id,
-                Balance.item_id == it.id,
-                Balance.batch_id == batch.id,
+                col(Balance.location_id) == loc.id,
+                col(Balance.item_id) == it.id,
+                col(Balance.batch_id) == batch.id,
             )
             .with_for_update()
         ).first()
@@ -153,16 +153,13 @@ def _take(
             )
         return [(batch, qty)]
     rows = session.execute(
-        select(Batch, Balance.on_hand - Balance.reserved)
-        .join(Balance, Balance.batch_id == Batch.id)  # type: ignore[arg-type]
-        .where(Balance.location_id == loc.id, Balance.item_id == it.id)
-        .with_for_update(of=Balance)  # type: ignore[arg-type]
+        select(Batch, col(Balance.on_hand) - col(Balance.reserved))
+        .join(Balance, col(Balance.batch_id) == col(Batch.id))
+        .where(col(Balance.location_id) == loc.id, col(Balance.item_id) == it.id)
+        .with_for_update(of=Balance)
     ).all()
     batches = {b.id: b for b, _ in rows}
-    candidates = [
-        Candidate(b.id, b.lot, avail, b.expires_on, b.produced_on)  # type: ignore[arg-type]
-        for b, avail in rows
-    ]
+    candidates = [Candidate(b.id, b.lot, avail, b.expires_on, b.produced_on) for b, avail in rows]
     taken = pick(candidates, qty, today, policy=policy, allow_expired=allow_expired)
     got = sum(units for _, units in taken)
     if got < qty:
@@ -236,7 +233,7 @@ def transfer(
 
 def document_by_number(session: Session, number: str, *, lock: bool = False) -> Document:
     check_code("document", number)
-    stmt = select(Document).where(Document.number == number)
+    stmt = select(Document).where(col(Document.number) == number)
     if lock:
         stmt = stmt.with_for_update()
     doc = session.scalars(stmt).first()
@@ -248,9 +245,9 @@ def document_by_number(session: Session, number: str, *, lock: bool = False) -> 
 def _live_arrival(session: Session, dispatch: Document) -> Document | None:
     return session.scalars(
         select(Document).where(
-            Document.origin_id == dispatch.id,
-            Document.kind == DocumentKind.TRANSFER_ARRIVAL.value,
-            Document.status == DocumentStatus.POSTED.value,
+            col(Document.origin_id) == dispatch.id,
+            col(Document.kind) == DocumentKind.TRANSFER_ARRIVAL.value,
+            col(Document.status) == DocumentStatus.POSTED.value,
         )
     ).first()
 
@@ -270,7 +267,7 @@ def arrive(session: Session, number: str, *, meta: Meta = Meta()) -> Posted:
     lines: list[Line] = []
     for line in ledger.lines_of(session, dispatch.id):  # type: ignore[arg-type]
         if line.location_id == transit.id:
-            lines.append(Line(transit.id, line.item_id, line.batch_id, -line.qty))  # type: ignore[arg-type]
+            lines.append(Line(transit.id, line.item_id, line.batch_id, -line.qty))
             lines.append(Line(dispatch.destination_id, line.item_id, line.batch_id, line.qty))
     meta = Meta(
         actor=meta.actor,
@@ -325,11 +322,11 @@ def stocktake(
         it = item_by_code(session, count.item)
         batch = batch_by_lot(session, it, count.lot)
         row = session.execute(
-            select(Balance.on_hand, Balance.reserved)
+            select(col(Balance.on_hand), col(Balance.reserved))
             .where(
-                Balance.location_id == loc.id,
-                Balance.item_id == it.id,
-                Balance.batch_id == batch.id,
+                col(Balance.location_id) == loc.id,
+                col(Balance.item_id) == it.id,
+                col(Balance.batch_id) == batch.id,
             )
             .with_for_update()
         ).first()
@@ -359,9 +356,9 @@ def stocktake(
         return None
     posted = ledger.post(session, _draft(DocumentKind.STOCKTAKE, lines, meta))
     if not posted.replayed:
-        for row in sheet:
-            row.document_id = posted.id
-            session.add(row)
+        for count_line in sheet:
+            count_line.document_id = posted.id
+            session.add(count_line)
         session.flush()
     return posted
 
