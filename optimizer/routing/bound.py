@@ -54,7 +54,7 @@ from optimizer.network import Place, travel_times
 from optimizer.params import RouteParams
 from optimizer.plan import SourceKind
 from optimizer.problem import Problem
-from optimizer.sources import EPS, Reach
+from optimizer.sources import EPS, Reach, deliveries
 
 __all__ = ["TourBound", "tour_bound"]
 
@@ -81,14 +81,6 @@ class TourBound:
     seconds: float
     note: str
     shelters: tuple[str, ...] = ()
-
-
-def _trips(spare_h: np.ndarray, cycle_h: float) -> np.ndarray:
-    """Trips a truck can start whose first arrival is on time, given the spare hours
-    after its first possible arrival (negative: none)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        count = np.floor(np.where(spare_h >= -EPS, spare_h / max(cycle_h, EPS), -1) + EPS) + 1
-    return np.where(np.isfinite(count) & (count > 0), count, 0.0)
 
 
 def tour_bound(
@@ -165,18 +157,15 @@ def tour_bound(
         if not reachable.any() or not trucks:
             per_depot_kg[i] = per_depot_m3[i] = 0.0
             continue
-        nearest = float(drive[i, reachable].min())
-        cycle = 2 * nearest + stop_h + params.reload_hours
-        trips = float(_trips(np.array([deadline - ready[i] - nearest]), cycle)[0])
+        # The shuttle count of the allocation's fleet model, with no unloading time: to the
+        # nearest shelter (any trip is at least its cycle) and to each shelter (every trip
+        # to j goes there and back).
+        extra = np.array([stop_h + params.reload_hours])
+        nearest = drive[i : i + 1, reachable].min(axis=1, keepdims=True)
+        trips = float(deliveries(ready[i : i + 1], nearest, extra, deadline)[0, 0])
         per_depot_kg[i], per_depot_m3[i] = cap_kg * trips, cap_m3 * trips
-        own_cycle = 2 * drive[i] + stop_h + params.reload_hours  # every trip to j goes there
         with np.errstate(invalid="ignore"):
-            to_each = np.array(
-                [
-                    _trips(np.array([deadline - ready[i] - d]), c)[0] if np.isfinite(d) else 0.0
-                    for d, c in zip(drive[i], own_cycle, strict=True)
-                ]
-            )
+            to_each = deliveries(ready[i : i + 1], drive[i : i + 1], extra, deadline)[0]
         arc_kg[i], arc_m3[i] = cap_kg * to_each, cap_m3 * to_each
         trips_to[i] = sum(v.count for v in trucks) * to_each
         big_kg[i] = max(v.capacity_kg for v in trucks)
