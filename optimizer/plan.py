@@ -286,15 +286,8 @@ class Plan:
         return line
 
     def fingerprint(self) -> str:
-        """sha256 of the plan's document without timings nor provenance: two runs made
-        the same plan exactly when their fingerprints are equal."""
-        doc = self.to_dict()
-        for key in ("solve_seconds", "provenance"):
-            doc.pop(key, None)
-        if doc.get("routing"):
-            doc["routing"].pop("seconds", None)
-        text = json.dumps(doc, sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(text.encode()).hexdigest()
+        """`document_fingerprint` of this plan's document."""
+        return document_fingerprint(self.to_dict())
 
     # --- serialisations ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -499,6 +492,16 @@ class Plan:
                     }
                 )
         return {"type": "FeatureCollection", "features": features}
+
+
+def document_fingerprint(document: dict[str, Any]) -> str:
+    """sha256 of a plan document (as `Plan.to_dict()` or plan.json gives it) without its
+    timings and provenance: two runs made the same plan exactly when these are equal."""
+    doc = {k: v for k, v in document.items() if k not in ("solve_seconds", "provenance")}
+    if doc.get("routing"):
+        doc["routing"] = {k: v for k, v in doc["routing"].items() if k != "seconds"}
+    text = json.dumps(doc, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _round(value: float | None) -> float | None:

@@ -16,6 +16,7 @@ from optimizer import AllocationParams, Plan, solve_allocation
 from optimizer.manifests import manifest_csv, manifest_html
 from optimizer.params import AllocationParams as _Allocation
 from optimizer.params import RouteParams, as_record, load_params
+from optimizer.plan import document_fingerprint
 from optimizer.planner import plan_with_tours, prepare_search
 from optimizer.plotting import plot_plan
 from optimizer.problem import Problem
@@ -423,9 +424,7 @@ def reproduce_plan(path: Path) -> int:
                 time_limit_s=made.time_limit_s,
                 deadline_hours=made.deadline_hours,
             )
-    old = _without_timing(document)
-    new = _without_timing(again.to_dict())
-    if old == new:
+    if document_fingerprint(document) == again.fingerprint():
         console.print(
             f"same plan: {again.kpis()['residents_served_on_time']:,} residents served on time "
             f"(fingerprint {again.fingerprint()[:16]})",
@@ -448,15 +447,6 @@ def reproduce_plan(path: Path) -> int:
 
 def _tuples(values: dict[str, Any]) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
-
-
-def _without_timing(doc: dict[str, Any]) -> dict[str, Any]:
-    doc = json.loads(json.dumps(doc))  # a deep copy with JSON's types
-    for key in ("solve_seconds", "provenance"):
-        doc.pop(key, None)
-    if doc.get("routing"):
-        doc["routing"].pop("seconds", None)
-    return doc
 
 
 def _capped(document: dict[str, Any], again: Plan) -> bool:
