@@ -32,6 +32,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,6 +78,11 @@ STAGE1_NEAREST = 2
 COVERAGE_SOURCES = 8
 #: The full (not support-restricted) stage-1 MIP is tried only on models this small.
 FULL_MIP_ARCS = 60_000
+#: What a plan says when the time limit stopped one of its allocation's solver calls.
+CUT_NOTE = (
+    "the time limit stopped an allocation solve before its proof (a busy machine or too "
+    "short a limit): another run may give another plan"
+)
 _LATE_CAP = 0.5  # arrivals later than deadline + this look alike when grouping
 _BACKEND = {"SCIP": "scip", "HIGHS": "highs", "CP-SAT": "sat", "GLOP": "glop", "PDLP": "pdlp"}
 
@@ -302,15 +308,26 @@ class _Result:
     bound: float
 
 
+#: Set by `solve_allocation` for its solver calls: whether any was stopped by its time limit
+#: (then its answer, and the plan's, may differ on another run or machine).
+_CUT: ContextVar[list[bool] | None] = ContextVar("allocation_cut", default=None)
+
+
 def _solve(model: mb.Model, backend: str, seconds: float, gap: float = 0.0) -> _Result:
     solver = mb.Solver(_BACKEND[backend])
-    solver.set_time_limit_in_seconds(max(seconds, 0.05))
+    limit = max(seconds, 0.05)
+    solver.set_time_limit_in_seconds(limit)
     if gap > 0 and backend == "SCIP":
         solver.set_solver_specific_parameters(f"limits/gap = {gap}")
     elif gap > 0 and backend == "HIGHS":
         solver.set_solver_specific_parameters(f"mip_rel_gap={gap}")
+    began = time.perf_counter()
     with quiet_stdout():
         status = solver.solve(model)
+    cut = _CUT.get()
+    if cut is not None and status != mb.SolveStatus.OPTIMAL:
+        # Not proven (within `gap`) and out of time: the clock, not the model, ended it.
+        cut.append(time.perf_counter() - began >= 0.9 * limit)
     ok = status in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.FEASIBLE)
     if not ok:
         return _Result(False, False, np.zeros(0), math.nan, math.nan)
@@ -850,6 +867,32 @@ def solve_allocation(
     if time_limit_s <= 0:
         raise ValueError("time_limit_s: must be positive")
     started = time.perf_counter()
+    cut: list[bool] = []
+    token = _CUT.set(cut)
+    try:
+        plan = _solve_allocation(
+            problem, params, started, time_limit_s, deadline_hours, progress, fleet_limits,
+            travel, blocked,
+        )  # fmt: skip
+    finally:
+        _CUT.reset(token)
+    if any(cut):
+        plan.clock_cut = True
+        plan.notes.append(CUT_NOTE)
+    return plan
+
+
+def _solve_allocation(
+    problem: Problem,
+    params: AllocationParams,
+    started: float,
+    time_limit_s: float,
+    deadline_hours: float | None,
+    progress: Callable[[str], None] | None,
+    fleet_limits: Mapping[str, tuple[float, float]] | None,
+    travel: Reach | None,
+    blocked: Collection[tuple[str, str]],
+) -> Plan:
     say = progress or (lambda _msg: None)
     deadline = problem.deadline_hours if deadline_hours is None else deadline_hours
     if deadline <= 0:

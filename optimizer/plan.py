@@ -215,6 +215,7 @@ class Plan:
     routes: list[VehicleRoute] = field(default_factory=list)
     routing: RoutingSummary | None = None  # how the tours were found; None: not routed
     provenance: dict[str, Any] | None = None  # `optimizer.provenance.Provenance.to_dict()`
+    clock_cut: bool = False  # the time limit stopped a solve or search: runs may differ
 
     # --- figures -------------------------------------------------------------------------
     def kpis(self) -> dict[str, Any]:
@@ -271,6 +272,7 @@ class Plan:
                 f"{self.name}: {self.status.value}{gap} in {self.solve_seconds:.2f} s; {served} "
                 f"would be served within {self.deadline_hours:g} h by the allocation "
                 "(no truck tours planned)"
+                + ("; the time limit cut a solve short" if self.clock_cut else "")
             )
         r = self.routing
         line = (
@@ -281,8 +283,8 @@ class Plan:
             line += f"; no tours could serve more than {r.bound_residents:,}"
         if r.untoured_depots:
             line += f"; NOT TOURED: {', '.join(r.untoured_depots)}"
-        if r.capped:
-            line += "; the time limit cut the route search short"
+        if r.capped or self.clock_cut:
+            line += "; the time limit cut the search short (another run may differ)"
         return line
 
     def fingerprint(self) -> str:
@@ -349,6 +351,7 @@ class Plan:
             "sources": self.sources,
             "notes": self.notes,
             "provenance": self.provenance,
+            "clock_cut": self.clock_cut,
             "routing": None if self.routing is None else self.routing.to_dict(),
             "untoured_depots": self.untoured_depots if self.routing is not None else [],
             "routes": [

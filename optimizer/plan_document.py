@@ -137,6 +137,7 @@ class PlanDocument(_Part):
     sources: list[dict[str, Any]] = []
     notes: list[str] = []
     provenance: dict[str, Any] | None = None  # `optimizer.provenance.Provenance`
+    clock_cut: bool = False  # the time limit stopped a solve or search: runs may differ
     routing: dict[str, Any] | None = None  # `optimizer.plan.RoutingSummary`
     routes: list[RouteDoc] = []
     untoured_depots: list[Code] = []

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from multiprocessing import get_context
 
-from optimizer.allocate import solve_allocation
+from optimizer.allocate import CUT_NOTE, solve_allocation
 from optimizer.params import AllocationParams, RouteParams
 from optimizer.plan import Plan, RoundRecord, SolveStatus, SourceKind
 from optimizer.problem import Problem
@@ -294,7 +294,7 @@ def plan_with_tours(
                     fleet_limits_kg={c: round(kg) for c, (kg, _) in restrictions.limits},
                     blocked=sorted([c, h] for c, h in restrictions.blocked),
                     steps=routed.routing.steps,
-                    capped=routed.routing.capped,
+                    capped=routed.routing.capped or allocated.clock_cut,
                 )
             )
             tried.add(restrictions)
@@ -353,6 +353,11 @@ def plan_with_tours(
             f"could not reach in time alongside the rest sent late): {tried_out} residents "
             f"served on time; kept round {kept.round}"
         )
+    if any(h.capped for h in history) and not best.routing.capped and CUT_NOTE not in notes:
+        notes.append(
+            "the time limit cut another round's allocation or tours short: another run may "
+            "give another plan"
+        )
     if cut_short:
         notes.append(
             "the time limit ended the re-allocation rounds early (a busy machine or too short "
@@ -389,4 +394,5 @@ def plan_with_tours(
         solve_seconds=time.perf_counter() - began,
         routing=routing,
         notes=notes,
+        clock_cut=routing.capped,
     )

@@ -450,5 +450,5 @@ def _tuples(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _capped(document: dict[str, Any], again: Plan) -> bool:
-    before = (document.get("routing") or {}).get("capped", False)
-    return bool(before) or bool(again.routing is not None and again.routing.capped)
+    before = document.get("clock_cut") or (document.get("routing") or {}).get("capped", False)
+    return bool(before) or again.clock_cut

@@ -300,3 +300,19 @@ def test_tiered_targets_put_a_tier_first_batch_on_target() -> None:
     assert after.met is True
     assert after.arrival_hours == pytest.approx(5.5, abs=0.1)
     assert tiered.kpis()["first_batch_on_target"]["county"]["share"] == 1.0
+
+
+def test_an_allocation_the_clock_stops_says_so() -> None:
+    """The synthetic city's stage-1 LP needs seconds: with a fraction of a second the
+    solver stops on its time limit, and the plan says another run may differ. A small
+    instance solved to its proof says nothing of the kind."""
+    from bench.synthetic import build_problem
+    from optimizer.allocate import CUT_NOTE
+
+    rushed = solve_allocation(build_problem("city"), time_limit_s=0.2)
+    assert rushed.clock_cut
+    assert CUT_NOTE in rushed.notes
+    assert "cut a solve short" in rushed.summary()
+    proven = solve_allocation(inst.short_depot(), time_limit_s=10)
+    assert proven.status == SolveStatus.OPTIMAL
+    assert not proven.clock_cut

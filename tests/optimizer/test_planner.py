@@ -107,5 +107,6 @@ def test_the_same_seed_gives_the_same_plan_and_another_seed_is_recorded() -> Non
     second = plan_with_tours(problem, route_params=params, time_limit_s=10)
     assert first.routing is not None
     assert not first.routing.capped
+    assert not first.clock_cut
     assert first.routing.seed == 5
     assert first.fingerprint() == second.fingerprint()
