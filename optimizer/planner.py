@@ -52,6 +52,10 @@ class _Restrictions:
         return f" ({self.why})" if self.why else ""
 
 
+#: Seconds kept, per shelter, for the work after the route search.
+POST_SECONDS_PER_SHELTER = 0.0025
+
+
 def _served(plan: Plan) -> int:
     return int(plan.kpis()["residents_served_on_time"])
 
@@ -243,10 +247,10 @@ def plan_with_tours(
             min(route_params.bound_share * time_limit_s, left() - MIN_PLANNING_S), 0.1
         ),
     )
-    # Drawing the kept tours along the roads and the last bookkeeping come after the rounds.
-    reserve = min(1.0, 0.05 * time_limit_s)
-    rounds = route_params.rounds
-    work = int(route_params.steps_per_second * time_limit_s)
+    # Turning the tours into trips and shelters' arrivals, drawing them along the roads and
+    # the last bookkeeping come after the search; they grow with the shelters (7 s for the
+    # province's 3,000 with the other core busy).
+    reserve = min(1.0, 0.05 * time_limit_s) + POST_SECONDS_PER_SHELTER * len(problem.shelters)
     rounds = route_params.rounds
     work = int(route_params.steps_per_second * time_limit_s)
     later = max((rounds - 1) * route_params.branching, 1)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizer.network import Place, travel_times
+from optimizer.network import Place, local_times, travel_times
 from optimizer.params import RouteParams, SearchSettings
 from optimizer.plan import Load, Shipment, SourceKind, Stop, Trip, VehicleRoute
 from optimizer.problem import Depot, Problem, Shelter, VehicleType
@@ -176,6 +176,11 @@ class DepotTours:
             reload_hours=params.reload_hours,
             max_trips=params.max_trips,
             lateness_per_resident_minute=params.lateness_per_resident_minute,
+            leg_reach_hours=(
+                params.leg_reach_hours
+                if len({s for s, _ in loads}) > params.exact_legs_up_to
+                else math.inf
+            ),
         )
 
     @classmethod
@@ -193,6 +198,7 @@ class DepotTours:
         reload_hours: float,
         max_trips: int,
         lateness_per_resident_minute: int,
+        leg_reach_hours: float = math.inf,
     ) -> "DepotTours":
         names = sorted({p.shelter for p in all_parts})
         places = [Place(depot.code, depot.lat, depot.lon)] + [
@@ -202,9 +208,8 @@ class DepotTours:
         column = np.array([0] + [1 + names.index(p.shelter) for p in all_parts])
         minutes = []
         for speed in speeds:
-            hours = travel_times(
-                problem, [Place(p.code, p.lat, p.lon, speed) for p in places], places
-            ).hours
+            hub = Place(depot.code, depot.lat, depot.lon, speed)
+            hours = local_times(problem, hub, places[1:], leg_reach_hours)
             np.fill_diagonal(hours, 0.0)
             minutes.append(hours[np.ix_(column, column)] * MINUTES)
         ok = np.isfinite(minutes[0][0]) & np.isfinite(minutes[0][:, 0])
