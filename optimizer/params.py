@@ -98,6 +98,11 @@ class RuinSettings:
     removal_avg: customers removed on average per step [c-bar], string_max: longest string
     removed from one route [L-max], blink: chance to skip an insertion position [beta];
     temperatures are multiples of the mean cost per customer of the starting solution.
+    granular_above: with more customers than this, a step offers the customers left out
+    only near its ruin, and inserts each customer only into trips holding one of its
+    nearest neighbours (or empty ones): offering every left-out customer at every place
+    cost the province's biggest depot (1,929 customers) 40 ms a step. Up to it, every
+    left-out customer and every trip, as in the paper.
     """
 
     removal_avg: float = 10.0
@@ -106,6 +111,7 @@ class RuinSettings:
     temp_from: float = 0.3
     temp_to: float = 0.003
     chunk: int = 500  # most steps per compiled call (the clock is read between calls)
+    granular_above: int = 300
 
 
 @dataclass(frozen=True, slots=True)

@@ -402,7 +402,7 @@ def _run(
     routes, rlen, owner, ucost, load, iterations, temp_from, temp_to, removal_avg,
     string_max, blink, seed_value,
     dist, tt, dem, svc, tw, soft, late, pen, vstart, vend, vprof, cap, fixed, vearly, vlate,
-    head, nxt, reload, customers, near, mode, soft_d, every_dropped,
+    head, nxt, reload, customers, near, mode, soft_d, granular,
     best_routes, best_rlen, best_owner, best_cost_arr,
     saved_routes, saved_rlen, saved_owner, saved_ucost, saved_load, arr, lat,
     ft, pl, plt, smin, cws,
@@ -416,10 +416,10 @@ def _run(
     O(log n) lookup in the chain's prefix sums (`_chain_timing`, `_shift_cost`); where
     waiting could absorb the delay, the chain is re-timed as in mode 2.
 
-    Customers left out get another chance when the step's ruin centres near them (the
-    seed and its `near` row), or at every step when `every_dropped`: offering all of them
-    at every step cost the province's biggest depot (1,929 parts, 555 left out after the
-    packed start) 40 ms a step, nearly all of it on customers far from the ruin.
+    Customers left out get another chance at every step; when `granular`, only when the
+    step's ruin centres near them (the seed and its `near` row), and a customer is
+    inserted only into trips holding one of its `near` customers or into empty ones
+    (`RuinSettings.granular_above`).
 
     saved_* hold the current solution between steps (equal to routes... on entry, and
     kept so on return); arr, lat (mode 1) and ft... (mode 3) are working space. All are
@@ -543,7 +543,7 @@ def _run(
                 n_ruined += 1
         # optional customers left out so far get another chance (near the ruin)
         for c in customers:
-            offered = every_dropped or used == 0 or near_seed[c] == it
+            offered = not granular or used == 0 or near_seed[c] == it
             if owner[c] == -1 and pen[c] >= 0 and offered:
                 already = False
                 for i in range(n_removed):
@@ -604,12 +604,13 @@ def _run(
             best_v = -1
             best_pos = -1
             n_insert += 1
-            for j in range(near.shape[1]):
-                o = near[c, j]
-                if o >= 0 and owner[o] >= 0:
-                    near_v[owner[o]] = n_insert
+            if granular:
+                for j in range(near.shape[1]):
+                    o = near[c, j]
+                    if o >= 0 and owner[o] >= 0:
+                        near_v[owner[o]] = n_insert
             for v in range(n_vehicles):
-                if rlen[v] > 0 and near_v[v] != n_insert:
+                if granular and rlen[v] > 0 and near_v[v] != n_insert:
                     continue
                 fits = True
                 for d in range(dims):
@@ -909,7 +910,8 @@ def improve(
             int(settings.string_max), float(settings.blink), int(rng.integers(2**31 - 1)),
             p.dist, p.tt, p.dem, p.svc, p.tw, p.soft, p.late, p.pen, p.vstart, p.vend,
             p.vprof, p.cap, p.fixed, p.vearly, p.vlate, p.head, p.nxt, p.reload,
-            p.customers, p.near, p.mode, p.soft_d, construct,
+            p.customers, p.near, p.mode, p.soft_d,
+            not construct and len(p.customers) > settings.granular_above,
             best_routes, best_rlen, best_owner, best_cost, *saved, arr, lat,
             ft, pl, plt, smin, cws,
         )  # fmt: skip
