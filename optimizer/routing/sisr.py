@@ -402,7 +402,7 @@ def _run(
     routes, rlen, owner, ucost, load, iterations, temp_from, temp_to, removal_avg,
     string_max, blink, seed_value,
     dist, tt, dem, svc, tw, soft, late, pen, vstart, vend, vprof, cap, fixed, vearly, vlate,
-    head, nxt, reload, customers, near, mode, soft_d, granular,
+    head, nxt, reload, customers, near, mode, soft_d, granular, full_first,
     best_routes, best_rlen, best_owner, best_cost_arr,
     saved_routes, saved_rlen, saved_owner, saved_ucost, saved_load, arr, lat,
     ft, pl, plt, smin, cws,
@@ -416,10 +416,10 @@ def _run(
     O(log n) lookup in the chain's prefix sums (`_chain_timing`, `_shift_cost`); where
     waiting could absorb the delay, the chain is re-timed as in mode 2.
 
-    Customers left out get another chance at every step; when `granular`, only when the
-    step's ruin centres near them (the seed and its `near` row), and a customer is
-    inserted only into trips holding one of its `near` customers or into empty ones
-    (`RuinSettings.granular_above`).
+    Customers left out get another chance at every step; when `granular`, after the
+    first step (if `full_first`), only when the step's ruin centres near them (the seed and its
+    `near` row), and a customer is inserted only into trips holding one of its `near`
+    customers or into empty ones (`RuinSettings.granular_above`).
 
     saved_* hold the current solution between steps (equal to routes... on entry, and
     kept so on return); arr, lat (mode 1) and ft... (mode 3) are working space. All are
@@ -491,6 +491,9 @@ def _run(
     log_ratio = math.log(temp_to / temp_from) if temp_from > 0 else 0.0
     for it in range(iterations):
         temperature = temp_from * math.exp(log_ratio * it / max(iterations, 1))
+        # A run's first step offers every left-out customer everywhere, so none waits
+        # for a ruin to land near it (the late loads of a capped search, say).
+        narrow = granular and (it > 0 or not full_first)
         # ---- ruin
         used = 0
         assigned = 0
@@ -543,7 +546,7 @@ def _run(
                 n_ruined += 1
         # optional customers left out so far get another chance (near the ruin)
         for c in customers:
-            offered = not granular or used == 0 or near_seed[c] == it
+            offered = not narrow or used == 0 or near_seed[c] == it
             if owner[c] == -1 and pen[c] >= 0 and offered:
                 already = False
                 for i in range(n_removed):
@@ -604,13 +607,13 @@ def _run(
             best_v = -1
             best_pos = -1
             n_insert += 1
-            if granular:
+            if narrow:
                 for j in range(near.shape[1]):
                     o = near[c, j]
                     if o >= 0 and owner[o] >= 0:
                         near_v[owner[o]] = n_insert
             for v in range(n_vehicles):
-                if granular and rlen[v] > 0 and near_v[v] != n_insert:
+                if narrow and rlen[v] > 0 and near_v[v] != n_insert:
                     continue
                 fits = True
                 for d in range(dims):
@@ -911,7 +914,7 @@ def improve(
             p.dist, p.tt, p.dem, p.svc, p.tw, p.soft, p.late, p.pen, p.vstart, p.vend,
             p.vprof, p.cap, p.fixed, p.vearly, p.vlate, p.head, p.nxt, p.reload,
             p.customers, p.near, p.mode, p.soft_d,
-            not construct and len(p.customers) > settings.granular_above,
+            not construct and len(p.customers) > settings.granular_above, steps == 0,
             best_routes, best_rlen, best_owner, best_cost, *saved, arr, lat,
             ft, pl, plt, smin, cws,
         )  # fmt: skip
