@@ -105,6 +105,7 @@ class _Roads:
         self.road_kmh = np.array([e[2]["speed_kmh"] * e[2]["factor"] for e in edges])
         self._trees: OrderedDict[tuple[float | None, int], np.ndarray] = OrderedDict()
         self._pairs: OrderedDict[tuple[float | None, float, bytes], csr_matrix] = OrderedDict()
+        self._shelters: tuple[object, np.ndarray] | None = None  # (shelters, their nodes)
 
     def hours_from(self, cap: float | None, nodes: np.ndarray) -> np.ndarray:
         """Shortest-path hours from each node to every node (rows in `nodes` order).
@@ -161,6 +162,13 @@ class _Roads:
         while len(self._pairs) > PAIR_SETS:
             self._pairs.popitem(last=False)
         return hit
+
+    def shelter_nodes(self, problem: Problem) -> np.ndarray:
+        """Every shelter's nearest node, sorted and unique (asked once per depot)."""
+        if self._shelters is None or self._shelters[0] is not problem.shelters:
+            nodes, _ = self.attach([Place(h.code, h.lat, h.lon) for h in problem.shelters])
+            self._shelters = (problem.shelters, np.unique(nodes))
+        return self._shelters[1]
 
     def attach(self, places: Sequence[Place]) -> tuple[np.ndarray, np.ndarray]:
         """Each place's nearest road node and the access leg's km."""
@@ -259,13 +267,22 @@ def local_times(
     road[0] = road[:, 0] = hub_row[node]
     if math.isfinite(reach_hours):
         # Every shelter's pairs at once, kept for the other depots and rounds.
-        shelter_nodes, _ = roads.attach([Place(h.code, h.lat, h.lon) for h in problem.shelters])
-        known = np.unique(np.concatenate([shelter_nodes, node[1:]]))
+        known = np.union1d(roads.shelter_nodes(problem), node[1:])
         at = np.searchsorted(known, node[1:])
         sub = roads.pair_hours(cap, reach_hours, known)[at][:, at].toarray()
         road[1:, 1:] = np.where(sub > 0, sub - 1.0, np.inf)
     else:
-        road[1:, 1:] = roads.hours_from(cap, node[1:])[:, node[1:]]
+        # Exact, yet no deeper than twice the hub's farthest place: no pair is farther
+        # apart than that (through the hub), so the trees stop early around a small depot.
+        finite = hub_row[node[1:]][np.isfinite(hub_row[node[1:]])]
+        deep = 2 * float(finite.max()) + 1e-9 if finite.size else np.inf
+        unique, inverse = np.unique(node[1:], return_inverse=True)
+        matrix = roads.matrix(cap)
+        for lo in range(0, len(unique), 256):  # (256, nodes) blocks at a time
+            block = unique[lo : lo + 256]
+            dist = np.atleast_2d(dijkstra(matrix, directed=False, indices=block, limit=deep))
+            rows = np.flatnonzero((inverse >= lo) & (inverse < lo + len(block)))
+            road[1 + rows, 1:] = dist[inverse[rows] - lo][:, node[1:]]
     through = road[1:, :1] + road[:1, 1:]  # via the hub's road node
     inner = road[1:, 1:]
     np.copyto(inner, through, where=~np.isfinite(inner))

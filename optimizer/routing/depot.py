@@ -325,40 +325,47 @@ class DepotTours:
         size = self.demand / np.maximum(self.demand.max(axis=0), 1)
         nodes = range(1, len(self.parts) + 1)
         order = sorted(nodes, key=lambda k: (not hard[k], -float(size[k].max()), k))
+        n_trucks = len(self.trucks)
         trips: list[list[list[int]]] = [[] for _ in self.trucks]
-        load = [np.zeros(self.demand.shape[1], dtype=np.int64) for _ in self.trucks]
-        free = [0] * len(self.trucks)  # when the truck leaves its current trip's last stop
+        # Every truck at once (the province's biggest depot: 1,929 parts x 90 trucks).
+        first = [chain[0] for chain in self.chains]
+        times = np.stack(self.times)
+        profile = np.array([self.vehicles[v].profile for v in first], dtype=np.int64)
+        cap = np.array([self.vehicles[v].capacity for v in first], dtype=np.int64).reshape(
+            n_trucks, -1
+        )
+        most_trips = np.array([len(chain) for chain in self.chains], dtype=np.int64)
+        load = np.zeros((n_trucks, self.demand.shape[1]), dtype=np.int64)
+        free = np.zeros(n_trucks, dtype=np.int64)  # leaves its current trip's last stop
+        last = np.zeros(n_trucks, dtype=np.int64)  # that stop (0: no trip yet)
+        count = np.zeros(n_trucks, dtype=np.int64)  # trips so far
         ready = self.vehicles[0].earliest_start if self.vehicles else 0
+        never = np.iinfo(np.int64).max
         for k in order:
-            best: tuple[int, int, bool] | None = None
-            for t in range(len(self.trucks)):
-                first = self.chains[t][0]
-                times = self.times[self.vehicles[first].profile]
-                cap = np.asarray(self.vehicles[first].capacity)
-                options = []
-                if trips[t] and np.all(load[t] + self.demand[k] <= cap):
-                    options.append((free[t] + int(times[trips[t][-1][-1], k]), True))
-                if len(trips[t]) < len(self.chains[t]):
-                    if trips[t]:
-                        back = free[t] + int(times[trips[t][-1][-1], 0])
-                        leave = back + self.reload_min
-                    else:
-                        leave = ready
-                    options.append((leave + int(times[0, k]), False))
-                for arrive, join in options:
-                    if hard[k] and arrive > self.deadline_min:
-                        continue
-                    if best is None or arrive < best[0]:
-                        best = (arrive, t, join)
-            if best is None:
+            started = count > 0
+            join = np.where(
+                started & np.all(load + self.demand[k] <= cap, axis=1),
+                free + times[profile, last, k],
+                never,
+            )
+            leave = np.where(started, free + times[profile, last, 0] + self.reload_min, ready)
+            new = np.where(count < most_trips, leave + times[profile, 0, k], never)
+            options = np.column_stack([join, new])  # truck by truck, joining first
+            if hard[k]:
+                options[options > self.deadline_min] = never
+            pick = int(np.argmin(options))  # the soonest; ties to the lowest truck, joining
+            arrive = int(options.flat[pick])
+            if arrive == never:
                 continue
-            arrive, t, join = best
-            if join:
+            t, starts = divmod(pick, 2)
+            if starts:
+                trips[t].append([k])
+                load[t] = self.demand[k]
+                count[t] += 1
+            else:
                 trips[t][-1].append(k)
                 load[t] += self.demand[k]
-            else:
-                trips[t].append([k])
-                load[t] = self.demand[k].copy()
+            last[t] = k
             free[t] = arrive + int(self.service[k])
         initial: list[list[int]] = [[] for _ in self.vehicles]
         for t, chain in enumerate(self.chains):

@@ -222,11 +222,6 @@ def route_plan(
         )
     search = _Search(state, params, work, cap_at, pool, say)
     first, giving, late = (s / sum(params.phase_shares) for s in params.phase_shares)
-    # Each phase's clock cap is its share of the time left, so that a search the clock
-    # cuts (a big instance on a busy machine) still gives way and routes the late loads
-    # rather than leaving them at the depot; work, not these caps, ends an uncut search.
-    searching = max(cap_at - time.time(), 0.0)
-    search.cap_at = min(cap_at, time.time() + first * searching)
 
     # Phase 1: on-time loads arrive by the deadline or are left out; biggest depots first.
     order = sorted(state, key=lambda c: (-len(state[c].job.parts), c))
@@ -240,7 +235,6 @@ def route_plan(
 
     # Phase 2: while on-time parts are missing, the shelter with the fewest residents per
     # on-time tonne gives way, and the depots still short search again.
-    search.cap_at = min(cap_at, max(search.cap_at, time.time()) + giving * searching)
     missed = 0
     gave_way: list[tuple[str, str]] = []  # (depot, shelter) whose on-time parts it missed
     parts_of: dict[str, list[tuple[str, int]]] = defaultdict(list)  # shelter -> (depot, node)
@@ -281,7 +275,6 @@ def route_plan(
         for code in harder:
             search.improve(code, budget[code], f"{len(state[code].missing())} on-time parts left")
     # Phase 3: what could not arrive in time goes late, from the tours so far.
-    search.cap_at = cap_at
     for shelter in sorted(short()):
         give_up(shelter)
     again = [c for c in order if state[c].result.dropped]
