@@ -30,6 +30,20 @@ class Settings(BaseSettings):
         validation_alias="RELIEF_BUSY_TIMEOUT_S",
         description="How long a SQLite writer waits for another writer before giving up.",
     )
+    jwt_secret: str | None = Field(
+        default=None,
+        min_length=32,
+        validation_alias="RELIEF_JWT_SECRET",
+        description="Signs the server's access tokens. Required on PostgreSQL; on a SQLite "
+        "file one is generated beside the ledger when absent (`supply.services.users`).",
+    )
+    access_token_minutes: int = Field(
+        default=30,
+        gt=0,
+        le=24 * 60,
+        validation_alias="RELIEF_ACCESS_TOKEN_MINUTES",
+        description="How long a logged-in user's access token lasts.",
+    )
 
 
 @lru_cache

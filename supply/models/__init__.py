@@ -55,6 +55,7 @@ from supply.models.reserves import (
     SupplierCreate,
     SupplierKind,
 )
+from supply.models.users import ApiToken, IdempotentRequest, Role, User
 from supply.network import Tier
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "AgreementCreate",
     "AgreementKind",
     "AgreementStatus",
+    "ApiToken",
     "Balance",
     "Batch",
     "CallOff",
@@ -87,6 +89,7 @@ __all__ = [
     "DocumentStatus",
     "FleetCreate",
     "FleetVehicle",
+    "IdempotentRequest",
     "Inspection",
     "InspectionCreate",
     "Item",
@@ -103,12 +106,14 @@ __all__ = [
     "QuotaCreate",
     "Reservation",
     "ReservationStatus",
+    "Role",
     "Settlement",
     "SheetRow",
     "Supplier",
     "SupplierCreate",
     "SupplierKind",
     "Tier",
+    "User",
     "is_expired",
     "rotation_date",
 ]
