@@ -44,6 +44,19 @@ class Settings(BaseSettings):
         validation_alias="RELIEF_ACCESS_TOKEN_MINUTES",
         description="How long a logged-in user's access token lasts.",
     )
+    scenarios_dir: Path | None = Field(
+        default=None,
+        validation_alias="RELIEF_SCENARIOS_DIR",
+        description="Where the server finds the scenarios a plan job names (default: the "
+        "bundled ones).",
+    )
+    plan_workers: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        validation_alias="RELIEF_PLAN_WORKERS",
+        description="Plan jobs one server process runs at once (each uses a core or more).",
+    )
 
 
 @lru_cache

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import DbOption, checked_url, err_console, fail, read
+from api.cli.common import DbOption, checked_url, err_console, fail, read, run
 
 
 def serve(
@@ -23,6 +23,7 @@ def serve(
 
     from api.http.auth import signing_secret
     from supply.errors import SupplyError
+    from supply.services.plan_jobs import mark_lost
     from supply.services.users import list_users
     from supply.settings import get_settings
 
@@ -34,6 +35,13 @@ def serve(
         signing_secret(get_settings())  # made once here, not raced by the workers
     except SupplyError as exc:
         fail(str(exc))
+    lost = run(db, mark_lost)  # jobs of the last server process that never finished
+    if lost:
+        err_console.print(
+            f"{lost} plan job(s) were queued or running when the server last stopped: "
+            "marked lost (GET /plans shows them)",
+            highlight=False,
+        )
     if not read(db, list_users):
         err_console.print(
             "no users yet: create an admin with `relief users add NAME --role admin`",

@@ -14,7 +14,9 @@ from sqlalchemy import Engine
 from api.http import problems
 from api.http.auth import signing_secret
 from api.http.deps import ServerState
-from api.http.routes import auth, balances, catalogue, depots, documents, users
+from api.http.jobs import JobRunner
+from api.http.routes import auth, balances, catalogue, depots, documents, plans, users
+from scenarios.paths import SCENARIOS_DIR
 from supply.db import check_url, make_engine
 from supply.settings import Settings, get_settings
 
@@ -44,11 +46,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     if engine is None:
         check_url(settings.database_url)
         engine = make_engine(settings.database_url, busy_timeout_s=settings.busy_timeout_s)
-    state = ServerState(settings=settings, engine=engine, secret=signing_secret(settings))
+    runner = JobRunner(
+        engine, settings.scenarios_dir or SCENARIOS_DIR, workers=settings.plan_workers
+    )
+    state = ServerState(
+        settings=settings, engine=engine, secret=signing_secret(settings), runner=runner
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        state.runner.shutdown()
         if owned:
             state.engine.dispose()
 
@@ -60,7 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.relief = state
     problems.install(app)
-    for area in (auth, users, catalogue, depots, balances, documents):
+    for area in (auth, users, catalogue, depots, balances, documents, plans):
         app.include_router(area.router)
 
     @app.get("/health", tags=["health"])

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException
 
 from api.http.auth import token_subject
+from api.http.jobs import JobRunner
 from supply.db import read_scope, session_scope
 from supply.models import User
 from supply.services.users import TOKEN_PREFIX, Action, active_user, may, user_by_token
@@ -30,6 +31,7 @@ class ServerState:
     settings: Settings
     engine: Engine
     secret: str
+    runner: JobRunner
 
 
 def get_state(request: Request) -> ServerState:
@@ -97,3 +99,5 @@ Reader = Annotated[User, Depends(require(Action.READ))]
 Keeper = Annotated[User, Depends(require(Action.POST_STOCK))]
 CatalogueEditor = Annotated[User, Depends(require(Action.EDIT_CATALOGUE))]
 UserManager = Annotated[User, Depends(require(Action.MANAGE_USERS))]
+Planner = Annotated[User, Depends(require(Action.PLAN))]
+Dispatcher = Annotated[User, Depends(require(Action.DISPATCH))]

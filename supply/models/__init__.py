@@ -38,6 +38,7 @@ from supply.models.locations import (
     LocationRead,
     LocationTree,
 )
+from supply.models.plan_jobs import JobStatus, PlanJob
 from supply.models.quotas import Quota, QuotaCreate
 from supply.models.reserves import (
     Agreement,
@@ -96,12 +97,14 @@ __all__ = [
     "ItemCategory",
     "ItemCreate",
     "ItemRead",
+    "JobStatus",
     "LoadStatus",
     "Location",
     "LocationKind",
     "LocationRead",
     "LocationTree",
     "Movement",
+    "PlanJob",
     "Quota",
     "QuotaCreate",
     "Reservation",

@@ -29,15 +29,17 @@ class Action(StrEnum):
     READ = "read"  # catalogue, depots, balances, documents
     POST_STOCK = "post_stock"  # receive, issue, transfer, reverse
     EDIT_CATALOGUE = "edit_catalogue"  # items and depots
+    PLAN = "plan"  # start plan jobs
+    DISPATCH = "dispatch"  # approve plans (reserve stock, call off agreements)
     MANAGE_USERS = "manage_users"
 
 
-#: Who may do what. The auditor reads everything and changes nothing; dispatchers and
-#: planners read until their own endpoints (plan jobs, dispatch) exist.
+#: Who may do what. The auditor reads everything and changes nothing; a planner runs plans
+#: but only a dispatcher (or an admin) approves one, which reserves stock.
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.KEEPER: frozenset({Action.READ, Action.POST_STOCK}),
-    Role.DISPATCHER: frozenset({Action.READ}),
-    Role.PLANNER: frozenset({Action.READ}),
+    Role.DISPATCHER: frozenset({Action.READ, Action.PLAN, Action.DISPATCH}),
+    Role.PLANNER: frozenset({Action.READ, Action.PLAN}),
     Role.AUDITOR: frozenset({Action.READ}),
     Role.ADMIN: frozenset(Action),
 }

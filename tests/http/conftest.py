@@ -24,6 +24,8 @@ from tests.conftest import BACKENDS, PG_URL, create_schema, drop_pg_schema, fres
 from tests.factories import make_depot, make_item
 
 SECRET = "test-secret-" + "x" * 32
+#: The server's scenarios in these tests: tests/data (`tiny` plans in a second or two).
+DATA = Path(__file__).resolve().parents[1] / "data"
 ADMIN_PASSWORD = "admin-pass-1"
 #: An expiry date no test run will reach.
 LATE = "2099-12-31"
@@ -66,7 +68,9 @@ def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
         _seed(session)
     url = str(engine.url) if request.param == "sqlite" else (PG_URL or "")
     # By its environment name: the field's alias is what the settings read.
-    settings = Settings(database_url=url, **{"RELIEF_JWT_SECRET": SECRET})
+    settings = Settings(
+        database_url=url, **{"RELIEF_JWT_SECRET": SECRET, "RELIEF_SCENARIOS_DIR": str(DATA)}
+    )
     assert settings.jwt_secret == SECRET
     app = create_app(settings, engine=engine)
     made = Api(app=app, engine=engine)
@@ -76,6 +80,7 @@ def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
             name, role.value, secret=SECRET, minutes=5
         ).token
     yield made
+    made.app.state.relief.runner.shutdown()
     engine.dispose()
     if request.param == "postgresql":
         drop_pg_schema("relief_test_http")

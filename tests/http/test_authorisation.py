@@ -4,6 +4,7 @@ The matrix below has one row per operation; the test enumerates the app's OpenAP
 endpoint added without a row fails here until someone decides who may call it.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -11,10 +12,11 @@ from typing import Any
 
 import jwt
 
+from optimizer.plan_document import PlanDocument, ShipmentDoc
 from supply.db import session_scope, utcnow
 from supply.models import Role
-from supply.services import users
-from tests.http.conftest import ADMIN_PASSWORD, LATE, SECRET, Api, is_problem, receive
+from supply.services import plan_jobs, users
+from tests.http.conftest import ADMIN_PASSWORD, DATA, LATE, SECRET, Api, is_problem, receive
 
 ANONYMOUS = "anonymous"
 ROLES = [ANONYMOUS, *(r.value for r in Role)]
@@ -22,6 +24,8 @@ EVERYONE = frozenset(ROLES)
 LOGGED_IN = frozenset(r.value for r in Role)
 ADMIN = frozenset({Role.ADMIN.value})
 KEEPERS = frozenset({Role.KEEPER.value, Role.ADMIN.value})
+PLANNERS = frozenset({Role.DISPATCHER.value, Role.PLANNER.value, Role.ADMIN.value})
+DISPATCHERS = frozenset({Role.DISPATCHER.value, Role.ADMIN.value})
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,75 @@ MATRIX: dict[tuple[str, str], Row] = {
         201,
         lambda role, made: {"url": f"/documents/{made[role]}/reversal", "json": {}},
     ),
+    ("POST", "/plans"): Row(
+        PLANNERS,
+        202,
+        _post("/plans", lambda _role: {"scenario": "tiny", "routes": False, "time_limit_s": 2}),
+    ),
+    ("GET", "/plans"): Row(LOGGED_IN, 200, _get("/plans")),
+    ("GET", "/plans/{job_id}"): Row(
+        LOGGED_IN, 200, lambda _role, made: {"url": f"/plans/{made['failed-job']}"}
+    ),
+    ("GET", "/plans/{job_id}/events"): Row(
+        LOGGED_IN, 200, lambda _role, made: {"url": f"/plans/{made['failed-job']}/events"}
+    ),
+    ("GET", "/plans/{job_id}/plan"): Row(
+        LOGGED_IN, 200, lambda role, made: {"url": f"/plans/{made[f'job-{role}']}/plan"}
+    ),
+    ("POST", "/plans/{job_id}/approval"): Row(
+        DISPATCHERS,
+        201,
+        lambda role, made: {"url": f"/plans/{made[f'job-{role}']}/approval", "json": {}},
+    ),
 }
+
+
+def _done_job(api: Api, name: str) -> str:
+    """A finished plan job whose plan ships one unit of COUNTY's lot W1 (approvable)."""
+    document = PlanDocument(
+        name=name,
+        status="optimal",
+        shipments=[
+            ShipmentDoc(
+                source="COUNTY", source_kind="depot", lot="W1", shelter="SH", item="WATER", qty=1
+            )
+        ],
+        routes=[],
+    )
+    with session_scope(api.engine) as session:
+        job = plan_jobs.create_job(
+            session,
+            scenario="tiny",
+            scenarios_root=DATA,
+            from_ledger=True,
+            routes=False,
+            time_limit_s=None,
+            deadline_hours=None,
+            requested_by="test",
+        )
+        assert job.id is not None
+        plan_jobs.start(session, job.id)
+        plan_jobs.finish(
+            session, job.id, plan_json=json.dumps(document.to_json_dict()), summary=name
+        )
+        return str(job.id)
+
+
+def _failed_job(api: Api) -> str:
+    with session_scope(api.engine) as session:
+        job = plan_jobs.create_job(
+            session,
+            scenario="tiny",
+            scenarios_root=DATA,
+            from_ledger=True,
+            routes=False,
+            time_limit_s=None,
+            deadline_hours=None,
+            requested_by="test",
+        )
+        assert job.id is not None
+        plan_jobs.fail(session, job.id, "for the matrix")
+        return str(job.id)
 
 
 def _operations(api: Api) -> set[tuple[str, str]]:
@@ -143,6 +215,9 @@ def test_every_role_gets_the_expected_status_at_every_endpoint(api: Api) -> None
     # At CITY, which nothing issues from, so each reversal finds its stock still there.
     made = {role: receive(api, 10, lot=f"R-{role}", depot="CITY") for role in ROLES}
     made["stock"] = receive(api, 100)
+    made["failed-job"] = _failed_job(api)
+    for role in ROLES:
+        made[f"job-{role}"] = _done_job(api, f"matrix-{role}")
     wrong: list[str] = []
     for (method, path), row in sorted(MATRIX.items()):
         for role in ROLES:
