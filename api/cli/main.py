@@ -80,6 +80,11 @@ COMMANDS: dict[str, Lazy] = {
         "serve",
         "Serve the HTTP API (FastAPI under uvicorn) over the ledger.",
     ),
+    "jurisdictions": Lazy(
+        "api.cli.jurisdictions",
+        "app",
+        "Jurisdictions (行政区划): add, list, and assign depots to them.",
+    ),
     "users": Lazy(
         "api.cli.users", "app", "Users of the HTTP server (用户): add, list, disable, API tokens."
     ),

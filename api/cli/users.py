@@ -40,6 +40,12 @@ def add(
     machine: Annotated[
         bool, typer.Option("--machine", help="No password: it acts through API tokens only.")
     ] = False,
+    jurisdiction: Annotated[
+        str | None,
+        typer.Option(
+            "--jurisdiction", help="Its code: the user posts only at depots of it and below."
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Add a user. The password comes from RELIEF_PASSWORD or is asked for."""
@@ -54,7 +60,12 @@ def add(
     user = run(
         db,
         lambda s: users.add_user(
-            s, username=username, role=chosen, password=password, display_name=name
+            s,
+            username=username,
+            role=chosen,
+            password=password,
+            display_name=name,
+            jurisdiction=jurisdiction,
         ),
     )
     console.print(f"added {user.role} {user.username}", highlight=False)
@@ -77,19 +88,23 @@ def list_(
                     "display_name": u.display_name,
                     "role": u.role,
                     "active": u.active,
-                    "password": u.password_hash is not None,
+                    "password": u.has_password,
+                    "jurisdiction": u.jurisdiction,
                 }
                 for u in rows
             ]
         )
         return
-    table = Table("用户 username", "name", "角色 role", "密码 password", "启用 active")
+    table = Table(
+        "用户 username", "name", "角色 role", "辖区 jurisdiction", "密码 password", "启用 active"
+    )
     for u in rows:
         table.add_row(
             u.username,
             u.display_name or "",
             u.role,
-            "yes" if u.password_hash else "no (machine)",
+            u.jurisdiction or "(bureau)",
+            "yes" if u.has_password else "no (machine)",
             "yes" if u.active else "no",
         )
     print_table(table)

@@ -15,7 +15,16 @@ from api.http import problems
 from api.http.auth import signing_secret
 from api.http.deps import ServerState
 from api.http.jobs import JobRunner
-from api.http.routes import auth, balances, catalogue, depots, documents, plans, users
+from api.http.routes import (
+    auth,
+    balances,
+    catalogue,
+    depots,
+    documents,
+    jurisdictions,
+    plans,
+    users,
+)
 from scenarios.paths import SCENARIOS_DIR
 from supply.db import check_url, make_engine
 from supply.settings import Settings, get_settings
@@ -68,7 +77,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.relief = state
     problems.install(app)
-    for area in (auth, users, catalogue, depots, balances, documents, plans):
+    for area in (auth, users, jurisdictions, catalogue, depots, balances, documents, plans):
         app.include_router(area.router)
 
     @app.get("/health", tags=["health"])

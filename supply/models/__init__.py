@@ -29,6 +29,7 @@ from supply.models.documents import (
     Movement,
 )
 from supply.models.fleet import FleetCreate, FleetVehicle
+from supply.models.jurisdictions import LEVEL_RANK, Jurisdiction, Level
 from supply.models.locations import (
     DEFAULT_LOADING_HOURS,
     GUARDED_KINDS,
@@ -63,6 +64,7 @@ __all__ = [
     "DEFAULT_CATEGORIES",
     "DEFAULT_LOADING_HOURS",
     "GUARDED_KINDS",
+    "LEVEL_RANK",
     "NUMBER_PREFIX",
     "Agreement",
     "AgreementCreate",
@@ -98,6 +100,8 @@ __all__ = [
     "ItemCreate",
     "ItemRead",
     "JobStatus",
+    "Jurisdiction",
+    "Level",
     "LoadStatus",
     "Location",
     "LocationKind",

@@ -41,6 +41,9 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=255)
     active: bool = True
     created_at: datetime = Field(sa_type=UTCDateTime)
+    #: The jurisdiction whose depots the user may release stock from (and those below it);
+    #: None for the whole bureau.
+    jurisdiction_id: int | None = Field(default=None, foreign_key="jurisdiction.id")
 
 
 class ApiToken(SQLModel, table=True):

@@ -10,6 +10,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 
@@ -20,7 +21,8 @@ from sqlmodel import Session, col
 from supply.db import utcnow
 from supply.errors import Conflict, InvalidInput, NotFound
 from supply.limits import NAME_MAX, check_optional_text
-from supply.models import ApiToken, Role, User
+from supply.models import ApiToken, Jurisdiction, Role, User
+from supply.services.jurisdictions import jurisdiction_by_code
 
 
 class Action(StrEnum):
@@ -76,6 +78,38 @@ def _check_password(password: str) -> None:
         raise InvalidInput("password", f"must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long")
 
 
+@dataclass(frozen=True, slots=True)
+class UserView:
+    """A user as shown: role, whether they may log in, and their jurisdiction's code."""
+
+    username: str
+    display_name: str | None
+    role: str
+    active: bool
+    has_password: bool
+    jurisdiction: str | None
+    created_at: datetime
+
+
+def _view(session: Session, user: User) -> UserView:
+    code = (
+        session.scalar(
+            select(col(Jurisdiction.code)).where(col(Jurisdiction.id) == user.jurisdiction_id)
+        )
+        if user.jurisdiction_id is not None
+        else None
+    )
+    return UserView(
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        active=user.active,
+        has_password=user.password_hash is not None,
+        jurisdiction=code,
+        created_at=user.created_at,
+    )
+
+
 def user_by_name(session: Session, username: str) -> User:
     user = session.scalars(select(User).where(col(User.username) == username)).first()
     if user is None:
@@ -90,14 +124,19 @@ def add_user(
     role: Role,
     password: str | None,
     display_name: str | None = None,
-) -> User:
+    jurisdiction: str | None = None,
+) -> UserView:
     """Create a user; without a password it can only act through API tokens (a machine).
+    With a jurisdiction (its code), the user releases stock only at its depots and those
+    of the jurisdictions below it (`supply.services.jurisdictions`).
 
     Raises
     ------
     InvalidInput
         A username other than letters, digits, `.`, `_`, `-` (up to 64), or a password
         shorter than 8 or longer than 256 characters.
+    NotFound
+        No jurisdiction of that code.
     Conflict
         The username is taken.
     """
@@ -108,6 +147,9 @@ def add_user(
     check_optional_text("display_name", display_name, NAME_MAX)
     if password is not None:
         _check_password(password)
+    jurisdiction_id = None
+    if jurisdiction is not None:
+        jurisdiction_id = jurisdiction_by_code(session, jurisdiction).id
     taken = session.scalars(select(col(User.id)).where(col(User.username) == username)).first()
     if taken is not None:
         raise Conflict("username", f"user {username!r} already exists")
@@ -117,24 +159,29 @@ def add_user(
         role=role.value,
         password_hash=_hasher().hash(password) if password is not None else None,
         created_at=utcnow(),
+        jurisdiction_id=jurisdiction_id,
     )
     session.add(user)
     session.flush()
-    return user
+    return _view(session, user)
 
 
-def list_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(col(User.username))))
+def view_user(session: Session, username: str) -> UserView:
+    return _view(session, user_by_name(session, username))
 
 
-def disable_user(session: Session, username: str) -> User:
+def list_users(session: Session) -> list[UserView]:
+    return [_view(session, u) for u in session.scalars(select(User).order_by(col(User.username)))]
+
+
+def disable_user(session: Session, username: str) -> UserView:
     """Stop a user at once: their passwords, access tokens and API tokens are refused from
     the next request on (the server looks the user up on every request)."""
     user = user_by_name(session, username)
     user.active = False
     session.add(user)
     session.flush()
-    return user
+    return _view(session, user)
 
 
 @dataclass(frozen=True, slots=True)

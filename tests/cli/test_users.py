@@ -51,3 +51,25 @@ def test_token_printed_once_opens_the_api(relief: Relief) -> None:
     with TestClient(create_app(settings)) as client:  # the lifespan disposes the engine
         me = client.get("/users/me", headers={"Authorization": f"Bearer {secret}"})
     assert me.json()["username"] == "wms"
+
+
+def test_jurisdictions_and_a_scoped_user(ledger: Relief) -> None:
+    """A city and a county under it, a depot assigned to the county, a keeper scoped to
+    it; a county under a county, and an unknown depot, are refused."""
+    ledger.ok("jurisdictions", "add", "210300", "鞍山市", "--level", "city")
+    ledger.ok("jurisdictions", "add", "210381", "海城市", "--level", "county", "--parent", "210300")
+    wrong = ledger("jurisdictions", "add", "210382", "x", "--level", "city", "--parent", "210381")
+    assert wrong.exit_code == 2
+    assert "parent is higher" in wrong.stderr
+    unknown = ledger("jurisdictions", "assign", "210381", "CNTY", "NOPE")
+    assert unknown.exit_code == 2
+    assert "NOPE" in unknown.stderr
+    assert "1 depot(s)" in ledger.ok("jurisdictions", "assign", "210381", "CNTY").stdout
+    listed = json.loads(ledger.ok("jurisdictions", "list", "--json").stdout)
+    assert [(j["code"], j["level"], j["parent"]) for j in listed] == [
+        ("210300", "city", None),
+        ("210381", "county", "210300"),
+    ]
+    ledger.ok("users", "add", "li", "--role", "keeper", "--machine", "--jurisdiction", "210381")
+    users = json.loads(ledger.ok("users", "list", "--json").stdout)
+    assert [(u["username"], u["jurisdiction"]) for u in users] == [("li", "210381")]

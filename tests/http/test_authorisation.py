@@ -14,8 +14,8 @@ import jwt
 
 from optimizer.plan_document import PlanDocument, ShipmentDoc
 from supply.db import session_scope, utcnow
-from supply.models import Role
-from supply.services import plan_jobs, users
+from supply.models import Level, Role
+from supply.services import jurisdictions, plan_jobs, users
 from tests.http.conftest import ADMIN_PASSWORD, DATA, LATE, SECRET, Api, is_problem, receive
 
 ANONYMOUS = "anonymous"
@@ -78,6 +78,17 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/users/{username}/tokens"): Row(
         ADMIN, 201, _post("/users/planner/tokens", lambda role: {"name": f"by-{role}"})
+    ),
+    ("GET", "/jurisdictions"): Row(LOGGED_IN, 200, _get("/jurisdictions")),
+    ("POST", "/jurisdictions"): Row(
+        ADMIN,
+        201,
+        _post(
+            "/jurisdictions", lambda _role: {"code": "210381", "name": "海城市", "level": "county"}
+        ),
+    ),
+    ("POST", "/jurisdictions/{code}/depots"): Row(
+        ADMIN, 200, _post("/jurisdictions/210300/depots", lambda _role: {"depots": ["CITY"]})
     ),
     ("GET", "/categories"): Row(LOGGED_IN, 200, _get("/categories")),
     ("GET", "/items"): Row(LOGGED_IN, 200, _get("/items")),
@@ -212,6 +223,7 @@ def test_every_role_gets_the_expected_status_at_every_endpoint(api: Api) -> None
     """Allowed roles succeed; others get 403 (401 without a token), as problem+json."""
     with session_scope(api.engine) as session:
         users.add_user(session, username="victim", role=Role.KEEPER, password=None)
+        jurisdictions.add_jurisdiction(session, code="210300", name="鞍山市", level=Level.CITY)
     # At CITY, which nothing issues from, so each reversal finds its stock still there.
     made = {role: receive(api, 10, lot=f"R-{role}", depot="CITY") for role in ROLES}
     made["stock"] = receive(api, 100)

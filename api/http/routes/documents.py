@@ -2,7 +2,8 @@
 
 Each POST wraps one service of `supply.services.stock` (or `reversal`), recording the
 logged-in user as the document's actor and the request's `Idempotency-Key` as the
-ledger's idempotency key.
+ledger's idempotency key, after `supply.services.jurisdictions` has checked that the user's
+jurisdiction owns the depots it posts at (403 otherwise).
 """
 
 from datetime import date, datetime
@@ -19,6 +20,7 @@ from api.http.problems import WRITE_PROBLEMS, problem_responses
 from supply.ledger import Posted
 from supply.models import User
 from supply.services import reversal, stock
+from supply.services.jurisdictions import check_depots, check_document
 from supply.services.printing import printed_document
 from supply.services.stock import Meta
 
@@ -146,9 +148,9 @@ def get_document(_user: Reader, session: ReadSession, number: Number) -> Documen
 def receive(
     body: ReceiptCreate, user: Keeper, session: WriteSession, idem: IdempotentDep
 ) -> JSONResponse:
-    return idem.run(
-        session,
-        lambda: PostedRead.of(
+    def post() -> PostedRead:
+        check_depots(session, user, [body.depot])
+        return PostedRead.of(
             stock.receive(
                 session,
                 depot=body.depot,
@@ -161,8 +163,9 @@ def receive(
                 unit_cost=body.unit_cost,
                 meta=_meta(user, body, idem.key),
             )
-        ),
-    )
+        )
+
+    return idem.run(session, post)
 
 
 @router.post("/issues", status_code=201, response_model=PostedRead, responses=WRITE_PROBLEMS)
@@ -170,9 +173,10 @@ def issue(
     body: IssueCreate, user: Keeper, session: WriteSession, idem: IdempotentDep
 ) -> JSONResponse:
     """Refused whole (409, with `available` and `requested`) beyond available stock."""
-    return idem.run(
-        session,
-        lambda: PostedRead.of(
+
+    def post() -> PostedRead:
+        check_depots(session, user, [body.depot])
+        return PostedRead.of(
             stock.issue(
                 session,
                 depot=body.depot,
@@ -181,17 +185,18 @@ def issue(
                 lot=body.lot,
                 meta=_meta(user, body, idem.key),
             )
-        ),
-    )
+        )
+
+    return idem.run(session, post)
 
 
 @router.post("/transfers", status_code=201, response_model=PostedRead, responses=WRITE_PROBLEMS)
 def transfer(
     body: TransferCreate, user: Keeper, session: WriteSession, idem: IdempotentDep
 ) -> JSONResponse:
-    return idem.run(
-        session,
-        lambda: PostedRead.of(
+    def post() -> PostedRead:
+        check_depots(session, user, [body.source])
+        return PostedRead.of(
             stock.transfer(
                 session,
                 source=body.source,
@@ -202,8 +207,9 @@ def transfer(
                 in_transit=body.in_transit,
                 meta=_meta(user, body, idem.key),
             )
-        ),
-    )
+        )
+
+    return idem.run(session, post)
 
 
 @router.post(
@@ -217,7 +223,9 @@ def reverse(
     idem: IdempotentDep,
 ) -> JSONResponse:
     """Undo a posted document by its mirror image (refused if stock has moved on)."""
-    return idem.run(
-        session,
-        lambda: PostedRead.of(reversal.reverse(session, number, meta=_meta(user, body, None))),
-    )
+
+    def post() -> PostedRead:
+        check_document(session, user, number)
+        return PostedRead.of(reversal.reverse(session, number, meta=_meta(user, body, None)))
+
+    return idem.run(session, post)

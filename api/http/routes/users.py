@@ -24,6 +24,10 @@ class UserRead(BaseModel):
     display_name: str | None
     role: Role
     active: bool
+    jurisdiction: str | None = Field(
+        description="The jurisdiction's code whose depots the user posts at (and those "
+        "below it); null for the whole bureau."
+    )
     created_at: datetime
 
 
@@ -34,6 +38,7 @@ class UserCreate(BaseModel):
     role: Role
     password: str | None = Field(default=None, min_length=8, max_length=256)
     display_name: str | None = Field(default=None, max_length=200, examples=["李库管"])
+    jurisdiction: str | None = Field(default=None, max_length=12, examples=["210381"])
 
 
 class TokenCreate(BaseModel):
@@ -49,8 +54,8 @@ class TokenRead(BaseModel):
 
 
 @router.get("/me", responses=AUTH_PROBLEMS)
-def me(user: CurrentUser) -> UserRead:
-    return UserRead.model_validate(user)
+def me(user: CurrentUser, session: ReadSession) -> UserRead:
+    return UserRead.model_validate(users.view_user(session, user.username))
 
 
 @router.get("", responses=AUTH_PROBLEMS)
@@ -76,6 +81,7 @@ def add_user(
                 role=body.role,
                 password=body.password,
                 display_name=body.display_name,
+                jurisdiction=body.jurisdiction,
             )
         ),
     )
