@@ -35,7 +35,7 @@ class Settings(BaseSettings):
         min_length=32,
         validation_alias="RELIEF_JWT_SECRET",
         description="Signs the server's access tokens. Required on PostgreSQL; on a SQLite "
-        "file one is generated beside the ledger when absent (`supply.services.users`).",
+        "file one is generated beside the ledger when absent (`api.http.auth`).",
     )
     access_token_minutes: int = Field(
         default=30,

@@ -8,7 +8,8 @@ bureau's, so only such users post at them.
 """
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
@@ -25,6 +26,7 @@ from supply.models import (
     Movement,
     User,
 )
+from supply.services.dispatch.document import read_plan
 from supply.services.lookup import depot_by_code
 
 _CODE = re.compile(r"[0-9]{2,12}")
@@ -129,6 +131,20 @@ def check_depots(session: Session, user: User, depots: Sequence[str]) -> None:
     if user.jurisdiction_id is None:
         return
     ids = [depot_by_code(session, d).id for d in depots]
+    _check_locations(session, user, [i for i in ids if i is not None])
+
+
+def check_plan(session: Session, user: User, document: Mapping[str, Any]) -> None:
+    """Refuse (OutOfScope) unless every ledger depot a plan's loads leave from is `user`'s
+    (depots the ledger does not know are outside depots, not the ledger's stock)."""
+    if user.jurisdiction_id is None:
+        return
+    codes = {load.depot for load in read_plan(document).loads}
+    ids = session.scalars(
+        select(col(Location.id)).where(
+            col(Location.code).in_(codes), col(Location.kind) == LocationKind.DEPOT.value
+        )
+    ).all()
     _check_locations(session, user, [i for i in ids if i is not None])
 
 

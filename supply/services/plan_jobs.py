@@ -17,9 +17,10 @@ from sqlmodel import Session, col
 
 from supply.db import utcnow
 from supply.errors import Conflict, InvalidInput, NotFound
-from supply.models import JobStatus, PlanJob
+from supply.models import JobStatus, PlanJob, User
 from supply.services import dispatch
 from supply.services.dispatch.approval import Approval
+from supply.services.jurisdictions import check_plan
 from supply.services.stock import Meta
 
 _SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -183,13 +184,15 @@ class JobApproval:
     approval: Approval
 
 
-def approve_job(session: Session, job_id: int, *, meta: Meta = Meta()) -> JobApproval:
-    """Approve a finished job's plan through `dispatch.approve` (all or nothing).
+def approve_job(session: Session, job_id: int, *, user: User) -> JobApproval:
+    """Approve a finished job's plan through `dispatch.approve` (all or nothing), as `user`.
 
     Raises
     ------
     NotFound
         No such job.
+    OutOfScope
+        The plan's loads leave from depots outside `user`'s jurisdiction.
     Conflict
         The job has no plan (not done) or was approved already; or dispatch refuses
         (stock moved since the plan was made, and the like).
@@ -199,7 +202,9 @@ def approve_job(session: Session, job_id: int, *, meta: Meta = Meta()) -> JobApp
         raise Conflict("plan job", f"job {job_id} is {job.status}; only a done plan is approved")
     if job.approved_as is not None:
         raise Conflict("plan job", f"job {job_id} was approved already as {job.approved_as}")
-    approval = dispatch.approve(session, json.loads(job.plan_json), meta=meta)
+    document = json.loads(job.plan_json)
+    check_plan(session, user, document)
+    approval = dispatch.approve(session, document, meta=Meta(actor=user.username))
     job.approved_as = approval.number
     session.add(job)
     session.flush()

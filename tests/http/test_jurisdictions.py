@@ -1,14 +1,28 @@
 """Only the owner's people post at a depot: a keeper scoped to a county posts at its
 depots and those below it, and is refused (403 problem, nothing written) elsewhere."""
 
+import json
+
 import pytest
 
+from api.http.auth import issue_access_token
+from optimizer.plan_document import PlanDocument, ShipmentDoc
 from supply.db import session_scope
 from supply.errors import Conflict, InvalidInput
 from supply.models import Level, Role, Tier
-from supply.services import jurisdictions, users
+from supply.services import jurisdictions, plan_jobs, users
+from supply.services.lookup import depot_by_code
 from tests.factories import make_depot
-from tests.http.conftest import LATE, SECRET, Api, document_count, is_problem, on_hand, receive
+from tests.http.conftest import (
+    DATA,
+    LATE,
+    SECRET,
+    Api,
+    document_count,
+    is_problem,
+    on_hand,
+    receive,
+)
 
 WATER = {"item": "WATER", "qty": 1}
 
@@ -18,8 +32,6 @@ def counties(api: Api) -> Api:
     """City 210300 with counties A (210381) and B (210382); depot COUNTY and township
     TOWN-A below it are A's, depot B-DEPOT is B's; CITY stays the bureau's. A keeper `li`
     is scoped to county A."""
-    from api.http.auth import issue_access_token
-
     with session_scope(api.engine) as session:
         jurisdictions.add_jurisdiction(session, code="210300", name="鞍山市", level=Level.CITY)
         for code, name in (("210381", "海城市"), ("210382", "乙县")):
@@ -131,6 +143,53 @@ def test_assign_with_an_unknown_depot_assigns_none(api: Api) -> None:
             session, username="scoped", role=Role.KEEPER, password=None, jurisdiction="210381"
         )
         assert keeper.jurisdiction == "210381"
-        from supply.services.lookup import depot_by_code
-
         assert depot_by_code(session, "COUNTY").jurisdiction_id is None
+
+
+def _plan_job(api: Api, depot: str) -> int:
+    """A finished plan job shipping one unit of WATER from `depot`."""
+    document = PlanDocument(
+        name=f"from-{depot}",
+        status="optimal",
+        shipments=[
+            ShipmentDoc(
+                source=depot, source_kind="depot", lot="W1", shelter="SH", item="WATER", qty=1
+            )
+        ],
+        routes=[],
+    )
+    with session_scope(api.engine) as session:
+        job = plan_jobs.create_job(
+            session,
+            scenario="tiny",
+            scenarios_root=DATA,
+            from_ledger=True,
+            routes=False,
+            time_limit_s=None,
+            deadline_hours=None,
+            requested_by="test",
+        )
+        assert job.id is not None
+        plan_jobs.start(session, job.id)
+        plan_jobs.finish(session, job.id, plan_json=json.dumps(document.to_json_dict()), summary="")
+        return job.id
+
+
+def test_scoped_dispatcher_approves_only_plans_from_own_depots(counties: Api) -> None:
+    """County B's dispatcher cannot approve a plan leaving from A's depot (403, nothing
+    reserved); A's dispatcher can."""
+    with session_scope(counties.engine) as session:
+        for name, county in (("zhao", "210382"), ("qian", "210381")):
+            users.add_user(
+                session, username=name, role=Role.DISPATCHER, password=None, jurisdiction=county
+            )
+            counties.tokens[name] = issue_access_token(
+                name, "dispatcher", secret=SECRET, minutes=5
+            ).token
+    job = _plan_job(counties, "COUNTY")
+    refused = counties.client("zhao").post(f"/plans/{job}/approval", json={})
+    assert is_problem(refused, 403)
+    assert counties.client("auditor").get(f"/plans/{job}").json()["approved_as"] is None
+    done = counties.client("qian").post(f"/plans/{job}/approval", json={})
+    assert done.status_code == 201, done.text
+    assert done.json()["qty"] == 1

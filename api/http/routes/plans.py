@@ -19,7 +19,6 @@ from api.http.problems import AUTH_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from supply.db import read_scope
 from supply.models import JobStatus, PlanJob
 from supply.services import plan_jobs
-from supply.services.stock import Meta
 
 router = APIRouter(prefix="/plans", tags=["plans 调度方案"])
 
@@ -176,10 +175,11 @@ def approve_plan(
     job_id: JobId, user: Dispatcher, session: WriteSession, idem: IdempotentDep
 ) -> JSONResponse:
     """Reserve the plan's lots and call off its agreements (all or nothing), as
-    `relief dispatch approve`; a job is approved once."""
+    `relief dispatch approve`; a job is approved once. A dispatcher with a jurisdiction
+    approves only plans whose loads leave from its depots (403 otherwise)."""
 
     def approve() -> ApprovalRead:
-        done = plan_jobs.approve_job(session, job_id, meta=Meta(actor=user.username))
+        done = plan_jobs.approve_job(session, job_id, user=user)
         a = done.approval
         return ApprovalRead(
             job_id=done.job_id,
