@@ -254,6 +254,8 @@ def run(args: argparse.Namespace) -> int:
     if args.requests < 1 or min(args.clients) < 1:
         raise SystemExit("--requests and --clients must be positive")
     out = Console(soft_wrap=False)
+    if not out.is_terminal:
+        out.width = max(out.width, 120)  # a log file has room; do not wrap the table
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="relief-bench-api-") as tmp:
         targets = [("sqlite", f"sqlite:///{Path(tmp) / 'api.db'}")]
