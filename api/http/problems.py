@@ -162,8 +162,14 @@ def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def _operational_error(_request: Request, exc: Exception) -> JSONResponse:
+    """The database refused or timed out (locked past the busy timeout, unreachable, or
+    missing a table because `relief db upgrade` was not run); the log says which."""
     log.error("database error: %s", exc)
-    return problem(503, "the database did not answer in time; nothing was written")
+    return problem(
+        503,
+        "the database refused or did not answer in time; nothing was written "
+        "(the server's log says why)",
+    )
 
 
 def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
