@@ -40,7 +40,7 @@ def upgrade() -> None:
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
     sa.Column('plan_json', sa.Text(), nullable=True),
     sa.Column('approved_as', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-    sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed', 'lost')", name=op.f('ck_plan_job_status_known')),
+    sa.CheckConstraint("status IN ('queued', 'running', 'done', 'failed', 'lost', 'cancelled')", name=op.f('ck_plan_job_status_known')),
     sa.CheckConstraint('time_limit_s IS NULL OR time_limit_s > 0', name=op.f('ck_plan_job_limit_positive')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_job'))
     )

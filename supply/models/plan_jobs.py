@@ -16,10 +16,11 @@ class JobStatus(StrEnum):
     DONE = "done"
     FAILED = "failed"
     LOST = "lost"  # the server stopped while it was queued or running
+    CANCELLED = "cancelled"  # a user asked; a running plan's result is discarded
 
     @property
     def finished(self) -> bool:
-        return self in (JobStatus.DONE, JobStatus.FAILED, JobStatus.LOST)
+        return self in (JobStatus.DONE, JobStatus.FAILED, JobStatus.LOST, JobStatus.CANCELLED)
 
 
 _STATUSES = ", ".join(f"'{s.value}'" for s in JobStatus)

@@ -1,10 +1,10 @@
 """Plan jobs: the one writer of `plan_job` rows, from request to result to approval.
 
 A job is queued by a request, run by the server's background runner (which reports
-progress here), and ends done (with the plan document), failed (with why) or lost (the
-server stopped first: `mark_lost` at start-up). Approving a done job hands its plan
-document to `dispatch.approve`, in the caller's transaction, and records the dispatch plan's
-number on the job.
+progress here), and ends done (with the plan document), failed (with why), cancelled (by a
+user) or lost (the server stopped first: `mark_lost` at start-up). Approving a done job
+hands its plan document to `dispatch.approve`, in the caller's transaction, and records the
+dispatch plan's number on the job.
 """
 
 import json
@@ -160,6 +160,35 @@ def fail(session: Session, job_id: int, error: str) -> None:
         finished_at=utcnow(),
         error=error[:ERROR_MAX],
     )
+
+
+def cancel(session: Session, job_id: int, *, user: User) -> PlanJob:
+    """Cancel a queued or running job. A queued one never starts; a running one cannot be
+    stopped mid-solve, so it is marked cancelled at once and its result is discarded when
+    the planner returns (within the job's time limit).
+
+    Raises
+    ------
+    NotFound
+        No such job.
+    Conflict
+        The job has already ended (done, failed, lost or cancelled).
+    """
+    job = job_by_id(session, job_id, lock=True)
+    stopped = _move(
+        session,
+        job_id,
+        (JobStatus.QUEUED, JobStatus.RUNNING),
+        status=JobStatus.CANCELLED.value,
+        finished_at=utcnow(),
+        error=f"cancelled by {user.username}",
+    )
+    if not stopped:
+        raise Conflict(
+            "plan job", f"job {job_id} is {job.status}; only a queued or running one is cancelled"
+        )
+    session.refresh(job)
+    return job
 
 
 def mark_lost(session: Session) -> int:

@@ -150,6 +150,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/plans/{job_id}/events"): Row(
         LOGGED_IN, 200, lambda _role, made: {"url": f"/plans/{made['failed-job']}/events"}
     ),
+    ("POST", "/plans/{job_id}/cancel"): Row(
+        PLANNERS,
+        200,
+        lambda role, made: {"url": f"/plans/{made[f'queued-{role}']}/cancel", "json": {}},
+    ),
     ("GET", "/plans/{job_id}/plan"): Row(
         LOGGED_IN, 200, lambda role, made: {"url": f"/plans/{made[f'job-{role}']}/plan"}
     ),
@@ -192,6 +197,23 @@ def _done_job(api: Api, name: str) -> str:
         return str(job.id)
 
 
+def _queued_job(api: Api) -> str:
+    """A queued job no runner will start (it was never submitted)."""
+    with session_scope(api.engine) as session:
+        job = plan_jobs.create_job(
+            session,
+            scenario="tiny",
+            scenarios_root=DATA,
+            from_ledger=True,
+            routes=False,
+            time_limit_s=None,
+            deadline_hours=None,
+            requested_by="test",
+        )
+        assert job.id is not None
+        return str(job.id)
+
+
 def _failed_job(api: Api) -> str:
     with session_scope(api.engine) as session:
         job = plan_jobs.create_job(
@@ -230,6 +252,7 @@ def test_every_role_gets_the_expected_status_at_every_endpoint(api: Api) -> None
     made["failed-job"] = _failed_job(api)
     for role in ROLES:
         made[f"job-{role}"] = _done_job(api, f"matrix-{role}")
+        made[f"queued-{role}"] = _queued_job(api)
     wrong: list[str] = []
     for (method, path), row in sorted(MATRIX.items()):
         for role in ROLES:

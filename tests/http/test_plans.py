@@ -180,3 +180,50 @@ def test_restart_marks_unfinished_jobs_lost(api: Api) -> None:
     lost = auditor.get(f"/plans/{queued.id}").json()
     assert (lost["status"], lost["error"] is not None) == ("lost", True)
     assert auditor.get(f"/plans/{failed.id}").json()["status"] == "failed"
+
+
+def _queued(api: Api) -> int:
+    with session_scope(api.engine) as session:
+        job = plan_jobs.create_job(
+            session,
+            scenario="tiny",
+            scenarios_root=DATA,
+            from_ledger=True,
+            routes=False,
+            time_limit_s=None,
+            deadline_hours=None,
+            requested_by="planner",
+        )
+        assert job.id is not None
+        return job.id
+
+
+def test_cancelled_queued_job_never_starts(api: Api) -> None:
+    """A queued job cancelled by a planner is not started by the runner; cancelling it again
+    is a 409 problem."""
+    job_id = _queued(api)
+    planner = api.client("planner")
+    answer = planner.post(f"/plans/{job_id}/cancel", json={})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["status"], answer.json()["error"]) == (
+        "cancelled",
+        "cancelled by planner",
+    )
+    with session_scope(api.engine) as session:
+        assert plan_jobs.start(session, job_id) is False
+    assert is_problem(planner.post(f"/plans/{job_id}/cancel", json={}), 409)
+
+
+def test_running_job_cancelled_discards_its_result(api: Api) -> None:
+    """A running job cancelled meanwhile stays cancelled when the planner returns: its plan
+    is not kept and cannot be approved."""
+    job_id = _queued(api)
+    with session_scope(api.engine) as session:
+        assert plan_jobs.start(session, job_id)
+    assert api.client("dispatcher").post(f"/plans/{job_id}/cancel", json={}).status_code == 200
+    with session_scope(api.engine) as session:
+        plan_jobs.report_progress(session, job_id, "late progress")
+        plan_jobs.finish(session, job_id, plan_json="{}", summary="late result")
+    job = api.client("auditor").get(f"/plans/{job_id}").json()
+    assert (job["status"], job["progress"], job["plan_href"]) == ("cancelled", None, None)
+    assert is_problem(api.client("dispatcher").post(f"/plans/{job_id}/approval", json={}), 409)

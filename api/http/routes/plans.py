@@ -143,7 +143,7 @@ async def plan_events(
     _user: Reader, state: StateDep, job_id: JobId
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events: `progress` each time the job changes, then one `done`,
-    `failed` or `lost` event, and the stream ends."""
+    `failed`, `cancelled` or `lost` event, and the stream ends."""
 
     def look() -> JobRead:
         with read_scope(state.engine) as session:
@@ -160,6 +160,17 @@ async def plan_events(
             seen = now
             yield ServerSentEvent(event="progress", data=job, id=str(job.progress_count))
         await asyncio.sleep(POLL_S)
+
+
+@router.post("/{job_id}/cancel", status_code=200, response_model=JobRead, responses=WRITE_PROBLEMS)
+def cancel_plan(
+    job_id: JobId, user: Planner, session: WriteSession, idem: IdempotentDep
+) -> JSONResponse:
+    """Cancel a queued or running job (409 once it has ended); a running plan's result is
+    discarded when its solver returns."""
+    return idem.run(
+        session, lambda: JobRead.of(plan_jobs.cancel(session, job_id, user=user)), status_code=200
+    )
 
 
 @router.get("/{job_id}/plan", responses=problem_responses(401, 403, 404, 409, 422))
