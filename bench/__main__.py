@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, str] = {
     "facility": "bench.facility",
     "siting": "bench.siting",
     "cli": "bench.cli",
+    "api": "bench.api",
 }
 
 

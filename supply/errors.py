@@ -34,6 +34,12 @@ class NotFound(SupplyError):
         super().__init__(field, f"unknown {field} {value!r}")
 
 
+class OutOfScope(SupplyError):
+    """The user's jurisdiction does not own what they asked to change."""
+
+    status_code = 403
+
+
 class Conflict(SupplyError):
     """The request contradicts what the ledger already holds."""
 

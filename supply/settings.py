@@ -30,6 +30,33 @@ class Settings(BaseSettings):
         validation_alias="RELIEF_BUSY_TIMEOUT_S",
         description="How long a SQLite writer waits for another writer before giving up.",
     )
+    jwt_secret: str | None = Field(
+        default=None,
+        min_length=32,
+        validation_alias="RELIEF_JWT_SECRET",
+        description="Signs the server's access tokens. Required on PostgreSQL; on a SQLite "
+        "file one is generated beside the ledger when absent (`api.http.auth`).",
+    )
+    access_token_minutes: int = Field(
+        default=30,
+        gt=0,
+        le=24 * 60,
+        validation_alias="RELIEF_ACCESS_TOKEN_MINUTES",
+        description="How long a logged-in user's access token lasts.",
+    )
+    scenarios_dir: Path | None = Field(
+        default=None,
+        validation_alias="RELIEF_SCENARIOS_DIR",
+        description="Where the server finds the scenarios a plan job names (default: the "
+        "bundled ones).",
+    )
+    plan_workers: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        validation_alias="RELIEF_PLAN_WORKERS",
+        description="Plan jobs one server process runs at once (each uses a core or more).",
+    )
 
 
 @lru_cache

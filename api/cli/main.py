@@ -75,6 +75,19 @@ COMMANDS: dict[str, Lazy] = {
         "app",
         "Depot siting and prepositioning across disaster scenarios (选址与前置储备).",
     ),
+    "serve": Lazy(
+        "api.cli.serve",
+        "serve",
+        "Serve the HTTP API (FastAPI under uvicorn) over the ledger.",
+    ),
+    "jurisdictions": Lazy(
+        "api.cli.jurisdictions",
+        "app",
+        "Jurisdictions (行政区划): add, list, and assign depots to them.",
+    ),
+    "users": Lazy(
+        "api.cli.users", "app", "Users of the HTTP server (用户): add, list, disable, API tokens."
+    ),
     "scenarios": Lazy(
         "api.cli.scenarios", "app", "Disaster scenarios: generate and compare (情景生成与比较)."
     ),

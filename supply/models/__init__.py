@@ -29,6 +29,7 @@ from supply.models.documents import (
     Movement,
 )
 from supply.models.fleet import FleetCreate, FleetVehicle
+from supply.models.jurisdictions import LEVEL_RANK, Jurisdiction, Level
 from supply.models.locations import (
     DEFAULT_LOADING_HOURS,
     GUARDED_KINDS,
@@ -38,6 +39,7 @@ from supply.models.locations import (
     LocationRead,
     LocationTree,
 )
+from supply.models.plan_jobs import JobStatus, PlanJob
 from supply.models.quotas import Quota, QuotaCreate
 from supply.models.reserves import (
     Agreement,
@@ -55,17 +57,20 @@ from supply.models.reserves import (
     SupplierCreate,
     SupplierKind,
 )
+from supply.models.users import ApiToken, IdempotentRequest, Role, User
 from supply.network import Tier
 
 __all__ = [
     "DEFAULT_CATEGORIES",
     "DEFAULT_LOADING_HOURS",
     "GUARDED_KINDS",
+    "LEVEL_RANK",
     "NUMBER_PREFIX",
     "Agreement",
     "AgreementCreate",
     "AgreementKind",
     "AgreementStatus",
+    "ApiToken",
     "Balance",
     "Batch",
     "CallOff",
@@ -87,28 +92,35 @@ __all__ = [
     "DocumentStatus",
     "FleetCreate",
     "FleetVehicle",
+    "IdempotentRequest",
     "Inspection",
     "InspectionCreate",
     "Item",
     "ItemCategory",
     "ItemCreate",
     "ItemRead",
+    "JobStatus",
+    "Jurisdiction",
+    "Level",
     "LoadStatus",
     "Location",
     "LocationKind",
     "LocationRead",
     "LocationTree",
     "Movement",
+    "PlanJob",
     "Quota",
     "QuotaCreate",
     "Reservation",
     "ReservationStatus",
+    "Role",
     "Settlement",
     "SheetRow",
     "Supplier",
     "SupplierCreate",
     "SupplierKind",
     "Tier",
+    "User",
     "is_expired",
     "rotation_date",
 ]

@@ -62,6 +62,8 @@ class Location(SQLModel, table=True):
     #: Hours from a dispatch order until the depot's first trucks are loaded (the planner's
     #: ready time); None: not recorded, planned as `DEFAULT_LOADING_HOURS`.
     loading_hours: float | None = None
+    #: The jurisdiction owning the depot (None: the whole bureau's); see `jurisdictions`.
+    jurisdiction_id: int | None = Field(default=None, foreign_key="jurisdiction.id", index=True)
 
 
 class LocationTree(SQLModel, table=True):

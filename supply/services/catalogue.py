@@ -51,6 +51,11 @@ def upsert_items(session: Session, items: Sequence[ItemCreate]) -> tuple[int, in
     return created, updated
 
 
+def list_items(session: Session) -> list[Item]:
+    """Every catalogue item, by code."""
+    return list(session.scalars(select(Item).order_by(col(Item.code))))
+
+
 def _check_item_text(data: ItemCreate) -> None:
     """Field lengths and characters both databases hold (see `supply.limits`)."""
     check_code("code", data.code)

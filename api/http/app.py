@@ -1,0 +1,93 @@
+"""The bureau's HTTP API: `create_app(settings)` builds it; `relief serve` runs it.
+
+Nothing is built at import: uvicorn's workers call `app_from_env` (a factory), each making
+its own engine from the settings, as the CLI does.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+from sqlalchemy import Engine
+
+from api.http import problems
+from api.http.auth import signing_secret
+from api.http.deps import ServerState
+from api.http.jobs import JobRunner
+from api.http.routes import (
+    auth,
+    balances,
+    catalogue,
+    depots,
+    documents,
+    jurisdictions,
+    plans,
+    users,
+)
+from scenarios.paths import SCENARIOS_DIR
+from supply.db import check_url, make_engine
+from supply.settings import Settings, get_settings
+
+DESCRIPTION = """\
+应急物资储备与调拨 — relief-supply's stock ledger over HTTP.
+
+Log in at `POST /auth/token` (OAuth2 password flow) and send the token as
+`Authorization: Bearer ...`; machines use an API token (`relief users token`). Errors are
+RFC 9457 problems (`application/problem+json`). Every POST takes an `Idempotency-Key`.
+"""
+
+
+class Health(BaseModel):
+    status: str
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """The app over `settings.database_url` (or over `engine`, which the caller disposes).
+
+    Raises
+    ------
+    InvalidInput
+        The database URL cannot be a ledger, or no access-token secret can be had.
+    """
+    settings = settings or get_settings()
+    owned = engine is None
+    if engine is None:
+        check_url(settings.database_url)
+        engine = make_engine(settings.database_url, busy_timeout_s=settings.busy_timeout_s)
+    runner = JobRunner(
+        engine, settings.scenarios_dir or SCENARIOS_DIR, workers=settings.plan_workers
+    )
+    state = ServerState(
+        settings=settings, engine=engine, secret=signing_secret(settings), runner=runner
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.runner.shutdown()
+        if owned:
+            state.engine.dispose()
+
+    app = FastAPI(
+        title="relief-supply 应急物资",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.relief = state
+    problems.install(app)
+    for area in (auth, users, jurisdictions, catalogue, depots, balances, documents, plans):
+        app.include_router(area.router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> Health:
+        """Whether the server is up (no login needed)."""
+        return Health(status="ok")
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn's factory: the settings of the environment (`DATABASE_URL`...)."""
+    return create_app(get_settings())

@@ -1,0 +1,112 @@
+"""Stock on hand: per depot, per depot subtree, per item, within an expiry window."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from api.http.deps import Reader, ReadSession
+from api.http.pagination import Cursor, Limit, Page, paginate
+from api.http.problems import problem_responses
+from supply.services import balances
+from supply.services.balances import BalanceRow
+
+router = APIRouter(prefix="/balances", tags=["balances 库存"])
+
+DepotQuery = Annotated[str | None, Query(max_length=64, description="A depot's code.")]
+SubtreeQuery = Annotated[
+    bool, Query(description="With `depot`: that depot and every depot below it.")
+]
+ItemQuery = Annotated[str | None, Query(max_length=64, description="An item's code.")]
+READ_PROBLEMS = problem_responses(401, 403, 404, 422)
+
+
+class BalanceRead(BaseModel):
+    """Stock of one lot at one depot; `available` is on hand less reserved."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    depot: str
+    depot_name: str
+    tier: str | None
+    item: str
+    item_name: str
+    unit: str
+    lot: str
+    on_hand: int
+    reserved: int
+    available: int
+    expires_on: date | None
+    rotation_due: date | None
+    expired: bool
+
+
+class ItemTotalRead(BaseModel):
+    """One item summed over the depots asked for; `available` leaves out expired lots."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    item: str
+    item_name: str
+    unit: str
+    depots: int
+    lots: int
+    on_hand: int
+    reserved: int
+    available: int
+    expired: int
+
+
+def _lot_order(row: BalanceRow) -> tuple[str, ...]:
+    # Durable goods (no expiry) after every dated lot, on both databases.
+    return (row.depot, row.item, (row.expires_on or date.max).isoformat(), row.lot)
+
+
+@router.get("", responses=READ_PROBLEMS)
+def list_balances(
+    _user: Reader,
+    session: ReadSession,
+    depot: DepotQuery = None,
+    subtree: SubtreeQuery = False,
+    item: ItemQuery = None,
+    expires_before: Annotated[date | None, Query(description="Expiring on or before.")] = None,
+    expires_after: Annotated[date | None, Query(description="Expiring on or after.")] = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[BalanceRead]:
+    """Lots on hand by depot, item and expiry (first expiring first)."""
+    rows, next_cursor = paginate(
+        balances.balances(
+            session,
+            depot=depot,
+            subtree=subtree,
+            item=item,
+            expires_before=expires_before,
+            expires_after=expires_after,
+        ),
+        key=_lot_order,
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page(items=[BalanceRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/totals", responses=READ_PROBLEMS)
+def item_totals(
+    _user: Reader,
+    session: ReadSession,
+    depot: DepotQuery = None,
+    subtree: SubtreeQuery = False,
+    item: ItemQuery = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> Page[ItemTotalRead]:
+    """Per item: depots holding it, lots, on hand, reserved, available, expired."""
+    rows, next_cursor = paginate(
+        balances.balance_totals(session, depot=depot, subtree=subtree, item=item),
+        key=lambda t: (t.item,),
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page(items=[ItemTotalRead.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -1,0 +1,76 @@
+"""Jurisdictions (行政区划): the tree, and which depots belong to each."""
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from api.http.deps import CatalogueEditor, Reader, ReadSession, WriteSession
+from api.http.idempotency import IdempotentDep
+from api.http.problems import AUTH_PROBLEMS, WRITE_PROBLEMS
+from supply.models import Level
+from supply.services import jurisdictions
+
+router = APIRouter(prefix="/jurisdictions", tags=["jurisdictions 行政区划"])
+
+
+class JurisdictionCreate(BaseModel):
+    code: str = Field(min_length=2, max_length=12, examples=["210381"])
+    name: str = Field(min_length=1, max_length=200, examples=["海城市"])
+    level: Level
+    parent: str | None = Field(default=None, max_length=12, examples=["210300"])
+
+
+class JurisdictionRead(BaseModel):
+    code: str
+    name: str
+    level: Level
+    parent: str | None
+
+
+class DepotsAssign(BaseModel):
+    depots: list[str] = Field(min_length=1, max_length=1000, examples=[["HC-COUNTY"]])
+
+
+class Assigned(BaseModel):
+    jurisdiction: str
+    depots: int
+
+
+@router.get("", responses=AUTH_PROBLEMS)
+def list_jurisdictions(_user: Reader, session: ReadSession) -> list[JurisdictionRead]:
+    return [
+        JurisdictionRead(code=j.code, name=j.name, level=Level(j.level), parent=parent)
+        for j, parent in jurisdictions.list_jurisdictions(session)
+    ]
+
+
+@router.post("", status_code=201, response_model=JurisdictionRead, responses=WRITE_PROBLEMS)
+def add_jurisdiction(
+    body: JurisdictionCreate, _user: CatalogueEditor, session: WriteSession, idem: IdempotentDep
+) -> JSONResponse:
+    def add() -> JurisdictionRead:
+        made = jurisdictions.add_jurisdiction(
+            session, code=body.code, name=body.name, level=body.level, parent=body.parent
+        )
+        return JurisdictionRead(
+            code=made.code, name=made.name, level=Level(made.level), parent=body.parent
+        )
+
+    return idem.run(session, add)
+
+
+@router.post("/{code}/depots", status_code=200, response_model=Assigned, responses=WRITE_PROBLEMS)
+def assign_depots(
+    body: DepotsAssign,
+    _user: CatalogueEditor,
+    session: WriteSession,
+    idem: IdempotentDep,
+    code: str = Path(max_length=12),
+) -> JSONResponse:
+    """Make the depots belong to this jurisdiction (all, or none if one is unknown)."""
+
+    def assign() -> Assigned:
+        count = jurisdictions.assign_depots(session, code, body.depots)
+        return Assigned(jurisdiction=code, depots=count)
+
+    return idem.run(session, assign, status_code=200)

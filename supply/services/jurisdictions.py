@@ -1,0 +1,160 @@
+"""The jurisdiction tree, which depots belong where, and who may release stock where.
+
+Only the owner's people post at a depot: a user scoped to a jurisdiction may receive at,
+issue from, transfer from, and reverse documents of depots of that jurisdiction or below
+it (a transfer's destination is not checked: sending is the source's decision). Users
+without a jurisdiction act for the whole bureau; depots without one are the whole
+bureau's, so only such users post at them.
+"""
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlmodel import Session, col
+
+from supply.errors import Conflict, InvalidInput, NotFound, OutOfScope
+from supply.limits import NAME_MAX, check_text
+from supply.models import (
+    LEVEL_RANK,
+    Document,
+    Jurisdiction,
+    Level,
+    Location,
+    LocationKind,
+    Movement,
+    User,
+)
+from supply.services.dispatch.document import read_plan
+from supply.services.lookup import depot_by_code
+
+_CODE = re.compile(r"[0-9]{2,12}")
+
+
+def jurisdiction_by_code(session: Session, code: str) -> Jurisdiction:
+    found = session.scalars(select(Jurisdiction).where(col(Jurisdiction.code) == code)).first()
+    if found is None:
+        raise NotFound("jurisdiction", code)
+    return found
+
+
+def add_jurisdiction(
+    session: Session, *, code: str, name: str, level: Level, parent: str | None = None
+) -> Jurisdiction:
+    """Add a jurisdiction under `parent` (None: a top one).
+
+    Raises
+    ------
+    InvalidInput
+        A code other than 2 to 12 digits, or a parent not of a higher level.
+    NotFound
+        No parent of that code.
+    Conflict
+        The code is taken.
+    """
+    if not _CODE.fullmatch(code):
+        raise InvalidInput("code", "an administrative division code: 2 to 12 digits")
+    check_text("name", name, NAME_MAX)
+    taken = session.scalars(select(col(Jurisdiction.id)).where(col(Jurisdiction.code) == code))
+    if taken.first() is not None:
+        raise Conflict("code", f"jurisdiction {code} already exists")
+    parent_id = None
+    if parent is not None:
+        above = jurisdiction_by_code(session, parent)
+        if LEVEL_RANK[Level(above.level)] >= LEVEL_RANK[level]:
+            raise InvalidInput(
+                "parent", f"{above.code} is a {above.level}; a {level.value}'s parent is higher"
+            )
+        parent_id = above.id
+    made = Jurisdiction(code=code, name=name, level=level.value, parent_id=parent_id)
+    session.add(made)
+    session.flush()
+    return made
+
+
+def list_jurisdictions(session: Session) -> list[tuple[Jurisdiction, str | None]]:
+    """Every jurisdiction with its parent's code, by code."""
+    rows = session.execute(select(Jurisdiction).order_by(col(Jurisdiction.code))).scalars().all()
+    codes = {j.id: j.code for j in rows}
+    return [(j, codes.get(j.parent_id) if j.parent_id else None) for j in rows]
+
+
+def assign_depots(session: Session, jurisdiction: str, depots: Sequence[str]) -> int:
+    """Make `depots` belong to `jurisdiction`; all or none (an unknown depot refuses all)."""
+    owner = jurisdiction_by_code(session, jurisdiction)
+    if not depots:
+        raise InvalidInput("depots", "name at least one depot")
+    ids = [depot_by_code(session, code).id for code in depots]
+    session.execute(
+        update(Location)
+        .where(col(Location.id).in_(ids))
+        .values(jurisdiction_id=owner.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return len(ids)
+
+
+def _ancestors(session: Session, jurisdiction_id: int) -> set[int]:
+    """A jurisdiction and every one above it (the tree is four levels deep at most)."""
+    chain: set[int] = set()
+    current: int | None = jurisdiction_id
+    while current is not None and current not in chain:
+        chain.add(current)
+        current = session.scalar(
+            select(col(Jurisdiction.parent_id)).where(col(Jurisdiction.id) == current)
+        )
+    return chain
+
+
+def _check_locations(session: Session, user: User, location_ids: Iterable[int]) -> None:
+    if user.jurisdiction_id is None:
+        return
+    rows = session.execute(
+        select(col(Location.code), col(Location.jurisdiction_id)).where(
+            col(Location.id).in_(set(location_ids)),
+            col(Location.kind) == LocationKind.DEPOT.value,
+        )
+    ).all()
+    for code, owner in rows:
+        if owner is None or user.jurisdiction_id not in _ancestors(session, owner):
+            raise OutOfScope(
+                "depot",
+                f"depot {code} is not in {user.username}'s jurisdiction; its owner's "
+                "people post there",
+            )
+
+
+def check_depots(session: Session, user: User, depots: Sequence[str]) -> None:
+    """Refuse (OutOfScope) unless `user` may post at every one of `depots`."""
+    if user.jurisdiction_id is None:
+        return
+    ids = [depot_by_code(session, d).id for d in depots]
+    _check_locations(session, user, [i for i in ids if i is not None])
+
+
+def check_plan(session: Session, user: User, document: Mapping[str, Any]) -> None:
+    """Refuse (OutOfScope) unless every ledger depot a plan's loads leave from is `user`'s
+    (depots the ledger does not know are outside depots, not the ledger's stock)."""
+    if user.jurisdiction_id is None:
+        return
+    codes = {load.depot for load in read_plan(document).loads}
+    ids = session.scalars(
+        select(col(Location.id)).where(
+            col(Location.code).in_(codes), col(Location.kind) == LocationKind.DEPOT.value
+        )
+    ).all()
+    _check_locations(session, user, [i for i in ids if i is not None])
+
+
+def check_document(session: Session, user: User, number: str) -> None:
+    """Refuse (OutOfScope) unless every depot a document moved stock at is `user`'s."""
+    if user.jurisdiction_id is None:
+        return
+    ids = session.scalars(
+        select(col(Movement.location_id))
+        .join(Document, col(Document.id) == col(Movement.document_id))
+        .where(col(Document.number) == number)
+    ).all()
+    _check_locations(session, user, ids)

@@ -1,0 +1,240 @@
+"""Plan jobs: the one writer of `plan_job` rows, from request to result to approval.
+
+A job is queued by a request, run by the server's background runner (which reports
+progress here), and ends done (with the plan document), failed (with why), cancelled (by a
+user) or lost (the server stopped first: `mark_lost` at start-up). Approving a done job
+hands its plan document to `dispatch.approve`, in the caller's transaction, and records the
+dispatch plan's number on the job.
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlmodel import Session, col
+
+from supply.db import utcnow
+from supply.errors import Conflict, InvalidInput, NotFound
+from supply.models import JobStatus, PlanJob, User
+from supply.services import dispatch
+from supply.services.dispatch.approval import Approval
+from supply.services.jurisdictions import check_plan
+from supply.services.stock import Meta
+
+_SCENARIO_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+PROGRESS_MAX = 500
+ERROR_MAX = 2000
+
+
+def scenario_folder(root: Path, name: str) -> Path:
+    """The folder of scenario `name` under `root` (the server's scenarios), refusing any
+    name that is not a plain folder name, so a request cannot reach elsewhere on disk.
+
+    Raises
+    ------
+    InvalidInput
+        Not a folder name, or no scenario of that name.
+    """
+    if not _SCENARIO_NAME.fullmatch(name):
+        raise InvalidInput("scenario", "a scenario's folder name: letters, digits, '-' and '_'")
+    folder = root / name
+    if not (folder / "scenario.yaml").is_file():
+        raise NotFound("scenario", name)
+    return folder
+
+
+def create_job(
+    session: Session,
+    *,
+    scenario: str,
+    scenarios_root: Path,
+    from_ledger: bool,
+    routes: bool,
+    time_limit_s: float | None,
+    deadline_hours: float | None,
+    requested_by: str,
+) -> PlanJob:
+    """Queue a plan of a scenario; the caller's runner starts it once this is committed."""
+    scenario_folder(scenarios_root, scenario)
+    if time_limit_s is not None and not 0 < time_limit_s <= 3600:
+        raise InvalidInput("time_limit_s", "between 0 and 3,600 seconds")
+    if deadline_hours is not None and not 0 < deadline_hours <= 240:
+        raise InvalidInput("deadline_hours", "between 0 and 240 hours")
+    job = PlanJob(
+        status=JobStatus.QUEUED.value,
+        scenario=scenario,
+        from_ledger=from_ledger,
+        routes=routes,
+        time_limit_s=time_limit_s,
+        deadline_hours=deadline_hours,
+        requested_by=requested_by,
+        created_at=utcnow(),
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def job_by_id(session: Session, job_id: int, *, lock: bool = False) -> PlanJob:
+    stmt = select(PlanJob).where(col(PlanJob.id) == job_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    job = session.scalars(stmt).first()
+    if job is None:
+        raise NotFound("plan job", str(job_id))
+    return job
+
+
+def list_jobs(session: Session) -> list[PlanJob]:
+    return list(session.scalars(select(PlanJob).order_by(col(PlanJob.id))))
+
+
+def plan_document(session: Session, job_id: int) -> dict[str, object]:
+    """The plan document a done job made.
+
+    Raises
+    ------
+    Conflict
+        The job has not made one (queued, running, failed or lost).
+    """
+    job = job_by_id(session, job_id)
+    if job.plan_json is None:
+        raise Conflict("plan job", f"job {job_id} is {job.status}; it has no plan")
+    document: dict[str, object] = json.loads(job.plan_json)
+    return document
+
+
+def _move(session: Session, job_id: int, frm: tuple[JobStatus, ...], **values: object) -> bool:
+    """Set a job's fields if it is in one of `frm` (conditional: a job marked lost by a
+    restart stays lost even if a runner of the old process still reports)."""
+    result = session.execute(
+        update(PlanJob)
+        .where(col(PlanJob.id) == job_id, col(PlanJob.status).in_([s.value for s in frm]))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def start(session: Session, job_id: int) -> bool:
+    """Mark a queued job running; False if it is no longer queued."""
+    return _move(
+        session,
+        job_id,
+        (JobStatus.QUEUED,),
+        status=JobStatus.RUNNING.value,
+        started_at=utcnow(),
+    )
+
+
+def report_progress(session: Session, job_id: int, message: str) -> None:
+    _move(
+        session,
+        job_id,
+        (JobStatus.RUNNING,),
+        progress=message[:PROGRESS_MAX],
+        progress_count=col(PlanJob.progress_count) + 1,
+    )
+
+
+def finish(session: Session, job_id: int, *, plan_json: str, summary: str) -> None:
+    _move(
+        session,
+        job_id,
+        (JobStatus.RUNNING,),
+        status=JobStatus.DONE.value,
+        finished_at=utcnow(),
+        plan_json=plan_json,
+        progress=summary[:PROGRESS_MAX],
+    )
+
+
+def fail(session: Session, job_id: int, error: str) -> None:
+    _move(
+        session,
+        job_id,
+        (JobStatus.QUEUED, JobStatus.RUNNING),
+        status=JobStatus.FAILED.value,
+        finished_at=utcnow(),
+        error=error[:ERROR_MAX],
+    )
+
+
+def cancel(session: Session, job_id: int, *, user: User) -> PlanJob:
+    """Cancel a queued or running job. A queued one never starts; a running one cannot be
+    stopped mid-solve, so it is marked cancelled at once and its result is discarded when
+    the planner returns (within the job's time limit).
+
+    Raises
+    ------
+    NotFound
+        No such job.
+    Conflict
+        The job has already ended (done, failed, lost or cancelled).
+    """
+    job = job_by_id(session, job_id, lock=True)
+    stopped = _move(
+        session,
+        job_id,
+        (JobStatus.QUEUED, JobStatus.RUNNING),
+        status=JobStatus.CANCELLED.value,
+        finished_at=utcnow(),
+        error=f"cancelled by {user.username}",
+    )
+    if not stopped:
+        raise Conflict(
+            "plan job", f"job {job_id} is {job.status}; only a queued or running one is cancelled"
+        )
+    session.refresh(job)
+    return job
+
+
+def mark_lost(session: Session) -> int:
+    """At a server's start: every job still queued or running was lost with the process
+    that ran it; say so on each. Returns how many."""
+    result = session.execute(
+        update(PlanJob)
+        .where(col(PlanJob.status).in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]))
+        .values(
+            status=JobStatus.LOST.value,
+            finished_at=utcnow(),
+            error="the server stopped before this plan finished; start it again",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class JobApproval:
+    job_id: int
+    approval: Approval
+
+
+def approve_job(session: Session, job_id: int, *, user: User) -> JobApproval:
+    """Approve a finished job's plan through `dispatch.approve` (all or nothing), as `user`.
+
+    Raises
+    ------
+    NotFound
+        No such job.
+    OutOfScope
+        The plan's loads leave from depots outside `user`'s jurisdiction.
+    Conflict
+        The job has no plan (not done) or was approved already; or dispatch refuses
+        (stock moved since the plan was made, and the like).
+    """
+    job = job_by_id(session, job_id, lock=True)
+    if job.status != JobStatus.DONE or job.plan_json is None:
+        raise Conflict("plan job", f"job {job_id} is {job.status}; only a done plan is approved")
+    if job.approved_as is not None:
+        raise Conflict("plan job", f"job {job_id} was approved already as {job.approved_as}")
+    document = json.loads(job.plan_json)
+    check_plan(session, user, document)
+    approval = dispatch.approve(session, document, meta=Meta(actor=user.username))
+    job.approved_as = approval.number
+    session.add(job)
+    session.flush()
+    return JobApproval(job_id=job_id, approval=approval)

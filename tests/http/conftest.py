@@ -1,0 +1,124 @@
+"""Fixtures for the HTTP API: a fresh database per test (SQLite, and PostgreSQL when
+TEST_DATABASE_URL is set), committed for real so concurrent requests see each other,
+a user of every role, and a TestClient per caller."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from api.http import create_app
+from api.http.auth import issue_access_token
+from supply.db import read_scope, session_scope
+from supply.models import Role, Tier
+from supply.services import stock, users
+from supply.settings import Settings
+from tests.conftest import BACKENDS, PG_URL, create_schema, drop_pg_schema, fresh_engine
+from tests.factories import make_depot, make_item
+
+SECRET = "test-secret-" + "x" * 32
+#: The server's scenarios in these tests: tests/data (`tiny` plans in a second or two).
+DATA = Path(__file__).resolve().parents[1] / "data"
+ADMIN_PASSWORD = "admin-pass-1"
+#: An expiry date no test run will reach.
+LATE = "2099-12-31"
+
+
+@dataclass
+class Api:
+    """The app over a fresh ledger, and a bearer token for a user of each role."""
+
+    app: FastAPI
+    engine: Engine
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def client(self, role: str | None = None) -> TestClient:
+        """A client sending `role`'s token (none: anonymous); one per thread."""
+        headers = {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+        return TestClient(self.app, headers=headers, raise_server_exceptions=False)
+
+    def read(self) -> Session:
+        return Session(self.engine)
+
+
+def _seed(session: Session) -> None:
+    """A user per role (the admin with a password), WATER and TENT, and two depots."""
+    users.add_user(session, username="admin", role=Role.ADMIN, password=ADMIN_PASSWORD)
+    for role in Role:
+        if role is not Role.ADMIN:
+            users.add_user(session, username=role.value, role=role, password=None)
+    make_item(session, "WATER")
+    make_item(session, "TENT", shelf_life_days=None)
+    make_depot(session, "CITY", Tier.CITY)
+    make_depot(session, "COUNTY", parent="CITY")
+
+
+@pytest.fixture(params=BACKENDS)
+def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
+    engine = fresh_engine(request.param, tmp_path, "http")
+    create_schema(engine)
+    with session_scope(engine) as session:
+        _seed(session)
+    url = str(engine.url) if request.param == "sqlite" else (PG_URL or "")
+    # By its environment name: the field's alias is what the settings read.
+    settings = Settings(
+        database_url=url, **{"RELIEF_JWT_SECRET": SECRET, "RELIEF_SCENARIOS_DIR": str(DATA)}
+    )
+    assert settings.jwt_secret == SECRET
+    app = create_app(settings, engine=engine)
+    made = Api(app=app, engine=engine)
+    for role in Role:
+        name = "admin" if role is Role.ADMIN else role.value
+        made.tokens[role.value] = issue_access_token(
+            name, role.value, secret=SECRET, minutes=5
+        ).token
+    yield made
+    made.app.state.relief.runner.shutdown()
+    engine.dispose()
+    if request.param == "postgresql":
+        drop_pg_schema("relief_test_http")
+
+
+def receive(api: Api, qty: int, *, lot: str = "W1", depot: str = "COUNTY") -> str:
+    """Stock for a test, through the service (not the API under test)."""
+    with session_scope(api.engine) as session:
+        return stock.receive(
+            session,
+            depot=depot,
+            item="WATER",
+            qty=qty,
+            lot=lot,
+            expires_on=date.fromisoformat(LATE),
+            meta=stock.Meta(actor="test"),
+        ).number
+
+
+def on_hand(api: Api, *, depot: str = "COUNTY", item: str = "WATER") -> int:
+    from supply.services.balances import balances
+
+    with read_scope(api.engine) as session:
+        return sum(r.on_hand for r in balances(session, depot=depot, item=item))
+
+
+def document_count(api: Api) -> int:
+    from sqlalchemy import func, select
+
+    from supply.models import Document
+
+    with read_scope(api.engine) as session:
+        return int(session.scalar(select(func.count()).select_from(Document)) or 0)
+
+
+def is_problem(response: httpx.Response, status: int) -> bool:
+    return (
+        response.status_code == status
+        and response.headers["content-type"].startswith("application/problem+json")
+        and response.json()["status"] == status
+    )

@@ -1,0 +1,29 @@
+"""`python -m bench api` runs a real server and a bounded load on SQLite, and reports every
+phase with no error (figures are not asserted: they depend on the machine's load)."""
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import api as bench_api
+
+
+def test_bench_api_reports_each_phase_without_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two operations x two client counts, every request answered 2xx."""
+    args = argparse.Namespace(
+        pg=None, clients=[1, 2], requests=3, workers=1, json_out=tmp_path / "api.json"
+    )
+    assert bench_api.run(args) == 0
+    document = json.loads((tmp_path / "api.json").read_text(encoding="utf-8"))
+    phases = [(r["operation"], r["clients"], r["n"], r["errors"]) for r in document["results"]]
+    assert phases == [
+        ("balance query", 1, 3, 0),
+        ("balance query", 2, 6, 0),
+        ("single issue", 1, 3, 0),
+        ("single issue", 2, 6, 0),
+    ]
+    assert "HTTP API over loopback" in capsys.readouterr().out
