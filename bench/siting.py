@@ -128,6 +128,9 @@ def synthetic_set(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=120.0, help="Siting time limit.")
+    parser.add_argument(
+        "--rounds", type=int, default=30, help="Benders rounds at most (the work bound)."
+    )
     parser.add_argument("--sweep", type=int, default=200, help="Scenarios in the sweep (0: skip).")
     parser.add_argument("--skip-model", action="store_true", help="Only the sweep.")
 
@@ -139,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.skip_model:
         sset = synthetic_set()
         started = time.perf_counter()
-        result = solve_siting(sset, SitingParams(relative_gap=0.01), time_limit_s=args.seconds)
+        params = SitingParams(relative_gap=0.01, max_rounds=args.rounds)
+        result = solve_siting(sset, params, time_limit_s=args.seconds)
         wall = time.perf_counter() - started
         met = result.gap is not None and result.gap <= 0.01 and wall <= 120
         ok &= met
