@@ -24,6 +24,7 @@ limit only stops a run that would overrun it, and says so (`FirstStage.clock_cut
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,12 +85,16 @@ def benders(
     time_limit_s: float,
     max_rounds: int = 200,
     gap: float = 1e-3,
+    best_stock: Callable[[np.ndarray], np.ndarray | None] | None = None,
 ) -> FirstStage:
     """Multi-cut L-shaped rounds, LP phase then MIP phase, until the bound is within `gap`
     of the best first stage's relaxed value, `max_rounds` rounds, or the clock.
 
     `subproblems[s]` is scenario s's LP (maximising residents served) with its stock block
-    (fixed each round to the point cut at) and its served flags.
+    (fixed each round to the point cut at) and its served flags. `best_stock(opened)`, when
+    given, returns the best stock for a set of open sites (the extensive LP with the sites
+    fixed): each new set the MIP master proposes is then valued at its own best stock, and
+    cut there, which tells the master that set's true worth in one round.
     """
     started = time.perf_counter()
     probs = np.array([s.probability for s in sset.scenarios])
@@ -130,15 +135,19 @@ def benders(
     bound, best_value, rounds, lp_rounds = math.inf, -math.inf, 0, 0
     kept: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
     lp_phase, centre, lp_best, stall, previous = True, None, -math.inf, 0, math.inf
+    tried: set[bytes] = set()
     while rounds < max_rounds:
         if left() <= 0:
             clock = True
             break
         rounds += 1
-        m, open_, extra, stock, first = _master(
+        m, open_, _extra, stock, first = _master(
             sset, use, cuts, probs, objective, alpha, budget, tie, cost, caps, lp_phase
         )
-        master = m.solve(time_limit_s=max(left(), 0.5), relative_gap=MASTER_GAP, relax=lp_phase)
+        # the master's dual bound is what counts, so it need not be closer than the target
+        master = m.solve(
+            time_limit_s=max(left(), 0.5), relative_gap=max(MASTER_GAP, gap / 2), relax=lp_phase
+        )
         if not master.found:
             clock = clock or left() <= 0
             break
@@ -163,19 +172,22 @@ def benders(
             if close or stall >= STALL or rounds >= max_rounds // 2:
                 lp_phase = False
             continue
+        opened = np.rint(v[open_.start : open_.start + open_.size])
+        key = opened.astype(bool).tobytes()
+        if best_stock is not None and key not in tried:
+            tried.add(key)
+            best = best_stock(opened)
+            if best is not None:
+                cut_at(best)  # the tangent at the set's optimum: its worth, exactly
+                q = best
         whole = np.floor(q + 1e-6)
         at = cut_at(whole)
-        spent = v[first].copy()
-        spent[stock.start - open_.start : stock.start - open_.start + stock.size] = whole
-        value = _value(at.phis, probs, objective, alpha) - tie * float(cost @ spent)
+        storage = _storage(sset, opened, whole)
+        spent = float(cost @ np.concatenate([opened, storage, whole]))
+        value = _value(at.phis, probs, objective, alpha) - tie * spent
         if at.complete and value > best_value:  # rounds oscillate: keep the best first stage
             best_value = value
-            kept = (
-                np.rint(v[open_.start : open_.start + open_.size]),
-                v[extra.start : extra.start + extra.size].copy(),
-                whole,
-                at.marginal,
-            )
+            kept = (opened, storage, whole, at.marginal)
         if bound - best_value <= gap * max(abs(best_value), 1.0):
             break
     if kept is None:
@@ -187,6 +199,15 @@ def benders(
     return FirstStage(
         opened, extra_m3, whole, bound, rounds, marginal, best_value, lp_rounds, clock
     )
+
+
+def _storage(sset: SitingSet, opened: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """The m³ each open site must add for the stock: what the stock's volume needs beyond
+    the site's free space (the least it can pay for)."""
+    volume = np.array([it.unit_volume_m3 for it in sset.items])
+    free = np.array([c.free_m3 for c in sset.candidates]) * opened
+    used = whole.reshape(len(sset.candidates), -1) @ volume
+    return np.maximum(used - free, 0.0) + 0.0
 
 
 def _master(

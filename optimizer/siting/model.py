@@ -600,12 +600,27 @@ def _solve_decomposed(
     for d in data:
         m, stock, y, _residents = _scenario_model(sset, d, zero, zero, width, relaxed=True)
         subproblems.append((m, stock, y))
-    spent = time.perf_counter() - started
+    whole = _build(sset, data, Mode.COVERAGE, objective, alpha, budget, None, width, relaxed=True)
+    n_first = whole.stock.start + whole.stock.size - whole.open_.start
+
+    def best_stock(opened: np.ndarray) -> np.ndarray | None:
+        """The extensive LP (flags relaxed) with these sites open: their best stock."""
+        cols = whole.open_.at(np.arange(n_k))
+        whole.model.set_bounds(cols, opened, opened)
+        lp = whole.model.solve(time_limit_s=max(time_limit_s - elapsed(), 1.0), relax=True)
+        if not lp.found or lp.status != "optimal" or n_first <= 0:
+            return None
+        return lp.values[whole.stock.start : whole.stock.start + whole.stock.size]
+
+    def elapsed() -> float:
+        return time.perf_counter() - started
+
+    spent = elapsed()
     first = benders(
         sset, subproblems, usable(sset, data), objective=objective, alpha=alpha,
         budget=budget, tie=COST_TIE_RESIDENTS / max(budget, 1.0),
         time_limit_s=max(time_limit_s * BENDERS_SHARE - spent, 1.0),
-        max_rounds=params.max_rounds, gap=params.relative_gap / 2,
+        max_rounds=params.max_rounds, gap=params.relative_gap / 2, best_stock=best_stock,
     )  # fmt: skip
     probs = np.array([s.probability for s in sset.scenarios])
     outcomes, clock = [], first.clock_cut
