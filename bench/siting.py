@@ -152,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
         met = result.gap is not None and result.gap <= 0.01 and wall <= 120
         ok &= met
         report["model"] = {
-            "set": sset.name, "status": result.status.value, "gap": result.gap,
+            "set": sset.name, "status": result.status.value, "objective": result.objective,
+            "bound": result.bound, "gap": result.gap,
             "seconds": round(wall, 1), "size": result.size,
             "expected_served": round(result.expected_served, 1), "target": "gap ≤ 1 % in ≤ 120 s",
             "met": met,
