@@ -14,8 +14,11 @@ answer: the masters were MIPs of growing size, each jumping to a far corner of t
 space. The first phase therefore solves the master as an LP (sites open fractionally), and
 cuts at a point between its solution and a running centre of the points seen (in-out
 separation): cheap rounds whose cuts shape φ where the optimum is. The second phase solves
-the master as a MIP with those cuts, and each of its solutions (whole sites, stock rounded
-down) is both a cut point and a candidate first stage, valued by its subproblems.
+the master as a MIP with those cuts; each new set of sites it opens is given its own best
+stock (`best_stock`: the extensive LP with those sites fixed, 6 s on the benchmark), cut
+there and, rounded down, kept if it is the best first stage yet. Rounding the master's own
+stock instead kept 16,585 expected residents where the same three sites' best stock gives
+17,053: the cuts near a new set are too few for the master to place its stock well.
 
 The master's bound is an upper bound on the real optimum in either phase (everything in it
 is relaxed and every cut is valid). Rounds are bounded by count, not by the clock; the time
