@@ -14,6 +14,7 @@ import os
 import time
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -166,21 +167,25 @@ def run(args: argparse.Namespace) -> int:
             for k in range(4) for s in base.scenarios
         ))  # fmt: skip
         work = tasks(sset, None, time_limit_s=10)[: args.sweep]
-        runs = []
+        runs: list[dict[str, Any]] = []
         reference, same = None, True
         for attempt in range(args.repeat):
-            timing, load = {}, os.getloadavg()[0]
+            timing: dict[int, float] = {}
+            cut: dict[int, int] = {}
+            load = os.getloadavg()[0]
             for workers in (1, 2):
                 started = time.perf_counter()
                 results = sweep(work, workers=workers)
                 timing[workers] = time.perf_counter() - started
                 reference = reference or results
                 same &= results == reference  # the same answers whatever the workers
+                cut[workers] = sum(e.clock_cut for e in results)
             runs.append({
                 "attempt": attempt + 1, "load_average": round(load, 2),
                 "load_after": round(os.getloadavg()[0], 2),
                 "one_worker_s": round(timing[1], 1), "two_workers_s": round(timing[2], 1),
                 "speedup": round(timing[1] / timing[2], 2),
+                "plans_cut_by_the_clock": cut,  # a busy machine: such plans may differ
             })  # fmt: skip
             print(f"sweep {attempt + 1}: {len(work)} scenarios, 1 worker {timing[1]:.1f} s, "
                   f"2 workers {timing[2]:.1f} s: {timing[1] / timing[2]:.2f}× "

@@ -66,6 +66,7 @@ class Evaluation:
     residents_served: int
     units_unmet: int
     shipments: int
+    clock_cut: bool = False  # the plan's time limit stopped a solve: a rerun may differ
 
     @property
     def share(self) -> float:
@@ -156,6 +157,7 @@ def evaluate(task: EvalTask) -> Evaluation:
         residents_served=int(k["residents_served_on_time"]),
         units_unmet=int(sum(k["units_unmet"].values())),
         shipments=len(plan.shipments),
+        clock_cut=plan.clock_cut,
     )
 
 
