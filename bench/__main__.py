@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, str] = {
     "tours": "bench.tours",
     "facility": "bench.facility",
     "siting": "bench.siting",
+    "esups": "bench.esups",
     "cli": "bench.cli",
     "api": "bench.api",
 }

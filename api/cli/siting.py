@@ -69,6 +69,10 @@ def solve(
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds for the MIP.", min=0.1)
     ] = 60.0,
+    rounds: Annotated[
+        int,
+        typer.Option("--rounds", help="Benders rounds at most (large sets).", min=1),
+    ] = 200,
     as_json: Annotated[bool, typer.Option("--json", help="Print siting.json.")] = False,
 ) -> None:
     """Solve the two-stage model; write siting.json, sites.csv, stock.csv (quotas),
@@ -90,6 +94,7 @@ def solve(
             alpha=alpha,
             budget=budget,
             target=target,
+            max_rounds=rounds,
         )
         if params.mode == Mode.COST and (params.target or sset.target) is None:
             raise ValueError("--mode cost: needs --target-coverage or a target in siting.yaml")
@@ -97,6 +102,11 @@ def solve(
         fail(" ".join(str(exc).split()))
     with err_console.status("solving the siting model", spinner="dots"):
         result = solve_siting(sset, params, time_limit_s=time_limit)
+    if result.size.get("clock_cut"):
+        err_console.print(
+            f"note: the time limit ({time_limit:g} s) stopped the search before its rounds "
+            "or its gap; a longer --time-limit may give a better answer"
+        )
     doc = document(result, sset)
     out.mkdir(parents=True, exist_ok=True)
     (out / "siting.json").write_text(json.dumps(doc, ensure_ascii=False, indent=2), "utf-8")

@@ -2,32 +2,56 @@
 
 Master: the first stage (sites open, storage added, stock per site and item; stock taken
 as continuous) and one value θ_s per scenario, bounded above by cuts. Subproblem s: the
-scenario's second stage as an LP (served flags relaxed, shelters grouped over their most
-shuttles: a relaxation) with the stock fixed; its value φ_s(q) is concave in the stock, and
-the reduced costs of the fixed stock columns give the cut θ_s ≤ φ_s(q̄) + g·(q − q̄). One
-cut per scenario per round (multi-cut), each subproblem re-solved from its last basis.
+scenario's second stage as an LP (served flags relaxed; shelters in exact groups, unless
+told to group them over their most shuttles: a relaxation) with the stock fixed; its value
+φ_s(q) is concave in the stock, and the reduced costs of the fixed stock columns give the
+cut θ_s ≤ φ_s(q̄) + g·(q − q̄), valid at every q. One cut per scenario per round (multi-cut),
+each subproblem re-solved from its last basis.
 
-The master's bound is an upper bound on the real optimum (everything in it is relaxed).
-The best round's sites and stock (rounded down to whole units) are then planned per
-scenario with whole served flags over the groups' fewest shuttles (every plan works), which
-gives the solution and its value; the gap is measured between the two.
+Why two phases and a stabilised point. Cutting at the master's own solutions (Kelley) spent
+32 rounds and 75 s on the 30 × 50 × 200 benchmark with the bound still 15 % above the
+answer: the masters were MIPs of growing size, each jumping to a far corner of the stock
+space. The first phase therefore solves the master as an LP (sites open fractionally), and
+cuts at a point between its solution and a running centre of the points seen (in-out
+separation): cheap rounds whose cuts shape φ where the optimum is. The second phase solves
+the master as a MIP with those cuts; each new set of sites it opens is given its own best
+stock (`best_stock`: the extensive LP with those sites fixed, 6 s on the benchmark), cut
+there and, rounded down, kept if it is the best first stage yet. Rounding the master's own
+stock instead kept 16,585 expected residents where the same three sites' best stock gives
+17,053: the cuts near a new set are too few for the master to place its stock well.
+
+The master's bound is an upper bound on the real optimum in either phase (everything in it
+is relaxed and every cut is valid). Rounds are bounded by count, not by the clock; the time
+limit only stops a run that would overrun it, and says so (`FirstStage.clock_cut`).
 """
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from optimizer.siting.lp import Block, LpHandle, SparseModel
 from optimizer.siting.problem import Objective, SitingSet
-from optimizer.siting.stages import first_stage_cost, first_stage_rows
+from optimizer.siting.stages import (
+    Usable,
+    first_stage_cost,
+    first_stage_rows,
+    site_budget_rows,
+    usable_rows,
+)
 
-#: Rounds stop when the master's bound is within this of the relaxed value found.
-CUT_GAP = 1e-3
 #: The master MIP's own gap: its dual bound is what the bound uses, so a loose gap costs
 #: nothing in validity; solving each master to 1e-6 took 1.8 s a round on the benchmark.
 MASTER_GAP = 1e-3
+#: In-out separation: the share of the master's point in the cut point (the rest is the
+#: centre's), and the share of the new cut point in the next centre.
+IN_OUT = 0.5
+#: The LP phase ends when its bound is within this share of its best value, or after
+#: `STALL` rounds without a better bound.
+LP_PHASE_GAP = 1e-3
+STALL = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,112 +61,201 @@ class FirstStage:
     stock: np.ndarray  # (K × I,) whole units
     bound: float  # upper bound on the objective (expected or CVaR residents − tie × cost)
     rounds: int
-    marginal: np.ndarray  # (K × I,) expected residents per unit more stock, last round
+    marginal: np.ndarray  # (K × I,) expected residents per unit more stock, at the kept point
+    value: float = -math.inf  # the subproblems' value at the kept first stage (relaxed flags)
+    lp_rounds: int = 0
+    clock_cut: bool = False
+
+
+@dataclass(slots=True)
+class _Round:
+    """What the subproblems said at one point: values, cuts and the expected marginal."""
+
+    phis: np.ndarray
+    marginal: np.ndarray
+    complete: bool
 
 
 def benders(
     sset: SitingSet,
     subproblems: list[tuple[SparseModel, Block, Block]],
-    most: np.ndarray,
+    use: Usable,
     *,
     objective: Objective,
     alpha: float,
     budget: float,
     tie: float,
     time_limit_s: float,
+    max_rounds: int = 200,
+    gap: float = 1e-3,
+    best_stock: Callable[[np.ndarray], np.ndarray | None] | None = None,
 ) -> FirstStage:
-    """Multi-cut L-shaped rounds until the bound meets the relaxed value or time runs out.
+    """Multi-cut L-shaped rounds, LP phase then MIP phase, until the bound is within `gap`
+    of the best first stage's relaxed value, `max_rounds` rounds, or the clock.
 
     `subproblems[s]` is scenario s's LP (maximising residents served) with its stock block
-    (fixed each round to the master's stock) and its served flags.
+    (fixed each round to the point cut at) and its served flags. `best_stock(opened)`, when
+    given, returns the best stock for a set of open sites (the extensive LP with the sites
+    fixed): each new set the MIP master proposes is then valued at its own best stock, and
+    cut there, which tells the master that set's true worth in one round.
     """
     started = time.perf_counter()
     probs = np.array([s.probability for s in sset.scenarios])
     n_s = len(subproblems)
+    n_k, n_i = len(sset.candidates), len(sset.items)
     cost = first_stage_cost(sset)
     handles = [LpHandle(model) for model, _, _ in subproblems]
     cuts: list[tuple[int, float, np.ndarray]] = []  # scenario, value at zero stock, slope
     # a scenario serves at most its residents: the cap keeps the first masters bounded
     caps = np.array([_residents_cap(model, y) for model, _, y in subproblems])
-    bound, best_value, rounds = math.inf, -math.inf, 0
-    values = None
-    kept, kept_marginal = np.zeros(0), np.zeros(0)
-    # first cuts at every site stocked to the most any scenario needs: concave φ_s makes a
-    # cut there valid everywhere, and it tells the first master what stock is worth
-    full = np.tile(most, len(sset.candidates))
-    for s, (_model, sub_stock, _y) in enumerate(subproblems):
-        cols = sub_stock.at(np.arange(sub_stock.size))
-        sol = handles[s].solve(cols, full, full, time_limit_s)
-        if sol.found and len(sol.reduced):
-            slope = sol.reduced[cols]
-            cuts.append((s, sol.objective - float(slope @ full), slope))
-    while True:
-        rounds += 1
-        m = SparseModel(maximize=True)
-        open_, extra, stock = first_stage_rows(m, sset, most, whole_stock=False)
-        theta = m.variables(n_s, lo=0.0, hi=caps)
-        first = np.arange(open_.start, stock.start + stock.size)
-        row = m.rows(-math.inf, budget, 1)[0]
-        paid = np.flatnonzero(cost)
-        m.terms(np.full(len(paid), row), first[paid], cost[paid])
-        for s, at_zero, slope in cuts:
-            r = m.rows(-math.inf, at_zero, 1)[0]
-            m.terms(np.array([r]), np.array([theta.start + s]), 1.0)
-            nz = np.flatnonzero(slope)
-            m.terms(np.full(len(nz), r), stock.at(nz), -slope[nz])
-        objective_vec = np.concatenate(m.cost)
-        if objective == Objective.EXPECTED:
-            objective_vec[theta.at(np.arange(n_s))] = probs
-            m.cost = [objective_vec]
-        else:
-            m.cost = [objective_vec]
-            eta = m.variables(1, lo=-math.inf, hi=math.inf, objective=1.0)
-            short = m.variables(n_s, lo=0.0, hi=math.inf, objective=-probs / alpha)
-            rows = m.rows(0.0, math.inf, n_s)
-            m.terms(rows, theta.at(np.arange(n_s)), 1.0)
-            m.terms(rows, short.at(np.arange(n_s)), 1.0)
-            m.terms(rows, np.full(n_s, eta.start), -1.0)
-        vec = np.concatenate(m.cost)
-        vec[first[paid]] -= tie * cost[paid]
-        m.cost = [vec]
-        left = time_limit_s - (time.perf_counter() - started)
-        master = m.solve(time_limit_s=max(left, 0.5), relative_gap=MASTER_GAP)
-        if not master.found:
-            break
-        bound = min(bound, master.bound)
-        values = master.values
-        q = values[stock.start : stock.start + stock.size]
-        phis = np.zeros(n_s)
-        marginal = np.zeros(stock.size)
+    clock = False
+
+    def left() -> float:
+        return time_limit_s - (time.perf_counter() - started)
+
+    def cut_at(q: np.ndarray) -> _Round:
+        nonlocal clock
+        phis, marginal = np.zeros(n_s), np.zeros(len(q))
+        complete = True
         for s, ((_model, sub_stock, _y), handle) in enumerate(
             zip(subproblems, handles, strict=True)
         ):
             cols = sub_stock.at(np.arange(sub_stock.size))
-            sol = handle.solve(cols, q, q, max(left, 0.5))
+            sol = handle.solve(cols, q, q, max(left(), 0.5))
             if not sol.found or not len(sol.reduced):
+                complete = False  # no cut, and no value to trust at this point
+                clock = clock or left() <= 0
                 continue
             slope = sol.reduced[cols]
             marginal += probs[s] * slope
             phis[s] = sol.objective
             cuts.append((s, sol.objective - float(slope @ q), slope))
-        value = _value(phis, probs, objective, alpha) - tie * float(cost @ values[first])
-        if value > best_value:  # rounds oscillate: keep the best first stage seen
-            best_value, kept, kept_marginal = value, values.copy(), marginal.copy()
-        spent = time.perf_counter() - started
-        if bound - best_value <= CUT_GAP * max(abs(best_value), 1.0) or spent > time_limit_s:
+        return _Round(phis, marginal, complete)
+
+    # first cuts at every site stocked to the most any scenario needs: concave φ_s makes a
+    # cut there valid everywhere, and it tells the first master what stock is worth
+    cut_at(use.units)
+    bound, best_value, rounds, lp_rounds = math.inf, -math.inf, 0, 0
+    kept: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    lp_phase, centre, lp_best, stall, previous = True, None, -math.inf, 0, math.inf
+    tried: set[bytes] = set()
+    while rounds < max_rounds:
+        if left() <= 0:
+            clock = True
             break
-    if values is None or not len(kept):
-        n_k, n_i = len(sset.candidates), len(sset.items)
+        rounds += 1
+        m, open_, _extra, stock, first = _master(
+            sset, use, cuts, probs, objective, alpha, budget, tie, cost, caps, lp_phase
+        )
+        # the master's dual bound is what counts, so it need not be closer than the target
+        master = m.solve(
+            time_limit_s=max(left(), 0.5), relative_gap=max(MASTER_GAP, gap / 2), relax=lp_phase
+        )
+        if not master.found:
+            clock = clock or left() <= 0
+            break
+        if master.status == "optimal" or not lp_phase:
+            bound = min(bound, master.bound if not lp_phase else master.objective)
+        v = master.values
+        q = v[stock.start : stock.start + stock.size]
+        if lp_phase:
+            lp_rounds += 1
+            centre = q if centre is None else centre
+            point = IN_OUT * q + (1 - IN_OUT) * centre
+            at = cut_at(point)
+            centre = 0.5 * (centre + point)
+            if at.complete:  # the tie term at the master's sites: only steers the switch
+                value = _value(at.phis, probs, objective, alpha) - tie * float(cost @ v[first])
+                lp_best = max(lp_best, value)
+            better = math.isinf(previous) or master.objective < previous - 1e-6 * abs(previous)
+            stall = 0 if better else stall + 1
+            previous = master.objective
+            close = bound - lp_best <= LP_PHASE_GAP * max(abs(lp_best), 1.0)
+            # half the rounds at most: only the MIP phase yields first stages to keep
+            if close or stall >= STALL or rounds >= max_rounds // 2:
+                lp_phase = False
+            continue
+        opened = np.rint(v[open_.start : open_.start + open_.size])
+        key = opened.astype(bool).tobytes()
+        if best_stock is not None and key not in tried:
+            tried.add(key)
+            best = best_stock(opened)
+            if best is not None:
+                cut_at(best)  # the tangent at the set's optimum: its worth, exactly
+                q = best
+        whole = np.floor(q + 1e-6)
+        at = cut_at(whole)
+        storage = _storage(sset, opened, whole)
+        spent = float(cost @ np.concatenate([opened, storage, whole]))
+        value = _value(at.phis, probs, objective, alpha) - tie * spent
+        if at.complete and value > best_value:  # rounds oscillate: keep the best first stage
+            best_value = value
+            kept = (opened, storage, whole, at.marginal)
+        if bound - best_value <= gap * max(abs(best_value), 1.0):
+            break
+    if kept is None:
         empty = np.zeros(n_k * n_i)
-        return FirstStage(np.zeros(n_k), np.zeros(n_k), empty, bound, rounds, empty)
+        return FirstStage(
+            np.zeros(n_k), np.zeros(n_k), empty, bound, rounds, empty, -math.inf, lp_rounds, clock
+        )
+    opened, extra_m3, whole, marginal = kept
     return FirstStage(
-        np.rint(kept[open_.start : open_.start + open_.size]),
-        kept[extra.start : extra.start + extra.size],
-        np.floor(kept[stock.start : stock.start + stock.size] + 1e-6),
-        bound,
-        rounds,
-        kept_marginal,
+        opened, extra_m3, whole, bound, rounds, marginal, best_value, lp_rounds, clock
     )
+
+
+def _storage(sset: SitingSet, opened: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """The m³ each open site must add for the stock: what the stock's volume needs beyond
+    the site's free space (the least it can pay for)."""
+    volume = np.array([it.unit_volume_m3 for it in sset.items])
+    free = np.array([c.free_m3 for c in sset.candidates]) * opened
+    used = whole.reshape(len(sset.candidates), -1) @ volume
+    return np.maximum(used - free, 0.0) + 0.0
+
+
+def _master(
+    sset: SitingSet,
+    use: Usable,
+    cuts: list[tuple[int, float, np.ndarray]],
+    probs: np.ndarray,
+    objective: Objective,
+    alpha: float,
+    budget: float,
+    tie: float,
+    cost: np.ndarray,
+    caps: np.ndarray,
+    relaxed: bool,
+) -> tuple[SparseModel, Block, Block, Block, np.ndarray]:
+    """The master over the cuts so far: first stage, θ per scenario, the objective."""
+    n_s = len(probs)
+    m = SparseModel(maximize=True)
+    open_, extra, stock = first_stage_rows(m, sset, use.units, whole_stock=False)
+    site_budget_rows(m, sset, open_, extra, stock, budget)
+    usable_rows(m, open_, stock, use)
+    theta = m.variables(n_s, lo=0.0, hi=caps)
+    first = np.arange(open_.start, stock.start + stock.size)
+    paid = np.flatnonzero(cost)
+    for s, at_zero, slope in cuts:
+        r = m.rows(-math.inf, at_zero, 1)[0]
+        m.terms(np.array([r]), np.array([theta.start + s]), 1.0)
+        nz = np.flatnonzero(slope)
+        m.terms(np.full(len(nz), r), stock.at(nz), -slope[nz])
+    vec = np.concatenate(m.cost)
+    if objective == Objective.EXPECTED:
+        vec[theta.at(np.arange(n_s))] = probs
+        m.cost = [vec]
+    else:
+        m.cost = [vec]
+        eta = m.variables(1, lo=-math.inf, hi=math.inf, objective=1.0)
+        short = m.variables(n_s, lo=0.0, hi=math.inf, objective=-probs / alpha)
+        rows = m.rows(0.0, math.inf, n_s)
+        m.terms(rows, theta.at(np.arange(n_s)), 1.0)
+        m.terms(rows, short.at(np.arange(n_s)), 1.0)
+        m.terms(rows, np.full(n_s, eta.start), -1.0)
+    vec = np.concatenate(m.cost)
+    vec[first[paid]] -= tie * cost[paid]
+    m.cost = [vec]
+    return m, open_, extra, stock, first
 
 
 def _residents_cap(model: SparseModel, y: Block) -> float:

@@ -3,7 +3,7 @@
 from dataclasses import replace
 
 from optimizer.allocate import solve_allocation
-from optimizer.siting.evaluate import Network, apply_network, evaluate, sweep, tasks
+from optimizer.siting.evaluate import Network, apply_network, batches, evaluate, sweep, tasks
 from scenarios.scenario import SCENARIOS_DIR
 from scenarios.siting_set import load_set
 
@@ -50,3 +50,15 @@ def test_sweep_keeps_the_tasks_order() -> None:
     first = tasks(sset, None, time_limit_s=10)[0]
     work = [replace(first, scenario=f"s{k}") for k in range(3)]
     assert [e.scenario for e in sweep(work, workers=1, processes=False)] == ["s0", "s1", "s2"]
+
+
+def test_batches_are_contiguous_nearly_equal_and_keep_the_order() -> None:
+    """Ten tasks in four batches: sizes 3, 3, 2, 2, in order; never more batches than
+    tasks."""
+    sset = load_set(SET)
+    first = tasks(sset, None, time_limit_s=10)[0]
+    work = [replace(first, scenario=f"s{k}") for k in range(10)]
+    cut = batches(work, 4)
+    assert [len(b) for b in cut] == [3, 3, 2, 2]
+    assert [t.scenario for b in cut for t in b] == [t.scenario for t in work]
+    assert len(batches(work[:2], 8)) == 2
