@@ -38,6 +38,20 @@ def _known_kind(session: Session, loc: Location) -> None:
     cache[loc.id] = loc.kind in GUARDED_KINDS  # type: ignore[index]
 
 
+def active_depot_ids(session: Session) -> dict[str, int]:
+    """Every active depot's id by code, in one query, for work that names many depots (a
+    bulk import); the ledger is told they are physical locations, so it does not ask."""
+    rows = session.execute(
+        select(col(Location.code), col(Location.id)).where(
+            col(Location.kind) == LocationKind.DEPOT.value, col(Location.active).is_(True)
+        )
+    ).tuples()
+    ids = dict(rows.all())
+    cache: dict[int, bool] = session.info.setdefault("guarded_locations", {})
+    cache.update(dict.fromkeys(ids.values(), LocationKind.DEPOT in GUARDED_KINDS))
+    return ids
+
+
 def active_depot(session: Session, code: str, *, field: str = "depot") -> Location:
     loc = depot_by_code(session, code, field=field)
     if not loc.active:
