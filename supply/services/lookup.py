@@ -45,8 +45,8 @@ def active_depot_ids(session: Session) -> dict[str, int]:
         select(col(Location.code), col(Location.id)).where(
             col(Location.kind) == LocationKind.DEPOT.value, col(Location.active).is_(True)
         )
-    ).tuples()
-    ids = dict(rows.all())
+    )
+    ids: dict[str, int] = dict(rows.all())
     cache: dict[int, bool] = session.info.setdefault("guarded_locations", {})
     cache.update(dict.fromkeys(ids.values(), LocationKind.DEPOT in GUARDED_KINDS))
     return ids
