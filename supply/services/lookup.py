@@ -1,9 +1,11 @@
 """Finding ledger rows by the codes keepers use, with errors that name the code."""
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from supply.db import dialect_insert
@@ -34,6 +36,20 @@ def _known_kind(session: Session, loc: Location) -> None:
     posting does not ask the database again (a location's kind never changes)."""
     cache: dict[int, bool] = session.info.setdefault("guarded_locations", {})
     cache[loc.id] = loc.kind in GUARDED_KINDS  # type: ignore[index]
+
+
+def active_depot_ids(session: Session) -> dict[str, int]:
+    """Every active depot's id by code, in one query, for work that names many depots (a
+    bulk import); the ledger is told they are physical locations, so it does not ask."""
+    rows = session.execute(
+        select(col(Location.code), col(Location.id)).where(
+            col(Location.kind) == LocationKind.DEPOT.value, col(Location.active).is_(True)
+        )
+    )
+    ids: dict[str, int] = dict(rows.all())
+    cache: dict[int, bool] = session.info.setdefault("guarded_locations", {})
+    cache.update(dict.fromkeys(ids.values(), LocationKind.DEPOT in GUARDED_KINDS))
+    return ids
 
 
 def active_depot(session: Session, code: str, *, field: str = "depot") -> Location:
@@ -67,6 +83,66 @@ def virtual(session: Session, kind: LocationKind) -> Location:
     return loc
 
 
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """What a keeper's single post names, found together: the active depot, the item, the
+    lot's batch (None when the lot is new to the item) and the virtual location on the
+    other side of the document."""
+
+    depot: Location
+    item: Item
+    batch: Batch | None
+    other: Location
+
+
+def posting(
+    session: Session, *, depot: str, item: str, lot: str | None, other: LocationKind
+) -> Posting:
+    """The rows of `Posting` in one statement instead of four: on a server database each
+    lookup is a round trip, and they were most of a single post's statements.
+
+    Anything not found falls back to the lookups one by one, so the refusals (and the
+    creation of a missing virtual location) are exactly theirs. `batch` is None for a lot
+    not found or not a valid code: the caller's lot lookup refuses or creates it.
+    """
+    check_code("depot", depot)
+    check_code("item", item)
+    far = aliased(Location)
+    stmt = (
+        select(Location, Item, far)
+        .select_from(Location)
+        .join(Item, col(Item.code) == item)
+        .join(far, col(far.code) == other.value)
+        .where(col(Location.code) == depot)
+    )
+    if lot is not None:
+        try:
+            check_code("lot", lot)
+        except InvalidInput:
+            lot = None  # refused by the caller's own lot lookup, after depot and item
+    if lot is not None:
+        stmt = stmt.add_columns(Batch).outerjoin(
+            Batch, and_(col(Batch.item_id) == col(Item.id), col(Batch.lot) == lot)
+        )
+    row = session.execute(stmt).first()
+    if row is None or row[0].kind != LocationKind.DEPOT:
+        loc, it = active_depot(session, depot), item_by_code(session, item)
+        far_loc = virtual(session, other)
+        batch = None
+        if lot is not None:
+            batch = session.scalars(
+                select(Batch).where(col(Batch.item_id) == it.id, col(Batch.lot) == lot)
+            ).first()
+        return Posting(loc, it, batch, far_loc)
+    loc, it, far_loc = row[0], row[1], row[2]
+    _known_kind(session, loc)
+    _known_kind(session, far_loc)
+    session.info.setdefault("virtual_locations", {})[other.value] = far_loc
+    if not loc.active:
+        raise InvalidInput("depot", f"depot {depot} is inactive")
+    return Posting(loc, it, row[3] if lot is not None else None, far_loc)
+
+
 def ensure_virtual_locations(session: Session) -> None:
     for kind in LocationKind:
         if kind != LocationKind.DEPOT:
@@ -92,11 +168,14 @@ def batch_for_receipt(
     produced_on: date | None,
     supplier: str | None = None,
     unit_cost: Decimal | None = None,
+    found: tuple[Batch | None] | None = None,
 ) -> Batch:
     """The batch a receipt adds to, created on first receipt of the lot.
 
     An expiry is derived from the production date and shelf life when not given; a lot that
     already exists must not be received with a different expiry (it would be another lot).
+    `found=(batch_or_none,)` passes a lookup of the lot already made in this transaction
+    (`posting`), so it is not asked again.
     """
     if not lot.strip():
         raise InvalidInput("lot", "a receipt needs a lot code")
@@ -106,9 +185,12 @@ def batch_for_receipt(
         raise InvalidInput("expires_on", "expiry is before the production date")
     if expires_on is None and produced_on is not None and item.shelf_life_days:
         expires_on = date.fromordinal(produced_on.toordinal() + item.shelf_life_days)
-    existing = session.scalars(
-        select(Batch).where(col(Batch.item_id) == item.id, col(Batch.lot) == lot)
-    ).first()
+    if found is not None:
+        existing = found[0]
+    else:
+        existing = session.scalars(
+            select(Batch).where(col(Batch.item_id) == item.id, col(Batch.lot) == lot)
+        ).first()
     if existing is not None:
         if expires_on is not None and existing.expires_on != expires_on:
             was = existing.expires_on.isoformat() if existing.expires_on else "no expiry"

@@ -5,7 +5,9 @@ documents through `ledger.post_many`, which refuses the whole file if any docume
 overdraw a depot at its place in the file's order.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+import gc
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -37,6 +39,7 @@ from supply.models import (
 from supply.services.ledger_lines import EXPORT_COLUMNS, export_movements
 from supply.services.lookup import (
     active_depot,
+    active_depot_ids,
     batch_by_lot,
     batch_for_receipt,
     item_by_code,
@@ -124,25 +127,60 @@ def import_movements(
     batches of `BATCH_DOCUMENTS`, each against the balances the earlier batches left, all
     in the caller's one transaction, so the file is still posted whole or not at all.
     """
-    shared: dict[object, object] = {}
+    with _rare_collections():
+        return _import(session, rows, actor=actor, progress=progress)
 
-    def one(value: Any) -> Any:
-        return shared.setdefault(value, value)
+
+@contextmanager
+def _rare_collections() -> Iterator[None]:
+    """Let the cyclic garbage collector run less often while a file is imported.
+
+    An import allocates millions of small containers (rows, lines, drafts) that live until
+    it ends; with the default threshold the collector ran every 700 allocations and kept
+    re-scanning them, a fifth of the import's time (measured: 100,000 movements, CPU
+    1.7 s against 1.4 s). Reference counting still frees everything acyclic at once, and
+    the collector still runs, every `_GC_THRESHOLD` allocations; the thresholds are put
+    back afterwards.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], _GC_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+_GC_THRESHOLD = 50_000
+
+
+def _import(
+    session: Session,
+    rows: Iterable[tuple[int, MovementRow]],
+    *,
+    actor: str,
+    progress: Callable[[int], None] | None,
+) -> ImportResult:
+    shared: dict[Any, Any] = {}
+    one = shared.setdefault  # one(value, value): the first equal value, kept once
 
     groups: dict[str, list[_Row]] = {}
     for line, row in rows:
-        groups.setdefault(one(row.reference), []).append(
+        reference = row.reference
+        group = groups.get(reference)
+        if group is None:
+            group = groups[reference] = []
+        group.append(
             _Row(
                 line,
                 row.kind,
-                one(row.occurred_at),
-                one(row.depot),
-                one(row.item),
-                one(row.lot),
+                one(row.occurred_at, row.occurred_at),
+                one(row.depot, row.depot),
+                one(row.item, row.item),
+                one(row.lot, row.lot),
                 row.qty,
-                one(row.expires_on),
-                one(row.produced_on),
-                one(row.to_depot),
+                row.expires_on and one(row.expires_on, row.expires_on),
+                row.produced_on and one(row.produced_on, row.produced_on),
+                row.to_depot and one(row.to_depot, row.to_depot),
                 row.note,
             )
         )
@@ -161,21 +199,27 @@ def import_movements(
 
 
 class _Drafts:
-    """Rows of one reference to a document draft; codes are looked up once per file."""
+    """Rows of one reference to a document draft; codes are looked up once per file.
+
+    The caches hold plain ids (and a lot's dates), not ORM rows: a file's rows read them
+    hundreds of thousands of times. Active depots come in one query; anything else, and
+    any code not found there, goes through the lookups that refuse it by name.
+    """
 
     def __init__(self, session: Session, actor: str) -> None:
         self.session = session
         self.actor = actor
         self.items: dict[str, Item] = {}
-        self.depots: dict[str, Location] = {}
-        self.batches: dict[tuple[str, str], Batch] = {}
-        self.supplier = virtual(session, LocationKind.SUPPLIER)
-        self.distributed = virtual(session, LocationKind.DISTRIBUTED)
+        self.depots: dict[str, int] = active_depot_ids(session)
+        self.batches: dict[tuple[str, str], tuple[int, date | None, date | None]] = {}
+        self.supplier = _id(virtual(session, LocationKind.SUPPLIER))
+        self.distributed = _id(virtual(session, LocationKind.DISTRIBUTED))
 
-    def depot(self, code: str, field: str) -> Location:
-        if code not in self.depots:
-            self.depots[code] = active_depot(self.session, code, field=field)
-        return self.depots[code]
+    def depot(self, code: str, field: str) -> int:
+        found = self.depots.get(code)
+        if found is None:
+            found = self.depots[code] = _id(active_depot(self.session, code, field=field))
+        return found
 
     def draft(self, reference: str, group: list[_Row]) -> DocumentDraft:
         head = group[0]
@@ -205,20 +249,18 @@ class _Drafts:
 
     def _ends(self, row: _Row) -> tuple[int, int, int, int]:
         """(source location, destination location, item, batch) ids of a row."""
-        if row.item not in self.items:
-            self.items[row.item] = item_by_code(self.session, row.item)
-        item = self.items[row.item]
+        item = self.items.get(row.item)
+        if item is None:
+            item = self.items[row.item] = item_by_code(self.session, row.item)
         src = self.depot(row.depot, "depot")
         key = (row.item, row.lot)
+        known = self.batches.get(key)
         if row.kind == ImportKind.RECEIPT:
-            known = self.batches.get(key)
             if (
-                known is not None
-                and row.expires_on in (None, known.expires_on)
-                and row.produced_on in (None, known.produced_on)
-            ):
-                batch = known
-            else:  # first sight of the lot, or dates to check against it
+                known is None
+                or row.expires_on not in (None, known[1])
+                or row.produced_on not in (None, known[2])
+            ):  # first sight of the lot, or dates to check against it
                 batch = batch_for_receipt(
                     self.session,
                     item,
@@ -226,12 +268,12 @@ class _Drafts:
                     expires_on=row.expires_on,
                     produced_on=row.produced_on,
                 )
-            self.batches[key] = batch
+                known = self.batches[key] = (_id(batch), batch.expires_on, batch.produced_on)
             pair = (self.supplier, src)
         else:
-            if key not in self.batches:
-                self.batches[key] = batch_by_lot(self.session, item, row.lot)
-            batch = self.batches[key]
+            if known is None:
+                batch = batch_by_lot(self.session, item, row.lot)
+                known = self.batches[key] = (_id(batch), batch.expires_on, batch.produced_on)
             if row.kind == ImportKind.ISSUE:
                 pair = (src, self.distributed)
             else:
@@ -240,10 +282,15 @@ class _Drafts:
                 if row.to_depot == row.depot:
                     raise InvalidInput("to_depot", "same as depot")
                 pair = (src, self.depot(row.to_depot, "to_depot"))
-        if is_expired(batch.expires_on, row.occurred_at.date()):
-            assert batch.expires_on is not None
-            raise ExpiredBatch(item=row.item, lot=row.lot, expires_on=batch.expires_on)
-        return pair[0].id, pair[1].id, item.id, batch.id  # type: ignore[return-value]
+        if is_expired(known[1], row.occurred_at.date()):
+            assert known[1] is not None
+            raise ExpiredBatch(item=row.item, lot=row.lot, expires_on=known[1])
+        return pair[0], pair[1], _id(item), known[0]
+
+
+def _id(row: Location | Item | Batch) -> int:
+    assert row.id is not None, "a flushed row has an id"
+    return row.id
 
 
 _KINDS = {

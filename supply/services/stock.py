@@ -44,6 +44,7 @@ from supply.services.lookup import (
     batch_for_receipt,
     depot_by_code,
     item_by_code,
+    posting,
     virtual,
 )
 
@@ -93,8 +94,8 @@ def receive(
 ) -> Posted:
     """Goods arrive from outside (purchase, donation, agreement delivery) into a depot."""
     _positive(qty)
-    loc = active_depot(session, depot)
-    it = item_by_code(session, item)
+    found = posting(session, depot=depot, item=item, lot=lot, other=LocationKind.SUPPLIER)
+    loc, it, src = found.depot, found.item, found.other
     batch = batch_for_receipt(
         session,
         it,
@@ -103,12 +104,12 @@ def receive(
         produced_on=produced_on,
         supplier=supplier,
         unit_cost=unit_cost,
+        found=(found.batch,) if found.batch is not None else None,
     )
     today = today or date.today()
     if not allow_expired and is_expired(batch.expires_on, today):
         assert batch.expires_on is not None
         raise ExpiredBatch(item=it.code, lot=batch.lot, expires_on=batch.expires_on)
-    src = virtual(session, LocationKind.SUPPLIER)
     lines = [
         Line(src.id, it.id, batch.id, -qty),  # type: ignore[arg-type]
         Line(loc.id, it.id, batch.id, qty),  # type: ignore[arg-type]
@@ -186,12 +187,19 @@ def issue(
 ) -> Posted:
     """Stock leaves a depot to be handed out (to `distributed`); FEFO when no lot is named."""
     _positive(qty)
-    loc = active_depot(session, depot)
-    it = item_by_code(session, item)
-    taken = _take(
-        session, loc, it, qty, lot, allow_expired=allow_expired, today=today or date.today()
-    )
-    out = virtual(session, LocationKind.DISTRIBUTED)
+    found = posting(session, depot=depot, item=item, lot=lot, other=LocationKind.DISTRIBUTED)
+    loc, it, out = found.depot, found.item, found.other
+    today = today or date.today()
+    if lot is not None:
+        # The named lot goes to the ledger unread: its guarded update is the stock check
+        # (and the lock), and refuses a short balance with the same figures.
+        batch = found.batch or batch_by_lot(session, it, lot)
+        if not allow_expired and is_expired(batch.expires_on, today):
+            assert batch.expires_on is not None
+            raise ExpiredBatch(item=it.code, lot=lot, expires_on=batch.expires_on)
+        taken = [(batch, qty)]
+    else:
+        taken = _take(session, loc, it, qty, None, allow_expired=allow_expired, today=today)
     lines: list[Line] = []
     for batch, units in taken:
         lines.append(Line(loc.id, it.id, batch.id, -units))  # type: ignore[arg-type]
