@@ -60,6 +60,13 @@ def _served(plan: Plan) -> int:
     return int(plan.kpis()["residents_served_on_time"])
 
 
+def _listed(names: list[str], most: int = 10) -> str:
+    """The first `most` names and how many more: a province's round changed 2,000 pairs,
+    which made its note 40 kB (the round record keeps them all)."""
+    more = len(names) - most
+    return ", ".join(names[:most]) + (f" and {more:,} more" if more > 0 else "")
+
+
 def _next_restrictions(
     problem: Problem, travel: Reach, current: _Restrictions, allocated: Plan, routed: Plan
 ) -> list[_Restrictions]:
@@ -76,7 +83,7 @@ def _next_restrictions(
     short = sorted({c for c, _ in pairs})
     out: list[_Restrictions] = []
     if pairs:
-        names = ", ".join(f"{h} from {c}" for c, h in pairs)
+        names = _listed([f"{h} from {c}" for c, h in pairs])
         out.append(replace(current, blocked=current.blocked | set(pairs), why=f"late: {names}"))
     planned = on_time_load(problem, allocated)
     brought = on_time_load(problem, routed)
@@ -87,7 +94,7 @@ def _next_restrictions(
             old_kg, old_m3 = limits.get(code, (math.inf, math.inf))
             limits[code] = (min(old_kg, got_kg), min(old_m3, got_m3))
     if limits != dict(current.limits):
-        names = ", ".join(f"{c} to {kg / 1000:,.1f} t" for c, (kg, _) in sorted(limits.items()))
+        names = _listed([f"{c} to {kg / 1000:,.1f} t" for c, (kg, _) in sorted(limits.items())])
         out.append(replace(current, limits=tuple(sorted(limits.items())), why=f"limits: {names}"))
     column = {h.code: j for j, h in enumerate(problem.shelters)}
     row = {(s.kind, s.code): i for i, s in enumerate(travel.sources)}
@@ -109,7 +116,7 @@ def _next_restrictions(
             far = max(sorted(served), key=lambda h: hours[i, column[h]])
             others.append((code, far))
     if others:
-        names = ", ".join(f"{h} from {c}" for c, h in others)
+        names = _listed([f"{h} from {c}" for c, h in others])
         out.append(
             replace(current, blocked=current.blocked | set(others), why=f"late instead: {names}")
         )

@@ -110,3 +110,15 @@ def test_the_same_seed_gives_the_same_plan_and_another_seed_is_recorded() -> Non
     assert not first.clock_cut
     assert first.routing.seed == 5
     assert first.fingerprint() == second.fingerprint()
+
+
+def test_a_round_change_names_ten_pairs_and_counts_the_rest() -> None:
+    """A province's re-allocation sends thousands of (shelter, depot) pairs late: the note
+    names the first ten and counts the others (the round record keeps them all)."""
+    from optimizer.planner import _listed
+
+    names = [f"SH{k:03d} from D" for k in range(2_345)]
+    text = _listed(names)
+    assert text.startswith("SH000 from D, SH001 from D")
+    assert text.endswith("SH009 from D and 2,335 more")
+    assert _listed(names[:3]) == "SH000 from D, SH001 from D, SH002 from D"
