@@ -13,7 +13,7 @@ from supply.models import JobStatus
 from supply.services import plan_jobs
 from supply.settings import get_settings
 from tests.cli.harness import Relief
-from tests.http.conftest import DATA
+from tests.http.conftest import new_job
 
 
 @pytest.fixture(autouse=True)
@@ -47,18 +47,8 @@ def test_serve_marks_lost_jobs_and_starts_the_factory(
     host, port and workers asked for."""
     engine = make_engine(relief.url)
     with session_scope(engine) as session:
-        job = plan_jobs.create_job(
-            session,
-            scenario="tiny",
-            scenarios_root=DATA,
-            from_ledger=True,
-            routes=False,
-            time_limit_s=None,
-            deadline_hours=None,
-            requested_by="wang",
-        )
-        assert job.id is not None
-        plan_jobs.start(session, job.id)
+        job_id = new_job(session, "wang")
+        plan_jobs.start(session, job_id)
     started: list[Any] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: started.append((a, k)))
     result = relief("serve", "--host", "0.0.0.0", "--port", "8123", "--workers", "2")
@@ -71,6 +61,6 @@ def test_serve_marks_lost_jobs_and_starts_the_factory(
         )
     ]
     with session_scope(engine) as session:
-        assert plan_jobs.job_by_id(session, job.id).status == JobStatus.LOST
+        assert plan_jobs.job_by_id(session, job_id).status == JobStatus.LOST
     engine.dispose()
     assert relief.db_file.with_name(relief.db_file.name + ".jwt-secret").exists()

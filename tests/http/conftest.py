@@ -18,7 +18,7 @@ from api.http import create_app
 from api.http.auth import issue_access_token
 from supply.db import read_scope, session_scope
 from supply.models import Role, Tier
-from supply.services import stock, users
+from supply.services import plan_jobs, stock, users
 from supply.settings import Settings
 from tests.conftest import BACKENDS, PG_URL, create_schema, drop_pg_schema, fresh_engine
 from tests.factories import make_depot, make_item
@@ -122,3 +122,19 @@ def is_problem(response: httpx.Response, status: int) -> bool:
         and response.headers["content-type"].startswith("application/problem+json")
         and response.json()["status"] == status
     )
+
+
+def new_job(session: Session, requested_by: str = "test") -> int:
+    """A queued plan job of the tiny scenario that no runner was given (tests move it on)."""
+    job = plan_jobs.create_job(
+        session,
+        scenario="tiny",
+        scenarios_root=DATA,
+        from_ledger=True,
+        routes=False,
+        time_limit_s=None,
+        deadline_hours=None,
+        requested_by=requested_by,
+    )
+    assert job.id is not None
+    return job.id

@@ -16,7 +16,15 @@ from optimizer.plan_document import PlanDocument, ShipmentDoc
 from supply.db import session_scope, utcnow
 from supply.models import Level, Role
 from supply.services import jurisdictions, plan_jobs, users
-from tests.http.conftest import ADMIN_PASSWORD, DATA, LATE, SECRET, Api, is_problem, receive
+from tests.http.conftest import (
+    ADMIN_PASSWORD,
+    LATE,
+    SECRET,
+    Api,
+    is_problem,
+    new_job,
+    receive,
+)
 
 ANONYMOUS = "anonymous"
 ROLES = [ANONYMOUS, *(r.value for r in Role)]
@@ -179,56 +187,26 @@ def _done_job(api: Api, name: str) -> str:
         routes=[],
     )
     with session_scope(api.engine) as session:
-        job = plan_jobs.create_job(
-            session,
-            scenario="tiny",
-            scenarios_root=DATA,
-            from_ledger=True,
-            routes=False,
-            time_limit_s=None,
-            deadline_hours=None,
-            requested_by="test",
-        )
-        assert job.id is not None
-        plan_jobs.start(session, job.id)
+        job_id = new_job(session, "test")
+        plan_jobs.start(session, job_id)
         plan_jobs.finish(
-            session, job.id, plan_json=json.dumps(document.to_json_dict()), summary=name
+            session, job_id, plan_json=json.dumps(document.to_json_dict()), summary=name
         )
-        return str(job.id)
+        return str(job_id)
 
 
 def _queued_job(api: Api) -> str:
     """A queued job no runner will start (it was never submitted)."""
     with session_scope(api.engine) as session:
-        job = plan_jobs.create_job(
-            session,
-            scenario="tiny",
-            scenarios_root=DATA,
-            from_ledger=True,
-            routes=False,
-            time_limit_s=None,
-            deadline_hours=None,
-            requested_by="test",
-        )
-        assert job.id is not None
-        return str(job.id)
+        job_id = new_job(session, "test")
+        return str(job_id)
 
 
 def _failed_job(api: Api) -> str:
     with session_scope(api.engine) as session:
-        job = plan_jobs.create_job(
-            session,
-            scenario="tiny",
-            scenarios_root=DATA,
-            from_ledger=True,
-            routes=False,
-            time_limit_s=None,
-            deadline_hours=None,
-            requested_by="test",
-        )
-        assert job.id is not None
-        plan_jobs.fail(session, job.id, "for the matrix")
-        return str(job.id)
+        job_id = new_job(session, "test")
+        plan_jobs.fail(session, job_id, "for the matrix")
+        return str(job_id)
 
 
 def _operations(api: Api) -> set[tuple[str, str]]:

@@ -14,12 +14,12 @@ from supply.services import jurisdictions, plan_jobs, users
 from supply.services.lookup import depot_by_code
 from tests.factories import make_depot
 from tests.http.conftest import (
-    DATA,
     LATE,
     SECRET,
     Api,
     document_count,
     is_problem,
+    new_job,
     on_hand,
     receive,
 )
@@ -159,20 +159,10 @@ def _plan_job(api: Api, depot: str) -> int:
         routes=[],
     )
     with session_scope(api.engine) as session:
-        job = plan_jobs.create_job(
-            session,
-            scenario="tiny",
-            scenarios_root=DATA,
-            from_ledger=True,
-            routes=False,
-            time_limit_s=None,
-            deadline_hours=None,
-            requested_by="test",
-        )
-        assert job.id is not None
-        plan_jobs.start(session, job.id)
-        plan_jobs.finish(session, job.id, plan_json=json.dumps(document.to_json_dict()), summary="")
-        return job.id
+        job_id = new_job(session, "test")
+        plan_jobs.start(session, job_id)
+        plan_jobs.finish(session, job_id, plan_json=json.dumps(document.to_json_dict()), summary="")
+        return job_id
 
 
 def test_scoped_dispatcher_approves_only_plans_from_own_depots(counties: Api) -> None:

@@ -13,7 +13,7 @@ from supply.models import DepotCreate, FleetCreate, ItemCreate, Reservation, Tie
 from supply.services import plan_jobs, stock
 from supply.services.catalogue import upsert_depots, upsert_items
 from supply.services.fleet import upsert_fleet
-from tests.http.conftest import DATA, LATE, Api, is_problem
+from tests.http.conftest import LATE, Api, is_problem, new_job
 
 TINY = {"scenario": "tiny", "routes": False, "time_limit_s": 5}
 
@@ -151,51 +151,20 @@ def test_restart_marks_unfinished_jobs_lost(api: Api) -> None:
     """Jobs queued or running when the server stopped are reported lost at the next start;
     finished jobs are left as they are."""
     with session_scope(api.engine) as session:
-        queued = plan_jobs.create_job(
-            session,
-            scenario="tiny",
-            scenarios_root=DATA,
-            from_ledger=True,
-            routes=False,
-            time_limit_s=None,
-            deadline_hours=None,
-            requested_by="dispatcher",
-        )
-        assert queued.id is not None
-        failed = plan_jobs.create_job(
-            session,
-            scenario="tiny",
-            scenarios_root=DATA,
-            from_ledger=True,
-            routes=False,
-            time_limit_s=None,
-            deadline_hours=None,
-            requested_by="dispatcher",
-        )
-        assert failed.id is not None
-        plan_jobs.fail(session, failed.id, "no depot")
+        queued_id = new_job(session, "dispatcher")
+        failed_id = new_job(session, "dispatcher")
+        plan_jobs.fail(session, failed_id, "no depot")
     with session_scope(api.engine) as session:
         assert plan_jobs.mark_lost(session) == 1
     auditor = api.client("auditor")
-    lost = auditor.get(f"/plans/{queued.id}").json()
+    lost = auditor.get(f"/plans/{queued_id}").json()
     assert (lost["status"], lost["error"] is not None) == ("lost", True)
-    assert auditor.get(f"/plans/{failed.id}").json()["status"] == "failed"
+    assert auditor.get(f"/plans/{failed_id}").json()["status"] == "failed"
 
 
 def _queued(api: Api) -> int:
     with session_scope(api.engine) as session:
-        job = plan_jobs.create_job(
-            session,
-            scenario="tiny",
-            scenarios_root=DATA,
-            from_ledger=True,
-            routes=False,
-            time_limit_s=None,
-            deadline_hours=None,
-            requested_by="planner",
-        )
-        assert job.id is not None
-        return job.id
+        return new_job(session, "planner")
 
 
 def test_cancelled_queued_job_never_starts(api: Api) -> None:
