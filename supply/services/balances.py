@@ -23,6 +23,9 @@ from supply.services.lookup import depot_by_code, item_by_code
 
 @dataclass(frozen=True, slots=True)
 class BalanceRow:
+    """Stock of one lot at one depot; `available` is on hand less reserved. The CLI's
+    JSON and the HTTP API's balances are this one schema."""
+
     depot: str
     depot_name: str
     tier: str | None

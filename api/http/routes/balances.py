@@ -4,13 +4,12 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
 
 from api.http.deps import Reader, ReadSession
 from api.http.pagination import Cursor, Limit, Page, paginate
 from api.http.problems import problem_responses
 from supply.services import balances
-from supply.services.balances import BalanceRow
+from supply.services.balances import BalanceRow, ItemTotal
 
 router = APIRouter(prefix="/balances", tags=["balances 库存"])
 
@@ -20,42 +19,6 @@ SubtreeQuery = Annotated[
 ]
 ItemQuery = Annotated[str | None, Query(max_length=64, description="An item's code.")]
 READ_PROBLEMS = problem_responses(401, 403, 404, 422)
-
-
-class BalanceRead(BaseModel):
-    """Stock of one lot at one depot; `available` is on hand less reserved."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    depot: str
-    depot_name: str
-    tier: str | None
-    item: str
-    item_name: str
-    unit: str
-    lot: str
-    on_hand: int
-    reserved: int
-    available: int
-    expires_on: date | None
-    rotation_due: date | None
-    expired: bool
-
-
-class ItemTotalRead(BaseModel):
-    """One item summed over the depots asked for; `available` leaves out expired lots."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    item: str
-    item_name: str
-    unit: str
-    depots: int
-    lots: int
-    on_hand: int
-    reserved: int
-    available: int
-    expired: int
 
 
 def _lot_order(row: BalanceRow) -> tuple[str, ...]:
@@ -74,7 +37,7 @@ def list_balances(
     expires_after: Annotated[date | None, Query(description="Expiring on or after.")] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> Page[BalanceRead]:
+) -> Page[BalanceRow]:
     """Lots on hand by depot, item and expiry (first expiring first)."""
     rows, next_cursor = paginate(
         balances.balances(
@@ -89,7 +52,7 @@ def list_balances(
         limit=limit,
         cursor=cursor,
     )
-    return Page(items=[BalanceRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return Page(items=rows, next_cursor=next_cursor)
 
 
 @router.get("/totals", responses=READ_PROBLEMS)
@@ -101,7 +64,7 @@ def item_totals(
     item: ItemQuery = None,
     limit: Limit = 100,
     cursor: Cursor = None,
-) -> Page[ItemTotalRead]:
+) -> Page[ItemTotal]:
     """Per item: depots holding it, lots, on hand, reserved, available, expired."""
     rows, next_cursor = paginate(
         balances.balance_totals(session, depot=depot, subtree=subtree, item=item),
@@ -109,4 +72,4 @@ def item_totals(
         limit=limit,
         cursor=cursor,
     )
-    return Page(items=[ItemTotalRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return Page(items=rows, next_cursor=next_cursor)
