@@ -11,7 +11,7 @@ Without roads, travel is great-circle × 1.3 at the vehicle's speed. Unreachable
 
 import math
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -146,9 +146,7 @@ class _Roads:
         rows: list[np.ndarray] = []
         cols: list[np.ndarray] = []
         vals: list[np.ndarray] = []
-        for lo in range(0, len(nodes), 256):  # (256, nodes) blocks: 40 MB at a time
-            block = nodes[lo : lo + 256]
-            dist = np.atleast_2d(dijkstra(matrix, directed=False, indices=block, limit=reach))
+        for lo, dist, _ in _trees(matrix, nodes, reach):
             sub = dist[:, nodes]
             r, c = np.nonzero(np.isfinite(sub))
             rows.append(r + lo)
@@ -196,6 +194,23 @@ _CACHE_SIZE = 4
 TREE_BYTES = 400 * 2**20
 #: Pair tables kept per road network (one per speed cap is what a plan reads).
 PAIR_SETS = 6
+
+
+def _trees(
+    matrix: csr_matrix, origins: np.ndarray, limit: float, predecessors: bool = False
+) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+    """Shortest-path trees from `origins`, `limit` hours deep, a block of rows at a time
+    (256 trees of the province's network are 40 MB): (first row, hours, predecessors)."""
+    for lo in range(0, len(origins), 256):
+        block = origins[lo : lo + 256]
+        if predecessors:
+            dist, pred = dijkstra(
+                matrix, directed=False, indices=block, limit=limit, return_predecessors=True
+            )
+            yield lo, np.atleast_2d(dist), np.atleast_2d(pred)
+        else:
+            dist = dijkstra(matrix, directed=False, indices=block, limit=limit)
+            yield lo, np.atleast_2d(dist), None
 
 
 def clear_cache() -> None:
@@ -278,10 +293,8 @@ def local_times(
         deep = 2 * float(finite.max()) + 1e-9 if finite.size else np.inf
         unique, inverse = np.unique(node[1:], return_inverse=True)
         matrix = roads.matrix(cap)
-        for lo in range(0, len(unique), 256):  # (256, nodes) blocks at a time
-            block = unique[lo : lo + 256]
-            dist = np.atleast_2d(dijkstra(matrix, directed=False, indices=block, limit=deep))
-            rows = np.flatnonzero((inverse >= lo) & (inverse < lo + len(block)))
+        for lo, dist, _ in _trees(matrix, unique, deep):
+            rows = np.flatnonzero((inverse >= lo) & (inverse < lo + len(dist)))
             road[1 + rows, 1:] = dist[inverse[rows] - lo][:, node[1:]]
     through = road[1:, :1] + road[:1, 1:]  # via the hub's road node
     inner = road[1:, 1:]
@@ -323,29 +336,26 @@ def road_paths(
         for limit in (reach_hours, np.inf):
             origins = np.unique([origin[k] for k in todo])
             row_of = {int(n): r for r, n in enumerate(origins)}
+            legs_of: dict[int, list[int]] = {}  # tree row -> its legs
+            for k in todo:
+                legs_of.setdefault(row_of[origin[k]], []).append(k)
             left: list[int] = []
-            for lo in range(0, len(origins), 256):  # (256, nodes) blocks at a time
-                block = origins[lo : lo + 256]
-                dist, pred = dijkstra(
-                    matrix, directed=False, indices=block, limit=limit, return_predecessors=True
-                )
-                dist, pred = np.atleast_2d(dist), np.atleast_2d(pred)
-                for k in todo:
-                    r = row_of[origin[k]] - lo
-                    if not 0 <= r < len(block):
-                        continue
-                    target = int(start[k] if flip[k] else stop[k])
-                    if not np.isfinite(dist[r, target]):
-                        left.append(k)
-                        continue
-                    chain = [target]
-                    while chain[-1] != origin[k]:
-                        chain.append(int(pred[r, chain[-1]]))
-                    if not flip[k]:
-                        chain.reverse()
-                    a, b = legs[k]
-                    line = [(float(roads.lon[n]), float(roads.lat[n])) for n in chain]
-                    out[k] = [(a.lon, a.lat), *line, (b.lon, b.lat)]
+            for lo, dist, pred in _trees(matrix, origins, limit, predecessors=True):
+                assert pred is not None
+                for r in range(len(dist)):
+                    for k in legs_of.get(lo + r, []):
+                        target = int(start[k] if flip[k] else stop[k])
+                        if not np.isfinite(dist[r, target]):
+                            left.append(k)
+                            continue
+                        chain = [target]
+                        while chain[-1] != origin[k]:
+                            chain.append(int(pred[r, chain[-1]]))
+                        if not flip[k]:
+                            chain.reverse()
+                        a, b = legs[k]
+                        line = [(float(roads.lon[n]), float(roads.lat[n])) for n in chain]
+                        out[k] = [(a.lon, a.lat), *line, (b.lon, b.lat)]
             todo = left
             if not todo:
                 break
