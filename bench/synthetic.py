@@ -200,6 +200,32 @@ SIZES: dict[str, Size] = {
 }
 
 
+def scaled(base: Size, factor: float, name: str) -> Size:
+    """`base` grown by `factor` in shelters, depots, agreements and road nodes together.
+
+    The area grows with the counts (each side by √factor), so that depots, shelters and
+    roads keep their density and a province's worst day is a bigger region, not a denser
+    one. Every tier keeps at least one depot.
+    """
+    side = math.sqrt(factor)
+    grid = base.road_grid
+    return replace(
+        base,
+        name=name,
+        depots=tuple((tier, max(1, round(count * factor))) for tier, count in base.depots),
+        shelters=round(base.shelters * factor),
+        agreements=round(base.agreements * factor),
+        extent_km=base.extent_km * side,
+        spread_km=base.spread_km * side,
+        road_grid=None if grid is None else (round(grid[0] * side), round(grid[1] * side)),
+    )
+
+
+#: The province scaled down and up, for the allocation's scaling benchmark.
+for _name, _factor in (("province-half", 0.5), ("province2x", 2.0), ("province4x", 4.0)):
+    SIZES[_name] = scaled(SIZES["province"], _factor, _name)
+
+
 class _Frame:
     """Planar km (x east, y north, from the south-west corner) to latitude and longitude."""
 

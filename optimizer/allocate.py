@@ -33,12 +33,22 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.linear_solver.python import model_builder as mb
 from scipy.cluster.hierarchy import fcluster, linkage
 
+from optimizer.arc_lp import (
+    ArcRows,
+    ArcSpace,
+    Cost,
+    PricedLP,
+    arc_entries,
+    arc_objective,
+    arc_upper,
+    solve_priced,
+)
 from optimizer.coverage import late_shipments, shelter_plans
 from optimizer.demand import Need, needs
 from optimizer.lp import Rows, quiet_stdout
@@ -74,8 +84,10 @@ POST_SHARE = 0.15
 COVERAGE_GAP = 1e-3
 #: Nearest sources per group and critical item added to the LP's arcs for whole units.
 STAGE1_NEAREST = 2
-#: Sources per group and item offered to the coverage stage above EXACT_ARCS.
-COVERAGE_SOURCES = 8
+#: The coverage stage's whole units come from a MIP up to this many arcs, above by rounding.
+STAGE3_MIP_ARCS = 2_000
+#: Sources per group and item each priced LP starts from (pricing adds what else pays).
+START_NEAREST = 3
 #: The full (not support-restricted) stage-1 MIP is tried only on models this small.
 FULL_MIP_ARCS = 60_000
 #: What a plan says when the time limit stopped one of its allocation's solver calls.
@@ -272,28 +284,47 @@ def _clusters(d: _Data, hours_wide: float) -> _Clusters:
     return _Clusters(label, count, far, near, ok, ok_any, need, residents)
 
 
-def _arcs(
-    d: _Data,
-    cl: _Clusters,
-    items: np.ndarray,
-    relaxed: bool = False,
-    nearest: int | None = None,
-) -> _Arcs:
-    """On-time arcs of the feasible model (or the relaxation's), optionally only each
-    group's `nearest` sources per item."""
+def _space(d: _Data, cl: _Clusters, items: np.ndarray, relaxed: bool = False) -> ArcSpace:
+    """The arcs of the feasible model (each group's longest drive, in time for every
+    member) or of the relaxation (shortest drive, in time for some member)."""
+    drive = cl.near if relaxed else cl.far
     ok = cl.ok_any if relaxed else cl.ok
-    parts = []
-    for c in items:
-        mask = ok & (d.supply[:, c] > 0)[:, None] & (cl.need[:, c] > 0)[None, :]
-        if nearest is not None and nearest < mask.shape[0]:
-            drive = np.where(mask, cl.far, np.inf)
-            rank = np.argsort(np.argsort(drive, axis=0, kind="stable"), axis=0)
-            mask &= rank < nearest
-        ii, gg = np.nonzero(mask)
-        parts.append((ii, gg, np.full(len(ii), c)))
-    if not parts:
-        return _Arcs(np.zeros(0, int), np.zeros(0, int), np.zeros(0, int))
-    return _Arcs(*(np.concatenate([p[k] for p in parts]) for k in range(3)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        shuttles = deliveries(d.ready, drive, d.extra, d.deadline)
+    inv = np.where(d.depot[:, None] & ok, 1.0 / np.maximum(shuttles, 1.0), 0.0)
+    crit_items = d.critical
+
+    def early(c: int) -> np.ndarray:
+        if not crit_items[c]:
+            return np.zeros(cl.far.shape, dtype=bool)
+        return (d.tier >= 0)[:, None] & (d.ready[:, None] + cl.far <= d.batch_hours[:, None] + EPS)
+
+    return ArcSpace(
+        ok=ok,
+        stock=d.supply,
+        need=np.where(np.isin(np.arange(len(d.items)), items)[None, :], cl.need, 0.0),
+        items=np.asarray(items, dtype=np.int64),
+        drive=drive,
+        inv_shuttles=inv,
+        on_road=d.depot,
+        weight=d.weight,
+        volume=d.volume,
+        early=early,
+        tier=d.tier,
+    )
+
+
+def _arcs(space: ArcSpace, nearest: int | None = None) -> _Arcs:
+    """Every arc of `space`, or each group's `nearest` sources per item."""
+    return _Arcs(*space.nearest(nearest if nearest is not None else space.ok.shape[0]))
+
+
+def _union(*parts: _Arcs) -> _Arcs:
+    """Arcs in any of `parts`, each once, in a fixed order (source, group, item)."""
+    keys = np.unique(
+        np.concatenate([np.column_stack([a.src, a.grp, a.item]) for a in parts]), axis=0
+    )
+    return _Arcs(keys[:, 0], keys[:, 1], keys[:, 2])
 
 
 # --------------------------------------------------------------------------- models
@@ -339,39 +370,108 @@ def _solve(model: mb.Model, backend: str, seconds: float, gap: float = 0.0) -> _
     return _Result(True, status == mb.SolveStatus.OPTIMAL, values, objective, bound)
 
 
-def _common_rows(
-    rows: Rows, d: _Data, arcs: _Arcs, drive: np.ndarray, items: np.ndarray
-) -> np.ndarray:
-    """Supply per source and item, and the fleet budgets; returns each arc's tonne-hours."""
-    n = len(arcs)
-    position = -np.ones(len(d.items), dtype=np.int64)
-    position[items] = np.arange(len(items))
-    first = rows.add(np.full(len(d.srcs) * len(items), -np.inf), d.supply[:, items].ravel())
-    rows.terms(first + arcs.src * len(items) + position[arcs.item], np.arange(n), 1.0)
-    on_road = np.flatnonzero(d.depot[arcs.src])
-    src, grp = arcs.src[on_road], arcs.grp[on_road]
-    hours = drive[src, grp]
-    # A unit to a place its trucks can reach n times by the deadline takes 1/n of a
-    # truck-capacity unit (see `optimizer.sources.fleet_use`).
-    shuttles = np.maximum(deliveries(d.ready[src], hours, d.extra[src], d.deadline), 1.0)
-    item = arcs.item[on_road]
-    first = rows.add(np.full(len(d.srcs), -np.inf), d.kg_capacity)
-    rows.terms(first + src, on_road, d.weight[item] / shuttles)
-    first = rows.add(np.full(len(d.srcs), -np.inf), d.m3_capacity)
-    rows.terms(first + src, on_road, d.volume[item] / shuttles)
+@dataclass(slots=True)
+class _Stage:
+    """One stage's model without its arcs: rows (with the non-arc columns' terms), the
+    non-arc columns (first), where arcs enter the rows, and what an arc is worth."""
+
+    rows: Rows
+    lo: np.ndarray
+    hi: np.ndarray
+    cost: np.ndarray
+    arc_rows: ArcRows
+    arc_cost: Cost = field(default=lambda _c: 0.0)
+
+
+def _row_map(
+    rows: Rows,
+    d: _Data,
+    items: np.ndarray,
+    need_row: np.ndarray,
+    batch: np.ndarray | None = None,
+    batch_sign: float = 1.0,
+) -> ArcRows:
+    """Supply per source and item, and the fleet budgets: the rows every stage has."""
+    s = len(d.srcs)
+    supply = -np.ones((s, len(d.items)), dtype=np.int64)
+    first = rows.add(np.full(s * len(items), -np.inf), d.supply[:, items].ravel())
+    supply[:, items] = first + np.arange(s * len(items)).reshape(s, len(items))
+    kg = rows.add(np.full(s, -np.inf), d.kg_capacity) + np.arange(s)
+    m3 = rows.add(np.full(s, -np.inf), d.m3_capacity) + np.arange(s)
+    caps = []
     # What routing showed a depot's trucks can bring by the deadline, when it is known.
-    for cap, per_unit in ((d.kg_limit, d.weight), (d.m3_limit, d.volume)):
+    for cap in (d.kg_limit, d.m3_limit):
+        row = -np.ones(s, dtype=np.int64)
         capped = np.flatnonzero(np.isfinite(cap))
         if capped.size:
-            row = -np.ones(len(d.srcs), dtype=np.int64)
             row[capped] = rows.add(np.full(capped.size, -np.inf), cap[capped]) + np.arange(
                 capped.size
             )
-            limited = on_road[row[src] >= 0]
-            rows.terms(row[arcs.src[limited]], limited, per_unit[arcs.item[limited]])
-    tonne_hours = np.zeros(n)
-    tonne_hours[on_road] = d.weight[item] * 2 * hours / 1000
-    return tonne_hours
+        caps.append(row)
+    return ArcRows(need_row, supply, kg, m3, caps[0], caps[1], batch, batch_sign)
+
+
+def _model(
+    stage: _Stage,
+    space: ArcSpace,
+    arcs: _Arcs,
+    integer: bool = False,
+    hint: np.ndarray | None = None,
+    lower: np.ndarray | None = None,
+) -> mb.Model:
+    """The stage over exactly `arcs` (each at least `lower`), for a backend that takes a
+    whole model."""
+    rows, n = stage.rows, len(stage.lo)
+    col, row, val = arc_entries(space, stage.arc_rows, arcs.src, arcs.grp, arcs.item)
+    rows.terms(row, col + n, val)
+    rows.n_vars = n + len(arcs)
+    cost = arc_objective(stage.arc_cost, arcs.src, arcs.grp, arcs.item)
+    upper = arc_upper(space, arcs.src, arcs.grp, arcs.item)
+    return rows.model(
+        np.concatenate([stage.lo, np.zeros(len(arcs)) if lower is None else lower]),
+        np.concatenate([stage.hi, upper]),
+        np.concatenate([stage.cost, cost]),
+        np.ones(n + len(arcs), bool) if integer else None,
+        hint,
+    )
+
+
+def _lp(
+    build: Callable[[], _Stage],
+    space: ArcSpace,
+    start: _Arcs,
+    backend: str,
+    seconds: Callable[[], float],
+    say: Callable[[str], None],
+    label: str,
+    floor: np.ndarray | None = None,
+) -> PricedLP:
+    """A stage's LP: HiGHS prices arcs in from `start` (at least `floor` on each of them);
+    other backends get every arc."""
+    stage = build()
+    if backend == "HIGHS":
+        priced = solve_priced(
+            stage.rows, stage.lo, stage.hi, stage.cost, space, stage.arc_rows,
+            stage.arc_cost, (start.src, start.grp, start.item), seconds, say, label, floor,
+        )  # fmt: skip
+        cut = _CUT.get()
+        if cut is not None and priced.cut:
+            cut.append(True)
+        return priced
+    arcs = _arcs(space)
+    lower = None if floor is None else _values_on(arcs, start, floor, space.need.shape)
+    result = _solve(_model(stage, space, arcs, lower=lower), backend, seconds())
+    n = len(stage.lo)
+    values = result.values if result.ok else np.zeros(n + len(arcs))
+    return PricedLP(
+        result.ok, arcs.src, arcs.grp, arcs.item, values[n:], values[:n], result.objective,
+        result.objective if result.optimal else math.inf, 1, result.optimal, False,
+    )  # fmt: skip
+
+
+def _priced_arcs(lp: PricedLP, keep: np.ndarray | None = None) -> _Arcs:
+    arcs = _Arcs(lp.src, lp.grp, lp.item)
+    return arcs if keep is None else arcs.take(keep)
 
 
 # --------------------------------------------------------------------------- stage 1
@@ -387,48 +487,31 @@ class _Stage1:
     proven: bool  # the bound is a proven upper bound (an LP or MIP bound, not a timeout)
 
 
-def _reachable(d: _Data, cl: _Clusters, arcs: _Arcs, crit: np.ndarray) -> np.ndarray:
+def _reachable(d: _Data, cl: _Clusters, space: ArcSpace, crit: np.ndarray) -> np.ndarray:
     """Shelters every critical need of which some source can meet in time."""
-    covered = np.zeros((cl.count, len(d.items)), dtype=bool)
-    covered[arcs.grp, arcs.item] = True
-    wants = cl.need[:, crit] > 0
-    group_ok = np.asarray((covered[:, crit] | ~wants).all(axis=1))
+    group_ok = np.ones(cl.count, dtype=bool)
+    for c in crit:
+        covered = space.mask(int(c)).any(axis=0)
+        group_ok &= covered | ~(cl.need[:, c] > 0)
     return group_ok[cl.label] & (d.residents > 0) & (d.need[:, crit] > 0).any(axis=1)
 
 
-def _stage1_model(
-    d: _Data,
-    cl: _Clusters,
-    arcs: _Arcs,
-    drive: np.ndarray,
-    ys: np.ndarray,
-    crit: np.ndarray,
-    integer: bool,
-    y_range: tuple[np.ndarray, np.ndarray] | None = None,
-    hint: np.ndarray | None = None,
-) -> tuple[mb.Model, int]:
-    """Stage 1 over `arcs`: flows x, then one y per shelter of `ys` (1 = served on time)."""
-    n = len(arcs)
-    rows = Rows(n + len(ys))
+def _stage1_stage(
+    d: _Data, cl: _Clusters, ys: np.ndarray, crit: np.ndarray, y_lo: np.ndarray | None = None
+) -> _Stage:
+    """Stage 1: one y per shelter of `ys` (1 = served on time), first; flows feed them."""
+    rows = Rows(len(ys))
     link = -np.ones((cl.count, len(d.items)), dtype=np.int64)
     gg, cc = np.nonzero(cl.need[:, crit] > 0)
     cc = crit[cc]
     first = rows.add(np.zeros(len(gg)), np.full(len(gg), np.inf))
     link[gg, cc] = first + np.arange(len(gg))
-    rows.terms(link[arcs.grp, arcs.item], np.arange(n), 1.0)
     for c in crit:
         has = np.flatnonzero(d.need[ys, c] > 0)
-        rows.terms(link[cl.label[ys[has]], c], n + has, -d.need[ys[has], c])
-    _common_rows(rows, d, arcs, drive, crit)
-    cap = np.minimum(cl.need[arcs.grp, arcs.item], d.supply[arcs.src, arcs.item])
-    y_lo, y_hi = y_range if y_range is not None else (np.zeros(len(ys)), np.ones(len(ys)))
-    var_lo = np.concatenate([np.zeros(n), y_lo])
-    var_hi = np.concatenate([cap, y_hi])
-    objective = np.concatenate([np.zeros(n), d.residents[ys]])
-    model = rows.model(
-        var_lo, var_hi, objective, np.ones(n + len(ys), bool) if integer else None, hint
-    )
-    return model, n
+        rows.terms(link[cl.label[ys[has]], c], has, -d.need[ys[has], c])
+    arc_rows = _row_map(rows, d, crit, link)
+    lo = np.zeros(len(ys)) if y_lo is None else y_lo
+    return _Stage(rows, lo, np.ones(len(ys)), d.residents[ys], arc_rows)
 
 
 def _stage1(
@@ -440,74 +523,97 @@ def _stage1(
 ) -> _Stage1 | None:
     """Residents served on time: LP, then an integer model over the LP's support."""
     crit = np.flatnonzero(d.critical)
-    arcs = _arcs(d, cl, crit)
-    ys = np.flatnonzero(_reachable(d, cl, arcs, crit))
+    space = _space(d, cl, crit)
+    ys = np.flatnonzero(_reachable(d, cl, space, crit))
     bound, proven = 0.0, True
     if not cl.exact:
-        wide = _arcs(d, cl, crit, relaxed=True)
+        wide = _space(d, cl, crit, relaxed=True)
         everyone = np.flatnonzero(_reachable(d, cl, wide, crit))
-        if len(wide) and len(everyone):
-            say(f"stage 1 bound: {len(wide):,} arcs in time for some member, shortest drives")
-            relaxed, _ = _stage1_model(d, cl, wide, cl.near, everyone, crit, integer=False)
-            upper = _solve(relaxed, params.lp_solver, seconds())
-            bound, proven = (upper.objective, upper.optimal) if upper.ok else (math.inf, False)
-    if not len(arcs) or not len(ys):
-        served = np.zeros(len(d.residents), dtype=bool)
-        return _Stage1(served, np.zeros(0), arcs, 0.0, bound, proven)
-    say(f"stage 1 LP: {len(arcs):,} on-time arcs, {cl.count:,} shelter groups")
-    model, n = _stage1_model(d, cl, arcs, cl.far, ys, crit, integer=False)
-    lp = _solve(model, params.lp_solver, seconds())
+        if len(everyone):
+            say(f"stage 1 bound: {wide.size():,} arcs in time for some member, shortest drives")
+            relaxed = _lp(
+                lambda: _stage1_stage(d, cl, everyone, crit), wide, _arcs(wide, START_NEAREST),
+                params.lp_solver, seconds, say, "stage 1 bound",
+            )  # fmt: skip
+            proven = relaxed.ok and math.isfinite(relaxed.bound)
+            bound = relaxed.bound if proven else math.inf
+    served = np.zeros(len(d.residents), dtype=bool)
+    empty = _Arcs(np.zeros(0, int), np.zeros(0, int), np.zeros(0, int))
+    if not len(ys):
+        return _Stage1(served, np.zeros(0), empty, 0.0, bound, proven)
+    universe = space.size()
+    say(f"stage 1 LP: {universe:,} on-time arcs, {cl.count:,} shelter groups")
+    lp = _lp(
+        lambda: _stage1_stage(d, cl, ys, crit), space, _arcs(space, START_NEAREST),
+        params.lp_solver, seconds, say, "stage 1 LP",
+    )  # fmt: skip
     if not lp.ok:
         return None
     if cl.exact:
-        bound, proven = lp.objective, lp.optimal
+        proven = math.isfinite(lp.bound)
+        bound = lp.bound if proven else math.inf
 
     # The LP's arcs alone rarely let whole units fill shelters exactly; each group's
     # nearest sources give the integer model that room at little cost (city benchmark:
     # 37,417 residents from the LP's arcs, 37,818 = the LP bound with the 2 nearest).
-    near = _arcs(d, cl, crit, nearest=STAGE1_NEAREST).keys(cl.count, len(d.items))
-    offered = (lp.values[:n] > EPS) | np.isin(arcs.keys(cl.count, len(d.items)), near)
-    support = np.flatnonzero(offered)
-    say(f"stage 1 whole units: {len(support):,} arcs (the LP's and the nearest)")
-    small = arcs.take(support)
+    small = _union(
+        _priced_arcs(lp, np.flatnonzero(lp.arc_values > EPS)), _arcs(space, STAGE1_NEAREST)
+    )
+    say(f"stage 1 whole units: {len(small):,} arcs (the LP's and the nearest)")
     # Whole units, from cheap to thorough, each step only while the gap is above target:
     # (1) over those arcs, with the shelters the LP serves whole kept served (what is left
     # is which of the rest fill the remaining stock, a small problem); (2) the same arcs,
     # nothing kept; (3) every arc, on models small enough. A fixed step's own bound says
     # nothing of the real optimum; the others' do when their arcs are all the model's.
-    lp_y = lp.values[n:]
-    attempts = [(small, np.where(lp_y > 1 - EPS, 1.0, 0.0)), (small, None)]
-    if len(small) < len(arcs) <= FULL_MIP_ARCS:
-        attempts.append((arcs, None))
-    best_arcs, flows, y, best = small, np.zeros(len(small)), np.zeros(len(ys)), 0.0
-    for offered_arcs, keep_served in attempts:
+    lp_y = lp.fixed_values
+    # Whole units, first by rounding: the LP serves almost every shelter whole (one of
+    # 3,000 on the province), so its flows floored and topped up where a served group falls
+    # short are within a few shelters of its bound, in milliseconds.
+    values = _values_on(small, _priced_arcs(lp), lp.arc_values, (cl.count, len(d.items)))
+    small, flows, y = _whole_stage1(d, cl, space, small, values, ys, lp_y)
+    best_arcs, best = small, float(d.residents[ys] @ y)
+    say(f"stage 1: bound {bound:,.1f}, whole units by rounding {best:,.0f}")
+    # Then integer models, from cheap to thorough, each only while the gap is above target:
+    # (1) over those arcs, with the shelters the LP serves whole kept served (what is left
+    # is which of the rest fill the remaining stock, a small problem); (2) the same arcs,
+    # nothing kept; (3) every arc, on models small enough. A fixed step's own bound says
+    # nothing of the real optimum; the others' do when their arcs are all the model's.
+    attempts: list[tuple[_Arcs, np.ndarray | None]] = [
+        (small, np.where(lp_y > 1 - EPS, 1.0, 0.0)),
+        (small, None),
+    ]
+    whole = len(small) < universe <= FULL_MIP_ARCS
+    if whole:
+        attempts.append((_arcs(space), None))
+    keys = len(d.srcs), cl.count, len(d.items)
+    for offered, keep_served in attempts:
         top = math.floor(bound + 1e-6)
         if best > 0 and top - best <= params.relative_gap * max(top, 1):
             break
-        if offered_arcs is arcs:
-            say(f"stage 1 MIP over all {len(arcs):,} arcs")
-        lo = np.zeros(len(ys)) if keep_served is None else keep_served
+        every = len(offered) == universe
+        if every and offered is not small:
+            say(f"stage 1 MIP over all {universe:,} arcs")
         hint = None
         if best > 0 and params.solver != "HIGHS":  # HiGHS crashes on hints (OR-Tools 9.15)
-            position = {k: r for r, k in enumerate(offered_arcs.keys(cl.count, len(d.items)))}
-            hint = np.zeros(len(offered_arcs) + len(ys))
-            for k, q in zip(best_arcs.keys(cl.count, len(d.items)), flows, strict=True):
-                hint[position[k]] = q
-            hint[len(offered_arcs) :] = y
-        model, m = _stage1_model(
-            d, cl, offered_arcs, cl.far, ys, crit, True, (lo, np.ones(len(ys))), hint
+            hint = np.concatenate([y, _values_on(offered, best_arcs, flows, keys[1:])])
+        stage = _stage1_stage(d, cl, ys, crit, keep_served)
+        mip = _solve(
+            _model(stage, space, offered, integer=True, hint=hint),
+            params.solver,
+            seconds(),
+            params.relative_gap,
         )
-        mip = _solve(model, params.solver, seconds(), params.relative_gap)
         if not mip.ok:
             continue
-        if mip.objective > best + 0.5 or best == 0:
-            best_arcs, flows, y, best = offered_arcs, mip.values[:m], mip.values[m:], mip.objective
-        if keep_served is None and cl.exact and len(offered_arcs) == len(arcs):
+        if mip.objective > best + 0.5:
+            best_arcs, flows = offered, np.rint(mip.values[len(ys) :])
+            y, best = np.rint(mip.values[: len(ys)]), mip.objective
+        if keep_served is None and cl.exact and every:
             bound = min(bound, mip.bound)  # a bound of the real model
         say(f"stage 1: bound {bound:,.1f}, whole units {best:,.0f}")
-    served = np.zeros(len(d.residents), dtype=bool)
     served[ys[y > 0.5]] = True
-    return _Stage1(served, np.rint(flows), best_arcs, best, bound, proven)
+    flows = _within_need(best_arcs, flows, cl.need)
+    return _Stage1(served, flows, best_arcs, best, bound, proven)
 
 
 # --------------------------------------------------------------------------- first batches
@@ -520,38 +626,67 @@ class _Batches:
     grp: np.ndarray
     tier: np.ndarray
     count: int  # shelters (group members) on target
+    arcs: _Arcs  # arcs that keep them (with stage 1's served shelters): a feasible start
+
+    def rows(self, rows: Rows, groups: int, tiers: int) -> np.ndarray | None:
+        """At least one unit on an on-target arc of each kept (group, tier) pair."""
+        if not len(self.grp):
+            return None
+        pair = -np.ones((groups, tiers), dtype=np.int64)
+        first = rows.add(np.ones(len(self.grp)), np.full(len(self.grp), np.inf))
+        pair[self.grp, self.tier] = first + np.arange(len(self.grp))
+        return pair
 
 
-def _early(d: _Data, cl: _Clusters, arcs: _Arcs) -> np.ndarray:
-    """Which arcs bring a critical item from a tier with a target within it (a group's
-    longest drive, so that every member's first batch is on time)."""
-    src, grp = arcs.src, arcs.grp
-    return (
-        (d.tier[src] >= 0)
-        & d.critical[arcs.item]
-        & (d.ready[src] + cl.far[src, grp] <= d.batch_hours[src] + EPS)
-    )
+def _no_batches() -> _Batches:
+    empty = np.zeros(0, dtype=np.int64)
+    return _Batches(empty, empty, 0, _Arcs(empty, empty, empty))
 
 
-def _batch_rows(rows: Rows, d: _Data, cl: _Clusters, arcs: _Arcs, kept: _Batches) -> None:
-    """At least one unit on an on-target arc of each kept (group, tier) pair."""
-    if not len(kept.grp):
-        return
-    pair = -np.ones((cl.count, len(d.tiers)), dtype=np.int64)
-    first = rows.add(np.ones(len(kept.grp)), np.full(len(kept.grp), np.inf))
-    pair[kept.grp, kept.tier] = first + np.arange(len(kept.grp))
-    on = np.flatnonzero(_early(d, cl, arcs))
-    row = pair[arcs.grp[on], d.tier[arcs.src[on]]]
-    use = row >= 0
-    rows.terms(row[use], on[use], 1.0)
+def _is_early(space: ArcSpace, arcs: _Arcs) -> np.ndarray:
+    out = np.zeros(len(arcs), dtype=bool)
+    assert space.early is not None
+    for c in np.unique(arcs.item):
+        at = np.flatnonzero(arcs.item == c)
+        out[at] = space.early(int(c))[arcs.src[at], arcs.grp[at]]
+    return out
+
+
+def _within_need(arcs: _Arcs, flows: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """`flows` trimmed so no (group, item) gets more than it needs: stage 1's rows only
+    ask for at least, the later stages' for at most the need too."""
+    key = arcs.grp * need.shape[1] + arcs.item
+    order = np.lexsort((np.arange(len(key)), key))
+    before = np.cumsum(flows[order]) - flows[order]
+    start = np.searchsorted(key[order], key[order])
+    before -= before[start]  # what earlier arcs of the same pair already bring
+    allowed = np.clip(need.ravel()[key[order]] - before, 0, flows[order])
+    out = np.empty_like(flows)
+    out[order] = allowed
+    return out
+
+
+def _values_on(
+    target: _Arcs, arcs: _Arcs, values: np.ndarray, shape: tuple[int, int]
+) -> np.ndarray:
+    """`values` of `arcs` moved onto `target`'s order (0 where an arc of `target` has none);
+    `target` is sorted, as `_union` makes it."""
+    keys = target.keys(*shape)
+    at = np.searchsorted(keys, arcs.keys(*shape))
+    found = (at < len(keys)) & (keys[np.minimum(at, len(keys) - 1)] == arcs.keys(*shape))
+    out = np.zeros(len(target))
+    out[at[found]] = values[found]
+    return out
 
 
 def _first_batches(
     d: _Data,
     cl: _Clusters,
     must: np.ndarray,
+    start: _Arcs,
     params: AllocationParams,
-    seconds: float,
+    seconds: Callable[[], float],
+    say: Callable[[str], None],
 ) -> _Batches | None:
     """Most shelters whose first batch from each depot tier that can make its target does
     (county 6 h, city 8 h, province 10 h by default), keeping stage 1's served shelters.
@@ -559,39 +694,43 @@ def _first_batches(
     The LP's pairs with a whole unit on target are kept: the later stages must keep them.
     """
     crit = np.flatnonzero(d.critical)
-    arcs = _arcs(d, cl, crit)
-    early = np.flatnonzero(_early(d, cl, arcs))
-    if not len(early):
-        return _Batches(np.zeros(0, int), np.zeros(0, int), 0)
-    pairs, which = np.unique(
-        arcs.grp[early] * len(d.tiers) + d.tier[arcs.src[early]], return_inverse=True
-    )
-    n, k = len(arcs), len(pairs)
-    rows = Rows(n + k)
-    gg, cc = np.nonzero(must > 0)
-    row = -np.ones_like(must, dtype=np.int64)
-    first = rows.add(must[gg, cc], np.full(len(gg), np.inf))
-    row[gg, cc] = first + np.arange(len(gg))
-    keep = row[arcs.grp, arcs.item] >= 0
-    rows.terms(row[arcs.grp[keep], arcs.item[keep]], np.flatnonzero(keep), 1.0)
-    _common_rows(rows, d, arcs, cl.far, crit)
-    first = rows.add(np.full(k, -np.inf), np.zeros(k))  # m_p ≤ on-target units of p
-    rows.terms(first + np.arange(k), n + np.arange(k), 1.0)
-    rows.terms(first + which, early, -1.0)
+    space = _space(d, cl, crit)
+    tiers = len(d.tiers)
+    able = np.zeros((cl.count, tiers), dtype=bool)  # (group, tier) with an on-target arc
+    for c in crit:
+        on = space.mask(int(c)) & space.early(int(c))  # type: ignore[misc]
+        for t in range(tiers):
+            able[:, t] |= on[d.tier == t].any(axis=0)
+    gg, tt = np.nonzero(able)
+    if not len(gg):
+        return _no_batches()
     members = np.bincount(cl.label, minlength=cl.count).astype(float)
-    cap = np.minimum(cl.need[arcs.grp, arcs.item], d.supply[arcs.src, arcs.item])
-    objective = np.concatenate([np.zeros(n), members[pairs // len(d.tiers)]])
-    model = rows.model(np.zeros(n + k), np.concatenate([cap, np.ones(k)]), objective)
-    result = _solve(model, params.lp_solver, seconds)
-    if not result.ok:
+
+    def build() -> _Stage:
+        rows = Rows(len(gg))
+        need_row = -np.ones_like(must, dtype=np.int64)
+        mg, mc = np.nonzero(must > 0)
+        first = rows.add(must[mg, mc], np.full(len(mg), np.inf))
+        need_row[mg, mc] = first + np.arange(len(mg))
+        pair = -np.ones((cl.count, tiers), dtype=np.int64)  # m_p ≤ on-target units of p
+        first = rows.add(np.full(len(gg), -np.inf), np.zeros(len(gg)))
+        pair[gg, tt] = first + np.arange(len(gg))
+        rows.terms(pair[gg, tt], np.arange(len(gg)), 1.0)
+        arc_rows = _row_map(rows, d, crit, need_row, pair, -1.0)
+        return _Stage(rows, np.zeros(len(gg)), np.ones(len(gg)), members[gg], arc_rows)
+
+    early_start = _arcs(space, START_NEAREST)
+    lp = _lp(build, space, _union(start, early_start), params.lp_solver, seconds, say, "stage 1b")
+    if not lp.ok:
         return None
-    got = np.zeros(k)
-    np.add.at(got, which, result.values[early])
-    on = got >= 1 - EPS
-    kept = pairs[on]
-    return _Batches(
-        kept // len(d.tiers), kept % len(d.tiers), int(members[kept // len(d.tiers)].sum())
-    )
+    arcs = _priced_arcs(lp)
+    on = _is_early(space, arcs) & (lp.arc_values > EPS)
+    got = np.zeros((cl.count, tiers))
+    np.add.at(got, (arcs.grp[on], d.tier[arcs.src[on]]), lp.arc_values[on])
+    keep = got[gg, tt] >= 1 - EPS
+    kg, kt = gg[keep], tt[keep]
+    used = arcs.take(np.flatnonzero(lp.arc_values > EPS))
+    return _Batches(kg, kt, int(members[kg].sum()), used)
 
 
 # --------------------------------------------------------------------------- stages 2-3
@@ -613,61 +752,72 @@ def _fixed_rows(
 def _fairness(
     d: _Data,
     cl: _Clusters,
-    arcs: _Arcs,
+    start: _Arcs,
+    start_flows: np.ndarray,
     must: np.ndarray,
     rest: np.ndarray,
     params: AllocationParams,
-    seconds: float,
+    seconds: Callable[[], float],
+    say: Callable[[str], None],
     batches: _Batches,
 ) -> tuple[float, _Arcs] | None:
     """The highest share of their critical needs every unserved reachable shelter can get,
     and the arcs that reach it."""
-    n = len(arcs)
-    rows = Rows(n + 1)
-    _batch_rows(rows, d, cl, arcs, batches)
-    gg, cc = np.nonzero(cl.need * d.critical[None, :] > 0)
-    row = -np.ones_like(must, dtype=np.int64)
-    first = rows.add(must[gg, cc], cl.need[gg, cc])
-    row[gg, cc] = first + np.arange(len(gg))
-    rows.terms(row[arcs.grp, arcs.item], np.arange(n), 1.0)
-    waiting = np.flatnonzero(rest[gg, cc] > 0)
-    rows.terms(first + waiting, np.full(len(waiting), n), -rest[gg[waiting], cc[waiting]])
-    _common_rows(rows, d, arcs, cl.far, np.flatnonzero(d.critical))
-    cap = np.minimum(cl.need[arcs.grp, arcs.item], d.supply[arcs.src, arcs.item])
-    objective = np.zeros(n + 1)
-    objective[n] = 1.0
-    model = rows.model(np.zeros(n + 1), np.append(cap, 1.0), objective)
-    result = _solve(model, params.lp_solver, seconds)
-    if not result.ok:
+    crit = np.flatnonzero(d.critical)
+    space = _space(d, cl, crit)
+
+    def build() -> _Stage:
+        rows = Rows(1)
+        pair = batches.rows(rows, cl.count, len(d.tiers))
+        gg, cc = np.nonzero(cl.need * d.critical[None, :] > 0)
+        need_row = -np.ones_like(must, dtype=np.int64)
+        first = rows.add(must[gg, cc], cl.need[gg, cc])
+        need_row[gg, cc] = first + np.arange(len(gg))
+        waiting = np.flatnonzero(rest[gg, cc] > 0)
+        rows.terms(first + waiting, np.zeros(len(waiting), int), -rest[gg[waiting], cc[waiting]])
+        arc_rows = _row_map(rows, d, crit, need_row, pair)
+        return _Stage(rows, np.zeros(1), np.ones(1), np.ones(1), arc_rows)
+
+    begin = _union(start, batches.arcs, _arcs(space, START_NEAREST))
+    floor = None  # as in the coverage stage, which must find this share again
+    if len(begin) > STAGE3_MIP_ARCS:
+        floor = _values_on(begin, start, start_flows, (cl.count, len(d.items)))
+    lp = _lp(build, space, begin, params.lp_solver, seconds, say, "stage 2", floor)
+    if not lp.ok:
         return None
-    return float(result.values[n]), arcs.take(np.flatnonzero(result.values[:n] > EPS))
+    return float(lp.fixed_values[0]), _priced_arcs(lp, np.flatnonzero(lp.arc_values > EPS))
 
 
-def _coverage_model(
+def _coverage_stage(
     d: _Data,
     cl: _Clusters,
-    arcs: _Arcs,
+    space: ArcSpace,
     floor_units: np.ndarray,
-    integer: bool,
     batches: _Batches,
-) -> mb.Model:
-    n = len(arcs)
-    rows = Rows(n)
-    _batch_rows(rows, d, cl, arcs, batches)
+) -> _Stage:
+    rows = Rows(0)
+    pair = batches.rows(rows, cl.count, len(d.tiers))
     gg, cc = np.nonzero(cl.need > 0)
-    row = -np.ones_like(floor_units, dtype=np.int64)
+    need_row = -np.ones_like(floor_units, dtype=np.int64)
     first = rows.add(floor_units[gg, cc], cl.need[gg, cc])
-    row[gg, cc] = first + np.arange(len(gg))
-    rows.terms(row[arcs.grp, arcs.item], np.arange(n), 1.0)
-    tonne_hours = _common_rows(rows, d, arcs, cl.far, np.arange(len(d.items)))
-    per_unit = d.priority_weight[arcs.item] * cl.residents[arcs.grp]
-    per_unit /= cl.need[arcs.grp, arcs.item]
-    # One unit of coverage outweighs every tonne-hour of the plan together.
-    tie = per_unit.min(initial=1.0) / max(tonne_hours.sum(), 1.0) * 1e-3
-    cap = np.minimum(cl.need[arcs.grp, arcs.item], d.supply[arcs.src, arcs.item])
-    return rows.model(
-        np.zeros(n), cap, per_unit - tie * tonne_hours, np.ones(n, bool) if integer else None
-    )
+    need_row[gg, cc] = first + np.arange(len(gg))
+    arc_rows = _row_map(rows, d, np.arange(len(d.items)), need_row, pair)
+    # Priority-weighted coverage; vehicle tonne-hours break ties, and one unit of coverage
+    # outweighs every tonne-hour any plan could drive (all stock, each to its farthest).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_unit = np.where(
+            cl.need > 0, d.priority_weight[None, :] * cl.residents[:, None] / cl.need, 0.0
+        )
+    hours = np.where(d.depot[:, None] & space.ok, space.drive, 0.0)
+    longest = hours.max(axis=1, initial=0.0)
+    most = float((d.supply * d.weight[None, :]).sum(axis=1) @ (2 * longest / 1000))
+    positive = per_unit[per_unit > 0]
+    tie = (positive.min() if positive.size else 1.0) / max(most, 1.0) * 1e-3
+
+    def cost(c: int) -> np.ndarray:
+        return per_unit[:, c][None, :] - tie * d.weight[c] * 2 * hours / 1000
+
+    return _Stage(rows, np.zeros(0), np.zeros(0), np.zeros(0), arc_rows, cost)
 
 
 def _coverage(
@@ -685,82 +835,200 @@ def _coverage(
 ) -> tuple[_Arcs, np.ndarray]:
     """Priority-weighted coverage of every item, stage 1's shelters and the fairness kept.
 
-    On large models only each group's nearest sources per item are offered, plus the arcs
-    stages 1 and 2 used (which alone keep their results feasible).
+    The LP starts from each group's nearest sources per item and the arcs stages 1 and 2
+    used (which alone keep their results feasible), and prices the rest in.
     """
     every = np.arange(len(d.items))
-    arcs = _arcs(d, cl, every)
-    if len(arcs) > EXACT_ARCS:
-        keys = arcs.keys(cl.count, len(d.items))
-        crit_arcs = _arcs(d, cl, np.flatnonzero(d.critical))
-        chosen = [
-            _arcs(d, cl, every, nearest=COVERAGE_SOURCES),
-            first.arcs,
-            crit_arcs.take(np.flatnonzero(_early(d, cl, crit_arcs))),  # first batches' arcs
-        ]
-        if fair_arcs is not None:
-            chosen.append(fair_arcs)
-        wanted = np.concatenate([a.keys(cl.count, len(d.items)) for a in chosen])
-        pruned = arcs.take(np.flatnonzero(np.isin(keys, wanted)))
-        say(f"stage 3: {len(pruned):,} of {len(arcs):,} arcs (nearest sources per item)")
-        arcs = pruned
-    say(f"stage 3 LP: {len(arcs):,} on-time arcs, all items")
-    lp = _solve(
-        _coverage_model(d, cl, arcs, must + fair_units, False, batches),
-        params.lp_solver,
-        seconds(),
-    )
+    space = _space(d, cl, every)
+    kept = first.arcs.take(np.flatnonzero(first.flows > 0))
+    begin = [kept, batches.arcs, _arcs(space, START_NEAREST)]
+    if fair_arcs is not None:
+        begin.append(fair_arcs)
+    say(f"stage 3 LP: {space.size():,} on-time arcs, all items")
+    start = _union(*begin)
+    # On large models stage 1's whole flows stay (the LP adds to them), so that its
+    # floors keep every served shelter served when the LP is rounded down.
+    floor = None
+    if len(start) > STAGE3_MIP_ARCS:
+        floor = _values_on(start, first.arcs, first.flows, (cl.count, len(d.items)))
+    lp = _lp(
+        lambda: _coverage_stage(d, cl, space, must + fair_units, batches),
+        space, start, params.lp_solver, seconds, say, "stage 3", floor,
+    )  # fmt: skip
     if not lp.ok:
         notes.append("coverage stage found no solution in time; stage-1 flows kept")
         return first.arcs, first.flows
     # Whole units over the LP's support plus stage 1's arcs (which alone meet `must`).
-    key = arcs.keys(cl.count, len(d.items))
-    used = first.arcs.keys(cl.count, len(d.items))
-    keep = np.flatnonzero((lp.values > EPS) | np.isin(key, used[first.flows > 0]))
-    small = arcs.take(keep)
-    if np.allclose(lp.values[keep], np.rint(lp.values[keep]), atol=1e-6):
-        return small, np.rint(lp.values[keep])
-    say(f"stage 3 whole units: {len(small):,} arcs")
+    small = _union(_priced_arcs(lp, np.flatnonzero(lp.arc_values > EPS)), kept)
+    values = _values_on(small, _priced_arcs(lp), lp.arc_values, (cl.count, len(d.items)))
+    if np.allclose(values, np.rint(values), atol=1e-6):
+        return small, np.rint(values)
     floor_units = must + np.floor(fair_units + EPS)
+    if len(small) > STAGE3_MIP_ARCS:
+        # Large: the LP floored and topped up where stage 1's or the fairness' floors need
+        # it. A unit or less per arc of the secondary objective, for seconds of MIP.
+        say(f"stage 3 whole units: {len(small):,} arcs, by rounding")
+        wider, fill, short = _filled(d, space, small, values, floor_units)
+        if short.sum() > 0:
+            fair_short = int(short.sum())
+            notes.append(f"coverage stage: fairness floors {fair_short:,} units short by rounding")
+        return wider, fill.flows
+    say(f"stage 3 whole units: {len(small):,} arcs")
     # Half the stage's time at most: rounding the LP is the fallback, and it needs little.
     mip = _solve(
-        _coverage_model(d, cl, small, floor_units, True, batches),
+        _model(_coverage_stage(d, cl, space, floor_units, batches), space, small, integer=True),
         params.solver,
         seconds() / 2,
         COVERAGE_GAP,
     )
     if mip.ok:
         return small, np.rint(mip.values)
-    flows = _rounded(d, cl, small, lp.values[keep], must)
+    small, fill, _ = _filled(d, space, small, values, must)
+    flows = fill.flows
     notes.append("coverage stage: whole units by rounding the LP (the MIP found none in time)")
     return small, flows
 
 
-def _rounded(
-    d: _Data, cl: _Clusters, arcs: _Arcs, values: np.ndarray, must: np.ndarray
-) -> np.ndarray:
-    """LP flows floored, then rounded up where a served shelter's group would fall short.
+class _Filler:
+    """Whole-unit flows on fixed arcs, topped up unit by unit within every budget.
 
-    Floors keep supply, need and fleet; the few units put back (at most one per arc, where
-    the LP had a fraction and the source has stock left) keep stage 1's shelters served.
+    Starts from LP flows floored (floors keep stock, need and the fleet budgets: every
+    coefficient is positive); a unit goes back on an arc only within its source's stock
+    left and its trucks' budgets left, on the arcs the LP used most fractionally first.
     """
-    flows = np.floor(values + 1e-6)
-    left = d.supply.copy()
-    np.subtract.at(left, (arcs.src, arcs.item), flows)
-    got = np.zeros_like(cl.need)
-    np.add.at(got, (arcs.grp, arcs.item), flows)
-    short = np.argwhere(got < must - EPS)
-    for g, c in short:
-        missing = round(float(must[g, c] - got[g, c]))
-        candidates = np.flatnonzero((arcs.grp == g) & (arcs.item == c))
-        for k in candidates[np.argsort(flows[candidates] - values[candidates])]:
-            if missing <= 0:
+
+    def __init__(self, d: _Data, space: ArcSpace, arcs: _Arcs, values: np.ndarray) -> None:
+        self.arcs = arcs
+        self.flows = np.floor(values + 1e-6)
+        src, grp, item = arcs.src, arcs.grp, arcs.item
+        s, self.items = len(d.srcs), len(d.items)
+        self.left = d.supply.copy()
+        np.subtract.at(self.left, (src, item), self.flows)
+        road = space.on_road[src]
+        inv = space.inv_shuttles[src, grp]
+        self.use = [  # per unit on each arc, against each budget per source
+            np.where(road, d.weight[item] * inv, 0.0),
+            np.where(road, d.volume[item] * inv, 0.0),
+            np.where(road, d.weight[item], 0.0),
+            np.where(road, d.volume[item], 0.0),
+        ]
+        caps = (d.kg_capacity, d.m3_capacity, d.kg_limit, d.m3_limit)
+        self.room = [
+            cap - np.bincount(src, use * self.flows, minlength=s)
+            for cap, use in zip(caps, self.use, strict=True)
+        ]
+        self.got = np.zeros((space.need.shape[0], self.items))
+        np.add.at(self.got, (grp, item), self.flows)
+        key = grp * self.items + item
+        self.order = np.lexsort((-(values - self.flows), key))
+        self.bounds = np.searchsorted(key[self.order], np.arange(self.got.size + 1))
+        self.upper = arc_upper(space, src, grp, item)
+
+    def _room(self, k: int) -> int:
+        i, c = self.arcs.src[k], self.arcs.item[k]
+        units = min(int(self.left[i, c]), int(self.upper[k] - self.flows[k]))
+        for use, room in zip(self.use, self.room, strict=True):
+            if use[k] > 0 and math.isfinite(room[i]):
+                units = min(units, math.floor(room[i] / use[k] + 1e-9))
+        return units
+
+    def add(self, g: int, c: int, units: int, dry: bool = False) -> int:
+        """Put up to `units` more of item `c` into group `g`; returns what is still
+        missing. With `dry`, only says whether it would fit."""
+        at = g * self.items + c
+        for k in self.order[self.bounds[at] : self.bounds[at + 1]]:
+            if units <= 0:
                 break
-            if values[k] - flows[k] > 1e-6 and left[arcs.src[k], c] >= 1:
-                flows[k] += 1
-                left[arcs.src[k], c] -= 1
-                missing -= 1
-    return flows
+            give = min(units, self._room(int(k)))
+            if give <= 0:
+                continue
+            units -= give
+            if dry:
+                continue
+            i = self.arcs.src[k]
+            self.flows[k] += give
+            self.left[i, c] -= give
+            self.got[g, c] += give
+            for use, room in zip(self.use, self.room, strict=True):
+                room[i] -= give * use[k]
+        return max(units, 0)
+
+    def meet(self, must: np.ndarray) -> np.ndarray:
+        """Top every (group, item) up to `must`; returns what each still lacks."""
+        short = np.zeros_like(must)
+        for g, c in np.argwhere(self.got < must - EPS):
+            short[g, c] = self.add(
+                int(g), int(c), math.ceil(float(must[g, c] - self.got[g, c]) - 1e-6)
+            )
+        return short
+
+
+def _filled(
+    d: _Data, space: ArcSpace, arcs: _Arcs, values: np.ndarray, must: np.ndarray
+) -> tuple[_Arcs, _Filler, np.ndarray]:
+    """`_Filler` over `arcs` topped up to `must`; where that falls short, again with every
+    arc of the short (group, item) pairs offered (their stock may sit at sources the LP did
+    not use there). Returns the arcs, the filler and what is still short."""
+    fill = _Filler(d, space, arcs, values)
+    short = fill.meet(must)
+    if short.sum() <= 0:
+        return arcs, fill, short
+    gg, cc = np.nonzero(short > 0)
+    extra = [
+        _Arcs(src, np.full(len(src), g), np.full(len(src), c))
+        for g, c in zip(gg, cc, strict=True)
+        if len(src := np.flatnonzero(space.mask(int(c))[:, g]))
+    ]
+    wider = _union(arcs, *extra)
+    fill = _Filler(
+        d, space, wider, _values_on(wider, arcs, values, (space.need.shape[0], len(d.items)))
+    )
+    return wider, fill, fill.meet(must)
+
+
+def _whole_stage1(
+    d: _Data,
+    cl: _Clusters,
+    space: ArcSpace,
+    arcs: _Arcs,
+    values: np.ndarray,
+    ys: np.ndarray,
+    lp_y: np.ndarray,
+) -> tuple[_Arcs, np.ndarray, np.ndarray]:
+    """Whole-unit flows for the shelters the LP serves whole; where a group still falls
+    short, its smallest served members are let go until what is left covers the rest;
+    then the shelters the LP served in part, most first, are served where the stock and
+    trucks left can still bring all their critical needs."""
+    crit = np.flatnonzero(d.critical)
+    y = np.where(lp_y > 1 - EPS, 1.0, 0.0)
+    must = np.zeros_like(cl.need)
+    on = ys[y > 0.5]
+    np.add.at(must, cl.label[on], d.need[on] * d.critical[None, :])
+    arcs, fill, short = _filled(d, space, arcs, values, must)
+    for g in np.flatnonzero(short.sum(axis=1) > 0):
+        lack = short[g].copy()
+        members = np.flatnonzero((cl.label[ys] == g) & (y > 0.5))
+        for r in members[np.argsort(d.residents[ys[members]], kind="stable")]:
+            if (lack <= 0).all():
+                break
+            y[r] = 0.0
+            lack -= d.need[ys[r]] * d.critical
+            must[g] -= d.need[ys[r]] * d.critical
+    # Units the let-go members leave in their group's flows count for the others.
+    spare = fill.got - must
+    partial = np.flatnonzero((lp_y > EPS) & (y < 0.5))
+    for r in partial[np.lexsort((ys[partial], -lp_y[partial]))]:
+        j, g = ys[r], cl.label[ys[r]]
+        want = [(int(c), int(d.need[j, c] - max(spare[g, c], 0))) for c in crit]
+        if any(fill.add(g, c, q, dry=True) > 0 for c, q in want if q > 0):
+            continue
+        for c, q in want:
+            if q > 0:
+                fill.add(g, c, q)
+        y[r] = 1.0
+        must[g] += d.need[j] * d.critical
+        spare[g] = fill.got[g] - must[g]
+    return arcs, fill.flows, y
 
 
 # --------------------------------------------------------------------------- shipments
@@ -943,14 +1211,14 @@ def _solve_allocation(
         status = SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE
         if gap is not None and not optimal:
             notes.append(f"residents served on time within {gap:.2%} of the bound")
-        reachable = _reachable(
-            d, cl, _arcs(d, cl, np.flatnonzero(d.critical)), np.flatnonzero(d.critical)
-        )
+        crit = np.flatnonzero(d.critical)
+        reachable = _reachable(d, cl, _space(d, cl, crit), crit)
         must, rest = _fixed_rows(d, cl, first.served, reachable)
-        batches = _Batches(np.zeros(0, int), np.zeros(0, int), 0)
+        batches = _no_batches()
+        kept = first.arcs.take(np.flatnonzero(first.flows > 0))
         if params.tiered_targets:
             say("stage 1b LP: first batches on target per depot tier")
-            found_batches = _first_batches(d, cl, must, params, until(1)())
+            found_batches = _first_batches(d, cl, must, kept, params, until(1), say)
             if found_batches is None:
                 notes.append("first-batch stage found no solution in time; not enforced")
             else:
@@ -962,8 +1230,9 @@ def _solve_allocation(
         fair, fair_arcs = 1.0, None
         if rest.sum() > 0:
             say("stage 2 LP: fairness")
-            arcs = _arcs(d, cl, np.flatnonzero(d.critical))
-            found = _fairness(d, cl, arcs, must, rest, params, until(1)(), batches)
+            found = _fairness(
+                d, cl, first.arcs, first.flows, must, rest, params, until(1), say, batches
+            )
             if found is None:
                 notes.append("fairness stage found no solution in time; not enforced")
                 fair = 0.0
