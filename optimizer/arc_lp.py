@@ -32,7 +32,7 @@ from optimizer.lp import Rows, quiet_stdout
 #: A reduced cost above this adds an arc (objective units: residents, or coverage).
 PRICE_TOL = 1e-7
 #: Arcs added per group and item in one round at most (the best-priced first).
-PER_ROW = int(__import__("os").environ.get("PER_ROW", 3))
+PER_ROW = 3
 #: Pricing rounds at most: a bound on work, not on time (the answer must not depend on the
 #: machine's load); the bound above stays valid if they run out.
 ROUNDS = 40
@@ -73,6 +73,35 @@ class ArcSpace:
                 mask &= pick
             ii, gg = np.nonzero(mask)
             parts.append((ii, gg, np.full(len(ii), c)))
+        return _joined(parts)
+
+    def greedy(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The arcs of a nearest-first fill (stock only, groups in order): where stock is
+        short the optimum reaches past each group's nearest sources, and so does this, so
+        pricing starts near it rather than ten rounds away."""
+        parts = []
+        for c in self.items:
+            c = int(c)
+            mask = self.mask(c)
+            left = self.stock[:, c].astype(float).copy()
+            order = np.argsort(np.where(mask, self.drive, np.inf), axis=0, kind="stable")
+            ii: list[int] = []
+            gg: list[int] = []
+            for g in np.flatnonzero(mask.any(axis=0)):
+                want = float(self.need[g, c])
+                for i in order[:, g]:
+                    if want <= 0 or not mask[i, g]:
+                        break
+                    if left[i] <= 0:
+                        continue
+                    take = min(want, left[i])
+                    left[i] -= take
+                    want -= take
+                    ii.append(int(i))
+                    gg.append(int(g))
+            parts.append(
+                (np.array(ii, dtype=np.int64), np.array(gg, dtype=np.int64), np.full(len(ii), c))
+            )
         return _joined(parts)
 
 
@@ -280,7 +309,8 @@ def solve_priced(
         if len(src):
             k, r, v = arc_entries(space, rows, src, grp, item)
             _add_columns(
-                h, arc_objective(cost, src, grp, item), lower if rounds == 0 else np.zeros(len(src)),
+                h, arc_objective(cost, src, grp, item),
+                lower if rounds == 0 else np.zeros(len(src)),
                 arc_upper(space, src, grp, item), k, r, v, inf,
             )  # fmt: skip
             known = np.concatenate([known, np.column_stack(batch)])
