@@ -266,6 +266,7 @@ def solve_priced(
     say: Callable[[str], None],
     label: str,
     floor: np.ndarray | None = None,
+    max_rounds: int = ROUNDS,
 ) -> PricedLP:
     """Maximise over the fixed columns and arcs priced in from `start`.
 
@@ -333,7 +334,7 @@ def solve_priced(
         if not len(batch[0]):
             converged = True
             break
-        if rounds >= ROUNDS:
+        if rounds >= max_rounds:
             break
         if seconds() <= 0.05:
             cut = True
