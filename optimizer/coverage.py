@@ -209,6 +209,8 @@ class _ReasonContext:
         self.holders_of = {item: np.array(rows, dtype=int) for item, rows in holding.items()}
         self.can_drive = np.array([s.can_deliver for s in srcs], dtype=bool)
         self.ready = np.array([s.ready_hours for s in srcs], dtype=float)
+        self.full = np.zeros(len(srcs), dtype=bool)
+        self.full[sorted(fleet_full)] = True
 
     def reasons(self, j: int, code: str, items: list[ItemCoverage]) -> list[str]:
         """Why a shelter is short, one line per cause, naming the items each cause affects.
@@ -232,7 +234,7 @@ class _ReasonContext:
             arrivals = self.ready[usable] + column[usable]
             soonest = float(arrivals.min()) if usable.size else np.inf
             in_time = usable[arrivals <= deadline + EPS]
-            busy = sorted(self.srcs[i].code for i in in_time if i in self.fleet_full)
+            busy = sorted(self.srcs[i].code for i in in_time[self.full[in_time]])
             if not holders.size:
                 cause = "no stock: no depot or agreement holds"
             elif not reach.size:
