@@ -24,12 +24,16 @@ from supply.models import (
     Location,
     LocationKind,
     Movement,
+    Neighbour,
+    Role,
     User,
 )
 from supply.services.dispatch.document import read_plan
 from supply.services.lookup import depot_by_code
 
 _CODE = re.compile(r"[0-9]{2,12}")
+#: Roles whose reads no jurisdiction narrows: the auditor reads everything.
+READ_EVERYTHING = frozenset({Role.AUDITOR.value, Role.ADMIN.value})
 
 
 def jurisdiction_by_code(session: Session, code: str) -> Jurisdiction:
@@ -94,6 +98,121 @@ def assign_depots(session: Session, jurisdiction: str, depots: Sequence[str]) ->
     )
     session.flush()
     return len(ids)
+
+
+def add_neighbours(session: Session, code: str, others: Sequence[str]) -> int:
+    """Record that `code` borders each of `others` (both ways: the relation is symmetric);
+    pairs already known are kept. Returns how many pairs are new. All or none.
+
+    Raises
+    ------
+    InvalidInput
+        No other named, or a jurisdiction named as its own neighbour.
+    NotFound
+        An unknown code.
+    """
+    if not others:
+        raise InvalidInput("neighbours", "name at least one neighbouring jurisdiction")
+    one = jurisdiction_by_code(session, code)
+    assert one.id is not None
+    added = 0
+    for other_code in dict.fromkeys(others):
+        other = jurisdiction_by_code(session, other_code)
+        assert other.id is not None
+        if other.id == one.id:
+            raise InvalidInput("neighbours", f"{code} cannot be its own neighbour")
+        low, high = sorted((one.id, other.id))
+        if session.get(Neighbour, (low, high)) is None:
+            session.add(Neighbour(low_id=low, high_id=high))
+            added += 1
+    session.flush()
+    return added
+
+
+def neighbour_ids(session: Session, jurisdiction_id: int) -> set[int]:
+    """The jurisdictions bordering this one."""
+    rows = session.execute(
+        select(col(Neighbour.low_id), col(Neighbour.high_id)).where(
+            (col(Neighbour.low_id) == jurisdiction_id) | (col(Neighbour.high_id) == jurisdiction_id)
+        )
+    ).all()
+    return {low if high == jurisdiction_id else high for low, high in rows}
+
+
+def neighbours_by_code(session: Session) -> dict[str, list[str]]:
+    """Every jurisdiction's neighbours' codes, by code (both directions listed)."""
+    codes = dict(session.execute(select(col(Jurisdiction.id), col(Jurisdiction.code))).all())
+    found: dict[str, list[str]] = {code: [] for code in codes.values()}
+    for low, high in session.execute(select(col(Neighbour.low_id), col(Neighbour.high_id))):
+        found[codes[low]].append(codes[high])
+        found[codes[high]].append(codes[low])
+    return {code: sorted(others) for code, others in found.items()}
+
+
+def set_sharing(session: Session, code: str, shares: bool) -> Jurisdiction:
+    """Whether the neighbours' people may see this jurisdiction's depots' stock."""
+    found = jurisdiction_by_code(session, code)
+    found.shares_with_neighbours = shares
+    session.add(found)
+    session.flush()
+    return found
+
+
+def subtree_ids(session: Session, jurisdiction_id: int) -> frozenset[int]:
+    """A jurisdiction and every one below it (the tree is small: read whole)."""
+    children: dict[int | None, list[int]] = {}
+    for jid, parent in session.execute(
+        select(col(Jurisdiction.id), col(Jurisdiction.parent_id))
+    ).all():
+        children.setdefault(parent, []).append(jid)
+    found: set[int] = set()
+    todo = [jurisdiction_id]
+    while todo:
+        current = todo.pop()
+        if current not in found:
+            found.add(current)
+            todo.extend(children.get(current, []))
+    return frozenset(found)
+
+
+def releasable_owners(session: Session, user: User) -> frozenset[int] | None:
+    """Whose lots `user` may release: their jurisdiction's and those below it; None (all)
+    for a user of the whole bureau. Lots with no owner recorded are the depot's people's
+    (`stock.check_release`)."""
+    if user.jurisdiction_id is None:
+        return None
+    return subtree_ids(session, user.jurisdiction_id)
+
+
+def visible_depot_ids(session: Session, user: User) -> frozenset[int] | None:
+    """The depots whose stock `user` may see; None: all (the whole bureau's people, and
+    auditors and admins, who read everything).
+
+    A user of a jurisdiction sees its subtree's depots, and those of a neighbour (and the
+    neighbour's subtree) that shares with its neighbours; the whole bureau's depots (no
+    jurisdiction) are seen by everyone.
+    """
+    if user.jurisdiction_id is None or user.role in READ_EVERYTHING:
+        return None
+    mine = set(subtree_ids(session, user.jurisdiction_id))
+    sharing = set(
+        session.scalars(
+            select(col(Jurisdiction.id)).where(
+                col(Jurisdiction.id).in_(neighbour_ids(session, user.jurisdiction_id)),
+                col(Jurisdiction.shares_with_neighbours).is_(True),
+            )
+        )
+    )
+    for neighbour in sharing:
+        if neighbour is not None:
+            mine |= subtree_ids(session, neighbour)
+    ids = session.scalars(
+        select(col(Location.id)).where(
+            col(Location.kind) == LocationKind.DEPOT.value,
+            col(Location.jurisdiction_id).in_(mine) | col(Location.jurisdiction_id).is_(None),
+        )
+    )
+    return frozenset(i for i in ids if i is not None)
 
 
 def _ancestors(session: Session, jurisdiction_id: int) -> set[int]:

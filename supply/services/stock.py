@@ -185,9 +185,10 @@ def _take(
     today: date,
     policy: PickPolicy = PickPolicy.FEFO,
     owners: Owners = None,
+    owned_only: bool = False,
 ) -> list[tuple[Batch, int]]:
     """Which batches leave a depot: the named lot, or FEFO over usable lots the caller
-    may release (`owners`).
+    may release (`owners`; with `owned_only`, not lots with no owner recorded).
 
     Candidate balance rows are locked (FOR UPDATE on PostgreSQL) so the choice holds until
     the document is posted.
@@ -213,16 +214,23 @@ def _take(
                 depot=loc.code, item=it.code, lot=lot, available=available, requested=qty
             )
         return [(batch, qty)]
-    rows = session.execute(
-        select(Batch, col(Balance.on_hand) - col(Balance.reserved))
-        .join(Balance, col(Balance.batch_id) == col(Batch.id))
-        .where(col(Balance.location_id) == loc.id, col(Balance.item_id) == it.id)
-        .with_for_update(of=Balance)
-    ).all()
-    if owners is not None:
-        rows = [(b, n) for b, n in rows if b.owner_id is None or b.owner_id in owners]
+    rows: list[tuple[Batch, int]] = [
+        (b, n)
+        for b, n in session.execute(
+            select(Batch, col(Balance.on_hand) - col(Balance.reserved))
+            .join(Balance, col(Balance.batch_id) == col(Batch.id))
+            .where(col(Balance.location_id) == loc.id, col(Balance.item_id) == it.id)
+            .with_for_update(of=Balance)
+        ).all()
+        if owners is None
+        or (b.owner_id is None and not owned_only)
+        or (b.owner_id is not None and b.owner_id in owners)
+    ]
     batches = {b.id: b for b, _ in rows}
-    candidates = [Candidate(b.id, b.lot, avail, b.expires_on, b.produced_on) for b, avail in rows]
+    candidates = [
+        Candidate(b.id, b.lot, avail, b.expires_on, b.produced_on)  # type: ignore[arg-type]
+        for b, avail in rows
+    ]
     taken = pick(candidates, qty, today, policy=policy, allow_expired=allow_expired)
     got = sum(units for _, units in taken)
     if got < qty:
