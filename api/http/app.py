@@ -16,6 +16,7 @@ from api.http.auth import signing_secret
 from api.http.deps import ServerState
 from api.http.jobs import JobRunner
 from api.http.routes import (
+    aid,
     auth,
     balances,
     catalogue,
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.relief = state
     problems.install(app)
-    for area in (auth, users, jurisdictions, catalogue, depots, balances, documents, plans):
+    for area in (auth, users, jurisdictions, catalogue, depots, balances, documents, plans, aid):
         app.include_router(area.router)
 
     @app.get("/health", tags=["health"])

@@ -557,19 +557,14 @@ def list_loans(
     *,
     jurisdiction: str | None = None,
     status: LoanStatus | None = None,
-    after: str | None = None,
-    limit: int = 100,
 ) -> list[LoanView]:
-    """Loans by number, those of `jurisdiction` (as borrower or lender) if named; from
-    after the loan number `after` (a cursor), at most `limit`."""
-    stmt = select(AidLoan).order_by(col(AidLoan.number)).limit(limit)
+    """Loans by number, those of `jurisdiction` (as borrower or lender) if named."""
+    stmt = select(AidLoan).order_by(col(AidLoan.number))
     if jurisdiction is not None:
         party = jurisdiction_by_code(session, jurisdiction).id
         stmt = stmt.where((col(AidLoan.borrower_id) == party) | (col(AidLoan.lender_id) == party))
     if status is not None:
         stmt = stmt.where(col(AidLoan.status) == status.value)
-    if after is not None:
-        stmt = stmt.where(col(AidLoan.number) > after)
     return _views(session, list(session.scalars(stmt)))
 
 

@@ -21,8 +21,10 @@ from tests.http.conftest import (
     LATE,
     SECRET,
     Api,
+    aid_counties,
     is_problem,
     new_job,
+    new_loan,
     receive,
 )
 
@@ -146,6 +148,54 @@ MATRIX: dict[tuple[str, str], Row] = {
         201,
         lambda role, made: {"url": f"/documents/{made[role]}/reversal", "json": {}},
     ),
+    ("POST", "/jurisdictions/{code}/neighbours"): Row(
+        ADMIN, 200, _post("/jurisdictions/310101/neighbours", lambda _r: {"neighbours": ["310102"]})
+    ),
+    ("GET", "/aid/loans"): Row(LOGGED_IN, 200, _get("/aid/loans")),
+    ("GET", "/aid/loans/{number}"): Row(
+        LOGGED_IN, 200, lambda _role, made: {"url": f"/aid/loans/{made['loan']}"}
+    ),
+    ("POST", "/aid/loans"): Row(
+        KEEPERS,
+        201,
+        _post(
+            "/aid/loans",
+            lambda _role: {
+                "borrower": "310101",
+                "lender": "310102",
+                "destination": "A-DEP",
+                "lines": [{"item": "TENT", "qty": 5}],
+                "disaster": "flood",
+                "needed_by": LATE,
+            },
+        ),
+    ),
+    ("POST", "/aid/loans/{number}/approval"): Row(
+        KEEPERS,
+        200,
+        lambda role, made: {
+            "url": f"/aid/loans/{made[f'ask-{role}']}/approval",
+            "json": {"source": "B-DEP"},
+        },
+    ),
+    ("POST", "/aid/loans/{number}/refusal"): Row(
+        KEEPERS,
+        200,
+        lambda role, made: {
+            "url": f"/aid/loans/{made[f'refuse-{role}']}/refusal",
+            "json": {"reason": "needed here"},
+        },
+    ),
+    ("POST", "/aid/loans/{number}/return"): Row(
+        KEEPERS,
+        200,
+        lambda role, made: {"url": f"/aid/loans/{made[f'lent-{role}']}/return", "json": {}},
+    ),
+    ("POST", "/aid/loans/{number}/settlement"): Row(
+        KEEPERS,
+        200,
+        lambda role, made: {"url": f"/aid/loans/{made[f'kept-{role}']}/settlement", "json": {}},
+    ),
     ("POST", "/plans"): Row(
         PLANNERS,
         202,
@@ -228,6 +278,11 @@ def test_every_role_gets_the_expected_status_at_every_endpoint(api: Api) -> None
     made = {role: receive(api, 10, lot=f"R-{role}", depot="CITY") for role in ROLES}
     made["stock"] = receive(api, 100)
     made["failed-job"] = _failed_job(api)
+    aid_counties(api)
+    made["loan"] = new_loan(api)
+    for role in ROLES:
+        for use, approved in (("ask", False), ("refuse", False), ("lent", True), ("kept", True)):
+            made[f"{use}-{role}"] = new_loan(api, approved=approved)
     for role in ROLES:
         made[f"job-{role}"] = _done_job(api, f"matrix-{role}")
         made[f"queued-{role}"] = _queued_job(api)

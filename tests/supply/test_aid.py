@@ -155,7 +155,7 @@ def test_loan_approved_twice_moves_stock_once(session: Session, counties: dict[s
     with pytest.raises(DocumentState):
         aid.refuse_loan(session, number, reason="late", actor=Actor("wang", None))
     assert _on_hand(session, "A-DEP", "B2") + _on_hand(session, "A-DEP", "B1") == 60
-    kinds = session.scalars(select(Document.kind).where(col(Document.reference) == number))
+    kinds = session.scalars(select(col(Document.kind)).where(col(Document.reference) == number))
     assert list(kinds) == ["aid_loan"]
 
 

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.deps import CatalogueEditor, Reader, ReadSession, WriteSession
 from api.http.idempotency import IdempotentDep
@@ -25,6 +25,27 @@ class JurisdictionRead(BaseModel):
     name: str
     level: Level
     parent: str | None
+    shares_with_neighbours: bool = Field(
+        default=False, description="Whether its neighbours' people see its depots' stock."
+    )
+    neighbours: list[str] = Field(default_factory=list, examples=[["210382"]])
+
+
+class JurisdictionUpdate(BaseModel):
+    """What may change of a jurisdiction: whether it shares its stock with neighbours."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    shares_with_neighbours: bool
+
+
+class NeighboursAdd(BaseModel):
+    neighbours: list[str] = Field(min_length=1, max_length=100, examples=[["210382"]])
+
+
+class NeighboursAdded(BaseModel):
+    jurisdiction: str
+    added: int = Field(description="Pairs that were not known before.")
 
 
 class DepotsAssign(BaseModel):
@@ -38,8 +59,16 @@ class Assigned(BaseModel):
 
 @router.get("", responses=AUTH_PROBLEMS)
 def list_jurisdictions(_user: Reader, session: ReadSession) -> list[JurisdictionRead]:
+    neighbours = jurisdictions.neighbours_by_code(session)
     return [
-        JurisdictionRead(code=j.code, name=j.name, level=Level(j.level), parent=parent)
+        JurisdictionRead(
+            code=j.code,
+            name=j.name,
+            level=Level(j.level),
+            parent=parent,
+            shares_with_neighbours=j.shares_with_neighbours,
+            neighbours=neighbours.get(j.code, []),
+        )
         for j, parent in jurisdictions.list_jurisdictions(session)
     ]
 
@@ -74,3 +103,22 @@ def assign_depots(
         return Assigned(jurisdiction=code, depots=count)
 
     return idem.run(session, assign, status_code=200)
+
+
+@router.post(
+    "/{code}/neighbours", status_code=200, response_model=NeighboursAdded, responses=WRITE_PROBLEMS
+)
+def add_neighbours(
+    body: NeighboursAdd,
+    _user: CatalogueEditor,
+    session: WriteSession,
+    idem: IdempotentDep,
+    code: str = Path(max_length=12),
+) -> JSONResponse:
+    """Record that this jurisdiction borders each named one (相邻; both ways)."""
+
+    def add() -> NeighboursAdded:
+        added = jurisdictions.add_neighbours(session, code, body.neighbours)
+        return NeighboursAdded(jurisdiction=code, added=added)
+
+    return idem.run(session, add, status_code=200)
