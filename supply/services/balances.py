@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from supply.errors import OutOfScope
 from supply.models import (
     Balance,
     Batch,
@@ -53,6 +54,10 @@ def subtree_ids(session: Session, root_id: int) -> Any:
     return select(col(LocationTree.descendant_id)).where(col(LocationTree.ancestor_id) == root_id)
 
 
+#: The depots whose stock a reader may see (`jurisdictions.visible_depot_ids`); None: all.
+Visible = frozenset[int] | None
+
+
 def _scope(
     session: Session,
     stmt: Any,
@@ -61,11 +66,17 @@ def _scope(
     subtree: bool,
     item: str | None,
     of: Any = Balance,
+    visible: Visible = None,
 ) -> Any:
     """Restrict a query of balances (or of `of`, with the same two columns) to a depot (or
-    its subtree) and an item."""
+    its subtree), an item, and the depots a reader may see (`visible`; a depot named
+    outside them is refused, `OutOfScope`)."""
+    if visible is not None:
+        stmt = stmt.where(of.location_id.in_(visible))
     if depot is not None:
         loc = depot_by_code(session, depot)
+        if visible is not None and loc.id not in visible and not subtree:
+            raise OutOfScope("depot", f"depot {depot}'s stock is not shared with your jurisdiction")
         if subtree:
             stmt = stmt.join(
                 LocationTree,
@@ -82,6 +93,7 @@ def _scope(
 def balances(
     session: Session,
     *,
+    visible: Visible = None,
     depot: str | None = None,
     subtree: bool = False,
     item: str | None = None,
@@ -115,7 +127,7 @@ def balances(
         .join(Batch, col(Batch.id) == col(Balance.batch_id))
         .where(col(Location.kind) == LocationKind.DEPOT.value)
     )
-    stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item)
+    stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item, visible=visible)
     if expires_before is not None:
         stmt = stmt.where(col(Batch.expires_on) <= expires_before)
     if expires_after is not None:
@@ -195,6 +207,7 @@ class ItemTotal:
 def balance_totals(
     session: Session,
     *,
+    visible: Visible = None,
     depot: str | None = None,
     subtree: bool = False,
     item: str | None = None,
@@ -220,9 +233,17 @@ def balance_totals(
         totals = totals.join(Location, col(Location.id) == col(DepotItemTotal.location_id)).where(
             col(Location.kind) == LocationKind.DEPOT.value
         )
-    totals = _scope(session, totals, depot=depot, subtree=subtree, item=item, of=DepotItemTotal)
+    totals = _scope(
+        session,
+        totals,
+        depot=depot,
+        subtree=subtree,
+        item=item,
+        of=DepotItemTotal,
+        visible=visible,
+    )
     rows = session.execute(totals.group_by(col(DepotItemTotal.item_id))).all()
-    past = _expired_units(session, today, depot=depot, subtree=subtree, item=item)
+    past = _expired_units(session, today, depot=depot, subtree=subtree, item=item, visible=visible)
     items = {
         i.id: i for i in session.scalars(select(Item).where(col(Item.id).in_([r[0] for r in rows])))
     }
@@ -247,7 +268,13 @@ def balance_totals(
 
 
 def _expired_units(
-    session: Session, today: date, *, depot: str | None, subtree: bool, item: str | None
+    session: Session,
+    today: date,
+    *,
+    depot: str | None,
+    subtree: bool,
+    item: str | None,
+    visible: Visible = None,
 ) -> dict[int, tuple[int, int]]:
     """item id -> (units on hand, units unreserved) in lots expired by `today`: the expired
     lots first (expiry index), then their balances (batch index), so a ledger with none
@@ -269,7 +296,7 @@ def _expired_units(
             )
             .group_by(col(Balance.item_id))
         )
-        stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item)
+        stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item, visible=visible)
         for item_id, units, free in session.execute(stmt):
             was = out.get(item_id, (0, 0))
             out[item_id] = (was[0] + int(units), was[1] + int(free))

@@ -9,6 +9,7 @@ bureau's, so only such users post at them.
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -147,6 +148,39 @@ def neighbours_by_code(session: Session) -> dict[str, list[str]]:
         found[codes[low]].append(codes[high])
         found[codes[high]].append(codes[low])
     return {code: sorted(others) for code, others in found.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class JurisdictionView:
+    """A jurisdiction as shown: its parent's and neighbours' codes."""
+
+    code: str
+    name: str
+    level: str
+    parent: str | None
+    shares_with_neighbours: bool
+    neighbours: tuple[str, ...]
+
+
+def view_jurisdiction(session: Session, code: str) -> JurisdictionView:
+    found = jurisdiction_by_code(session, code)
+    assert found.id is not None
+    parent = (
+        session.get_one(Jurisdiction, found.parent_id).code if found.parent_id is not None else None
+    )
+    others = session.scalars(
+        select(col(Jurisdiction.code))
+        .where(col(Jurisdiction.id).in_(neighbour_ids(session, found.id)))
+        .order_by(col(Jurisdiction.code))
+    )
+    return JurisdictionView(
+        code=found.code,
+        name=found.name,
+        level=found.level,
+        parent=parent,
+        shares_with_neighbours=found.shares_with_neighbours,
+        neighbours=tuple(others),
+    )
 
 
 def set_sharing(session: Session, code: str, shares: bool) -> Jurisdiction:

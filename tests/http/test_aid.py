@@ -4,6 +4,7 @@ a loan approved twice (even at once) moves stock once, and lent lots stay the le
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from api.http.auth import issue_access_token
@@ -189,3 +190,44 @@ def test_receipt_names_an_owner_or_donor(loans: Api) -> None:
     assert loans.client("keeper").post("/documents/issues", json=body).status_code == 201
     gift = a.post("/documents/issues", json={**body, "lot": "GIFT"})
     assert gift.status_code == 201, gift.text
+
+
+def test_keeper_sees_a_neighbours_stock_only_where_it_shares(loans: Api) -> None:
+    """A's keeper sees B-DEP's stock once B shares with neighbours, C's keeper never (C
+    borders neither); naming B-DEP before that is a 403; the auditor sees it all along."""
+    a, c = loans.client("a-keeper"), loans.client("c-keeper")
+
+    def depots(client: TestClient) -> set[str]:
+        return {row["depot"] for row in client.get("/balances").json()["items"]}
+
+    assert "B-DEP" not in depots(a)
+    assert is_problem(a.get("/balances", params={"depot": "B-DEP"}), 403)
+    assert "B-DEP" in depots(loans.client("auditor"))
+    with session_scope(loans.engine) as session:
+        jurisdictions.set_sharing(session, LENDER, True)
+    assert "B-DEP" in depots(a)
+    assert (
+        a.get("/balances/totals", params={"depot": "B-DEP"}).json()["items"][0]["on_hand"] == 1000
+    )
+    assert "B-DEP" not in depots(c)
+
+
+def test_sharing_changes_only_with_the_etag_last_read(loans: Api) -> None:
+    """PATCH without If-Match is a 428 problem, with a stale ETag a 412 problem; with the
+    current one it changes and answers a new ETag."""
+    admin = loans.client("admin")
+    first = admin.get(f"/jurisdictions/{LENDER}")
+    tag = first.headers["etag"]
+    body = {"shares_with_neighbours": True}
+    assert is_problem(admin.patch(f"/jurisdictions/{LENDER}", json=body), 428)
+    done = admin.patch(f"/jurisdictions/{LENDER}", json=body, headers={"If-Match": tag})
+    assert done.status_code == 200, done.text
+    assert done.json()["shares_with_neighbours"] is True
+    assert done.headers["etag"] != tag
+    stale = admin.patch(
+        f"/jurisdictions/{LENDER}",
+        json={"shares_with_neighbours": False},
+        headers={"If-Match": tag},
+    )
+    assert is_problem(stale, 412)
+    assert admin.get(f"/jurisdictions/{LENDER}").json()["neighbours"] == [BORROWER]

@@ -148,6 +148,16 @@ MATRIX: dict[tuple[str, str], Row] = {
         201,
         lambda role, made: {"url": f"/documents/{made[role]}/reversal", "json": {}},
     ),
+    ("GET", "/jurisdictions/{code}"): Row(LOGGED_IN, 200, _get("/jurisdictions/210300")),
+    ("PATCH", "/jurisdictions/{code}"): Row(
+        ADMIN,
+        200,
+        lambda _r, _m: {
+            "url": "/jurisdictions/210300",
+            "json": {"shares_with_neighbours": True},
+            "headers": {"If-Match": "*"},
+        },
+    ),
     ("POST", "/jurisdictions/{code}/neighbours"): Row(
         ADMIN, 200, _post("/jurisdictions/310101/neighbours", lambda _r: {"neighbours": ["310102"]})
     ),

@@ -1,12 +1,14 @@
 """Jurisdictions (行政区划): the tree, and which depots belong to each."""
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
 
 from api.http.deps import CatalogueEditor, Reader, ReadSession, WriteSession
+from api.http.etags import IfMatch, check_if_match, tagged
 from api.http.idempotency import IdempotentDep
-from api.http.problems import AUTH_PROBLEMS, WRITE_PROBLEMS
+from api.http.problems import AUTH_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from supply.models import Level
 from supply.services import jurisdictions
 
@@ -122,3 +124,43 @@ def add_neighbours(
         return NeighboursAdded(jurisdiction=code, added=added)
 
     return idem.run(session, add, status_code=200)
+
+
+def _view(session: Session, code: str) -> JurisdictionRead:
+    view = jurisdictions.view_jurisdiction(session, code)
+    return JurisdictionRead(
+        code=view.code,
+        name=view.name,
+        level=Level(view.level),
+        parent=view.parent,
+        shares_with_neighbours=view.shares_with_neighbours,
+        neighbours=list(view.neighbours),
+    )
+
+
+@router.get("/{code}", responses=problem_responses(401, 403, 404, 422))
+def get_jurisdiction(
+    _user: Reader, session: ReadSession, response: Response, code: str = Path(max_length=12)
+) -> JurisdictionRead:
+    """One jurisdiction, with an `ETag` to send back as `If-Match` when changing it."""
+    found = _view(session, code)
+    tagged(response, found)
+    return found
+
+
+@router.patch("/{code}", responses=problem_responses(401, 403, 404, 412, 422, 428))
+def update_jurisdiction(
+    body: JurisdictionUpdate,
+    _user: CatalogueEditor,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
+    code: str = Path(max_length=12),
+) -> JurisdictionRead:
+    """Share (or stop sharing) its depots' stock with its neighbours' people. Needs
+    `If-Match` (428 without; 412 if it changed since read)."""
+    check_if_match(if_match, _view(session, code))
+    jurisdictions.set_sharing(session, code, body.shares_with_neighbours)
+    changed = _view(session, code)
+    tagged(response, changed)
+    return changed
