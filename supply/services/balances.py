@@ -176,12 +176,13 @@ def due_for_rotation(
     depot: str | None = None,
     subtree: bool = False,
     today: date | None = None,
+    visible: Visible = None,
 ) -> list[BalanceRow]:
     """Depot stock whose rotation date falls within `within_days` (overdue included),
-    soonest first."""
+    soonest first, of the `visible` depots."""
     today = today or date.today()
     horizon = date.fromordinal(today.toordinal() + within_days)
-    rows = balances(session, depot=depot, subtree=subtree, today=today)
+    rows = balances(session, depot=depot, subtree=subtree, today=today, visible=visible)
     due = [r for r in rows if r.rotation_due is not None and r.rotation_due <= horizon]
     return sorted(due, key=lambda r: (r.rotation_due, r.depot, r.item, r.lot))
 

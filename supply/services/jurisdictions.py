@@ -19,6 +19,7 @@ from supply.errors import Conflict, InvalidInput, NotFound, OutOfScope
 from supply.limits import NAME_MAX, check_text
 from supply.models import (
     LEVEL_RANK,
+    CallOff,
     Document,
     Jurisdiction,
     Level,
@@ -311,3 +312,12 @@ def check_document(session: Session, user: User, number: str) -> None:
         .where(col(Document.number) == number)
     ).all()
     _check_locations(session, user, ids)
+
+
+def check_call_off(session: Session, user: User, number: str) -> None:
+    """Refuse (OutOfScope) unless the depot a call-off is received at is `user`'s."""
+    if user.jurisdiction_id is None:
+        return
+    depot = session.scalar(select(col(CallOff.depot_id)).where(col(CallOff.number) == number))
+    if depot is not None:
+        _check_locations(session, user, [depot])

@@ -4,7 +4,7 @@ a user of every role, and a TestClient per caller."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from api.http import create_app
 from api.http.auth import issue_access_token
 from supply.db import read_scope, session_scope
 from supply.models import Level, Role, Tier
-from supply.services import aid, jurisdictions, plan_jobs, stock, users
+from supply.services import aid, calloffs, jurisdictions, plan_jobs, stock, users
 from supply.settings import Settings
 from tests.conftest import BACKENDS, PG_URL, create_schema, drop_pg_schema, fresh_engine
 from tests.factories import make_depot, make_item
@@ -182,3 +182,25 @@ def new_loan(api: Api, qty: int = 10, *, approved: bool = False) -> str:
         if approved:
             aid.approve_loan(session, number, source="B-DEP", actor=aid.Actor("test"))
         return number
+
+
+def agreement_with_call_offs(api: Api, count: int) -> list[str]:
+    """Agreement AG-W (SM supplies 10,000 WATER at COUNTY, valid for years) and `count`
+    call-offs of 5 under it, awaiting receipt."""
+    from tests.factories import make_agreement, make_supplier
+
+    now = datetime.now().astimezone()
+    with session_scope(api.engine) as session:
+        make_supplier(session)
+        make_agreement(
+            session,
+            "AG-W",
+            depot="COUNTY",
+            qty=10_000,
+            valid_from=date(2026, 1, 1),
+            valid_to=date(2099, 12, 31),
+        )
+        return [
+            calloffs.call_off(session, agreement="AG-W", qty=5, now=now).call_off.number
+            for _ in range(count)
+        ]

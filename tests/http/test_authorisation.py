@@ -21,6 +21,7 @@ from tests.http.conftest import (
     LATE,
     SECRET,
     Api,
+    agreement_with_call_offs,
     aid_counties,
     is_problem,
     new_job,
@@ -206,6 +207,45 @@ MATRIX: dict[tuple[str, str], Row] = {
         200,
         lambda role, made: {"url": f"/aid/loans/{made[f'kept-{role}']}/settlement", "json": {}},
     ),
+    ("GET", "/rotation/due"): Row(LOGGED_IN, 200, _get("/rotation/due", within_days=3650)),
+    ("GET", "/agreements"): Row(LOGGED_IN, 200, _get("/agreements")),
+    ("GET", "/agreements/owed"): Row(LOGGED_IN, 200, _get("/agreements/owed")),
+    ("POST", "/agreements/settlements"): Row(
+        DISPATCHERS, 201, _post("/agreements/settlements", lambda _r: {})
+    ),
+    ("POST", "/agreements/{code}/call-offs"): Row(
+        DISPATCHERS, 201, _post("/agreements/AG-W/call-offs", lambda _r: {"qty": 1})
+    ),
+    ("POST", "/agreements/{code}/inspections"): Row(
+        KEEPERS,
+        201,
+        _post(
+            "/agreements/AG-W/inspections",
+            lambda role: {"inspected_on": "2026-11-30", "inspector": role, "verified_qty": 9000},
+        ),
+    ),
+    ("GET", "/call-offs/expected"): Row(LOGGED_IN, 200, _get("/call-offs/expected")),
+    ("POST", "/call-offs/{number}/receipt"): Row(
+        KEEPERS,
+        201,
+        lambda role, made: {
+            "url": f"/call-offs/{made[f'call-off-{role}']}/receipt",
+            "json": {"lot": f"CO-{role}", "expires_on": LATE},
+        },
+    ),
+    ("GET", "/quotas"): Row(LOGGED_IN, 200, _get("/quotas")),
+    ("GET", "/quotas/gaps"): Row(LOGGED_IN, 200, _get("/quotas/gaps")),
+    ("POST", "/readiness"): Row(
+        LOGGED_IN,
+        200,
+        _post(
+            "/readiness",
+            lambda _r: {"norms": [{"item": "WATER", "per_person": "1.5", "per": "day"}]},
+        ),
+    ),
+    ("GET", "/fleet"): Row(LOGGED_IN, 200, _get("/fleet")),
+    ("GET", "/scenarios"): Row(LOGGED_IN, 200, _get("/scenarios")),
+    ("GET", "/scenarios/{name}"): Row(LOGGED_IN, 200, _get("/scenarios/tiny")),
     ("POST", "/plans"): Row(
         PLANNERS,
         202,
@@ -290,6 +330,8 @@ def test_every_role_gets_the_expected_status_at_every_endpoint(api: Api) -> None
     made["failed-job"] = _failed_job(api)
     aid_counties(api)
     made["loan"] = new_loan(api)
+    numbers = agreement_with_call_offs(api, len(ROLES))
+    made.update({f"call-off-{role}": n for role, n in zip(ROLES, numbers, strict=True)})
     for role in ROLES:
         for use, approved in (("ask", False), ("refuse", False), ("lent", True), ("kept", True)):
             made[f"{use}-{role}"] = new_loan(api, approved=approved)
