@@ -207,6 +207,26 @@ MATRIX: dict[tuple[str, str], Row] = {
         200,
         lambda role, made: {"url": f"/aid/loans/{made[f'kept-{role}']}/settlement", "json": {}},
     ),
+    ("GET", "/users/{username}"): Row(ADMIN, 200, _get("/users/planner")),
+    ("PATCH", "/users/{username}"): Row(
+        ADMIN,
+        200,
+        lambda _r, _m: {
+            "url": "/users/victim",
+            "json": {"display_name": "受害者"},
+            "headers": {"If-Match": "*"},
+        },
+    ),
+    ("GET", "/depots/{code}"): Row(LOGGED_IN, 200, _get("/depots/COUNTY")),
+    ("PUT", "/depots/{code}"): Row(
+        ADMIN,
+        200,
+        lambda _r, _m: {
+            "url": "/depots/CITY",
+            "json": {"code": "CITY", "name": "市库", "tier": "city"},
+            "headers": {"If-Match": "*"},
+        },
+    ),
     ("GET", "/rotation/due"): Row(LOGGED_IN, 200, _get("/rotation/due", within_days=3650)),
     ("GET", "/agreements"): Row(LOGGED_IN, 200, _get("/agreements")),
     ("GET", "/agreements/owed"): Row(LOGGED_IN, 200, _get("/agreements/owed")),
