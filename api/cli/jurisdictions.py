@@ -48,35 +48,33 @@ def list_(
     """Show every jurisdiction with its level and parent."""
     from supply.services import jurisdictions
 
-    rows, borders = read(
-        db, lambda s: (jurisdictions.list_jurisdictions(s), jurisdictions.neighbours_by_code(s))
-    )
+    rows = read(db, jurisdictions.jurisdiction_views)
     if as_json:
         print_json(
             [
                 {
-                    "code": j.code,
-                    "name": j.name,
-                    "level": j.level,
-                    "parent": p,
-                    "neighbours": borders.get(j.code, []),
-                    "shares_with_neighbours": j.shares_with_neighbours,
+                    "code": v.code,
+                    "name": v.name,
+                    "level": v.level,
+                    "parent": v.parent,
+                    "neighbours": list(v.neighbours),
+                    "shares_with_neighbours": v.shares_with_neighbours,
                 }
-                for j, p in rows
+                for v in rows
             ]
         )
         return
     table = Table(
         "代码 code", "name", "级别 level", "上级 parent", "相邻 neighbours", "共享 shares"
     )
-    for j, parent in rows:
+    for v in rows:
         table.add_row(
-            j.code,
-            j.name,
-            j.level,
-            parent or "",
-            " ".join(borders.get(j.code, [])),
-            "yes" if j.shares_with_neighbours else "",
+            v.code,
+            v.name,
+            v.level,
+            v.parent or "",
+            " ".join(v.neighbours),
+            "yes" if v.shares_with_neighbours else "",
         )
     print_table(table)
 

@@ -88,10 +88,8 @@ class LoanLineView:
     lent: int
     returned: int
     settled: int
-
-    @property
-    def outstanding(self) -> int:
-        return self.lent - self.returned - self.settled
+    #: Lent and neither returned nor settled: still out, still the lender's.
+    outstanding: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,13 +112,8 @@ class LoanView:
     lines: tuple[LoanLineView, ...]
     #: What the borrower owes for settled goods, at the lots' unit costs.
     settled_amount: Decimal
-
-    @property
-    def partial(self) -> bool:
-        """Approved for less than was asked."""
-        return any(
-            line.approved is not None and line.approved < line.requested for line in self.lines
-        )
+    #: Approved for less than was asked.
+    partial: bool
 
 
 def _in_scope(session: Session, actor: Actor, party_id: int, role: str, code: str) -> None:
@@ -615,12 +608,7 @@ def _views(session: Session, loans: list[AidLoan]) -> list[LoanView]:
     for loan in loans:
         assert loan.id is not None
         lines = tuple(
-            LoanLineView(
-                code,
-                line.requested_qty,
-                line.approved_qty,
-                *moved.get((loan.id, line.item_id), [0, 0, 0]),
-            )
+            _line_view(code, line, *moved.get((loan.id, line.item_id), [0, 0, 0]))
             for line, code in asked.get(loan.id, [])
         )
         views.append(
@@ -642,6 +630,21 @@ def _views(session: Session, loans: list[AidLoan]) -> list[LoanView]:
                 document=documents.get(loan.document_id) if loan.document_id else None,
                 lines=lines,
                 settled_amount=owed.get(loan.id, Decimal(0)),
+                partial=any(v.approved is not None and v.approved < v.requested for v in lines),
             )
         )
     return views
+
+
+def _line_view(
+    code: str, line: AidLoanLine, lent: int, returned: int, settled: int
+) -> LoanLineView:
+    return LoanLineView(
+        item=code,
+        requested=line.requested_qty,
+        approved=line.approved_qty,
+        lent=lent,
+        returned=returned,
+        settled=settled,
+        outstanding=lent - returned - settled,
+    )

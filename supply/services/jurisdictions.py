@@ -163,6 +163,22 @@ class JurisdictionView:
     neighbours: tuple[str, ...]
 
 
+def jurisdiction_views(session: Session) -> list[JurisdictionView]:
+    """Every jurisdiction as shown, by code."""
+    borders = neighbours_by_code(session)
+    return [
+        JurisdictionView(
+            code=j.code,
+            name=j.name,
+            level=j.level,
+            parent=parent,
+            shares_with_neighbours=j.shares_with_neighbours,
+            neighbours=tuple(borders.get(j.code, [])),
+        )
+        for j, parent in list_jurisdictions(session)
+    ]
+
+
 def view_jurisdiction(session: Session, code: str) -> JurisdictionView:
     found = jurisdiction_by_code(session, code)
     assert found.id is not None

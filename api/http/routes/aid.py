@@ -5,13 +5,12 @@ service checks that they are the borrower's people (request, return, settle) or 
 lender's (approve, refuse), 403 otherwise, and records them on the loan and its documents.
 """
 
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from api.http.deps import Keeper, Reader, ReadSession, WriteSession
 from api.http.idempotency import IdempotentDep
@@ -74,43 +73,13 @@ class LoanBack(BaseModel):
     quantities: dict[Code, Qty] | None = Field(default=None, examples=[{"TENT": 10}])
 
 
-class LoanLineRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    item: str
-    requested: int
-    approved: int | None
-    lent: int
-    returned: int
-    settled: int
-    outstanding: int
-
-
-class LoanRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    number: str
-    status: LoanStatus
-    partial: bool = Field(description="Approved for less than was asked.")
-    borrower: str
-    lender: str
-    destination: str
-    source: str | None
-    disaster: str
-    needed_by: date
-    note: str | None
-    requested_by: str
-    requested_at: datetime
-    decided_by: str | None
-    decided_at: datetime | None
-    refusal_reason: str | None
-    document: str | None = Field(description="The ledger document that moved the goods.")
-    lines: list[LoanLineRead]
-    settled_amount: Decimal
+class LoanRead(RootModel[LoanView]):
+    """A loan: its parties, what was asked, approved, lent, returned and settled, and who
+    decided; `document` is the ledger document that moved the goods."""
 
 
 def _read(view: LoanView) -> LoanRead:
-    return LoanRead.model_validate(view)
+    return LoanRead(view)
 
 
 @router.get("", responses=problem_responses(401, 403, 404, 422))

@@ -11,6 +11,7 @@ from api.http.idempotency import IdempotentDep
 from api.http.problems import AUTH_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from supply.models import Level
 from supply.services import jurisdictions
+from supply.services.jurisdictions import JurisdictionView
 
 router = APIRouter(prefix="/jurisdictions", tags=["jurisdictions 行政区划"])
 
@@ -61,18 +62,7 @@ class Assigned(BaseModel):
 
 @router.get("", responses=AUTH_PROBLEMS)
 def list_jurisdictions(_user: Reader, session: ReadSession) -> list[JurisdictionRead]:
-    neighbours = jurisdictions.neighbours_by_code(session)
-    return [
-        JurisdictionRead(
-            code=j.code,
-            name=j.name,
-            level=Level(j.level),
-            parent=parent,
-            shares_with_neighbours=j.shares_with_neighbours,
-            neighbours=neighbours.get(j.code, []),
-        )
-        for j, parent in jurisdictions.list_jurisdictions(session)
-    ]
+    return [_read(v) for v in jurisdictions.jurisdiction_views(session)]
 
 
 @router.post("", status_code=201, response_model=JurisdictionRead, responses=WRITE_PROBLEMS)
@@ -127,7 +117,10 @@ def add_neighbours(
 
 
 def _view(session: Session, code: str) -> JurisdictionRead:
-    view = jurisdictions.view_jurisdiction(session, code)
+    return _read(jurisdictions.view_jurisdiction(session, code))
+
+
+def _read(view: JurisdictionView) -> JurisdictionRead:
     return JurisdictionRead(
         code=view.code,
         name=view.name,
