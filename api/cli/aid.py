@@ -13,7 +13,8 @@ from rich.table import Table
 from api.cli.common import DbOption, actor, console, fail, print_json, print_table, read, run
 
 if TYPE_CHECKING:
-    from supply.services.aid import Actor, LoanView
+    from supply.services.aid import Actor
+    from supply.services.loan_views import LoanView
 
 app = typer.Typer(
     help="Mutual aid between neighbouring jurisdictions (跨区域借调): request, approve, "
@@ -170,7 +171,7 @@ def list_(
 ) -> None:
     """Show loans by number."""
     from supply.models import LoanStatus
-    from supply.services import aid
+    from supply.services import loan_views
 
     chosen = None
     if status is not None:
@@ -178,7 +179,7 @@ def list_(
             chosen = LoanStatus(status)
         except ValueError:
             fail(f"--status: unknown status {status!r}; use one of {', '.join(LoanStatus)}")
-    loans = read(db, lambda s: aid.list_loans(s, jurisdiction=jurisdiction, status=chosen))
+    loans = read(db, lambda s: loan_views.list_loans(s, jurisdiction=jurisdiction, status=chosen))
     if as_json:
         print_json(
             [

@@ -17,8 +17,9 @@ from api.http.idempotency import IdempotentDep
 from api.http.pagination import Cursor, Limit, Page, paginate
 from api.http.problems import WRITE_PROBLEMS, problem_responses
 from supply.models import LoanStatus
-from supply.services import aid
-from supply.services.aid import Actor, LoanView
+from supply.services import aid, loan_views
+from supply.services.aid import Actor
+from supply.services.loan_views import LoanView
 
 router = APIRouter(prefix="/aid/loans", tags=["aid 跨区域借调"])
 
@@ -95,7 +96,7 @@ def list_loans(
 ) -> Page[LoanRead]:
     """Loans by number."""
     rows, next_cursor = paginate(
-        aid.list_loans(session, jurisdiction=jurisdiction, status=status),
+        loan_views.list_loans(session, jurisdiction=jurisdiction, status=status),
         key=lambda v: (v.number,),
         limit=limit,
         cursor=cursor,
@@ -105,7 +106,7 @@ def list_loans(
 
 @router.get("/{number}", responses=problem_responses(401, 403, 404, 422))
 def get_loan(_user: Reader, session: ReadSession, number: Number) -> LoanRead:
-    return _read(aid.view_loan(session, number))
+    return _read(loan_views.view_loan(session, number))
 
 
 @router.post("", status_code=201, response_model=LoanRead, responses=WRITE_PROBLEMS)
