@@ -13,6 +13,7 @@ from supply.models import (
     Batch,
     DepotItemTotal,
     Item,
+    Jurisdiction,
     Location,
     LocationKind,
     LocationTree,
@@ -40,6 +41,11 @@ class BalanceRow:
     expires_on: date | None
     rotation_due: date | None
     expired: bool
+    #: Whose the lot is: a jurisdiction's code, or a donor (neither: not recorded, the
+    #: depot's people release it); and who paid for it.
+    owner: str | None = None
+    donor: str | None = None
+    funding: str = "fiscal"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -121,6 +127,9 @@ def balances(
             col(Batch.expires_on),
             col(Balance.on_hand),
             col(Balance.reserved),
+            col(Batch.owner_id),
+            col(Batch.donor),
+            col(Batch.funding),
         )
         .join(Location, col(Location.id) == col(Balance.location_id))
         .join(Item, col(Item.id) == col(Balance.item_id))
@@ -135,6 +144,22 @@ def balances(
     if not include_zero:
         stmt = stmt.where(col(Balance.on_hand) != 0)
     stmt = stmt.order_by(col(Location.code), col(Item.code), col(Batch.expires_on), col(Batch.lot))
+    found = session.execute(stmt).all()
+    # Owners by code: one small look-up, and none when no lot has an owner recorded.
+    owner_ids = {row[11] for row in found if row[11] is not None}
+    owners: dict[int, str] = (
+        dict(
+            session.execute(
+                select(col(Jurisdiction.id), col(Jurisdiction.code)).where(
+                    col(Jurisdiction.id).in_(owner_ids)
+                )
+            )
+            .tuples()
+            .all()
+        )
+        if owner_ids
+        else {}
+    )
     rows: list[BalanceRow] = []
     for (
         code,
@@ -148,7 +173,10 @@ def balances(
         expires_on,
         on_hand,
         reserved,
-    ) in session.execute(stmt):
+        owner_id,
+        donor,
+        funding,
+    ) in found:
         rows.append(
             BalanceRow(
                 depot=code,
@@ -164,6 +192,9 @@ def balances(
                 expires_on=expires_on,
                 rotation_due=rotation_date(expires_on, lead),
                 expired=is_expired(expires_on, today),
+                owner=owners.get(owner_id) if owner_id is not None else None,
+                donor=donor,
+                funding=funding,
             )
         )
     return rows

@@ -185,6 +185,11 @@ def test_receipt_names_an_owner_or_donor(loans: Api) -> None:
         json={"depot": "A-DEP", "item": "TENT", "qty": 3, "lot": "BS", "owner": LENDER},
     )
     assert for_b.status_code == 201, for_b.text
+    rows = loans.client("auditor").get("/balances", params={"depot": "A-DEP"}).json()["items"]
+    assert sorted((r["lot"], r["owner"], r["donor"], r["funding"]) for r in rows) == [
+        ("BS", LENDER, None, "fiscal"),
+        ("GIFT", None, "红十字会", "donation"),
+    ]
     body = {"depot": "A-DEP", "item": "TENT", "qty": 1, "lot": "BS"}
     assert is_problem(a.post("/documents/issues", json=body), 403)
     assert loans.client("keeper").post("/documents/issues", json=body).status_code == 201
