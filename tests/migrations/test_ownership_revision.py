@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, inspect, text
 
-from supply import migrate
-from tests.conftest import BACKENDS, PG_URL, drop_pg_schema, fresh_engine
+from tests.conftest import BACKENDS
+from tests.migrations.steps import fresh_database, migrate_to
 
 BEFORE = "0009_plan_jobs"
 ROWS = [
@@ -34,21 +34,7 @@ ROWS = [
 
 @pytest.fixture(params=BACKENDS)
 def empty(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine, str, str]]:
-    engine = fresh_engine(request.param, tmp_path, "revision10")
-    url = PG_URL if request.param == "postgresql" else str(engine.url)
-    yield engine, url or "", request.param
-    engine.dispose()
-    if request.param == "postgresql":
-        drop_pg_schema("relief_test_revision10")
-
-
-def _migrate(engine: Engine, url: str, backend: str, step: str, revision: str) -> None:
-    action = migrate.upgrade if step == "up" else migrate.downgrade
-    if backend == "sqlite":
-        action(url, revision)
-    else:
-        with engine.begin() as conn:
-            action(url, revision, connection=conn)
+    yield from fresh_database(request, tmp_path, "revision10")
 
 
 def test_existing_lots_belong_to_the_depot_that_first_received_them(
@@ -58,12 +44,12 @@ def test_existing_lots_belong_to_the_depot_that_first_received_them(
     (TWN has no jurisdiction; NEVER never moved); all are `fiscal`. Downgrading drops the
     columns and keeps the rows."""
     engine, url, backend = empty
-    _migrate(engine, url, backend, "up", BEFORE)
+    migrate_to(engine, url, backend, "up", BEFORE)
     with engine.begin() as conn:
         out = conn.execute(text("SELECT id FROM location WHERE code = 'supplier'")).scalar_one()
         for sql in ROWS:
             conn.execute(text(sql.format(out=out)))
-    _migrate(engine, url, backend, "up", "head")
+    migrate_to(engine, url, backend, "up", "head")
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT lot, owner_id, donor, funding FROM batch ORDER BY id"))
         assert rows.all() == [
@@ -71,7 +57,7 @@ def test_existing_lots_belong_to_the_depot_that_first_received_them(
             ("AT-TWN", None, None, "fiscal"),
             ("NEVER", None, None, "fiscal"),
         ]
-    _migrate(engine, url, backend, "down", BEFORE)
+    migrate_to(engine, url, backend, "down", BEFORE)
     assert "owner_id" not in {c["name"] for c in inspect(engine).get_columns("batch")}
     assert "aid_loan" not in inspect(engine).get_table_names()
     with engine.connect() as conn:
