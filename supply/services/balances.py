@@ -147,19 +147,15 @@ def balances(
     found = session.execute(stmt).all()
     # Owners by code: one small look-up, and none when no lot has an owner recorded.
     owner_ids = {row[11] for row in found if row[11] is not None}
-    owners: dict[int, str] = (
-        dict(
+    owners: dict[int, str] = {}
+    if owner_ids:
+        owners = dict(
             session.execute(
                 select(col(Jurisdiction.id), col(Jurisdiction.code)).where(
                     col(Jurisdiction.id).in_(owner_ids)
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
-        if owner_ids
-        else {}
-    )
     rows: list[BalanceRow] = []
     for (
         code,

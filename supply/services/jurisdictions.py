@@ -337,3 +337,23 @@ def check_call_off(session: Session, user: User, number: str) -> None:
     depot = session.scalar(select(col(CallOff.depot_id)).where(col(CallOff.number) == number))
     if depot is not None:
         _check_locations(session, user, [depot])
+
+
+def check_document_visible(session: Session, user: User, number: str) -> None:
+    """Refuse (OutOfScope) a document none of whose depots `user` may see
+    (`visible_depot_ids`): it shows another jurisdiction's stock."""
+    visible = visible_depot_ids(session, user)
+    if visible is None:
+        return
+    depots = set(
+        session.scalars(
+            select(col(Movement.location_id))
+            .join(Document, col(Document.id) == col(Movement.document_id))
+            .join(Location, col(Location.id) == col(Movement.location_id))
+            .where(col(Document.number) == number, col(Location.kind) == LocationKind.DEPOT.value)
+        )
+    )
+    if depots and not depots & visible:
+        raise OutOfScope(
+            "document", f"{number} moved stock at depots not shared with your jurisdiction"
+        )

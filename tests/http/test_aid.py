@@ -10,7 +10,7 @@ from sqlmodel import Session
 from api.http.auth import issue_access_token
 from supply.db import session_scope
 from supply.models import Level, Role
-from supply.services import jurisdictions, users
+from supply.services import jurisdictions, stock, users
 from supply.verify import verify
 from tests.http.conftest import (
     BORROWER,
@@ -198,8 +198,9 @@ def test_receipt_names_an_owner_or_donor(loans: Api) -> None:
 
 
 def test_keeper_sees_a_neighbours_stock_only_where_it_shares(loans: Api) -> None:
-    """A's keeper sees B-DEP's stock once B shares with neighbours, C's keeper never (C
-    borders neither); naming B-DEP before that is a 403; the auditor sees it all along."""
+    """A's keeper sees B-DEP's stock and documents once B shares with neighbours, C's
+    keeper never (C borders neither); naming B-DEP or its receipt before that is a 403;
+    the auditor sees it all along."""
     a, c = loans.client("a-keeper"), loans.client("c-keeper")
 
     def depots(client: TestClient) -> set[str]:
@@ -209,12 +210,18 @@ def test_keeper_sees_a_neighbours_stock_only_where_it_shares(loans: Api) -> None
     assert is_problem(a.get("/balances", params={"depot": "B-DEP"}), 403)
     assert "B-DEP" in depots(loans.client("auditor"))
     with session_scope(loans.engine) as session:
+        receipt = stock.receive(
+            session, depot="B-DEP", item="TENT", qty=1, lot="B-ONLY", meta=stock.Meta(actor="t")
+        ).number
+    assert is_problem(a.get(f"/documents/{receipt}"), 403)
+    with session_scope(loans.engine) as session:
         jurisdictions.set_sharing(session, LENDER, True)
+    assert a.get(f"/documents/{receipt}").status_code == 200
     assert "B-DEP" in depots(a)
-    assert (
-        a.get("/balances/totals", params={"depot": "B-DEP"}).json()["items"][0]["on_hand"] == 1000
-    )
+    totals = a.get("/balances/totals", params={"depot": "B-DEP"}).json()["items"]
+    assert totals[0]["on_hand"] == 1001
     assert "B-DEP" not in depots(c)
+    assert is_problem(c.get(f"/documents/{receipt}"), 403)
 
 
 def test_sharing_changes_only_with_the_etag_last_read(loans: Api) -> None:

@@ -20,7 +20,12 @@ from api.http.problems import WRITE_PROBLEMS, problem_responses
 from supply.ledger import Posted
 from supply.models import Funding, User
 from supply.services import reversal, stock
-from supply.services.jurisdictions import check_depots, check_document, releasable_owners
+from supply.services.jurisdictions import (
+    check_depots,
+    check_document,
+    check_document_visible,
+    releasable_owners,
+)
 from supply.services.printing import printed_document
 from supply.services.stock import Meta
 
@@ -151,8 +156,10 @@ def _meta(user: User, body: _Common | ReversalCreate, key: str | None) -> Meta:
 
 
 @router.get("/{number}", responses=problem_responses(401, 403, 404, 422))
-def get_document(_user: Reader, session: ReadSession, number: Number) -> DocumentRead:
-    """A posted (or since reversed) document with its lines at depots."""
+def get_document(user: Reader, session: ReadSession, number: Number) -> DocumentRead:
+    """A posted (or since reversed) document with its lines at depots; a document only at
+    depots the user may not see (another jurisdiction's, not shared) is a 403."""
+    check_document_visible(session, user, number)
     return DocumentRead.model_validate(printed_document(session, number))
 
 
