@@ -83,7 +83,13 @@ COMMANDS: dict[str, Lazy] = {
     "jurisdictions": Lazy(
         "api.cli.jurisdictions",
         "app",
-        "Jurisdictions (行政区划): add, list, and assign depots to them.",
+        "Jurisdictions (行政区划): add, list, assign depots, neighbours and sharing.",
+    ),
+    "aid": Lazy(
+        "api.cli.aid",
+        "app",
+        "Mutual aid between neighbouring jurisdictions (跨区域借调): request, approve, refuse, "
+        "return, settle, list.",
     ),
     "users": Lazy(
         "api.cli.users", "app", "Users of the HTTP server (用户): add, list, disable, API tokens."

@@ -16,13 +16,20 @@ from api.http.auth import signing_secret
 from api.http.deps import ServerState
 from api.http.jobs import JobRunner
 from api.http.routes import (
+    agreements,
+    aid,
     auth,
     balances,
     catalogue,
     depots,
     documents,
+    fleet,
     jurisdictions,
     plans,
+    quotas,
+    readiness,
+    rotation,
+    scenarios,
     users,
 )
 from scenarios.paths import SCENARIOS_DIR
@@ -78,6 +85,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.relief = state
     problems.install(app)
     for area in (auth, users, jurisdictions, catalogue, depots, balances, documents, plans):
+        app.include_router(area.router)
+    for area in (aid, rotation, agreements, quotas, readiness, fleet, scenarios):
         app.include_router(area.router)
 
     @app.get("/health", tags=["health"])

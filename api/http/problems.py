@@ -29,7 +29,9 @@ TITLES: dict[int, str] = {
     404: "未找到 Not found",
     405: "方法不允许 Method not allowed",
     409: "冲突 Conflict",
+    412: "已被修改 Precondition failed",
     422: "输入无效 Invalid input",
+    428: "需要 If-Match Precondition required",
     500: "服务器错误 Internal server error",
     503: "暂不可用 Service unavailable",
 }

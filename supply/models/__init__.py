@@ -1,7 +1,8 @@
 """Every table of the ledger; importing this registers them all on the metadata."""
 
+from supply.models.aid import AidLoan, AidLoanLine, AidLoanLot, AidSettlement, LoanStatus
 from supply.models.balances import Balance, DepotItemTotal, Reservation, ReservationStatus
-from supply.models.batches import Batch, is_expired, rotation_date
+from supply.models.batches import Batch, Funding, Ownership, is_expired, rotation_date
 from supply.models.catalogue import (
     DEFAULT_CATEGORIES,
     Item,
@@ -29,7 +30,7 @@ from supply.models.documents import (
     Movement,
 )
 from supply.models.fleet import FleetCreate, FleetVehicle
-from supply.models.jurisdictions import LEVEL_RANK, Jurisdiction, Level
+from supply.models.jurisdictions import LEVEL_RANK, Jurisdiction, Level, Neighbour
 from supply.models.locations import (
     DEFAULT_LOADING_HOURS,
     GUARDED_KINDS,
@@ -70,6 +71,10 @@ __all__ = [
     "AgreementCreate",
     "AgreementKind",
     "AgreementStatus",
+    "AidLoan",
+    "AidLoanLine",
+    "AidLoanLot",
+    "AidSettlement",
     "ApiToken",
     "Balance",
     "Batch",
@@ -92,6 +97,7 @@ __all__ = [
     "DocumentStatus",
     "FleetCreate",
     "FleetVehicle",
+    "Funding",
     "IdempotentRequest",
     "Inspection",
     "InspectionCreate",
@@ -103,11 +109,14 @@ __all__ = [
     "Jurisdiction",
     "Level",
     "LoadStatus",
+    "LoanStatus",
     "Location",
     "LocationKind",
     "LocationRead",
     "LocationTree",
     "Movement",
+    "Neighbour",
+    "Ownership",
     "PlanJob",
     "Quota",
     "QuotaCreate",

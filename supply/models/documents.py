@@ -20,6 +20,9 @@ class DocumentKind(StrEnum):
     WRITE_OFF = "write_off"
     RESERVATION_ISSUE = "reservation_issue"
     ROTATION = "rotation"  # old batch out to the rotation outlet, replacement in
+    AID_LOAN = "aid_loan"  # a lender's lots to the borrower's depot, still the lender's
+    AID_RETURN = "aid_return"  # lent lots back to the lender's depot
+    AID_SETTLEMENT = "aid_settlement"  # lent lots bought: the lender's lot out, the borrower's in
 
 
 class DisposalReason(StrEnum):
@@ -46,6 +49,9 @@ NUMBER_PREFIX: dict[DocumentKind, str] = {
     DocumentKind.WRITE_OFF: "WO",
     DocumentKind.RESERVATION_ISSUE: "RI",
     DocumentKind.ROTATION: "RO",
+    DocumentKind.AID_LOAN: "AL",
+    DocumentKind.AID_RETURN: "AR",
+    DocumentKind.AID_SETTLEMENT: "AS",
 }
 
 

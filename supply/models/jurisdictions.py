@@ -7,7 +7,7 @@ jurisdiction or below it. Depots and users with no jurisdiction belong to the wh
 
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, String, false
 from sqlmodel import Field, SQLModel
 
 
@@ -36,3 +36,18 @@ class Jurisdiction(SQLModel, table=True):
     name: str = Field(max_length=200)
     level: str = Field(sa_type=String(16))
     parent_id: int | None = Field(default=None, foreign_key="jurisdiction.id", index=True)
+    #: Whether its neighbours' keepers may see its depots' stock (they lend from it).
+    shares_with_neighbours: bool = Field(
+        default=False, sa_column_kwargs={"server_default": false()}
+    )
+
+
+class Neighbour(SQLModel, table=True):
+    """Two jurisdictions that border each other (相邻): a symmetric relation, stored once
+    with the smaller id first, so "A borders B" and "B borders A" are one row."""
+
+    __tablename__ = "jurisdiction_neighbour"
+    __table_args__ = (CheckConstraint("low_id < high_id", name="ordered"),)
+
+    low_id: int = Field(foreign_key="jurisdiction.id", primary_key=True)
+    high_id: int = Field(foreign_key="jurisdiction.id", primary_key=True, index=True)

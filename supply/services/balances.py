@@ -7,11 +7,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
+from supply.errors import OutOfScope
 from supply.models import (
     Balance,
     Batch,
     DepotItemTotal,
     Item,
+    Jurisdiction,
     Location,
     LocationKind,
     LocationTree,
@@ -39,6 +41,11 @@ class BalanceRow:
     expires_on: date | None
     rotation_due: date | None
     expired: bool
+    #: Whose the lot is: a jurisdiction's code, or a donor (neither: not recorded, the
+    #: depot's people release it); and who paid for it.
+    owner: str | None = None
+    donor: str | None = None
+    funding: str = "fiscal"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -53,6 +60,10 @@ def subtree_ids(session: Session, root_id: int) -> Any:
     return select(col(LocationTree.descendant_id)).where(col(LocationTree.ancestor_id) == root_id)
 
 
+#: The depots whose stock a reader may see (`jurisdictions.visible_depot_ids`); None: all.
+Visible = frozenset[int] | None
+
+
 def _scope(
     session: Session,
     stmt: Any,
@@ -61,11 +72,17 @@ def _scope(
     subtree: bool,
     item: str | None,
     of: Any = Balance,
+    visible: Visible = None,
 ) -> Any:
     """Restrict a query of balances (or of `of`, with the same two columns) to a depot (or
-    its subtree) and an item."""
+    its subtree), an item, and the depots a reader may see (`visible`; a depot named
+    outside them is refused, `OutOfScope`)."""
+    if visible is not None:
+        stmt = stmt.where(of.location_id.in_(visible))
     if depot is not None:
         loc = depot_by_code(session, depot)
+        if visible is not None and loc.id not in visible and not subtree:
+            raise OutOfScope("depot", f"depot {depot}'s stock is not shared with your jurisdiction")
         if subtree:
             stmt = stmt.join(
                 LocationTree,
@@ -82,6 +99,7 @@ def _scope(
 def balances(
     session: Session,
     *,
+    visible: Visible = None,
     depot: str | None = None,
     subtree: bool = False,
     item: str | None = None,
@@ -109,13 +127,16 @@ def balances(
             col(Batch.expires_on),
             col(Balance.on_hand),
             col(Balance.reserved),
+            col(Batch.owner_id),
+            col(Batch.donor),
+            col(Batch.funding),
         )
         .join(Location, col(Location.id) == col(Balance.location_id))
         .join(Item, col(Item.id) == col(Balance.item_id))
         .join(Batch, col(Batch.id) == col(Balance.batch_id))
         .where(col(Location.kind) == LocationKind.DEPOT.value)
     )
-    stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item)
+    stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item, visible=visible)
     if expires_before is not None:
         stmt = stmt.where(col(Batch.expires_on) <= expires_before)
     if expires_after is not None:
@@ -123,6 +144,18 @@ def balances(
     if not include_zero:
         stmt = stmt.where(col(Balance.on_hand) != 0)
     stmt = stmt.order_by(col(Location.code), col(Item.code), col(Batch.expires_on), col(Batch.lot))
+    found = session.execute(stmt).all()
+    # Owners by code: one small look-up, and none when no lot has an owner recorded.
+    owner_ids = {row[11] for row in found if row[11] is not None}
+    owners: dict[int, str] = {}
+    if owner_ids:
+        owners = dict(
+            session.execute(
+                select(col(Jurisdiction.id), col(Jurisdiction.code)).where(
+                    col(Jurisdiction.id).in_(owner_ids)
+                )
+            ).all()
+        )
     rows: list[BalanceRow] = []
     for (
         code,
@@ -136,7 +169,10 @@ def balances(
         expires_on,
         on_hand,
         reserved,
-    ) in session.execute(stmt):
+        owner_id,
+        donor,
+        funding,
+    ) in found:
         rows.append(
             BalanceRow(
                 depot=code,
@@ -152,6 +188,9 @@ def balances(
                 expires_on=expires_on,
                 rotation_due=rotation_date(expires_on, lead),
                 expired=is_expired(expires_on, today),
+                owner=owners.get(owner_id) if owner_id is not None else None,
+                donor=donor,
+                funding=funding,
             )
         )
     return rows
@@ -164,12 +203,13 @@ def due_for_rotation(
     depot: str | None = None,
     subtree: bool = False,
     today: date | None = None,
+    visible: Visible = None,
 ) -> list[BalanceRow]:
     """Depot stock whose rotation date falls within `within_days` (overdue included),
-    soonest first."""
+    soonest first, of the `visible` depots."""
     today = today or date.today()
     horizon = date.fromordinal(today.toordinal() + within_days)
-    rows = balances(session, depot=depot, subtree=subtree, today=today)
+    rows = balances(session, depot=depot, subtree=subtree, today=today, visible=visible)
     due = [r for r in rows if r.rotation_due is not None and r.rotation_due <= horizon]
     return sorted(due, key=lambda r: (r.rotation_due, r.depot, r.item, r.lot))
 
@@ -195,6 +235,7 @@ class ItemTotal:
 def balance_totals(
     session: Session,
     *,
+    visible: Visible = None,
     depot: str | None = None,
     subtree: bool = False,
     item: str | None = None,
@@ -220,9 +261,17 @@ def balance_totals(
         totals = totals.join(Location, col(Location.id) == col(DepotItemTotal.location_id)).where(
             col(Location.kind) == LocationKind.DEPOT.value
         )
-    totals = _scope(session, totals, depot=depot, subtree=subtree, item=item, of=DepotItemTotal)
+    totals = _scope(
+        session,
+        totals,
+        depot=depot,
+        subtree=subtree,
+        item=item,
+        of=DepotItemTotal,
+        visible=visible,
+    )
     rows = session.execute(totals.group_by(col(DepotItemTotal.item_id))).all()
-    past = _expired_units(session, today, depot=depot, subtree=subtree, item=item)
+    past = _expired_units(session, today, depot=depot, subtree=subtree, item=item, visible=visible)
     items = {
         i.id: i for i in session.scalars(select(Item).where(col(Item.id).in_([r[0] for r in rows])))
     }
@@ -247,7 +296,13 @@ def balance_totals(
 
 
 def _expired_units(
-    session: Session, today: date, *, depot: str | None, subtree: bool, item: str | None
+    session: Session,
+    today: date,
+    *,
+    depot: str | None,
+    subtree: bool,
+    item: str | None,
+    visible: Visible = None,
 ) -> dict[int, tuple[int, int]]:
     """item id -> (units on hand, units unreserved) in lots expired by `today`: the expired
     lots first (expiry index), then their balances (batch index), so a ledger with none
@@ -269,7 +324,7 @@ def _expired_units(
             )
             .group_by(col(Balance.item_id))
         )
-        stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item)
+        stmt = _scope(session, stmt, depot=depot, subtree=subtree, item=item, visible=visible)
         for item_id, units, free in session.execute(stmt):
             was = out.get(item_id, (0, 0))
             out[item_id] = (was[0] + int(units), was[1] + int(free))

@@ -9,9 +9,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from supply.db import dialect_insert
-from supply.errors import InvalidInput, NotFound
+from supply.errors import Conflict, InvalidInput, NotFound
 from supply.limits import NAME_MAX, check_code, check_optional_text
-from supply.models import GUARDED_KINDS, Batch, Item, Location, LocationKind
+from supply.models import GUARDED_KINDS, Batch, Item, Location, LocationKind, Ownership
 
 
 def item_by_code(session: Session, code: str) -> Item:
@@ -169,13 +169,17 @@ def batch_for_receipt(
     supplier: str | None = None,
     unit_cost: Decimal | None = None,
     found: tuple[Batch | None] | None = None,
+    ownership: Ownership | None = None,
+    check_owner: bool = True,
 ) -> Batch:
     """The batch a receipt adds to, created on first receipt of the lot.
 
     An expiry is derived from the production date and shelf life when not given; a lot that
     already exists must not be received with a different expiry (it would be another lot).
     `found=(batch_or_none,)` passes a lookup of the lot already made in this transaction
-    (`posting`), so it is not asked again.
+    (`posting`), so it is not asked again. With `ownership`, a new lot is given it; with
+    `check_owner` too, a lot already another's is refused (`Conflict`), as receiving more
+    of it would hand the receiver's goods to that owner.
     """
     if not lot.strip():
         raise InvalidInput("lot", "a receipt needs a lot code")
@@ -199,6 +203,12 @@ def batch_for_receipt(
                 f"lot {lot} of item {item.code} is already recorded with {was}, "
                 f"not {expires_on.isoformat()}",
             )
+        if ownership is not None and check_owner and _other_owner(existing, ownership):
+            raise Conflict(
+                "lot",
+                f"lot {lot} of item {item.code} belongs to another owner; receive these "
+                "goods under a lot of their own",
+            )
         return existing
     if expires_on is None and item.shelf_life_days:
         raise InvalidInput(
@@ -215,7 +225,24 @@ def batch_for_receipt(
             expires_on=expires_on,
             supplier=supplier,
             unit_cost=unit_cost,
+            **_owner_values(ownership or Ownership()),
         )
         .on_conflict_do_nothing(index_elements=["item_id", "lot"])
     )
     return batch_by_lot(session, item, lot)
+
+
+def _owner_values(ownership: Ownership) -> dict[str, str | int | None]:
+    return {
+        "owner_id": ownership.owner_id,
+        "donor": ownership.donor,
+        "funding": ownership.funding.value,
+    }
+
+
+def _other_owner(batch: Batch, ownership: Ownership) -> bool:
+    """Whether a recorded owner of `batch` differs from `ownership`'s (a lot with none
+    recorded takes receipts from anyone, as before owners were kept)."""
+    if batch.owner_id is None and batch.donor is None:
+        return False
+    return (batch.owner_id, batch.donor) != (ownership.owner_id, ownership.donor)

@@ -45,6 +45,9 @@ TITLES: dict[str, tuple[str, str]] = {
     DocumentKind.ROTATION: ("轮换记录", "Rotation record"),
     DocumentKind.WRITE_OFF: ("核销单", "Write-off"),
     DocumentKind.REVERSAL: ("冲销单", "Reversal"),
+    DocumentKind.AID_LOAN: ("借调单", "Mutual-aid loan"),
+    DocumentKind.AID_RETURN: ("借调归还单", "Mutual-aid return"),
+    DocumentKind.AID_SETTLEMENT: ("借调结算单", "Mutual-aid settlement"),
 }
 
 LABELS: dict[str, dict[str, str]] = {

@@ -3,8 +3,9 @@
 The ledger mirrors the movements (`ledger.reverse`); the records that pointed at the
 document belong to their own services, which say what a reversal means for them, through
 one table by document kind: a reversed receipt reopens its call-off (`calloffs`), a
-reversed delivery puts its loads back on the road (`dispatch`), and an in-transit transfer
-that has arrived is refused until its arrival is reversed (`stock`).
+reversed delivery puts its loads back on the road (`dispatch`), an in-transit transfer
+that has arrived is refused until its arrival is reversed (`stock`), and mutual-aid
+documents are refused (`aid`: their loan undoes them).
 """
 
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from sqlmodel import Session
 from supply import ledger
 from supply.ledger import Posted
 from supply.models import Document, DocumentKind
-from supply.services import calloffs, stock
+from supply.services import aid, calloffs, stock
 from supply.services.dispatch import movements
 from supply.services.stock import Meta, document_by_number
 
@@ -24,6 +25,9 @@ ON_REVERSE: dict[str, Callable[[Session, Document], None]] = {
     DocumentKind.RECEIPT.value: calloffs.on_receipt_reversed,
     DocumentKind.ISSUE.value: movements.on_delivery_reversed,
     DocumentKind.TRANSFER_DISPATCH.value: stock.refuse_if_arrived,
+    DocumentKind.AID_LOAN.value: aid.refuse_reversal,
+    DocumentKind.AID_RETURN.value: aid.refuse_reversal,
+    DocumentKind.AID_SETTLEMENT.value: aid.refuse_reversal,
 }
 
 

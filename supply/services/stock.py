@@ -21,9 +21,10 @@ from supply.errors import (
     InsufficientStock,
     InvalidInput,
     NotFound,
+    OutOfScope,
 )
 from supply.ledger import DocumentDraft, Line, Posted
-from supply.limits import check_code, check_qty
+from supply.limits import NAME_MAX, check_code, check_qty, check_text
 from supply.models import (
     Balance,
     Batch,
@@ -32,9 +33,12 @@ from supply.models import (
     Document,
     DocumentKind,
     DocumentStatus,
+    Funding,
     Item,
+    Jurisdiction,
     Location,
     LocationKind,
+    Ownership,
     is_expired,
 )
 from supply.picking import Candidate, PickPolicy, pick, usable
@@ -77,6 +81,48 @@ def _draft(kind: DocumentKind, lines: list[Line], meta: Meta, **links: int | Non
     )
 
 
+#: Which lots a caller may release: those of these jurisdictions' (ids), and lots with no
+#: owner recorded; None: every lot (a user acting for the whole bureau).
+Owners = frozenset[int] | None
+
+
+def check_release(session: Session, batch: Batch, owners: Owners) -> None:
+    """Refuse (OutOfScope) a lot owned by a jurisdiction outside `owners`: only the
+    owner's people release it, wherever it lies."""
+    if owners is None or batch.owner_id is None or batch.owner_id in owners:
+        return
+    code = session.scalar(
+        select(col(Jurisdiction.code)).where(col(Jurisdiction.id) == batch.owner_id)
+    )
+    raise OutOfScope(
+        "lot",
+        f"lot {batch.lot} belongs to jurisdiction {code}; only its owner's people release it",
+    )
+
+
+def _ownership(
+    session: Session,
+    depot: Location,
+    owner: str | None,
+    donor: str | None,
+    funding: Funding | None,
+) -> tuple[Ownership, bool]:
+    """Whose a received lot is, and whether the receiver named it (else the depot's
+    jurisdiction, for a new lot only)."""
+    if owner is not None and donor is not None:
+        raise InvalidInput("owner", "a lot belongs to a jurisdiction or to a donor, not both")
+    if donor is not None:
+        check_text("donor", donor, NAME_MAX)
+        return Ownership(donor=donor, funding=funding or Funding.DONATION), True
+    if owner is None:
+        return Ownership(owner_id=depot.jurisdiction_id, funding=funding or Funding.FISCAL), False
+    check_code("owner", owner)
+    owner_id = session.scalar(select(col(Jurisdiction.id)).where(col(Jurisdiction.code) == owner))
+    if owner_id is None:
+        raise NotFound("owner", owner)
+    return Ownership(owner_id=owner_id, funding=funding or Funding.FISCAL), True
+
+
 def receive(
     session: Session,
     *,
@@ -88,14 +134,23 @@ def receive(
     produced_on: date | None = None,
     supplier: str | None = None,
     unit_cost: Decimal | None = None,
+    owner: str | None = None,
+    donor: str | None = None,
+    funding: Funding | None = None,
     allow_expired: bool = False,
     today: date | None = None,
     meta: Meta = Meta(),
 ) -> Posted:
-    """Goods arrive from outside (purchase, donation, agreement delivery) into a depot."""
+    """Goods arrive from outside (purchase, donation, agreement delivery) into a depot.
+
+    A new lot is the `owner` jurisdiction's (its code) or the `donor`'s, by default the
+    depot's jurisdiction's; more of a known lot stays its owner's, and naming another
+    owner for it is refused (`Conflict`).
+    """
     _positive(qty)
     found = posting(session, depot=depot, item=item, lot=lot, other=LocationKind.SUPPLIER)
     loc, it, src = found.depot, found.item, found.other
+    ownership, named = _ownership(session, loc, owner, donor, funding)
     batch = batch_for_receipt(
         session,
         it,
@@ -105,6 +160,8 @@ def receive(
         supplier=supplier,
         unit_cost=unit_cost,
         found=(found.batch,) if found.batch is not None else None,
+        ownership=ownership,
+        check_owner=named,
     )
     today = today or date.today()
     if not allow_expired and is_expired(batch.expires_on, today):
@@ -127,14 +184,18 @@ def _take(
     allow_expired: bool,
     today: date,
     policy: PickPolicy = PickPolicy.FEFO,
+    owners: Owners = None,
+    owned_only: bool = False,
 ) -> list[tuple[Batch, int]]:
-    """Which batches leave a depot: the named lot, or FEFO over usable lots.
+    """Which batches leave a depot: the named lot, or FEFO over usable lots the caller
+    may release (`owners`; with `owned_only`, not lots with no owner recorded).
 
     Candidate balance rows are locked (FOR UPDATE on PostgreSQL) so the choice holds until
     the document is posted.
     """
     if lot is not None:
         batch = batch_by_lot(session, it, lot)
+        check_release(session, batch, owners)
         if not allow_expired and is_expired(batch.expires_on, today):
             assert batch.expires_on is not None
             raise ExpiredBatch(item=it.code, lot=lot, expires_on=batch.expires_on)
@@ -153,14 +214,23 @@ def _take(
                 depot=loc.code, item=it.code, lot=lot, available=available, requested=qty
             )
         return [(batch, qty)]
-    rows = session.execute(
-        select(Batch, col(Balance.on_hand) - col(Balance.reserved))
-        .join(Balance, col(Balance.batch_id) == col(Batch.id))
-        .where(col(Balance.location_id) == loc.id, col(Balance.item_id) == it.id)
-        .with_for_update(of=Balance)
-    ).all()
+    rows: list[tuple[Batch, int]] = [
+        (b, n)
+        for b, n in session.execute(
+            select(Batch, col(Balance.on_hand) - col(Balance.reserved))
+            .join(Balance, col(Balance.batch_id) == col(Batch.id))
+            .where(col(Balance.location_id) == loc.id, col(Balance.item_id) == it.id)
+            .with_for_update(of=Balance)
+        ).all()
+        if owners is None
+        or (b.owner_id is None and not owned_only)
+        or (b.owner_id is not None and b.owner_id in owners)
+    ]
     batches = {b.id: b for b, _ in rows}
-    candidates = [Candidate(b.id, b.lot, avail, b.expires_on, b.produced_on) for b, avail in rows]
+    candidates = [
+        Candidate(b.id, b.lot, avail, b.expires_on, b.produced_on)  # type: ignore[arg-type]
+        for b, avail in rows
+    ]
     taken = pick(candidates, qty, today, policy=policy, allow_expired=allow_expired)
     got = sum(units for _, units in taken)
     if got < qty:
@@ -183,9 +253,12 @@ def issue(
     lot: str | None = None,
     allow_expired: bool = False,
     today: date | None = None,
+    owners: Owners = None,
     meta: Meta = Meta(),
 ) -> Posted:
-    """Stock leaves a depot to be handed out (to `distributed`); FEFO when no lot is named."""
+    """Stock leaves a depot to be handed out (to `distributed`); FEFO when no lot is named,
+    over the lots the caller may release (`owners`; a named lot of another owner is
+    refused, `OutOfScope`)."""
     _positive(qty)
     found = posting(session, depot=depot, item=item, lot=lot, other=LocationKind.DISTRIBUTED)
     loc, it, out = found.depot, found.item, found.other
@@ -194,12 +267,15 @@ def issue(
         # The named lot goes to the ledger unread: its guarded update is the stock check
         # (and the lock), and refuses a short balance with the same figures.
         batch = found.batch or batch_by_lot(session, it, lot)
+        check_release(session, batch, owners)
         if not allow_expired and is_expired(batch.expires_on, today):
             assert batch.expires_on is not None
             raise ExpiredBatch(item=it.code, lot=lot, expires_on=batch.expires_on)
         taken = [(batch, qty)]
     else:
-        taken = _take(session, loc, it, qty, None, allow_expired=allow_expired, today=today)
+        taken = _take(
+            session, loc, it, qty, None, allow_expired=allow_expired, today=today, owners=owners
+        )
     lines: list[Line] = []
     for batch, units in taken:
         lines.append(Line(loc.id, it.id, batch.id, -units))  # type: ignore[arg-type]
@@ -218,9 +294,11 @@ def transfer(
     in_transit: bool = False,
     allow_expired: bool = False,
     today: date | None = None,
+    owners: Owners = None,
     meta: Meta = Meta(),
 ) -> Posted:
-    """Move stock between depots, at once or via `in_transit` until `arrive` is called."""
+    """Move stock between depots, at once or via `in_transit` until `arrive` is called;
+    only lots the caller may release (`owners`) leave."""
     _positive(qty)
     if source == destination:
         raise InvalidInput("to", "source and destination depot are the same")
@@ -228,7 +306,14 @@ def transfer(
     dst = active_depot(session, destination, field="to")
     it = item_by_code(session, item)
     taken = _take(
-        session, src, it, qty, lot, allow_expired=allow_expired, today=today or date.today()
+        session,
+        src,
+        it,
+        qty,
+        lot,
+        allow_expired=allow_expired,
+        today=today or date.today(),
+        owners=owners,
     )
     target = virtual(session, LocationKind.IN_TRANSIT) if in_transit else dst
     lines: list[Line] = []

@@ -246,3 +246,42 @@ def user_by_token(session: Session, secret: str) -> User | None:
         .where(col(ApiToken.token_hash) == _digest(secret))
     ).first()
     return user if user is not None and user.active else None
+
+
+def update_user(
+    session: Session,
+    username: str,
+    *,
+    role: Role | None = None,
+    display_name: str | None = None,
+    jurisdiction: str | None = None,
+    clear: frozenset[str] = frozenset(),
+) -> UserView:
+    """Change a user's role, name or jurisdiction (by code); the names in `clear`
+    (`display_name`, `jurisdiction`) are emptied (a jurisdiction emptied: the whole
+    bureau). Takes effect from the user's next request.
+
+    Raises
+    ------
+    NotFound
+        No such user, or no jurisdiction of that code.
+    InvalidInput
+        A name too long, or a field both set and cleared.
+    """
+    if (display_name is not None and "display_name" in clear) or (
+        jurisdiction is not None and "jurisdiction" in clear
+    ):
+        raise InvalidInput("clear", "a field cannot be both set and cleared")
+    user = user_by_name(session, username)
+    if role is not None:
+        user.role = role.value
+    if display_name is not None or "display_name" in clear:
+        check_optional_text("display_name", display_name, NAME_MAX)
+        user.display_name = display_name
+    if jurisdiction is not None:
+        user.jurisdiction_id = jurisdiction_by_code(session, jurisdiction).id
+    elif "jurisdiction" in clear:
+        user.jurisdiction_id = None
+    session.add(user)
+    session.flush()
+    return _view(session, user)

@@ -4,7 +4,8 @@ a user of every role, and a TestClient per caller."""
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -17,8 +18,8 @@ from sqlmodel import Session
 from api.http import create_app
 from api.http.auth import issue_access_token
 from supply.db import read_scope, session_scope
-from supply.models import Role, Tier
-from supply.services import plan_jobs, stock, users
+from supply.models import Level, Role, Tier
+from supply.services import aid, calloffs, jurisdictions, plan_jobs, stock, users
 from supply.settings import Settings
 from tests.conftest import BACKENDS, PG_URL, create_schema, drop_pg_schema, fresh_engine
 from tests.factories import make_depot, make_item
@@ -138,3 +139,68 @@ def new_job(session: Session, requested_by: str = "test") -> int:
     )
     assert job.id is not None
     return job.id
+
+
+#: Counties of the aid fixtures: A borrows from its neighbour B.
+BORROWER, LENDER = "310101", "310102"
+
+
+def aid_counties(api: Api) -> None:
+    """Counties A (depot A-DEP) and B (depot B-DEP), neighbours; B holds 1000 TENT in lot
+    LEND at 12.50 a unit."""
+    with session_scope(api.engine) as session:
+        for code, name in ((BORROWER, "甲县"), (LENDER, "乙县")):
+            jurisdictions.add_jurisdiction(session, code=code, name=name, level=Level.COUNTY)
+        jurisdictions.add_neighbours(session, BORROWER, [LENDER])
+        for depot, code in (("A-DEP", BORROWER), ("B-DEP", LENDER)):
+            make_depot(session, depot, Tier.COUNTY)
+            jurisdictions.assign_depots(session, code, [depot])
+        stock.receive(
+            session,
+            depot="B-DEP",
+            item="TENT",
+            qty=1000,
+            lot="LEND",
+            unit_cost=Decimal("12.50"),
+            meta=stock.Meta(actor="test"),
+        )
+
+
+def new_loan(api: Api, qty: int = 10, *, approved: bool = False) -> str:
+    """A loan of TENT from B to A's depot, requested (and approved) through the service."""
+    with session_scope(api.engine) as session:
+        number = aid.request_loan(
+            session,
+            borrower=BORROWER,
+            lender=LENDER,
+            destination="A-DEP",
+            lines=[("TENT", qty)],
+            disaster="洪水 flood",
+            needed_by=date(2026, 12, 31),
+            actor=aid.Actor("test"),
+        ).number
+        if approved:
+            aid.approve_loan(session, number, source="B-DEP", actor=aid.Actor("test"))
+        return number
+
+
+def agreement_with_call_offs(api: Api, count: int) -> list[str]:
+    """Agreement AG-W (SM supplies 10,000 WATER at COUNTY, valid for years) and `count`
+    call-offs of 5 under it, awaiting receipt."""
+    from tests.factories import make_agreement, make_supplier
+
+    now = datetime.now().astimezone()
+    with session_scope(api.engine) as session:
+        make_supplier(session)
+        make_agreement(
+            session,
+            "AG-W",
+            depot="COUNTY",
+            qty=10_000,
+            valid_from=date(2026, 1, 1),
+            valid_to=date(2099, 12, 31),
+        )
+        return [
+            calloffs.call_off(session, agreement="AG-W", qty=5, now=now).call_off.number
+            for _ in range(count)
+        ]

@@ -21,8 +21,11 @@ from tests.http.conftest import (
     LATE,
     SECRET,
     Api,
+    agreement_with_call_offs,
+    aid_counties,
     is_problem,
     new_job,
+    new_loan,
     receive,
 )
 
@@ -146,6 +149,123 @@ MATRIX: dict[tuple[str, str], Row] = {
         201,
         lambda role, made: {"url": f"/documents/{made[role]}/reversal", "json": {}},
     ),
+    ("GET", "/jurisdictions/{code}"): Row(LOGGED_IN, 200, _get("/jurisdictions/210300")),
+    ("PATCH", "/jurisdictions/{code}"): Row(
+        ADMIN,
+        200,
+        lambda _r, _m: {
+            "url": "/jurisdictions/210300",
+            "json": {"shares_with_neighbours": True},
+            "headers": {"If-Match": "*"},
+        },
+    ),
+    ("POST", "/jurisdictions/{code}/neighbours"): Row(
+        ADMIN, 200, _post("/jurisdictions/310101/neighbours", lambda _r: {"neighbours": ["310102"]})
+    ),
+    ("GET", "/aid/loans"): Row(LOGGED_IN, 200, _get("/aid/loans")),
+    ("GET", "/aid/loans/{number}"): Row(
+        LOGGED_IN, 200, lambda _role, made: {"url": f"/aid/loans/{made['loan']}"}
+    ),
+    ("POST", "/aid/loans"): Row(
+        KEEPERS,
+        201,
+        _post(
+            "/aid/loans",
+            lambda _role: {
+                "borrower": "310101",
+                "lender": "310102",
+                "destination": "A-DEP",
+                "lines": [{"item": "TENT", "qty": 5}],
+                "disaster": "flood",
+                "needed_by": LATE,
+            },
+        ),
+    ),
+    ("POST", "/aid/loans/{number}/approval"): Row(
+        KEEPERS,
+        200,
+        lambda role, made: {
+            "url": f"/aid/loans/{made[f'ask-{role}']}/approval",
+            "json": {"source": "B-DEP"},
+        },
+    ),
+    ("POST", "/aid/loans/{number}/refusal"): Row(
+        KEEPERS,
+        200,
+        lambda role, made: {
+            "url": f"/aid/loans/{made[f'refuse-{role}']}/refusal",
+            "json": {"reason": "needed here"},
+        },
+    ),
+    ("POST", "/aid/loans/{number}/return"): Row(
+        KEEPERS,
+        200,
+        lambda role, made: {"url": f"/aid/loans/{made[f'lent-{role}']}/return", "json": {}},
+    ),
+    ("POST", "/aid/loans/{number}/settlement"): Row(
+        KEEPERS,
+        200,
+        lambda role, made: {"url": f"/aid/loans/{made[f'kept-{role}']}/settlement", "json": {}},
+    ),
+    ("GET", "/users/{username}"): Row(ADMIN, 200, _get("/users/planner")),
+    ("PATCH", "/users/{username}"): Row(
+        ADMIN,
+        200,
+        lambda _r, _m: {
+            "url": "/users/victim",
+            "json": {"display_name": "受害者"},
+            "headers": {"If-Match": "*"},
+        },
+    ),
+    ("GET", "/depots/{code}"): Row(LOGGED_IN, 200, _get("/depots/COUNTY")),
+    ("PUT", "/depots/{code}"): Row(
+        ADMIN,
+        200,
+        lambda _r, _m: {
+            "url": "/depots/CITY",
+            "json": {"code": "CITY", "name": "市库", "tier": "city"},
+            "headers": {"If-Match": "*"},
+        },
+    ),
+    ("GET", "/rotation/due"): Row(LOGGED_IN, 200, _get("/rotation/due", within_days=3650)),
+    ("GET", "/agreements"): Row(LOGGED_IN, 200, _get("/agreements")),
+    ("GET", "/agreements/owed"): Row(LOGGED_IN, 200, _get("/agreements/owed")),
+    ("POST", "/agreements/settlements"): Row(
+        DISPATCHERS, 201, _post("/agreements/settlements", lambda _r: {})
+    ),
+    ("POST", "/agreements/{code}/call-offs"): Row(
+        DISPATCHERS, 201, _post("/agreements/AG-W/call-offs", lambda _r: {"qty": 1})
+    ),
+    ("POST", "/agreements/{code}/inspections"): Row(
+        KEEPERS,
+        201,
+        _post(
+            "/agreements/AG-W/inspections",
+            lambda role: {"inspected_on": "2026-11-30", "inspector": role, "verified_qty": 9000},
+        ),
+    ),
+    ("GET", "/call-offs/expected"): Row(LOGGED_IN, 200, _get("/call-offs/expected")),
+    ("POST", "/call-offs/{number}/receipt"): Row(
+        KEEPERS,
+        201,
+        lambda role, made: {
+            "url": f"/call-offs/{made[f'call-off-{role}']}/receipt",
+            "json": {"lot": f"CO-{role}", "expires_on": LATE},
+        },
+    ),
+    ("GET", "/quotas"): Row(LOGGED_IN, 200, _get("/quotas")),
+    ("GET", "/quotas/gaps"): Row(LOGGED_IN, 200, _get("/quotas/gaps")),
+    ("POST", "/readiness"): Row(
+        LOGGED_IN,
+        200,
+        _post(
+            "/readiness",
+            lambda _r: {"norms": [{"item": "WATER", "per_person": "1.5", "per": "day"}]},
+        ),
+    ),
+    ("GET", "/fleet"): Row(LOGGED_IN, 200, _get("/fleet")),
+    ("GET", "/scenarios"): Row(LOGGED_IN, 200, _get("/scenarios")),
+    ("GET", "/scenarios/{name}"): Row(LOGGED_IN, 200, _get("/scenarios/tiny")),
     ("POST", "/plans"): Row(
         PLANNERS,
         202,
@@ -228,6 +348,13 @@ def test_every_role_gets_the_expected_status_at_every_endpoint(api: Api) -> None
     made = {role: receive(api, 10, lot=f"R-{role}", depot="CITY") for role in ROLES}
     made["stock"] = receive(api, 100)
     made["failed-job"] = _failed_job(api)
+    aid_counties(api)
+    made["loan"] = new_loan(api)
+    numbers = agreement_with_call_offs(api, len(ROLES))
+    made.update({f"call-off-{role}": n for role, n in zip(ROLES, numbers, strict=True)})
+    for role in ROLES:
+        for use, approved in (("ask", False), ("refuse", False), ("lent", True), ("kept", True)):
+            made[f"{use}-{role}"] = new_loan(api, approved=approved)
     for role in ROLES:
         made[f"job-{role}"] = _done_job(api, f"matrix-{role}")
         made[f"queued-{role}"] = _queued_job(api)

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import CheckConstraint, Engine, inspect, text
 from sqlmodel import SQLModel
 
-from supply import migrate
-from tests.conftest import BACKENDS, PG_URL, drop_pg_schema, fresh_engine
+from tests.conftest import BACKENDS
+from tests.migrations.steps import fresh_database, migrate_to
 
 ROWS = [
     "INSERT INTO item (id, code, name_zh, name_en, category, unit, unit_weight_kg,"
@@ -26,35 +26,18 @@ ROWS = [
 
 @pytest.fixture(params=BACKENDS)
 def empty(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine, str, str]]:
-    engine = fresh_engine(request.param, tmp_path, "revision3")
-    url = PG_URL if request.param == "postgresql" else str(engine.url)
-    yield engine, url or "", request.param
-    engine.dispose()
-    if request.param == "postgresql":
-        drop_pg_schema("relief_test_revision3")
-
-
-def _migrate(engine: Engine, url: str, backend: str, step: str, revision: str) -> None:
-    """SQLite through its URL (as `relief db upgrade` does: the rebuild of a referenced table
-    needs foreign keys off, set outside any transaction); PostgreSQL over the schema's
-    connection."""
-    action = migrate.upgrade if step == "up" else migrate.downgrade
-    if backend == "sqlite":
-        action(url, revision)
-    else:
-        with engine.begin() as conn:
-            action(url, revision, connection=conn)
+    yield from fresh_database(request, tmp_path, "revision3")
 
 
 def test_upgrade_and_downgrade_keep_existing_stock(empty: tuple[Engine, str, str]) -> None:
     """A ledger at 0002 with depots referenced by balances upgrades to 0003 and back with
     every row and reference intact; the new depot columns start empty."""
     engine, url, backend = empty
-    _migrate(engine, url, backend, "up", "0002_rotation")
+    migrate_to(engine, url, backend, "up", "0002_rotation")
     with engine.begin() as conn:
         for sql in ROWS:
             conn.execute(text(sql))
-    _migrate(engine, url, backend, "up", "head")
+    migrate_to(engine, url, backend, "up", "head")
     with engine.connect() as conn:
         assert conn.execute(
             text("SELECT code, parent_id, population_served, custodian_id FROM location "
@@ -63,7 +46,7 @@ def test_upgrade_and_downgrade_keep_existing_stock(empty: tuple[Engine, str, str
         assert conn.execute(text("SELECT on_hand FROM balance")).scalar_one() == 7
         if backend == "sqlite":
             assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
-    _migrate(engine, url, backend, "down", "0002_rotation")
+    migrate_to(engine, url, backend, "down", "0002_rotation")
     names = set(inspect(engine).get_table_names())
     assert not names & {"supplier", "agreement", "call_off", "settlement", "inspection", "quota"}
     with engine.connect() as conn:
@@ -76,7 +59,7 @@ def test_upgrade_and_downgrade_keep_existing_stock(empty: tuple[Engine, str, str
 def test_check_constraints_match_the_models(empty: tuple[Engine, str, str]) -> None:
     """Every CHECK the models declare exists, under the same name, after `upgrade head`."""
     engine, url, backend = empty
-    _migrate(engine, url, backend, "up", "head")
+    migrate_to(engine, url, backend, "up", "head")
     inspector = inspect(engine)
     for table in SQLModel.metadata.sorted_tables:
         prefix = f"ck_{table.name}_"

@@ -10,6 +10,7 @@ from api.http.pagination import Cursor, Limit, Page, paginate
 from api.http.problems import problem_responses
 from supply.services import balances
 from supply.services.balances import BalanceRow, ItemTotal
+from supply.services.jurisdictions import visible_depot_ids
 
 router = APIRouter(prefix="/balances", tags=["balances 库存"])
 
@@ -28,7 +29,7 @@ def _lot_order(row: BalanceRow) -> tuple[str, ...]:
 
 @router.get("", responses=READ_PROBLEMS)
 def list_balances(
-    _user: Reader,
+    user: Reader,
     session: ReadSession,
     depot: DepotQuery = None,
     subtree: SubtreeQuery = False,
@@ -38,10 +39,13 @@ def list_balances(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[BalanceRow]:
-    """Lots on hand by depot, item and expiry (first expiring first)."""
+    """Lots on hand by depot, item and expiry (first expiring first): of the depots the
+    user may see (a keeper of a jurisdiction sees its own, the bureau's, and those of
+    neighbours that share; an auditor sees all). Another's depot named is a 403."""
     rows, next_cursor = paginate(
         balances.balances(
             session,
+            visible=visible_depot_ids(session, user),
             depot=depot,
             subtree=subtree,
             item=item,
@@ -57,7 +61,7 @@ def list_balances(
 
 @router.get("/totals", responses=READ_PROBLEMS)
 def item_totals(
-    _user: Reader,
+    user: Reader,
     session: ReadSession,
     depot: DepotQuery = None,
     subtree: SubtreeQuery = False,
@@ -67,7 +71,13 @@ def item_totals(
 ) -> Page[ItemTotal]:
     """Per item: depots holding it, lots, on hand, reserved, available, expired."""
     rows, next_cursor = paginate(
-        balances.balance_totals(session, depot=depot, subtree=subtree, item=item),
+        balances.balance_totals(
+            session,
+            visible=visible_depot_ids(session, user),
+            depot=depot,
+            subtree=subtree,
+            item=item,
+        ),
         key=lambda t: (t.item,),
         limit=limit,
         cursor=cursor,

@@ -1,14 +1,17 @@
 """The five-tier depot network, as a list and as a tree."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from api.http.deps import CatalogueEditor, Reader, ReadSession, WriteSession
+from api.http.etags import IfMatch, check_if_match, tagged
 from api.http.idempotency import IdempotentDep
 from api.http.pagination import Cursor, Limit, Page, paginate
-from api.http.problems import AUTH_PROBLEMS, WRITE_PROBLEMS
+from api.http.problems import AUTH_PROBLEMS, WRITE_PROBLEMS, problem_responses
 from api.http.routes.catalogue import Upserted
+from supply.errors import InvalidInput, NotFound
 from supply.models import DepotCreate, Location, LocationRead
 from supply.services import catalogue
 
@@ -77,3 +80,40 @@ def put_depot(
         return Upserted(code=body.code, created=bool(created))
 
     return idem.run(session, upsert)
+
+
+def _one(session: Session, code: str) -> LocationRead:
+    for loc, parent, custodian in catalogue.list_depots(session):
+        if loc.code == code:
+            return _read(loc, parent, custodian)
+    raise NotFound("depot", code)
+
+
+@router.get("/{code}", responses=problem_responses(401, 403, 404, 422))
+def get_depot(
+    _user: Reader, session: ReadSession, response: Response, code: str = Path(max_length=64)
+) -> LocationRead:
+    """One depot, with an `ETag` to send back as `If-Match` when replacing it."""
+    found = _one(session, code)
+    tagged(response, found)
+    return found
+
+
+@router.put("/{code}", responses=problem_responses(401, 403, 404, 412, 422, 428))
+def replace_depot(
+    body: DepotCreate,
+    _user: CatalogueEditor,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
+    code: str = Path(max_length=64),
+) -> LocationRead:
+    """Replace a depot's fields with the body's. Needs `If-Match` (428 without; 412 if it
+    changed since read); `POST /depots` still upserts without one."""
+    if body.code != code:
+        raise InvalidInput("code", f"the body names depot {body.code}, the path {code}")
+    check_if_match(if_match, _one(session, code))
+    catalogue.upsert_depots(session, [body])
+    changed = _one(session, code)
+    tagged(response, changed)
+    return changed

@@ -18,9 +18,14 @@ from api.http.deps import Keeper, Reader, ReadSession, WriteSession
 from api.http.idempotency import IdempotentDep
 from api.http.problems import WRITE_PROBLEMS, problem_responses
 from supply.ledger import Posted
-from supply.models import User
+from supply.models import Funding, User
 from supply.services import reversal, stock
-from supply.services.jurisdictions import check_depots, check_document
+from supply.services.jurisdictions import (
+    check_depots,
+    check_document,
+    check_document_visible,
+    releasable_owners,
+)
 from supply.services.printing import printed_document
 from supply.services.stock import Meta
 
@@ -54,6 +59,18 @@ class ReceiptCreate(_Common):
     produced_on: date | None = None
     supplier: str | None = Field(default=None, max_length=200)
     unit_cost: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=4)
+    owner: str | None = Field(
+        default=None,
+        max_length=12,
+        examples=["210381"],
+        description="The owning jurisdiction's code (default: the depot's), for a new lot.",
+    )
+    donor: str | None = Field(
+        default=None, max_length=200, description="A donor owning the lot, instead of `owner`."
+    )
+    funding: Funding | None = Field(
+        default=None, description="Who paid: `fiscal` by default, `donation` for a donor."
+    )
 
 
 class IssueCreate(_Common):
@@ -139,8 +156,10 @@ def _meta(user: User, body: _Common | ReversalCreate, key: str | None) -> Meta:
 
 
 @router.get("/{number}", responses=problem_responses(401, 403, 404, 422))
-def get_document(_user: Reader, session: ReadSession, number: Number) -> DocumentRead:
-    """A posted (or since reversed) document with its lines at depots."""
+def get_document(user: Reader, session: ReadSession, number: Number) -> DocumentRead:
+    """A posted (or since reversed) document with its lines at depots; a document only at
+    depots the user may not see (another jurisdiction's, not shared) is a 403."""
+    check_document_visible(session, user, number)
     return DocumentRead.model_validate(printed_document(session, number))
 
 
@@ -161,6 +180,9 @@ def receive(
                 produced_on=body.produced_on,
                 supplier=body.supplier,
                 unit_cost=body.unit_cost,
+                owner=body.owner,
+                donor=body.donor,
+                funding=body.funding,
                 meta=_meta(user, body, idem.key),
             )
         )
@@ -172,7 +194,8 @@ def receive(
 def issue(
     body: IssueCreate, user: Keeper, session: WriteSession, idem: IdempotentDep
 ) -> JSONResponse:
-    """Refused whole (409, with `available` and `requested`) beyond available stock."""
+    """Refused whole (409, with `available` and `requested`) beyond available stock; a lot
+    of another owner's is refused (403): only its owner's people release it."""
 
     def post() -> PostedRead:
         check_depots(session, user, [body.depot])
@@ -183,6 +206,7 @@ def issue(
                 item=body.item,
                 qty=body.qty,
                 lot=body.lot,
+                owners=releasable_owners(session, user),
                 meta=_meta(user, body, idem.key),
             )
         )
@@ -205,6 +229,7 @@ def transfer(
                 qty=body.qty,
                 lot=body.lot,
                 in_transit=body.in_transit,
+                owners=releasable_owners(session, user),
                 meta=_meta(user, body, idem.key),
             )
         )

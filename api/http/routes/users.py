@@ -2,13 +2,15 @@
 
 from datetime import datetime
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.deps import CurrentUser, ReadSession, UserManager, WriteSession
+from api.http.etags import IfMatch, check_if_match, tagged
 from api.http.idempotency import IdempotentDep
 from api.http.pagination import Cursor, Limit, Page, paginate
-from api.http.problems import AUTH_PROBLEMS, WRITE_PROBLEMS
+from api.http.problems import AUTH_PROBLEMS, WRITE_PROBLEMS, problem_responses
+from supply.errors import InvalidInput
 from supply.models import Role
 from supply.services import users
 
@@ -38,6 +40,17 @@ class UserCreate(BaseModel):
     role: Role
     password: str | None = Field(default=None, min_length=8, max_length=256)
     display_name: str | None = Field(default=None, max_length=200, examples=["李库管"])
+    jurisdiction: str | None = Field(default=None, max_length=12, examples=["210381"])
+
+
+class UserUpdate(BaseModel):
+    """What an admin may change of a user; a field left out stays, one sent as null is
+    emptied (a null jurisdiction: the whole bureau)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    display_name: str | None = Field(default=None, max_length=200)
     jurisdiction: str | None = Field(default=None, max_length=12, examples=["210381"])
 
 
@@ -119,3 +132,46 @@ def create_token(
         return answer.model_copy(update={"secret": None})
 
     return idem.run(session, made, stored=without_secret)
+
+
+@router.get("/{username}", responses=problem_responses(401, 403, 404, 422))
+def get_user(
+    _user: UserManager, session: ReadSession, response: Response, username: str = Username
+) -> UserRead:
+    """One user, with an `ETag` to send back as `If-Match` when changing them."""
+    found = UserRead.model_validate(users.view_user(session, username))
+    tagged(response, found)
+    return found
+
+
+@router.patch("/{username}", responses=problem_responses(401, 403, 404, 412, 422, 428))
+def update_user(
+    body: UserUpdate,
+    _user: UserManager,
+    session: WriteSession,
+    response: Response,
+    if_match: IfMatch = None,
+    username: str = Username,
+) -> UserRead:
+    """Change a user's role, name or jurisdiction. Needs `If-Match` (428 without; 412 if
+    the user changed since read)."""
+    check_if_match(if_match, UserRead.model_validate(users.view_user(session, username)))
+    sent = body.model_fields_set
+    if "role" in sent and body.role is None:
+        raise InvalidInput("role", "a user always has a role")
+    changed = UserRead.model_validate(
+        users.update_user(
+            session,
+            username,
+            role=body.role,
+            display_name=body.display_name,
+            jurisdiction=body.jurisdiction,
+            clear=frozenset(
+                f
+                for f in ("display_name", "jurisdiction")
+                if f in sent and getattr(body, f) is None
+            ),
+        )
+    )
+    tagged(response, changed)
+    return changed
