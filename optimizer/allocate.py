@@ -86,6 +86,9 @@ LEADER_KMH = 130.0
 DEFAULT_CLUSTER_HOURS = 0.5
 #: Share of the time limit kept for the work after the last solve.
 POST_SHARE = 0.15
+#: ... and at least this per shelter (shipments, late trips, reasons: 14 s of the province
+#: x 2's 6,000 shelters on a busy machine), up to half the limit.
+POST_SECONDS_PER_SHELTER = 0.002
 #: Relative gap at which the coverage stage's whole-unit model may stop.
 COVERAGE_GAP = 1e-3
 #: Nearest sources per group and critical item added to the LP's arcs for whole units.
@@ -256,6 +259,29 @@ def _planar_km(problem: Problem) -> np.ndarray:
     lon = np.array([h.lon for h in problem.shelters], dtype=float)
     mid = float(lat.mean()) if len(lat) else 0.0
     return np.column_stack([lat * KM_PER_DEGREE, lon * KM_PER_DEGREE * math.cos(math.radians(mid))])
+
+
+def _stock_bound(d: _Data) -> float:
+    """Residents no plan can beat, from the stock alone: per critical item, the most
+    residents its in-time stock could cover, filling shelters cheapest per resident first
+    and the last one in part (a fractional knapsack, so an upper bound); the least of those
+    and of the residents some source reaches in time. Cheap, for when the LP ran out of time.
+    """
+    reached = d.in_time.any(axis=0) & (d.residents > 0)
+    best = float(d.residents[reached].sum())
+    for c in np.flatnonzero(d.critical):
+        stock = float(d.supply[d.in_time.any(axis=1), c].sum())
+        cost = d.need[reached, c].astype(float)
+        residents = d.residents[reached]
+        order = np.argsort(cost / np.maximum(residents, 1e-9), kind="stable")
+        spent = np.cumsum(cost[order])
+        whole = int(np.searchsorted(spent, stock, side="right"))
+        covered = float(residents[order][:whole].sum())
+        if whole < len(order):
+            before = spent[whole - 1] if whole else 0.0
+            covered += residents[order][whole] * (stock - before) / max(cost[order][whole], 1e-9)
+        best = min(best, covered)
+    return math.floor(best + 1e-6)
 
 
 def _critical_arc_count(d: _Data) -> int:
@@ -668,7 +694,7 @@ def _stage1(
         attempts = attempts[:1]  # large: nothing kept stalls (province x 2: no answer in 30 s)
     keys = len(d.srcs), cl.count, len(d.items)
     for offered, keep_served in attempts:
-        top = math.floor(bound + 1e-6)
+        top = math.floor(bound + 1e-6) if math.isfinite(bound) else math.inf
         if best > 0 and top - best <= params.relative_gap * max(top, 1):
             break
         every = len(offered) == universe
@@ -1266,7 +1292,10 @@ def _solve_allocation(
     shares = params.stage_shares
     # Turning flows into shipments, late trips and reasons takes time too (1.5 s on the
     # province benchmark): the stages end early enough to leave it.
-    reserve = POST_SHARE * time_limit_s
+    reserve = min(
+        max(POST_SHARE * time_limit_s, POST_SECONDS_PER_SHELTER * len(problem.shelters)),
+        0.5 * time_limit_s,
+    )
     stage_end = [
         time.perf_counter() + (left() - reserve) * sum(shares[: k + 1]) / sum(shares)
         for k in range(3)
@@ -1288,11 +1317,23 @@ def _solve_allocation(
         from optimizer.greedy import greedy_shipments  # the fallback only
 
         status, gap = SolveStatus.TIMED_OUT, None
-        notes.append("no solution within the time limit: the greedy baseline's plan is shown")
         shipments = greedy_shipments(problem, srcs, times.hours, list(need.values()), pool)
+        top = _stock_bound(d)
+        got = sum(
+            h.residents
+            for h in shelter_plans(problem, srcs, times, need, shipments, deadline)
+            if h.served_on_time
+        )
+        gap = max((top - got) / max(top, 1), 0.0)
+        notes.append(
+            "no allocation within the time limit: the greedy baseline's plan is shown "
+            f"({got:,} residents on time; no plan can serve more than {top:,.0f}, what the "
+            "stock in time could cover)"
+        )
     else:
-        top = math.floor(first.bound + 1e-6)
-        gap = max((top - first.best) / max(top, 1), 0.0) if first.proven else None
+        proven = first.proven and math.isfinite(first.bound)
+        top = math.floor(first.bound + 1e-6) if proven else 0
+        gap = max((top - first.best) / max(top, 1), 0.0) if proven else None
         optimal = gap is not None and gap <= params.relative_gap
         status = SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE
         if gap is not None and not optimal:

@@ -71,3 +71,14 @@ def test_priced_lp_on_the_synthetic_city_starts_small_and_ends_at_the_optimum() 
     assert len(priced.src) < 0.6 * len(whole.src)
     assert bounds[0] > whole.objective  # the first round's bound is loose, and valid
     assert all(b >= whole.objective - 0.05 for b in bounds)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_problems())
+def test_the_stock_bound_is_never_below_the_optimum(problem: Problem) -> None:
+    """What a timed-out plan reports as out of reach is truly out of reach."""
+    travel = reach(problem)
+    d = alloc._data(problem, travel.sources, travel.times.hours, problem.deadline_hours)
+    plan = alloc.solve_allocation(problem, alloc.AllocationParams(cluster_hours=0), time_limit_s=5)
+    assert plan.status == alloc.SolveStatus.OPTIMAL
+    assert alloc._stock_bound(d) >= plan.kpis()["residents_served_on_time"]
