@@ -98,8 +98,8 @@ LARGE_MIP_NODES = 500
 #: The coverage stage's whole units come from a MIP up to this many arcs, above by rounding.
 STAGE3_MIP_ARCS = 2_000
 #: Pricing rounds for fairness and coverage, whose LPs need no proof (their answers stay
-#: feasible for what follows): on the province, coverage was within 0.001 % after 6.
-LATER_ROUNDS = 8
+#: feasible for what follows): on the province, coverage was within 0.03 % after 4.
+LATER_ROUNDS = 5
 #: Sources per group and item each priced LP starts from (pricing adds what else pays).
 START_NEAREST = 3
 #: The full (not support-restricted) stage-1 MIP is tried only on models this small.
