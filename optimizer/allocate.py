@@ -657,6 +657,11 @@ def _stage1(
             )  # fmt: skip
             proven = relaxed.ok and math.isfinite(relaxed.bound)
             bound = relaxed.bound if proven else math.inf
+    # What the stock in time could cover bounds the real optimum too: the tighter of the
+    # two is the bound (on the province they agree within one resident).
+    stock = _stock_bound(d)
+    if not proven or stock < bound:
+        bound, proven = stock, True
     if lp is None:
         return _Stage1(served, np.zeros(0), empty, 0.0, bound, proven)
 
