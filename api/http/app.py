@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
-from api.http import problems
+from api.http import problems, web
 from api.http.auth import signing_secret
 from api.http.deps import ServerState
 from api.http.jobs import JobRunner
@@ -22,6 +22,7 @@ from api.http.routes import (
     depots,
     documents,
     jurisdictions,
+    layers,
     plans,
     users,
 )
@@ -77,8 +78,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.relief = state
     problems.install(app)
-    for area in (auth, users, jurisdictions, catalogue, depots, balances, documents, plans):
+    for area in (
+        auth,
+        users,
+        jurisdictions,
+        catalogue,
+        depots,
+        balances,
+        documents,
+        plans,
+        layers,
+        web,
+    ):
         app.include_router(area.router)
+    web.install_static(app)
 
     @app.get("/health", tags=["health"])
     def health() -> Health:
