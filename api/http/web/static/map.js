@@ -33,7 +33,7 @@
     }),
     depots: L.geoJSON(null, {
       pointToLayer: (f, at) => {
-        const size = Math.round(12 + 4 * Math.log10(1 + (f.properties.stock_qty || 0)));
+        const size = Math.round(8 + 3 * Math.log10(1 + (f.properties.stock_qty || 0)));
         const tier = TIERS.includes(f.properties.tier) ? f.properties.tier : "village";
         return L.marker(at, {
           icon: L.divIcon({ className: "depot depot-" + tier, iconSize: [size, size], html: "" }),
@@ -56,11 +56,16 @@
   // --- panels ------------------------------------------------------------------------
   const panel = document.getElementById("panel");
   const body = document.getElementById("panel-body");
-  document.getElementById("panel-close").addEventListener("click", () => (panel.hidden = true));
+  document.getElementById("panel-close").addEventListener("click", () => {
+    panel.hidden = true;
+    map.invalidateSize();
+  });
+  map.on("overlayadd", () => layers.shelters.bringToFront());
   function show(kind, ...children) {
-    body.replaceChildren(...children);
+    body.replaceChildren(...children.flat(2).filter((c) => c !== null && c !== undefined));
     body.dataset.kind = kind;
     panel.hidden = false;
+    map.invalidateSize();
   }
   function depotPanel(p) {
     const plan = state.planDepots[p.kind + ":" + p.code];
@@ -146,16 +151,17 @@
     const [roads, depots, shelters, planShelters, tours, planDepots] = await Promise.all(wanted);
     Object.values(layers).forEach((layer) => layer.clearLayers());
     layers.roads.addData(roads);
+    if (tours) layers.tours.addData(tours);
     if (planShelters) {
       // The plan's coverage; any scenario shelter the plan did not cover stays unplanned.
       const covered = new Set(planShelters.features.map((f) => f.id));
       shelters.features = [...planShelters.features, ...shelters.features.filter((f) => !covered.has(f.id))];
     }
     layers.shelters.addData(shelters);
-    if (tours) layers.tours.addData(tours);
     state.planDepots = {};
     for (const f of planDepots ? planDepots.features : []) state.planDepots[f.id] = f.properties;
     layers.depots.addData(depots);
+    layers.shelters.bringToFront(); // a click on a shelter on a tour finds the shelter
     const bounds = L.latLngBounds([]);
     [layers.depots, layers.shelters].forEach((layer) => layer.getLayers().length && bounds.extend(layer.getBounds()));
     if (bounds.isValid()) map.fitBounds(bounds.pad(0.05));
