@@ -68,7 +68,7 @@ def point(fid: str, lon: float, lat: float, props: dict[str, Any]) -> Feature:
     return {
         "type": "Feature",
         "id": fid,
-        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "geometry": {"type": "Point", "coordinates": [_deg(lon), _deg(lat)]},
         "properties": props,
     }
 
@@ -77,9 +77,14 @@ def line(fid: str, coords: Sequence[LonLat], props: dict[str, Any]) -> Feature:
     return {
         "type": "Feature",
         "id": fid,
-        "geometry": {"type": "LineString", "coordinates": [[x, y] for x, y in coords]},
+        "geometry": {"type": "LineString", "coordinates": [[_deg(x), _deg(y)] for x, y in coords]},
         "properties": props,
     }
+
+
+def _deg(value: float) -> float:
+    """Degrees to 6 decimals (0.1 m): finer is noise, and the province's roads are 40,000."""
+    return round(value, 6)
 
 
 def _hours(value: float | None) -> float | None:

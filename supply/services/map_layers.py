@@ -50,6 +50,7 @@ CACHE_SIZE = 32
 _cache: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
 _problems: OrderedDict[tuple[str, float], Problem] = OrderedDict()
 _lock = threading.Lock()
+_loading = threading.Lock()
 
 
 def scenario_names(root: Path) -> list[ScenarioEntry]:
@@ -122,16 +123,17 @@ def _stamp(folder: Path) -> float:
 
 
 def _problem(folder: Path, stamp: float) -> Problem:
+    """The scenario, read once however many layers ask at the same time (the map asks for
+    three at once; reading the province takes seconds)."""
     key = (str(folder), stamp)
-    with _lock:
+    with _loading:
         hit = _problems.get(key)
-    if hit is None:
-        hit = load_scenario(folder)[1]
-        with _lock:
+        if hit is None:
+            hit = load_scenario(folder)[1]
             _problems[key] = hit
             while len(_problems) > 4:
                 _problems.popitem(last=False)
-    return hit
+        return hit
 
 
 def _cached(key: tuple[object, ...], build: Callable[[], bytes]) -> bytes:

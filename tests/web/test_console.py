@@ -52,7 +52,8 @@ def test_login_then_the_map_shows_every_depot_and_shelter(page: Page, console: C
     wait_for_map(page, "haicheng-earthquake")
     assert layer_count(page, "depots") == len(problem.depots) + len(problem.agreements)
     assert layer_count(page, "shelters") == len(problem.shelters)
-    assert layer_count(page, "roads") == len(problem.roads)
+    assert page.evaluate("reliefMap.state.roads") == len(problem.roads)
+    expect(page.locator("#counts")).to_contain_text(f"道路 {len(problem.roads)}")
     # Depots are DOM markers, one symbol class per tier.
     expect(page.locator(".leaflet-marker-icon.depot-province")).to_have_count(
         sum(d.tier == "province" for d in problem.depots)

@@ -12,13 +12,9 @@
   const map = L.map("map", { preferCanvas: true, zoomControl: true });
   if (Relief.config.tile_url) L.tileLayer(Relief.config.tile_url, { maxZoom: 18 }).addTo(map);
   const layers = {
-    roads: L.geoJSON(null, {
-      style: (f) => ({
-        color: ROADS[f.properties.status] || ROADS.open,
-        weight: f.properties.status === "open" ? 1.5 : 3,
-        dashArray: f.properties.status === "closed" ? "6 4" : null,
-      }),
-    }),
+    // Roads are drawn as one line per status (tens of thousands of roads in a province:
+    // one Leaflet layer each would take seconds to build); the GeoJSON keeps one per road.
+    roads: L.featureGroup(),
     shelters: L.geoJSON(null, {
       pointToLayer: (f, at) =>
         L.circleMarker(at, {
@@ -50,7 +46,7 @@
     [t("layer_depots")]: layers.depots,
   }, { collapsed: false }).addTo(map);
   Object.values(layers).forEach((layer) => layer.addTo(map));
-  const state = { planDepots: {}, ready: false };
+  const state = { planDepots: {}, ready: false, roads: 0 };
   window.reliefMap = { map, layers, control, state };
 
   // --- panels ------------------------------------------------------------------------
@@ -136,9 +132,27 @@
     document.getElementById("counts").textContent = [
       t("layer_depots") + " " + num(n(layers.depots)),
       t("layer_shelters") + " " + num(n(layers.shelters)),
-      t("layer_roads") + " " + num(n(layers.roads)),
+      t("layer_roads") + " " + num(state.roads),
       t("layer_tours") + " " + num(n(layers.tours)),
     ].join(" · ");
+  }
+  function drawRoads(data) {
+    const byStatus = { open: [], damaged: [], closed: [] };
+    for (const f of data.features) {
+      const lines = byStatus[f.properties.status] || byStatus.open;
+      lines.push(f.geometry.coordinates.map(([lon, lat]) => [lat, lon]));
+    }
+    for (const [status, lines] of Object.entries(byStatus)) {
+      if (!lines.length) continue;
+      const style = {
+        color: ROADS[status],
+        weight: status === "open" ? 1.5 : 3,
+        dashArray: status === "closed" ? "6 4" : null,
+        interactive: false,
+      };
+      layers.roads.addLayer(L.polyline(lines, style));
+    }
+    state.roads = data.features.length;
   }
   async function load(scenario, plan) {
     state.ready = false;
@@ -149,8 +163,10 @@
       wanted.push(geojson(of + "shelters.geojson"), geojson(of + "tours.geojson"), geojson(of + "depots.geojson"));
     }
     const [roads, depots, shelters, planShelters, tours, planDepots] = await Promise.all(wanted);
+    performance.mark("layers-fetched");
     Object.values(layers).forEach((layer) => layer.clearLayers());
-    layers.roads.addData(roads);
+    drawRoads(roads);
+    performance.mark("roads-added");
     if (tours) layers.tours.addData(tours);
     if (planShelters) {
       // The plan's coverage; any scenario shelter the plan did not cover stays unplanned.
@@ -158,15 +174,18 @@
       shelters.features = [...planShelters.features, ...shelters.features.filter((f) => !covered.has(f.id))];
     }
     layers.shelters.addData(shelters);
+    performance.mark("shelters-added");
     state.planDepots = {};
     for (const f of planDepots ? planDepots.features : []) state.planDepots[f.id] = f.properties;
     layers.depots.addData(depots);
+    performance.mark("depots-added");
     layers.shelters.bringToFront(); // a click on a shelter on a tour finds the shelter
     const bounds = L.latLngBounds([]);
     [layers.depots, layers.shelters].forEach((layer) => layer.getLayers().length && bounds.extend(layer.getBounds()));
     if (bounds.isValid()) map.fitBounds(bounds.pad(0.05));
     else map.setView([35, 105], 4);
     counts();
+    performance.mark("drawn");
     state.ready = true;
     document.getElementById("map").dataset.ready = scenario + "|" + (plan || "");
   }
