@@ -170,7 +170,7 @@ def road_features(problem: Problem) -> list[Feature]:
                 "from": r.a,
                 "to": r.b,
                 "road_class": r.road_class,
-                "length_km": r.length_km,
+                "length_km": round(r.length_km, 3),
                 "speed_kmh": r.speed_kmh,
                 "status": r.status.value,
                 "damage_factor": r.damage_factor,
