@@ -10,6 +10,7 @@ script, no CDN) and by never writing API data into the page as HTML.
 """
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -84,29 +85,23 @@ def _origin(url: str) -> str:
     return f"{scheme}://{host}" if rest else ""
 
 
-@router.get("/", response_class=HTMLResponse)
-def map_page(
-    request: Request, state: StateDep, lang: LangQuery = None, cookie: LangCookie = None
-) -> HTMLResponse:
-    return _page(request, state, "map.html", lang, cookie)
+#: Each page and its template; all take the same parameters.
+PAGES = {
+    "/": "map.html",
+    "/login": "login.html",
+    "/dispatch": "dispatch.html",
+    "/keeper": "keeper.html",
+}
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_page(
-    request: Request, state: StateDep, lang: LangQuery = None, cookie: LangCookie = None
-) -> HTMLResponse:
-    return _page(request, state, "login.html", lang, cookie)
+def _route(template: str) -> Callable[..., HTMLResponse]:
+    def page(
+        request: Request, state: StateDep, lang: LangQuery = None, cookie: LangCookie = None
+    ) -> HTMLResponse:
+        return _page(request, state, template, lang, cookie)
+
+    return page
 
 
-@router.get("/dispatch", response_class=HTMLResponse)
-def dispatch_page(
-    request: Request, state: StateDep, lang: LangQuery = None, cookie: LangCookie = None
-) -> HTMLResponse:
-    return _page(request, state, "dispatch.html", lang, cookie)
-
-
-@router.get("/keeper", response_class=HTMLResponse)
-def keeper_page(
-    request: Request, state: StateDep, lang: LangQuery = None, cookie: LangCookie = None
-) -> HTMLResponse:
-    return _page(request, state, "keeper.html", lang, cookie)
+for _path, _template in PAGES.items():
+    router.add_api_route(_path, _route(_template), methods=["GET"], response_class=HTMLResponse)
