@@ -67,7 +67,8 @@ def _run_plan(page: Page) -> int:
     page.select_option("#scenario", "tiny")
     page.fill("#time-limit", "5")
     page.click("#start")
-    expect(page.locator("#job-status")).to_have_text("done", timeout=120_000)
+    expect(page.locator("#job-status")).to_have_attribute("data-status", "done", timeout=120_000)
+    expect(page.locator("#job-status")).to_have_text("完成")
     expect(page.locator("#result")).to_be_visible()
     return int(page.locator("#job-id").inner_text().lstrip("#"))
 

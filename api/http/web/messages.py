@@ -102,6 +102,13 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "issued": ("已出库", "Issued"),
     "refused": ("被拒绝", "Refused"),
     "none": ("无", "None"),
+    "first_batch": ("首批到达达标（按库级）", "First batch on target (by tier)"),
+    "job_queued": ("排队中", "Queued"),
+    "job_running": ("计算中", "Running"),
+    "job_done": ("完成", "Done"),
+    "job_failed": ("失败", "Failed"),
+    "job_cancelled": ("已取消", "Cancelled"),
+    "job_lost": ("已丢失", "Lost"),
 }
 
 MESSAGES: dict[Lang, dict[str, str]] = {

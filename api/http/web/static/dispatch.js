@@ -33,7 +33,8 @@
 
   function showJob(event, data) {
     job = data;
-    $("job-status").textContent = data.status;
+    $("job-status").textContent = t("job_" + data.status);
+    $("job-status").dataset.status = data.status;
     $("job-message").textContent = data.progress || data.error || "";
     $("event-count").textContent = num(Number($("event-count").textContent.replace(/\D/g, "")) + 1);
     if (FINAL.has(event)) {
@@ -60,6 +61,10 @@
     $("bound").textContent = bound === null || bound === undefined ? "—" : num(bound);
     $("gap").textContent = doc.gap === null || doc.gap === undefined ? "—" : percent(doc.gap);
     $("plan-status").textContent = doc.status;
+    const tiers = Object.entries(k.first_batch_on_target || {});
+    $("first-batch").textContent = tiers.length
+      ? tiers.map(([tier, r]) => t("tier_" + tier) + " " + num(r.on_target) + "/" + num(r.shelters) + " (" + percent(r.share) + ")").join(" · ")
+      : "—";
     $("summary").textContent = job ? job.progress || "" : "";
     const worst = [...doc.shelters]
       .sort((a, b) => share(a) - share(b) || b.residents - a.residents)
