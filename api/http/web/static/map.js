@@ -23,10 +23,7 @@
           color: "#222", weight: 0.6, fillOpacity: 0.9,
         }),
     }),
-    tours: L.geoJSON(null, {
-      style: (f) => ({ color: f.properties.stroke, weight: 3.5, opacity: 0.85 }),
-      onEachFeature: (f, layer) => layer.bindTooltip(() => tourTip(f.properties), { sticky: true }),
-    }),
+    tours: L.featureGroup(),
     depots: L.geoJSON(null, {
       pointToLayer: (f, at) => {
         const size = Math.round(8 + 3 * Math.log10(1 + (f.properties.stock_qty || 0)));
@@ -39,6 +36,46 @@
       },
     }),
   };
+  // A truck's trip: its line with an arrowhead every ARROW_PX along it, the way it drives.
+  const ARROW_PX = 70;
+  const ArrowLine = L.Polyline.extend({
+    _updatePath() {
+      L.Polyline.prototype._updatePath.call(this);
+      const renderer = this._renderer;
+      if (!renderer._drawing || !renderer._ctx) return;
+      const ctx = renderer._ctx;
+      ctx.save();
+      ctx.fillStyle = this.options.color;
+      for (const part of this._parts) {
+        let run = ARROW_PX / 2;
+        for (let i = 1; i < part.length; i++) {
+          const a = part[i - 1];
+          const b = part[i];
+          run += a.distanceTo(b);
+          if (run < ARROW_PX) continue;
+          run = 0;
+          const angle = Math.atan2(b.y - a.y, b.x - a.x);
+          const m = a.add(b).divideBy(2);
+          ctx.beginPath();
+          for (const turn of [0, 2.5, -2.5]) ctx.lineTo(m.x + 7 * Math.cos(angle + turn), m.y + 7 * Math.sin(angle + turn));
+          ctx.closePath();
+          ctx.fill();
+        }
+      }
+      ctx.restore();
+    },
+  });
+  function drawTours(data) {
+    for (const f of data.features) {
+      const line = new ArrowLine(
+        f.geometry.coordinates.map(([lon, lat]) => [lat, lon]),
+        { color: f.properties.stroke, weight: 3.5, opacity: 0.85 }
+      );
+      line.feature = f;
+      line.bindTooltip(() => tourTip(f.properties), { sticky: true });
+      layers.tours.addLayer(line);
+    }
+  }
   const control = L.control.layers(null, {
     [t("layer_roads")]: layers.roads,
     [t("layer_shelters")]: layers.shelters,
@@ -167,7 +204,7 @@
     Object.values(layers).forEach((layer) => layer.clearLayers());
     drawRoads(roads);
     performance.mark("roads-added");
-    if (tours) layers.tours.addData(tours);
+    if (tours) drawTours(tours);
     if (planShelters) {
       // The plan's coverage; any scenario shelter the plan did not cover stays unplanned.
       const covered = new Set(planShelters.features.map((f) => f.id));
