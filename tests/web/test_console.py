@@ -58,6 +58,22 @@ def test_login_then_the_map_shows_every_depot_and_shelter(page: Page, console: C
     expect(page.locator(".leaflet-marker-icon.depot-province")).to_have_count(
         sum(d.tier == "province" for d in problem.depots)
     )
+    # Sized by one item's stock: a depot without it shrinks to the smallest symbol.
+    held = {(lot.depot, lot.item) for lot in problem.lots}
+    item, without = next(
+        (i.code, d.code)
+        for i in problem.items
+        for d in problem.depots
+        if (d.code, i.code) not in held and any(it == i.code for _, it in held)
+    )
+    page.select_option("#size-by", item)
+    width = (
+        "reliefMap.layers.depots.getLayers()"
+        f".find((m) => m.feature.id === 'depot:{without}')._icon.offsetWidth"
+    )
+    assert page.evaluate(width) == 8
+    page.select_option("#size-by", "")
+    assert page.evaluate(width) > 8
     page.screenshot(path=artifact("map-haicheng.png"))
     click_feature(page, "shelters", problem.shelters[0].code)
     expect(page.locator("#panel-body h2")).to_have_text(problem.shelters[0].name)

@@ -102,6 +102,8 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "issued": ("已出库", "Issued"),
     "refused": ("被拒绝", "Refused"),
     "none": ("无", "None"),
+    "size_by": ("储备库大小按", "Depot size by"),
+    "all_stock": ("全部库存", "All stock"),
     "first_batch": ("首批到达达标（按库级）", "First batch on target (by tier)"),
     "job_queued": ("排队中", "Queued"),
     "job_running": ("计算中", "Running"),

@@ -25,17 +25,27 @@
     }),
     tours: L.featureGroup(),
     depots: L.geoJSON(null, {
-      pointToLayer: (f, at) => {
-        const size = Math.round(8 + 3 * Math.log10(1 + (f.properties.stock_qty || 0)));
-        const tier = TIERS.includes(f.properties.tier) ? f.properties.tier : "village";
-        return L.marker(at, {
-          icon: L.divIcon({ className: "depot depot-" + tier, iconSize: [size, size], html: "" }),
-          title: f.properties.name || f.properties.code,
-          keyboard: true,
-        });
-      },
+      pointToLayer: (f, at) =>
+        L.marker(at, { icon: depotIcon(f), title: f.properties.name || f.properties.code, keyboard: true }),
     }),
   };
+  // A depot's symbol: its tier's shape, sized by its stock (of the item chosen, or all).
+  const sizeBy = document.getElementById("size-by");
+  function depotIcon(f) {
+    const item = sizeBy.value;
+    const lots = f.properties.lots || [];
+    const qty = item ? lots.filter((l) => l.item === item).reduce((n, l) => n + l.qty, 0) : f.properties.stock_qty || 0;
+    const size = Math.round(8 + 3 * Math.log10(1 + qty));
+    const tier = TIERS.includes(f.properties.tier) ? f.properties.tier : "village";
+    return L.divIcon({ className: "depot depot-" + tier, iconSize: [size, size], html: "" });
+  }
+  function fillItems(depots) {
+    const items = new Set(depots.features.flatMap((f) => (f.properties.lots || []).map((l) => l.item)));
+    const chosen = sizeBy.value;
+    sizeBy.replaceChildren(el("option", { value: "" }, t("all_stock")), ...[...items].sort().map((i) => el("option", { value: i }, i)));
+    sizeBy.value = items.has(chosen) ? chosen : "";
+  }
+  sizeBy.addEventListener("change", () => layers.depots.eachLayer((m) => m.setIcon(depotIcon(m.feature))));
   // A truck's trip: its line with an arrowhead every ARROW_PX along it, the way it drives.
   const ARROW_PX = 70;
   const ArrowLine = L.Polyline.extend({
@@ -214,6 +224,7 @@
     performance.mark("shelters-added");
     state.planDepots = {};
     for (const f of planDepots ? planDepots.features : []) state.planDepots[f.id] = f.properties;
+    fillItems(depots);
     layers.depots.addData(depots);
     performance.mark("depots-added");
     layers.shelters.bringToFront(); // a click on a shelter on a tour finds the shelter
