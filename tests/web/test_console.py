@@ -105,7 +105,12 @@ def test_a_plan_runs_to_the_end_is_approved_and_its_shelters_say_why(
     expect(worst).to_have_count(len(document["shelters"]))
     page.click("#approve")
     expect(page.locator("#approval")).to_contain_text("已批准 DP-")
-    assert console.get(f"/plans/{job_id}").json()["approved_as"].startswith("DP-")
+    number = console.get(f"/plans/{job_id}").json()["approved_as"]
+    assert number.startswith("DP-")
+    # Reloaded, the page finds its job again, approved once.
+    page.reload()
+    expect(page.locator("#approval")).to_have_text(f"已批准 {number}")
+    expect(page.locator("#approve")).to_be_disabled()
 
     page.click("#view-map")
     page.wait_for_url(f"**/?plan={job_id}")
@@ -120,7 +125,14 @@ def test_a_plan_runs_to_the_end_is_approved_and_its_shelters_say_why(
 def test_a_keepers_over_issue_shows_the_refusal(page: Page, console: Console) -> None:
     """The API's problem (库存不足, available and requested) is shown as it came."""
     log_in(page, console, "keeper", "/keeper")
-    expect(page.locator("#balances tbody tr")).not_to_have_count(0)
+    rows = page.locator("#balances tbody tr")
+    expect(rows).not_to_have_count(0)
+    # The subtree of CTY, one item: only its lots.
+    page.select_option("#f-depot", "CTY")
+    page.fill("#f-item", "QUILT")
+    page.click("#filter")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Q1")
     page.select_option("#i-depot", "CTY")
     page.fill("#i-item", "WATER")
     page.fill("#i-qty", "1000000")

@@ -87,6 +87,19 @@
     $("result").hidden = false;
   }
 
+  // Follow a job to its end and show its plan; the page's address names the job, so a
+  // reload (or a colleague given the link) finds it again.
+  async function watch(id) {
+    history.replaceState(null, "", "?job=" + id);
+    $("job").hidden = false;
+    $("job-id").textContent = "#" + id;
+    await follow(id, showJob);
+    $("start").disabled = false;
+    if (job && job.status === "done") await showPlan(id);
+  }
+  const reopen = Number(new URLSearchParams(location.search).get("job"));
+  if (reopen > 0) watch(reopen);
+
   $("plan-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     $("start").disabled = true;
@@ -109,11 +122,7 @@
       return;
     }
     job = await answer.json();
-    $("job").hidden = false;
-    $("job-id").textContent = "#" + job.id;
-    await follow(job.id, showJob);
-    $("start").disabled = false;
-    if (job.status === "done") await showPlan(job.id);
+    await watch(job.id);
   });
 
   $("approve").addEventListener("click", async () => {

@@ -21,6 +21,7 @@
     const params = new URLSearchParams({ limit: "500" });
     if ($("f-depot").value) params.set("depot", $("f-depot").value), params.set("subtree", "true");
     if ($("f-item").value) params.set("item", $("f-item").value.trim());
+    if ($("f-after").value) params.set("expires_after", $("f-after").value);
     if ($("f-expires").value) params.set("expires_before", $("f-expires").value);
     const answer = await api("/balances?" + params.toString());
     const body = $("balances").tBodies[0];
