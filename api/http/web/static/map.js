@@ -242,9 +242,18 @@
   const planSelect = document.getElementById("plan");
   const params = new URLSearchParams(location.search);
   async function plans() {
-    const answer = await api("/plans?limit=100");
-    if (!answer.ok) return [];
-    return (await answer.json()).items.filter((j) => j.status === "done");
+    // Every done job, page by page (oldest first), at most 20 pages of 1,000.
+    const done = [];
+    let cursor = null;
+    for (let page = 0; page < 20; page++) {
+      const answer = await api("/plans?limit=1000" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""));
+      if (!answer.ok) break;
+      const body = await answer.json();
+      done.push(...body.items.filter((j) => j.status === "done"));
+      cursor = body.next_cursor;
+      if (!cursor) break;
+    }
+    return done;
   }
   function reload() {
     const params = new URLSearchParams(location.search);
