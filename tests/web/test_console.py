@@ -5,6 +5,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from api.http.web.messages import MESSAGES
 from scenarios.scenario import load_scenario
 from tests.web.conftest import PASSWORD, SCENARIOS, Console, artifact
 
@@ -17,6 +18,11 @@ def log_in(page: Page, console: Console, username: str, path: str = "/") -> None
     page.fill("#password", PASSWORD)
     page.click("#login-button")
     page.wait_for_url(console.base + path)
+
+
+def zh_reason(reason: str) -> str:
+    cause = MESSAGES["zh"].get("reason_" + reason.split(":")[0].replace(" ", "_"))
+    return f"{cause} {reason}" if cause else reason
 
 
 def wait_for_map(page: Page, scenario: str, plan: int | None = None) -> None:
@@ -117,7 +123,8 @@ def test_a_plan_runs_to_the_end_is_approved_and_its_shelters_say_why(
     wait_for_map(page, "tiny", job_id)
     short = next(s for s in document["shelters"] if s["reasons"])
     click_feature(page, "shelters", short["code"])
-    expect(page.locator("#reasons li")).to_have_text(short["reasons"])
+    # The planner's reasons, each cause named in Chinese first (物资不足 shortage: ...).
+    expect(page.locator("#reasons li")).to_have_text([zh_reason(r) for r in short["reasons"]])
     assert layer_count(page, "tours") == sum(len(r["trips"]) for r in document["routes"])
     page.screenshot(path=artifact("map-tiny-plan.png"))
 

@@ -105,6 +105,14 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "none": ("无", "None"),
     "size_by": ("储备库大小按", "Depot size by"),
     "all_stock": ("全部库存", "All stock"),
+    # The planner's reasons are English sentences led by a cause; the console names the
+    # cause in the chosen language before them (optimizer/coverage.py).
+    "reason_unreachable": ("无法到达", "Unreachable"),
+    "reason_no_stock": ("无库存", "No stock"),
+    "reason_no_vehicle": ("无车辆", "No vehicle"),
+    "reason_deadline": ("超时限", "Deadline"),
+    "reason_fleet_capacity": ("运力不足", "Fleet capacity"),
+    "reason_shortage": ("物资不足", "Shortage"),
     "first_batch": ("首批到达达标（按库级）", "First batch on target (by tier)"),
     "job_queued": ("排队中", "Queued"),
     "job_running": ("计算中", "Running"),

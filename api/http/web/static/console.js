@@ -55,6 +55,14 @@ const Relief = (() => {
   const day = (iso) =>
     iso ? new Intl.DateTimeFormat(config.locale, { dateStyle: "medium" }).format(new Date(iso + "T00:00:00")) : "—";
 
+  // A planner's reason ("shortage: all that can arrive ..."), its cause named first in
+  // the console's language when it is not English.
+  function reason(text) {
+    const cause = text.split(":", 1)[0];
+    const key = "reason_" + cause.replace(/ /g, "_");
+    return config.lang !== "en" && key in config.messages ? t(key) + " " + text : text;
+  }
+
   // Elements from data with textContent only: API data never becomes HTML.
   function el(tag, attrs = {}, ...children) {
     const node = document.createElement(tag);
@@ -99,5 +107,5 @@ const Relief = (() => {
     });
   });
 
-  return { config, t, token, TOKEN, requireLogin, api, problem, num, percent, hours, day, el, table };
+  return { config, t, token, TOKEN, requireLogin, api, problem, num, percent, hours, day, reason, el, table };
 })();

@@ -77,7 +77,7 @@
           el("td", {}, s.name || s.code),
           el("td", {}, num(s.residents)),
           el("td", {}, percent(share(s))),
-          el("td", {}, s.reasons.length ? el("ul", {}, s.reasons.map((r) => el("li", {}, r))) : t("no_reasons"))
+          el("td", {}, s.reasons.length ? el("ul", {}, s.reasons.map((r) => el("li", {}, Relief.reason(r)))) : t("no_reasons"))
         )
       )
     );

@@ -140,7 +140,7 @@
             el("h3", {}, t("arrivals")),
             el("p", {}, t("first_arrival") + ": " + hours(p.first_arrival_hours) + " · " + t("last_arrival") + ": " + hours(p.last_arrival_hours)),
             el("h3", {}, t("reasons")),
-            reasons.length ? el("ul", { id: "reasons" }, reasons.map((r) => el("li", {}, r))) : el("p", { id: "reasons" }, t("no_reasons")),
+            reasons.length ? el("ul", { id: "reasons" }, reasons.map((r) => el("li", {}, Relief.reason(r)))) : el("p", { id: "reasons" }, t("no_reasons")),
           ]
         : null
     );
