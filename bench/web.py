@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from datetime import date
 from pathlib import Path
 from statistics import median
@@ -39,6 +40,8 @@ from supply.services import users
 HELP = "Console: page load of the map with the province instance (3,000 shelters) in Chromium."
 
 CHROMIUM = Path("/usr/bin/chromium")
+#: As root (CI) Chromium's sandbox cannot start; a container's /dev/shm may be too small.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-dev-shm-usage"]
 LOAD_TARGET_S = 2.0
 SCENARIO = "province"
 PASSWORD = "bench-web-pass-1"
@@ -108,12 +111,13 @@ def _ledger(url: str) -> None:
     migrate.upgrade(url)
     engine = make_engine(url)
     with session_scope(engine) as session:
-        users.add_user(session, username="bench", role=Role.AUDITOR, password=PASSWORD)
+        users.add_user(session, username="bench", role=Role.PLANNER, password=PASSWORD)
     engine.dispose()
 
 
-def measure(base: str, loads: int) -> list[dict[str, Any]]:
-    """Open the map `loads` times in fresh tabs; per load, ms from navigation to drawn."""
+def measure(base: str, loads: int, plan: int | None = None) -> list[dict[str, Any]]:
+    """Open the map (of `plan`, if given) `loads` times in fresh tabs; per load, ms from
+    navigation to drawn."""
     from playwright.sync_api import sync_playwright
 
     token = httpx.post(
@@ -121,15 +125,16 @@ def measure(base: str, loads: int) -> list[dict[str, Any]]:
     ).json()["access_token"]
     rows: list[dict[str, Any]] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             for k in range(loads):
                 context = browser.new_context(viewport={"width": 1280, "height": 800})
                 context.add_init_script(f"sessionStorage.setItem('relief_token', '{token}')")
                 page = context.new_page()
                 page.set_default_timeout(120_000)
-                page.goto(f"{base}/?scenario={SCENARIO}")
-                page.wait_for_selector(f'#map[data-ready="{SCENARIO}|"]', state="attached")
+                page.goto(f"{base}/?plan={plan}" if plan else f"{base}/?scenario={SCENARIO}")
+                ready = f"{SCENARIO}|{plan or ''}"
+                page.wait_for_selector(f'#map[data-ready="{ready}"]', state="attached")
                 ms = page.evaluate("performance.now()")
                 fetched = page.evaluate(
                     "Math.max(...performance.getEntriesByType('resource')"
@@ -143,7 +148,8 @@ def measure(base: str, loads: int) -> list[dict[str, Any]]:
                     "({...Object.fromEntries(Object.entries(reliefMap.layers)"
                     ".map(([k, l]) => [k, l.getLayers().length])), roads: reliefMap.state.roads})"
                 )
-                rows.append({"load": k + 1, "cache": "cold" if k == 0 else "warm",
+                rows.append({"map": f"plan {plan}" if plan else "scenario",
+                             "load": k + 1, "cache": "cold" if k == 0 else "warm",
                              "ms": round(ms, 1), "fetched_ms": round(fetched, 1),
                              "marks_ms": marks, **counts})  # fmt: skip
                 context.close()
@@ -152,25 +158,57 @@ def measure(base: str, loads: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _layer_bytes(base: str) -> dict[str, int]:
+def plan_job(base: str, seconds: float) -> dict[str, Any]:
+    """A routed plan of the province through the server (scenario stock, not the ledger);
+    the job as it ended."""
     token = httpx.post(
         f"{base}/auth/token", data={"username": "bench", "password": PASSWORD}, timeout=60
     ).json()["access_token"]
     headers = {"Authorization": f"Bearer {token}"}
+    body = {"scenario": SCENARIO, "from_ledger": False, "routes": True, "time_limit_s": seconds}
+    job: dict[str, Any] = httpx.post(f"{base}/plans", json=body, headers=headers, timeout=60).json()
+    for _ in range(7200):  # a bound on polls (an hour), not a timing assertion
+        job = httpx.get(f"{base}/plans/{job['id']}", headers=headers, timeout=60).json()
+        if job["status"] not in ("queued", "running"):
+            return job
+        time.sleep(0.5)
+    raise RuntimeError(f"plan job {job['id']} did not end within an hour")
+
+
+def _layer_bytes(base: str, plan: int | None = None) -> dict[str, int]:
+    token = httpx.post(
+        f"{base}/auth/token", data={"username": "bench", "password": PASSWORD}, timeout=60
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    where = f"plans/{plan}" if plan else f"scenarios/{SCENARIO}"
+    names = ("shelters", "tours", "depots") if plan else ("depots", "shelters", "roads")
     return {
-        layer: len(
-            httpx.get(
-                f"{base}/scenarios/{SCENARIO}/layers/{layer}.geojson", headers=headers, timeout=60
-            ).content
+        name: len(
+            httpx.get(f"{base}/{where}/layers/{name}.geojson", headers=headers, timeout=120).content
         )
-        for layer in ("depots", "shelters", "roads")
+        for name in names
     }
+
+
+def _plan_figures(rows: list[dict[str, Any]]) -> dict[str, float]:
+    planned = [r for r in rows if r["map"] != "scenario"]
+    if not planned:
+        return {}
+    warm = [r["ms"] for r in planned if r["cache"] == "warm"]
+    return {"plan_cold_ms": planned[0]["ms"], "plan_warm_median_ms": median(warm)}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `python -m bench web`."""
     parser.add_argument(
         "--loads", type=int, default=6, help="page loads (the first is cold; default 6)"
+    )
+    parser.add_argument(
+        "--plan-seconds",
+        type=float,
+        default=0.0,
+        help="also plan the province with tours (this time limit) and open the map of "
+        "that plan (default 0: the scenario's map only; a plan takes minutes)",
     )
     parser.add_argument(
         "--json-out", type=Path, metavar="FILE", help="also write the JSON result here"
@@ -195,17 +233,22 @@ def run(args: argparse.Namespace) -> int:
         ):
             rows = measure(base, args.loads)
             sizes = _layer_bytes(base)
-    warm = [r["ms"] for r in rows if r["cache"] == "warm"]
+            job = plan_job(base, args.plan_seconds) if args.plan_seconds else None
+            plan_sizes: dict[str, int] = {}
+            if job is not None and job["status"] == "done":
+                rows += measure(base, args.loads, plan=job["id"])
+                plan_sizes = _layer_bytes(base, job["id"])
+    warm = [r["ms"] for r in rows if r["cache"] == "warm" and r["map"] == "scenario"]
     load_average = os.getloadavg()
     out = Console(soft_wrap=False)
     table = Table(
-        "load", "cache", "ms", "layers fetched ms", "depots", "shelters", "roads",
+        "map", "load", "cache", "ms", "layers fetched ms", "depots", "shelters", "roads", "tours",
         title=f"Map page load, province instance, Chromium (load {load_average[0]:.1f})",
     )  # fmt: skip
     for r in rows:
         table.add_row(
-            str(r["load"]), r["cache"], f"{r['ms']:.0f}", f"{r['fetched_ms']:.0f}",
-            str(r["depots"]), str(r["shelters"]), str(r["roads"]),
+            r["map"], str(r["load"]), r["cache"], f"{r['ms']:.0f}", f"{r['fetched_ms']:.0f}",
+            str(r["depots"]), str(r["shelters"]), str(r["roads"]), str(r["tours"]),
         )  # fmt: skip
     out.print(table)
     document = {
@@ -219,10 +262,13 @@ def run(args: argparse.Namespace) -> int:
             "roads": len(problem.roads),
         },
         "layer_bytes": sizes,
+        "plan_layer_bytes": plan_sizes,
+        "plan": None if job is None else {k: job[k] for k in ("id", "status", "progress", "error")},
         "target_s": LOAD_TARGET_S,
         "cold_ms": rows[0]["ms"],
         "warm_median_ms": median(warm),
         "warm_max_ms": max(warm),
+        **_plan_figures(rows),
         "results": rows,
     }
     text_out = json.dumps(document, indent=2, ensure_ascii=False)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar, cast
 
 from sqlmodel import Session
 
@@ -48,7 +49,10 @@ class ScenarioEntry:
 #: Serialised layers kept (scenario and plan layers together); each is at most a few MB.
 CACHE_SIZE = 32
 _cache: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
-_problems: OrderedDict[tuple[str, float], Problem] = OrderedDict()
+T = TypeVar("T")
+#: Scenarios and plan documents read (each up to tens of MB in memory).
+OBJECTS_KEPT = 4
+_objects: OrderedDict[tuple[object, ...], object] = OrderedDict()
 _lock = threading.Lock()
 _loading = threading.Lock()
 
@@ -99,12 +103,16 @@ def plan_layer(session: Session, root: Path, job_id: int, layer: PlanLayer) -> b
     Conflict
         The job has no plan yet (queued, running, failed or lost).
     """
-    document = PlanDocument.model_validate(plan_jobs.plan_document(session, job_id))
     job = plan_jobs.job_by_id(session, job_id)
     folder = plan_jobs.scenario_folder(root, job.scenario)
     stamp = _stamp(folder)
 
     def build() -> bytes:
+        # A province's plan is tens of MB of JSON: parsed once for its three layers.
+        document = _memo(
+            ("plan", job_id, job.finished_at),
+            lambda: PlanDocument.model_validate(plan_jobs.plan_document(session, job_id)),
+        )
         problem = _problem(folder, stamp)
         if layer is PlanLayer.SHELTERS:
             where = {s.code: (s.lon, s.lat) for s in problem.shelters}
@@ -125,15 +133,19 @@ def _stamp(folder: Path) -> float:
 def _problem(folder: Path, stamp: float) -> Problem:
     """The scenario, read once however many layers ask at the same time (the map asks for
     three at once; reading the province takes seconds)."""
-    key = (str(folder), stamp)
+    return _memo(("scenario", str(folder), stamp), lambda: load_scenario(folder)[1])
+
+
+def _memo(key: tuple[object, ...], make: Callable[[], T]) -> T:
+    """`make()` once per key, even when several requests ask at the same time (they wait)."""
     with _loading:
-        hit = _problems.get(key)
-        if hit is None:
-            hit = load_scenario(folder)[1]
-            _problems[key] = hit
-            while len(_problems) > 4:
-                _problems.popitem(last=False)
-        return hit
+        if key in _objects:
+            _objects.move_to_end(key)
+        else:
+            _objects[key] = make()
+            while len(_objects) > OBJECTS_KEPT:
+                _objects.popitem(last=False)
+        return cast(T, _objects[key])
 
 
 def _cached(key: tuple[object, ...], build: Callable[[], bytes]) -> bytes:

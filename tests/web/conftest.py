@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import Engine
 
 from api.http import create_app
+from bench.web import CHROMIUM, CHROMIUM_ARGS
 from supply import migrate
 from supply.db import make_engine, session_scope
 from supply.models import Role
@@ -32,7 +33,6 @@ from tests.factories import make_item
 from tests.http.conftest import DATA, SECRET, Api
 from tests.http.test_plans import _tiny_ledger
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 ROOT = Path(__file__).resolve().parents[2]
 #: The scenarios the server offers: the tiny one (plans in a second) and Haicheng (roads).
@@ -115,8 +115,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
-        # --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
-        made = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        made = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield made
         made.close()
 
