@@ -132,7 +132,9 @@ def measure(base: str, loads: int, plan: int | None = None) -> list[dict[str, An
                 context.add_init_script(f"sessionStorage.setItem('relief_token', '{token}')")
                 page = context.new_page()
                 page.set_default_timeout(120_000)
-                page.goto(f"{base}/?plan={plan}" if plan else f"{base}/?scenario={SCENARIO}")
+                # As the dispatcher's link opens it: the plan and its scenario.
+                plan_part = f"plan={plan}&" if plan else ""
+                page.goto(f"{base}/?{plan_part}scenario={SCENARIO}")
                 ready = f"{SCENARIO}|{plan or ''}"
                 page.wait_for_selector(f'#map[data-ready="{ready}"]', state="attached")
                 ms = page.evaluate("performance.now()")

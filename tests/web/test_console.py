@@ -119,7 +119,7 @@ def test_a_plan_runs_to_the_end_is_approved_and_its_shelters_say_why(
     expect(page.locator("#approve")).to_be_disabled()
 
     page.click("#view-map")
-    page.wait_for_url(f"**/?plan={job_id}")
+    page.wait_for_url(f"**/?plan={job_id}&scenario=tiny")
     wait_for_map(page, "tiny", job_id)
     short = next(s for s in document["shelters"] if s["reasons"])
     click_feature(page, "shelters", short["code"])

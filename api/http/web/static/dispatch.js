@@ -81,7 +81,7 @@
         )
       )
     );
-    $("view-map").href = "/?plan=" + id;
+    $("view-map").href = "/?plan=" + id + "&scenario=" + encodeURIComponent(job ? job.scenario : "");
     $("approve").disabled = Boolean(job && job.approved_as);
     if (job && job.approved_as) $("approval").textContent = t("approved") + " " + job.approved_as;
     $("result").hidden = false;

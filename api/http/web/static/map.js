@@ -267,17 +267,21 @@
     document.getElementById("counts").textContent = String(err.message || err);
   }
   (async () => {
+    const wantedPlan = params.get("plan") || "";
+    const wantedScenario = params.get("scenario");
+    // When the address names the scenario (the dispatcher's link does), the map is drawn
+    // while the plan chooser fills, not after.
+    const early = wantedScenario ? load(wantedScenario, wantedPlan) : null;
+    if (wantedScenario) scenarioSelect.value = wantedScenario;
     const done = await plans();
+    performance.mark("plans-listed");
     for (const j of done.reverse()) {
       planSelect.append(el("option", { value: String(j.id), "data-scenario": j.scenario }, "#" + j.id + " " + j.scenario));
     }
-    const wantedPlan = params.get("plan");
     const chosen = done.find((j) => String(j.id) === wantedPlan);
     if (chosen) {
       planSelect.value = String(chosen.id);
       scenarioSelect.value = chosen.scenario;
-    } else if (params.get("scenario")) {
-      scenarioSelect.value = params.get("scenario");
     }
     scenarioSelect.addEventListener("change", () => {
       planSelect.value = "";
@@ -288,6 +292,6 @@
       if (option && option.dataset.scenario) scenarioSelect.value = option.dataset.scenario;
       reload();
     });
-    await load(scenarioSelect.value, planSelect.value);
+    await (early || load(scenarioSelect.value, planSelect.value));
   })().catch(showError);
 })();
