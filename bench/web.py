@@ -3,9 +3,11 @@
 The province (`bench.synthetic`, 3,000 shelters, 120 depots, 200 agreement suppliers and a
 road grid of some 40,000 roads) is written as a scenario folder; `relief serve` runs over a
 fresh SQLite ledger in a child process; Debian's Chromium (Playwright, /usr/bin/chromium)
-opens the map with a logged-in tab and the time is read in the page: from navigation start
-to the moment every layer is drawn (`#map[data-ready]`). The first load builds the server's
-layer cache (cold); the next ones are what a dispatcher reopening the map waits (warm).
+opens the map with a logged-in tab and the time is read in the page (performance marks):
+from navigation start to every layer painted (two animation frames after it is drawn,
+when `#map[data-ready]` is set). The first load builds the server's layer cache (cold);
+the next ones are what a dispatcher reopening the map waits (warm). With --plan-seconds
+the province is also planned with tours through the server and that plan's map opened.
 Figures depend on the machine's load: the load average is printed beside them.
 
 Target (issue 13): the map with the province instance ≤ 2 s.
@@ -115,14 +117,20 @@ def _ledger(url: str) -> None:
     engine.dispose()
 
 
+def _token(base: str) -> str:
+    answer = httpx.post(
+        f"{base}/auth/token", data={"username": "bench", "password": PASSWORD}, timeout=60
+    )
+    token: str = answer.json()["access_token"]
+    return token
+
+
 def measure(base: str, loads: int, plan: int | None = None) -> list[dict[str, Any]]:
     """Open the map (of `plan`, if given) `loads` times in fresh tabs; per load, ms from
     navigation to drawn."""
     from playwright.sync_api import sync_playwright
 
-    token = httpx.post(
-        f"{base}/auth/token", data={"username": "bench", "password": PASSWORD}, timeout=60
-    ).json()["access_token"]
+    token = _token(base)
     rows: list[dict[str, Any]] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -137,15 +145,15 @@ def measure(base: str, loads: int, plan: int | None = None) -> list[dict[str, An
                 page.goto(f"{base}/?{plan_part}scenario={SCENARIO}")
                 ready = f"{SCENARIO}|{plan or ''}"
                 page.wait_for_selector(f'#map[data-ready="{ready}"]', state="attached")
-                ms = page.evaluate("performance.now()")
                 fetched = page.evaluate(
                     "Math.max(...performance.getEntriesByType('resource')"
                     ".filter((e) => e.name.includes('/layers/')).map((e) => e.responseEnd))"
                 )
                 marks = page.evaluate(
                     "Object.fromEntries(performance.getEntriesByType('mark')"
-                    ".map((m) => [m.name, Math.round(m.startTime)]))"
+                    ".map((m) => [m.name, m.startTime]))"
                 )
+                ms = marks["painted"]
                 counts = page.evaluate(
                     "({...Object.fromEntries(Object.entries(reliefMap.layers)"
                     ".map(([k, l]) => [k, l.getLayers().length])), roads: reliefMap.state.roads})"
@@ -153,7 +161,8 @@ def measure(base: str, loads: int, plan: int | None = None) -> list[dict[str, An
                 rows.append({"map": f"plan {plan}" if plan else "scenario",
                              "load": k + 1, "cache": "cold" if k == 0 else "warm",
                              "ms": round(ms, 1), "fetched_ms": round(fetched, 1),
-                             "marks_ms": marks, **counts})  # fmt: skip
+                             "marks_ms": {k: round(v) for k, v in marks.items()},
+                             **counts})  # fmt: skip
                 context.close()
         finally:
             browser.close()
@@ -163,9 +172,7 @@ def measure(base: str, loads: int, plan: int | None = None) -> list[dict[str, An
 def plan_job(base: str, seconds: float) -> dict[str, Any]:
     """A routed plan of the province through the server (scenario stock, not the ledger);
     the job as it ended."""
-    token = httpx.post(
-        f"{base}/auth/token", data={"username": "bench", "password": PASSWORD}, timeout=60
-    ).json()["access_token"]
+    token = _token(base)
     headers = {"Authorization": f"Bearer {token}"}
     body = {"scenario": SCENARIO, "from_ledger": False, "routes": True, "time_limit_s": seconds}
     job: dict[str, Any] = httpx.post(f"{base}/plans", json=body, headers=headers, timeout=60).json()
@@ -178,9 +185,7 @@ def plan_job(base: str, seconds: float) -> dict[str, Any]:
 
 
 def _layer_bytes(base: str, plan: int | None = None) -> dict[str, int]:
-    token = httpx.post(
-        f"{base}/auth/token", data={"username": "bench", "password": PASSWORD}, timeout=60
-    ).json()["access_token"]
+    token = _token(base)
     headers = {"Authorization": f"Bearer {token}"}
     where = f"plans/{plan}" if plan else f"scenarios/{SCENARIO}"
     names = ("shelters", "tours", "depots") if plan else ("depots", "shelters", "roads")

@@ -234,6 +234,9 @@
     else map.setView([35, 105], 4);
     counts();
     performance.mark("drawn");
+    // Ready once painted: the canvas draws in the next animation frame, shown in the one after.
+    await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+    performance.mark("painted");
     state.ready = true;
     document.getElementById("map").dataset.ready = scenario + "|" + (plan || "");
   }
