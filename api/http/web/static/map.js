@@ -103,7 +103,9 @@
     panel.hidden = true;
     map.invalidateSize();
   });
-  map.on("overlayadd", () => layers.shelters.bringToFront());
+  // Shelters are added after the tours so that a click on a shelter on a tour finds the
+  // shelter; tours switched off and on again come back on top, so shelters go above them.
+  map.on("overlayadd", (e) => e.layer === layers.tours && layers.shelters.bringToFront());
   function show(kind, ...children) {
     body.replaceChildren(...children.flat(2).filter((c) => c !== null && c !== undefined));
     body.dataset.kind = kind;
@@ -227,7 +229,6 @@
     fillItems(depots);
     layers.depots.addData(depots);
     performance.mark("depots-added");
-    layers.shelters.bringToFront(); // a click on a shelter on a tour finds the shelter
     const bounds = L.latLngBounds([]);
     [layers.depots, layers.shelters].forEach((layer) => layer.getLayers().length && bounds.extend(layer.getBounds()));
     if (bounds.isValid()) map.fitBounds(bounds.pad(0.05));
