@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "esups": "bench.esups",
     "cli": "bench.cli",
     "api": "bench.api",
+    "web": "bench.web",
 }
 
 

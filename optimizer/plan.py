@@ -423,67 +423,37 @@ class Plan:
         return out.getvalue()
 
     def to_geojson(self) -> dict[str, Any]:
-        """Sources and shelters as points (shelters coloured by on-time coverage); each
-        vehicle trip as a line along its roads; other shipments (all of them in a plan
-        without tours) as straight lines from source to shelter."""
-        features: list[dict[str, Any]] = []
-        where: dict[str, tuple[float, float]] = {}
-        for src in self.sources:
-            where[src["code"]] = (src["lon"], src["lat"])
-            features.append(_point(src["lon"], src["lat"], {"kind": src["kind"], **src}))
-        for s in self.shelters:
-            where[s.code] = (s.lon, s.lat)
-            share = s.on_time_share
-            features.append(
-                _point(
-                    s.lon,
-                    s.lat,
-                    {
-                        "kind": "shelter",
-                        "code": s.code,
-                        "name": s.name,
-                        "residents": s.residents,
-                        "served_on_time": s.served_on_time,
-                        "on_time_share": round(share, 3),
-                        "marker-color": _colour(share, s.served_on_time),
-                        "reasons": "; ".join(s.reasons),
-                    },
-                )
-            )
-        for route in self.routes:
-            for trip in route.trips:
-                if len(trip.path) < 2:
-                    continue
-                features.append(
-                    {
-                        "type": "Feature",
-                        "geometry": {
-                            "type": "LineString",
-                            "coordinates": [list(xy) for xy in trip.path],
-                        },
-                        "properties": {
-                            "kind": "route",
-                            "vehicle": route.vehicle,
-                            "depot": route.depot,
-                            "trip": trip.trip,
-                            "depart_hours": _round(trip.depart_hours),
-                            "return_hours": _round(trip.return_hours),
-                            "stops": [st.shelter for st in trip.stops],
-                        },
-                    }
-                )
-        for sh in self.shipments:
+        """Sources and shelters as points (shelters coloured by coverage); each vehicle
+        trip as a line along its roads; other shipments (all of them in a plan without
+        tours) as straight lines from source to shelter. The features are the map layers'
+        (`optimizer.layers`), in one collection."""
+        from optimizer.layers import (
+            collection,
+            line,
+            plan_shelter_features,
+            source_features,
+            tour_features,
+        )
+        from optimizer.plan_document import PlanDocument
+
+        doc = PlanDocument.model_validate(self.to_dict())
+        where = {s.code: (s.lon, s.lat) for s in self.shelters}
+        paths = {(r.vehicle, t.trip): t.path for r in self.routes for t in r.trips}
+        features = [
+            *source_features(doc),
+            *plan_shelter_features(doc, where),
+            *tour_features(doc, paths),
+        ]
+        sources = {src["code"]: (src["lon"], src["lat"]) for src in self.sources}
+        for k, sh in enumerate(self.shipments, start=1):
             if self.routes and sh.source_kind == SourceKind.DEPOT:
                 continue  # its truck's tour is drawn instead
-            if sh.source in where and sh.shelter in where:
+            if sh.source in sources and sh.shelter in where:
                 features.append(
-                    {
-                        "type": "Feature",
-                        "geometry": {
-                            "type": "LineString",
-                            "coordinates": [list(where[sh.source]), list(where[sh.shelter])],
-                        },
-                        "properties": {
+                    line(
+                        f"shipment:{k}",
+                        [sources[sh.source], where[sh.shelter]],
+                        {
                             "kind": "shipment",
                             "source": sh.source,
                             "shelter": sh.shelter,
@@ -492,9 +462,9 @@ class Plan:
                             "qty": sh.qty,
                             "arrival_hours": _round(sh.arrival_hours),
                         },
-                    }
+                    )
                 )
-        return {"type": "FeatureCollection", "features": features}
+        return collection(features, self.name)
 
 
 def document_fingerprint(document: dict[str, Any]) -> str:
@@ -511,19 +481,3 @@ def _round(value: float | None) -> float | None:
     if value is None or math.isinf(value):
         return None
     return round(value, 3)
-
-
-def _point(lon: float, lat: float, props: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [lon, lat]},
-        "properties": props,
-    }
-
-
-def _colour(share: float, served: bool) -> str:
-    if served:
-        return "#1a9850"
-    if share >= 0.5:
-        return "#fdae61"
-    return "#d73027"

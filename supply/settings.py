@@ -57,6 +57,14 @@ class Settings(BaseSettings):
         validation_alias="RELIEF_PLAN_WORKERS",
         description="Plan jobs one server process runs at once (each uses a core or more).",
     )
+    tile_url: str | None = Field(
+        default=None,
+        max_length=500,
+        validation_alias="RELIEF_TILE_URL",
+        description="An intranet map tile server for the console's base layer, as Leaflet "
+        "takes it (`https://tiles.bureau/{z}/{x}/{y}.png`); none: the road network alone "
+        "(nothing is loaded from outside).",
+    )
 
 
 @lru_cache

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
-from api.http import problems
+from api.http import problems, web
 from api.http.auth import signing_secret
 from api.http.deps import ServerState
 from api.http.jobs import JobRunner
@@ -25,6 +25,7 @@ from api.http.routes import (
     documents,
     fleet,
     jurisdictions,
+    layers,
     plans,
     quotas,
     readiness,
@@ -84,10 +85,22 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.relief = state
     problems.install(app)
-    for area in (auth, users, jurisdictions, catalogue, depots, balances, documents, plans):
+    for area in (
+        auth,
+        users,
+        jurisdictions,
+        catalogue,
+        depots,
+        balances,
+        documents,
+        plans,
+        layers,
+        web,
+    ):
         app.include_router(area.router)
     for area in (aid, rotation, agreements, quotas, readiness, fleet, scenarios):
         app.include_router(area.router)
+    web.install_static(app)
 
     @app.get("/health", tags=["health"])
     def health() -> Health:

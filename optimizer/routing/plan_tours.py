@@ -55,7 +55,7 @@ from optimizer.routing.depot import DepotTours
 from optimizer.routing.model import RoutingResult
 from optimizer.sources import Reach, reach
 
-__all__ = ["depot_fleets", "depot_loads", "draw_paths", "route_plan"]
+__all__ = ["depot_fleets", "depot_loads", "draw_paths", "draw_route_paths", "route_plan"]
 
 
 @dataclass(slots=True)
@@ -291,7 +291,7 @@ def route_plan(
         routes.extend(depot_routes)
         shipped.extend(depot_shipments)
     if paths:
-        _draw_paths(problem, routes)
+        draw_route_paths(problem, routes)
     shipments = sorted(kept + shipped, key=lambda s: (s.arrival_hours, s.shelter, s.item))
     travel = travel or reach(problem)
     need = {(n.shelter, n.item): n for n in needs(problem)}
@@ -354,11 +354,12 @@ def route_plan(
 
 def draw_paths(problem: Problem, plan: Plan) -> None:
     """Each trip's polyline along the roads (for the map and GeoJSON), in place."""
-    _draw_paths(problem, plan.routes or [])
+    draw_route_paths(problem, plan.routes or [])
 
 
-def _draw_paths(problem: Problem, routes: list[VehicleRoute]) -> None:
-    """Each trip's polyline along the roads: depot, its stops in order, depot."""
+def draw_route_paths(problem: Problem, routes: list[VehicleRoute]) -> None:
+    """Each trip's polyline along the roads: depot, its stops in order, depot (the map
+    layers draw a stored plan's tours with it too)."""
     depots = {d.code: d for d in problem.depots}
     where = {h.code: h for h in problem.shelters}
     speed = {(v.depot, v.vehicle_type): v.speed_kmh for v in problem.fleet}

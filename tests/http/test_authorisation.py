@@ -291,6 +291,14 @@ MATRIX: dict[tuple[str, str], Row] = {
         201,
         lambda role, made: {"url": f"/plans/{made[f'job-{role}']}/approval", "json": {}},
     ),
+    ("GET", "/scenarios/{name}/layers/{layer}.geojson"): Row(
+        LOGGED_IN, 200, _get("/scenarios/tiny/layers/shelters.geojson")
+    ),
+    ("GET", "/plans/{job_id}/layers/{layer}.geojson"): Row(
+        LOGGED_IN,
+        200,
+        lambda role, made: {"url": f"/plans/{made[f'job-{role}']}/layers/tours.geojson"},
+    ),
 }
 
 
