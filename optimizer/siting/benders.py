@@ -68,6 +68,9 @@ STALL = 2
 PRIMAL = {"simplex_strategy": 4}
 #: A site set is read off the LP master's sites open by at least this share.
 ROUND_UP = 0.5
+#: Seconds each subproblem may take, whatever the clock, when it values a first stage to
+#: keep (a warm one takes 0.01–0.06 s): a run cut by the clock still returns its best.
+KEEP_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,8 @@ def benders(
     # a scenario serves at most its residents: the cap keeps the first masters bounded
     caps = np.array([_residents_cap(model, y) for model, _, y in subproblems])
     clock = False
+    bound, best_value, rounds, lp_rounds = math.inf, -math.inf, 0, 0
+    kept: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def left() -> float:
         return time_limit_s - (time.perf_counter() - started)
@@ -136,7 +141,28 @@ def benders(
         """The bound is within `gap` of the best first stage kept."""
         return math.isfinite(best_value) and bound - best_value <= gap * max(abs(best_value), 1)
 
-    def cut_at(q: np.ndarray) -> _Round:
+    def consider(opened: np.ndarray, q: np.ndarray) -> None:
+        """Cut at this first stage, its stock rounded down (and scaled into the budget,
+        should rounding the sites up have spent more), and keep it if it is the best."""
+        nonlocal best_value, kept
+        q = q * opened.repeat(n_i)  # an LP point may hold stock at sites left closed
+        fixed = float(cost[:n_k] @ opened)
+        whole = np.floor(q + 1e-6)
+        storage = _storage(sset, opened, whole)
+        spent = float(cost @ np.concatenate([opened, storage, whole]))
+        if spent > budget and spent > fixed:
+            whole = np.floor(q * max(budget - fixed, 0.0) / (spent - fixed) + 1e-6)
+            storage = _storage(sset, opened, whole)
+            spent = float(cost @ np.concatenate([opened, storage, whole]))
+        # the clock may not starve a first stage's own values: a safety floor per LP
+        at = cut_at(whole, KEEP_SECONDS)
+        value = _value(at.phis, probs, objective, alpha) - tie * spent
+        feasible = spent <= budget * (1 + 1e-9)
+        if at.complete and feasible and value > best_value:  # rounds oscillate: keep the best
+            best_value = value
+            kept = (opened, storage, whole, at.marginal)
+
+    def cut_at(q: np.ndarray, floor_s: float = 0.5) -> _Round:
         nonlocal clock
         phis, marginal = np.zeros(n_s), np.zeros(len(q))
         complete = True
@@ -144,7 +170,7 @@ def benders(
             zip(subproblems, handles, strict=True)
         ):
             cols = sub_stock.at(np.arange(sub_stock.size))
-            sol = handle.solve(cols, q, q, max(left(), 0.5))
+            sol = handle.solve(cols, q, q, max(left(), floor_s))
             if not sol.found or not len(sol.reduced):
                 complete = False  # no cut, and no value to trust at this point
                 clock = clock or left() <= 0
@@ -158,8 +184,6 @@ def benders(
     # first cuts at every site stocked to the most any scenario needs: concave φ_s makes a
     # cut there valid everywhere, and it tells the first master what stock is worth
     cut_at(use.units)
-    bound, best_value, rounds, lp_rounds = math.inf, -math.inf, 0, 0
-    kept: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
     lp_phase, centre, lp_best, stall, previous = True, None, -math.inf, 0, math.inf
     tried: set[bytes] = set()
     while rounds < max_rounds:
@@ -215,18 +239,13 @@ def benders(
         key = opened.astype(bool).tobytes()
         if best_stock is not None and key not in tried:
             tried.add(key)
+            if kept is None:  # a first stage at once, should the clock stop what follows
+                consider(opened, q)
             best = best_stock(opened)
-            if best is not None:
-                q = best  # cut below at its floor: nearly the tangent at the set's optimum
-        q = q * opened.repeat(n_i)  # an LP point may hold stock at sites left closed
-        whole = np.floor(q + 1e-6)
-        at = cut_at(whole)
-        storage = _storage(sset, opened, whole)
-        spent = float(cost @ np.concatenate([opened, storage, whole]))
-        value = _value(at.phis, probs, objective, alpha) - tie * spent
-        if at.complete and value > best_value:  # rounds oscillate: keep the best first stage
-            best_value = value
-            kept = (opened, storage, whole, at.marginal)
+            if best is not None:  # cut at its floor: nearly the tangent at its optimum
+                consider(opened, best)
+        else:
+            consider(opened, q)
         if done():
             break
     if kept is None:
