@@ -110,7 +110,7 @@ def benders(
     best_stock: Callable[[np.ndarray], np.ndarray | None] | None = None,
     reach: list[Reach] | None = None,
 ) -> FirstStage:
-    """Multi-cut L-shaped rounds, LP phase then MIP phase, until the bound is within `gap`
+    """Multi-cut L-shaped rounds, LP phase then whole sites, until the bound is within `gap`
     of the best first stage's relaxed value, `max_rounds` rounds, or the clock.
 
     `subproblems[s]` is scenario s's LP (maximising residents served) with its stock block
@@ -216,7 +216,7 @@ def benders(
             stall = 0 if better else stall + 1
             previous = master.objective
             close = bound - lp_best <= LP_PHASE_GAP * max(abs(lp_best), 1.0)
-            # half the rounds at most: only the MIP phase yields first stages to keep
+            # half the rounds at most: only whole sites yield first stages to keep
             if close or stall >= STALL or rounds >= max_rounds // 2:
                 lp_phase = False
             continue
