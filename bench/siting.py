@@ -135,6 +135,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sweep", type=int, default=200, help="Scenarios in the sweep (0: skip).")
     parser.add_argument("--skip-model", action="store_true", help="Only the sweep.")
     parser.add_argument(
+        "--skip-sweep", action="store_true", help="Only the model (the same as --sweep 0)."
+    )
+    parser.add_argument(
         "--repeat", type=int, default=1,
         help="Sweep pairs to run: on a shared machine the best honest one needs a quiet moment.",
     )  # fmt: skip
@@ -160,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
             "met": met,
         }  # fmt: skip
         print(f"model: {result.summary()} ({wall:.1f} s wall, {result.size})")
-    if args.sweep:
+    if args.sweep and not args.skip_sweep:
         base = synthetic_set(seed=1, scenarios=max(args.sweep // 4, 1), shelters=120)
         sset = replace(base, scenarios=tuple(
             replace(s, name=f"{s.name}-{k}", probability=s.probability / 4)

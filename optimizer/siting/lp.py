@@ -8,6 +8,7 @@ sizes of a 50-scenario set). The result says what was proved: objective, best bo
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,10 +110,11 @@ class SparseModel:
         relax: bool = False,
         threads: int = 1,
         cutoff: float | None = None,
+        options: Mapping[str, int | float | str] | None = None,
     ) -> Solution:
         """Solve with HiGHS; `relax` drops integrality (an LP, whose row duals are read);
         `cutoff` prunes every node that cannot beat it (a known solution's objective), so
-        "infeasible" then means "nothing better".
+        "infeasible" then means "nothing better"; `options` are further HiGHS options.
 
         highspy directly, not OR-Tools' model_builder: at a time limit the latter (9.15)
         returns no values even when HiGHS holds an incumbent, and no LP duals at all.
@@ -120,6 +122,8 @@ class SparseModel:
         h, mip = self.highs(relax=relax, relative_gap=relative_gap, threads=threads)
         if cutoff is not None:
             h.setOptionValue("objective_bound", float(cutoff))
+        for name, value in (options or {}).items():
+            h.setOptionValue(name, value)
         h.setOptionValue("time_limit", float(max(time_limit_s, 0.05)))
         started = time.perf_counter()
         with quiet_stdout():  # HiGHS prints debug lines on the C stdout even when quiet

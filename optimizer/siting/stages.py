@@ -323,31 +323,15 @@ def stage2_rows(
     is (a relaxation: its optimum bounds the real one). Exact groups make both the same.
     """
     n_c = len(d.items)
-    stocked = np.array([it in items for it in d.items], dtype=bool)
-    in_time = d.shuttles > 0  # (S + K, J)
     n_s = d.n_fixed
     n_k = d.shuttles.shape[0] - n_s
-    supply = np.vstack([d.fixed_supply, np.where(stocked, np.inf, 0.0)[None, :].repeat(n_k, 0)])
-    # a shelter can be served when every critical item it needs has a source in time
-    can = np.ones(len(d.residents), dtype=bool)
-    for c in range(n_c):
-        holders = supply[:, c] > 0
-        wants = d.need[:, c] > 0
-        can &= ~wants | (in_time[holders].any(axis=0))
-    ys = np.flatnonzero(can & (d.residents > 0) & (d.need.sum(axis=1) > 0))
+    stocked, supply, ys = _servable(d, items)
     y = m.variables(len(ys), lo=0.0, hi=1.0, integer=True)
     if not len(ys):
         cand_rows.append((np.zeros(0, np.int64), [], []))
         return y, np.zeros(0)
-    group = groups(d, ys, wide)
-    n_g = int(group.max()) + 1
-    group_need = np.zeros((n_g, n_c))
-    np.add.at(group_need, group, d.need[ys])
-    order = np.argsort(group, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) > 0])
-    members = d.shuttles[:, ys[order]]
-    reduce = np.maximum if relaxed else np.minimum
-    group_shuttles = reduce.reduceat(members, starts, axis=1)  # (S + K, G)
+    group, group_need, group_shuttles = _grouped(d, ys, wide, relaxed)
+    n_g = len(group_need)
     group_in_time = group_shuttles > 0
     # demand rows per (group, item): flows in − Σ need × y ≥ 0
     gg, cc = np.nonzero(group_need > 0)
@@ -395,6 +379,91 @@ def stage2_rows(
         m.terms(rows, stock.at(kp * n_i + cp), -1.0)
     cand_rows.append((rows, [p[0] for p in pairs], [d.items[p[1]] for p in pairs]))
     return y, d.residents[ys]
+
+
+def _servable(d: Stage2, items: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which critical items candidates may stock, every source's supply of each (candidates
+    unbounded), and the shelters that can be served: each critical item they need has a
+    source in time."""
+    stocked = np.array([it in items for it in d.items], dtype=bool)
+    in_time = d.shuttles > 0  # (S + K, J)
+    n_k = d.shuttles.shape[0] - d.n_fixed
+    supply = np.vstack([d.fixed_supply, np.where(stocked, np.inf, 0.0)[None, :].repeat(n_k, 0)])
+    can = np.ones(len(d.residents), dtype=bool)
+    for c in range(len(d.items)):
+        holders = supply[:, c] > 0
+        wants = d.need[:, c] > 0
+        can &= ~wants | (in_time[holders].any(axis=0))
+    ys = np.flatnonzero(can & (d.residents > 0) & (d.need.sum(axis=1) > 0))
+    return stocked, supply, ys
+
+
+def _grouped(
+    d: Stage2, ys: np.ndarray, wide: float, relaxed: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each shelter's group (`groups`), each group's need (G, C) and each source's shuttles
+    to it (S + K, G): the members' fewest, or with `relaxed` their most."""
+    group = groups(d, ys, wide)
+    n_g = int(group.max()) + 1
+    group_need = np.zeros((n_g, len(d.items)))
+    np.add.at(group_need, group, d.need[ys])
+    order = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) > 0])
+    members = d.shuttles[:, ys[order]]
+    reduce = np.maximum if relaxed else np.minimum
+    return group, group_need, reduce.reduceat(members, starts, axis=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """The most one scenario lets each candidate hand out, whatever it stocks.
+
+    `units[k × I + i]`: the need of the shelter groups k reaches in time for item i (0 where
+    i is not critical there); `kg[k]`, `m3[k]`: the most its trucks can bring in all by the
+    deadline, filling the groups they reach most often first (a unit to a group reached n
+    times takes 1/n of a truck's capacity, as in the scenario's fleet rows: a fractional
+    knapsack, which the greedy solves). Whatever the scenario's LP ships from k fits in
+    these, so the Benders master may cap what it credits a site's stock with by them
+    (`optimizer.siting.benders`): stock beyond what its trucks can bring to this
+    scenario's shelters is worth nothing in it.
+    """
+
+    units: np.ndarray
+    kg: np.ndarray
+    m3: np.ndarray
+
+
+def reach(sset: SitingSet, d: Stage2, wide: float, relaxed: bool = True) -> Reach:
+    """Scenario `d`'s `Reach`, on the shelter groups its subproblem is built with."""
+    items = [it.item for it in sset.items]
+    n_k, n_i, n_s = len(sset.candidates), len(items), d.n_fixed
+    units, kg, m3 = np.zeros((n_k, n_i)), np.zeros(n_k), np.zeros(n_k)
+    stocked, _supply, ys = _servable(d, items)
+    if not len(ys):
+        return Reach(units.ravel(), kg, m3)
+    _group, group_need, group_shuttles = _grouped(d, ys, wide, relaxed)
+    columns = [(c, items.index(it)) for c, it in enumerate(d.items) if stocked[c]]
+    cs = np.array([c for c, _ in columns], dtype=np.int64)
+    for k in range(n_k):
+        fleet, trips = d.fleet[n_s + k], group_shuttles[n_s + k]
+        if fleet < 0 or not (trips > 0).any() or not len(cs):
+            continue
+        for c, i in columns:
+            units[k, i] = group_need[trips > 0, c].sum()
+        order = np.argsort(-trips, kind="stable")
+        order = order[trips[order] > 0]
+        for out, capacity, per_unit in ((kg, d.fleet_kg[fleet], d.weight),
+                                        (m3, d.fleet_m3[fleet], d.volume)):  # fmt: skip
+            load = group_need[order][:, cs] @ per_unit[cs]  # per group reached
+            # trip-capacity each group takes when filled, in the order of most trips
+            used = np.cumsum(load / trips[order])
+            full = used <= capacity
+            out[k] = float(load[full].sum())
+            if not full.all():  # the first group that does not fit takes the rest
+                first = int(np.argmin(full))
+                spare = capacity - (used[first - 1] if first else 0.0)
+                out[k] += spare * trips[order][first]
+    return Reach(units.ravel(), kg, m3)
 
 
 def groups(d: Stage2, ys: np.ndarray, wide: float) -> np.ndarray:

@@ -2,11 +2,14 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from optimizer.plan import SolveStatus
 from optimizer.siting import Mode, Objective, SitingParams, Target, solve_siting
-from optimizer.siting.stages import scenario_data, usable
+from optimizer.siting.lp import SparseModel
+from optimizer.siting.stages import reach, scenario_data, stage2_rows, usable
 from tests.optimizer.siting.instances import hand_set, random_set
 
 
@@ -161,3 +164,42 @@ def test_benders_on_the_hand_set_finds_its_optimum() -> None:
     assert result.objective == pytest.approx(108.0)
     assert result.status == SolveStatus.OPTIMAL
     assert [s.code for s in result.sites if s.opened] == ["C"]
+
+
+def test_reach_bounds_what_a_scenario_ships_from_each_site() -> None:
+    """Whatever stock the sites hold, a scenario's LP ships from each site no more of an
+    item than the need it reaches, and no more kg or m³ than its trucks bring in time: the
+    caps the Benders master credits stock by (`Reach`) must hold, or its bound is not."""
+    sset = random_set(3, scenarios=3, shelters=12)
+    items = [it.item for it in sset.items]
+    n_k, n_i = len(sset.candidates), len(items)
+    data = [scenario_data(sset, s) for s in sset.scenarios]
+    use = usable(sset, data)
+    plenty = use.units * 10
+    shipped_any = 0.0
+    for d in data:
+        cap = reach(sset, d, 0.0)
+        m = SparseModel(maximize=True)
+        stock = m.variables(n_k * n_i, lo=plenty, hi=plenty)
+        rows: list[tuple[np.ndarray, list[int], list[str]]] = []
+        y, residents = stage2_rows(m, d, items, stock, n_i, rows, 0.0, relaxed=True)
+        vec = np.concatenate(m.cost)
+        vec[y.at(np.arange(y.size))] = residents
+        m.cost = [vec]
+        lp = m.solve(time_limit_s=10, relax=True)
+        assert lp.status == "optimal"
+        cat = np.concatenate
+        matrix = sp.csr_matrix(
+            (cat([e[2] for e in m.entries]), (cat([e[0] for e in m.entries]),
+                                              cat([e[1] for e in m.entries]))),
+            shape=(m.n_rows, m.n_vars),
+        )  # fmt: skip
+        activity = matrix @ lp.values
+        shipped = np.zeros((n_k, n_i))
+        for r, k, item in zip(*rows[0], strict=True):  # Σ flows − stock ≤ 0
+            shipped[k, items.index(item)] = activity[r] + plenty[k * n_i + items.index(item)]
+        assert (shipped.ravel() <= cap.units + 1e-6).all()
+        assert (shipped @ use.volume <= cap.m3 + 1e-6).all()
+        assert (shipped @ use.weight <= cap.kg + 1e-6).all()
+        shipped_any += float(shipped.sum())
+    assert shipped_any > 0
