@@ -22,6 +22,8 @@ from api.cli.common import DbOption, actor, console, err_console, fail, print_ta
 from supply.errors import SupplyError
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from supply.ledger import Posted
     from supply.services.balances import BalanceRow
     from supply.services.stock import Meta
@@ -61,16 +63,38 @@ def receive(
     expires: Annotated[str | None, typer.Option("--expires", help="YYYY-MM-DD")] = None,
     produced: Annotated[str | None, typer.Option("--produced", help="YYYY-MM-DD")] = None,
     supplier: Annotated[str | None, typer.Option("--supplier")] = None,
+    unit_cost: Annotated[
+        str | None, typer.Option("--unit-cost", help="Price of one unit (yuan).")
+    ] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", help="Jurisdiction code owning a new lot (default the depot's)."),
+    ] = None,
+    donor: Annotated[
+        str | None, typer.Option("--donor", help="A donor owning the lot, instead of --owner.")
+    ] = None,
+    funding: Annotated[
+        str | None,
+        typer.Option(
+            "--funding", help="Who paid: fiscal (default), donation (a donor's), agreement, other."
+        ),
+    ] = None,
     reference: Ref = None,
     note: Note = None,
     key: Key = None,
     db: DbOption = None,
 ) -> None:
     """Record goods received into a depot."""
+    from supply.models import Funding
     from supply.services import stock
 
     expires_on = _date(expires, "--expires")
     produced_on = _date(produced, "--produced")
+    cost = _unit_cost(unit_cost)
+    try:
+        paid_by = None if funding is None else Funding(funding)
+    except ValueError:
+        fail(f"--funding: unknown {funding!r}; use one of {', '.join(f.value for f in Funding)}")
     posted = run(
         db,
         lambda s: stock.receive(
@@ -82,6 +106,10 @@ def receive(
             expires_on=expires_on,
             produced_on=produced_on,
             supplier=supplier,
+            unit_cost=cost,
+            owner=owner,
+            donor=donor,
+            funding=paid_by,
             meta=_meta(reference, note, key),
         ),
     )
@@ -506,3 +534,18 @@ def _date(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)")
+
+
+def _unit_cost(value: str | None) -> "Decimal | None":
+    """--unit-cost held to what the HTTP receipt accepts: ≥ 0, 14 digits, 4 after the point."""
+    if value is None:
+        return None
+    from decimal import Decimal
+
+    from pydantic import Field, TypeAdapter, ValidationError
+
+    price = TypeAdapter(Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=4)])
+    try:
+        return price.validate_python(value)
+    except ValidationError as exc:
+        fail(f"--unit-cost: {value!r}: {exc.errors()[0]['msg']}")

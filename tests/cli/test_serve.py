@@ -8,6 +8,7 @@ import pytest
 import uvicorn
 
 from api.cli.main import app
+from api.http.nodelay import NoDelayH11Protocol
 from supply.db import make_engine, session_scope
 from supply.models import JobStatus
 from supply.services import plan_jobs
@@ -44,7 +45,7 @@ def test_serve_marks_lost_jobs_and_starts_the_factory(
     relief: Relief, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A job left running by the last server is marked lost; uvicorn gets the factory, the
-    host, port and workers asked for."""
+    host, port and workers asked for, and the protocol that turns Nagle off."""
     engine = make_engine(relief.url)
     with session_scope(engine) as session:
         job_id = new_job(session, "wang")
@@ -57,7 +58,13 @@ def test_serve_marks_lost_jobs_and_starts_the_factory(
     assert started == [
         (
             ("api.http:app_from_env",),
-            {"factory": True, "host": "0.0.0.0", "port": 8123, "workers": 2},
+            {
+                "factory": True,
+                "host": "0.0.0.0",
+                "port": 8123,
+                "workers": 2,
+                "http": NoDelayH11Protocol,
+            },
         )
     ]
     with session_scope(engine) as session:
