@@ -86,6 +86,8 @@ MAX_GROUPS = 1_200
 LINKAGE_UP_TO = 2_000
 #: No road is faster: shelters farther apart than an hour of it arrive apart (for leaders).
 LEADER_KMH = 130.0
+#: Shelters kept apart (no groups) whatever their arcs, when the LPs are priced (HiGHS).
+PRICED_EXACT_SHELTERS = 2_000
 #: Cluster width used above EXACT_ARCS, in hours of arrival time.
 DEFAULT_CLUSTER_HOURS = 0.5
 #: Share of the time limit kept for the work after the last solve.
@@ -1297,7 +1299,11 @@ def _solve_allocation(
     d = _data(problem, srcs, times.hours, deadline, fleet_limits, blocked)
     width = params.cluster_hours
     if width is None:
-        width = 0.0 if _critical_arc_count(d) <= EXACT_ARCS else DEFAULT_CLUSTER_HOURS
+        # Priced LPs keep up to 2,000 shelters apart: the province x 0.5 (1,500 shelters)
+        # planned within 0.04 % exactly in 13 s, against 4.5 % in 19 s in 134 groups.
+        priced = params.lp_solver == "HIGHS" and len(problem.shelters) <= PRICED_EXACT_SHELTERS
+        exact = priced or _critical_arc_count(d) <= EXACT_ARCS
+        width = 0.0 if exact else DEFAULT_CLUSTER_HOURS
     xy = _planar_km(problem)
     cl = _clusters(d, width, xy)
     while params.cluster_hours is None and width > 0 and cl.count > MAX_GROUPS and width < 2:
