@@ -536,7 +536,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_sizes,
         default=["city", "province"],
         metavar="LIST",
-        help=f"instance sizes, comma-separated (default {','.join(SIZES)})",
+        help=f"instance sizes, comma-separated, of {','.join(SIZES)} (default city,province)",
     )
     parser.add_argument(
         "--time-limit",
