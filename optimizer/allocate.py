@@ -574,6 +574,7 @@ def _priced_arcs(lp: PricedLP, keep: np.ndarray | None = None) -> _Arcs:
 @dataclass(slots=True)
 class _Stage1:
     served: np.ndarray  # (J,) bool
+    reachable: np.ndarray  # (J,) bool: every critical need can arrive in time from somewhere
     flows: np.ndarray  # whole units per arc of `arcs`
     arcs: _Arcs
     best: float
@@ -624,7 +625,8 @@ def _stage1(
     """Residents served on time: LP, then an integer model over the LP's support."""
     crit = np.flatnonzero(d.critical)
     space = _space(d, cl, crit)
-    ys = np.flatnonzero(_reachable(d, cl, space, crit))
+    reachable = _reachable(d, cl, space, crit)
+    ys = np.flatnonzero(reachable)
     served = np.zeros(len(d.residents), dtype=bool)
     empty = _Arcs(np.zeros(0, int), np.zeros(0, int), np.zeros(0, int))
     lp: PricedLP | None = None
@@ -665,7 +667,7 @@ def _stage1(
     if not proven or stock < bound:
         bound, proven = stock, True
     if lp is None:
-        return _Stage1(served, np.zeros(0), empty, 0.0, bound, proven)
+        return _Stage1(served, reachable, np.zeros(0), empty, 0.0, bound, proven)
 
     # The LP's arcs alone rarely let whole units fill shelters exactly; each group's
     # nearest sources give the integer model that room at little cost (city benchmark:
@@ -736,7 +738,7 @@ def _stage1(
         say(f"stage 1: bound {bound:,.1f}, whole units {best:,.0f}")
     served[ys[y > 0.5]] = True
     flows = _within_need(best_arcs, flows, cl.need)
-    return _Stage1(served, flows, best_arcs, best, bound, proven)
+    return _Stage1(served, reachable, flows, best_arcs, best, bound, proven)
 
 
 # --------------------------------------------------------------------------- first batches
@@ -764,15 +766,6 @@ class _Batches:
 def _no_batches() -> _Batches:
     empty = np.zeros(0, dtype=np.int64)
     return _Batches(empty, empty, 0, _Arcs(empty, empty, empty))
-
-
-def _is_early(space: ArcSpace, arcs: _Arcs) -> np.ndarray:
-    out = np.zeros(len(arcs), dtype=bool)
-    assert space.early is not None
-    for c in np.unique(arcs.item):
-        at = np.flatnonzero(arcs.item == c)
-        out[at] = space.early(int(c))[arcs.src[at], arcs.grp[at]]
-    return out
 
 
 def _within_need(arcs: _Arcs, flows: np.ndarray, need: np.ndarray) -> np.ndarray:
@@ -847,7 +840,7 @@ def _first_batches(
     if not lp.ok:
         return None
     arcs = _priced_arcs(lp)
-    on = _is_early(space, arcs) & (lp.arc_values > EPS)
+    on = space.on_target(arcs.src, arcs.grp, arcs.item) & (lp.arc_values > EPS)
     got = np.zeros((cl.count, tiers))
     np.add.at(got, (arcs.grp[on], d.tier[arcs.src[on]]), lp.arc_values[on])
     keep = got[gg, tt] >= 1 - EPS
@@ -1349,9 +1342,7 @@ def _solve_allocation(
         status = SolveStatus.OPTIMAL if optimal else SolveStatus.FEASIBLE
         if gap is not None and not optimal:
             notes.append(f"residents served on time within {gap:.2%} of the bound")
-        crit = np.flatnonzero(d.critical)
-        reachable = _reachable(d, cl, _space(d, cl, crit), crit)
-        must, rest = _fixed_rows(d, cl, first.served, reachable)
+        must, rest = _fixed_rows(d, cl, first.served, first.reachable)
         batches = _no_batches()
         kept = first.arcs.take(np.flatnonzero(first.flows > 0))
         if params.tiered_targets:

@@ -57,6 +57,16 @@ class ArcSpace:
     def mask(self, c: int) -> np.ndarray:
         return self.ok & (self.stock[:, c] > 0)[:, None] & (self.need[:, c] > 0)[None, :]
 
+    def on_target(self, src: np.ndarray, grp: np.ndarray, item: np.ndarray) -> np.ndarray:
+        """Whether each arc brings its item within its depot tier's first-batch target."""
+        out = np.zeros(len(src), dtype=bool)
+        if self.early is None:
+            return out
+        for c in np.unique(item):
+            at = np.flatnonzero(item == c)
+            out[at] = self.early(int(c))[src[at], grp[at]]
+        return out
+
     def size(self) -> int:
         return sum(int(self.mask(int(c)).sum()) for c in self.items)
 
@@ -166,10 +176,7 @@ def arc_entries(
     put(rows.kg_cap[src], space.weight[item], road)
     put(rows.m3_cap[src], space.volume[item], road)
     if rows.batch is not None and space.early is not None and space.tier is not None:
-        early = np.zeros(len(src), dtype=bool)
-        for c in np.unique(item):
-            at = np.flatnonzero(item == c)
-            early[at] = space.early(int(c))[src[at], grp[at]]
+        early = space.on_target(src, grp, item)
         tier = space.tier[src]
         row = np.where(tier >= 0, rows.batch[grp, np.maximum(tier, 0)], -1)
         put(row, rows.batch_sign, early)
