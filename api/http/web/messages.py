@@ -6,6 +6,9 @@ the browser as JSON so the scripts label what they draw with the same words.
 
 from typing import Literal
 
+from api.http.web.messages_dispatch import DISPATCH_PAIRS
+from api.http.web.messages_keeper import KEEPER_PAIRS
+
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
 DEFAULT_LANG: Lang = "zh"
@@ -122,9 +125,14 @@ _PAIRS: dict[str, tuple[str, str]] = {
     "job_lost": ("已丢失", "Lost"),
 }
 
+#: The shared words, then each area's own (a key defined twice is an error, below).
+_ALL: dict[str, tuple[str, str]] = {**_PAIRS, **KEEPER_PAIRS, **DISPATCH_PAIRS}
+if len(_ALL) != len(_PAIRS) + len(KEEPER_PAIRS) + len(DISPATCH_PAIRS):
+    raise RuntimeError("a console message key is defined in two catalogues")
+
 MESSAGES: dict[Lang, dict[str, str]] = {
-    "zh": {key: zh for key, (zh, _en) in _PAIRS.items()},
-    "en": {key: en for key, (_zh, en) in _PAIRS.items()},
+    "zh": {key: zh for key, (zh, _en) in _ALL.items()},
+    "en": {key: en for key, (_zh, en) in _ALL.items()},
 }
 
 
