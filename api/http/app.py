@@ -51,7 +51,8 @@ class Health(BaseModel):
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
-    """The app over `settings.database_url` (or over `engine`, which the caller disposes).
+    """The app over `settings.database_url` (or over `engine`, which the caller disposes;
+    plan jobs' processes still connect to `settings.database_url`, which must be its URL).
 
     Raises
     ------
@@ -64,7 +65,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         check_url(settings.database_url)
         engine = make_engine(settings.database_url, busy_timeout_s=settings.busy_timeout_s)
     runner = JobRunner(
-        engine, settings.scenarios_dir or SCENARIOS_DIR, workers=settings.plan_workers
+        engine,
+        settings.scenarios_dir or SCENARIOS_DIR,
+        url=settings.database_url,
+        workers=settings.plan_workers,
+        busy_timeout_s=settings.busy_timeout_s,
     )
     state = ServerState(
         settings=settings, engine=engine, secret=signing_secret(settings), runner=runner

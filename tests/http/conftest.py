@@ -67,7 +67,8 @@ def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
     create_schema(engine)
     with session_scope(engine) as session:
         _seed(session)
-    url = str(engine.url) if request.param == "sqlite" else (PG_URL or "")
+    # Plan jobs' processes connect by URL: PostgreSQL's carries the test schema.
+    url = str(engine.url) if request.param == "sqlite" else pg_url_with_schema("relief_test_http")
     # By its environment name: the field's alias is what the settings read.
     settings = Settings(
         database_url=url, **{"RELIEF_JWT_SECRET": SECRET, "RELIEF_SCENARIOS_DIR": str(DATA)}
@@ -85,6 +86,15 @@ def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
     engine.dispose()
     if request.param == "postgresql":
         drop_pg_schema("relief_test_http")
+
+
+def pg_url_with_schema(schema: str) -> str:
+    """TEST_DATABASE_URL with `schema` first on the search path (as `pg_engine` connects)."""
+    from sqlalchemy.engine import make_url
+
+    assert PG_URL
+    url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
 
 
 def receive(api: Api, qty: int, *, lot: str = "W1", depot: str = "COUNTY") -> str:

@@ -2,18 +2,22 @@
 events, read, approved once through dispatch; a restart reports the jobs it lost."""
 
 import json
+import multiprocessing
+import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from api.http.jobs import JobRunner
 from supply.db import read_scope, session_scope
 from supply.models import DepotCreate, FleetCreate, ItemCreate, Reservation, Tier
 from supply.services import plan_jobs, stock
 from supply.services.catalogue import upsert_depots, upsert_items
 from supply.services.fleet import upsert_fleet
-from tests.http.conftest import LATE, Api, is_problem, new_job
+from tests.http.conftest import DATA, LATE, Api, is_problem, new_job
 
 TINY = {"scenario": "tiny", "routes": False, "time_limit_s": 5}
 
@@ -196,3 +200,66 @@ def test_running_job_cancelled_discards_its_result(api: Api) -> None:
     job = api.client("auditor").get(f"/plans/{job_id}").json()
     assert (job["status"], job["progress"], job["plan_href"]) == ("cancelled", None, None)
     assert is_problem(api.client("dispatcher").post(f"/plans/{job_id}/approval", json={}), 409)
+
+
+def _never_ends(_url: str, _busy: float, _root: str, _job_id: int) -> None:
+    """A planner that would outlast any test unless its process is stopped."""
+    time.sleep(3600)
+
+
+def _dies(_url: str, _busy: float, _root: str, _job_id: int) -> None:
+    os._exit(3)
+
+
+def _runner(api: Api, entry: Callable[[str, float, str, int], None]) -> JobRunner:
+    served = api.app.state.relief.runner
+    return JobRunner(api.engine, DATA, url=served.url, entry=entry)
+
+
+def _children() -> list[str]:
+    return [p.name for p in multiprocessing.active_children()]
+
+
+def _planning(api: Api, job_id: int) -> None:
+    """Wait until the job is running and its planner's process is alive."""
+    for _ in range(600):  # a bound on polls, not a timing assertion
+        with read_scope(api.engine) as session:
+            running = plan_jobs.job_by_id(session, job_id).status == "running"
+        if running and f"plan-job-{job_id}" in _children():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} never ran")
+
+
+def test_cancel_stops_the_running_planners_process(api: Api) -> None:
+    """A running job's planner runs in a process of its own; cancelling the job ends that
+    process (the watcher returns although the planner never would) and the job stays
+    cancelled."""
+    runner = _runner(api, _never_ends)
+    try:
+        job_id = _queued(api)
+        watched = runner.submit(job_id)
+        _planning(api, job_id)
+        assert api.client("planner").post(f"/plans/{job_id}/cancel", json={}).status_code == 200
+        watched.result(timeout=300)
+        assert f"plan-job-{job_id}" not in _children()
+        job = api.client("auditor").get(f"/plans/{job_id}").json()
+        assert (job["status"], job["error"]) == ("cancelled", "cancelled by planner")
+    finally:
+        with session_scope(api.engine) as session:
+            plan_jobs.mark_lost(session)  # a failed test's planner is stopped all the same
+        runner.shutdown()
+
+
+def test_planner_process_that_dies_fails_its_job(api: Api) -> None:
+    """A planner process that ends without recording anything (killed, out of memory)
+    leaves its job failed with the exit code, not running for ever."""
+    runner = _runner(api, _dies)
+    try:
+        job_id = _queued(api)
+        runner.submit(job_id).result(timeout=300)
+    finally:
+        runner.shutdown()
+    job = api.client("auditor").get(f"/plans/{job_id}").json()
+    assert job["status"] == "failed"
+    assert "code 3" in job["error"]
