@@ -11,8 +11,10 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col
 
 from supply.db import utcnow
@@ -88,7 +90,11 @@ def job_by_id(session: Session, job_id: int, *, lock: bool = False) -> PlanJob:
 
 
 def list_jobs(session: Session) -> list[PlanJob]:
-    return list(session.scalars(select(PlanJob).order_by(col(PlanJob.id))))
+    """Every job without its plan document (megabytes each): reading one from a listed
+    job raises instead of loading it quietly."""
+    document = cast("QueryableAttribute[str | None]", PlanJob.plan_json)
+    stmt = select(PlanJob).options(defer(document, raiseload=True))
+    return list(session.scalars(stmt.order_by(col(PlanJob.id))))
 
 
 def plan_document(session: Session, job_id: int) -> dict[str, object]:
@@ -163,9 +169,9 @@ def fail(session: Session, job_id: int, error: str) -> None:
 
 
 def cancel(session: Session, job_id: int, *, user: User) -> PlanJob:
-    """Cancel a queued or running job. A queued one never starts; a running one cannot be
-    stopped mid-solve, so it is marked cancelled at once and its result is discarded when
-    the planner returns (within the job's time limit).
+    """Cancel a queued or running job. A queued one never starts; a running one is marked
+    cancelled at once, and the runner watching its planner's process stops it (a result
+    that process still reports is not kept).
 
     Raises
     ------

@@ -263,3 +263,17 @@ def test_planner_process_that_dies_fails_its_job(api: Api) -> None:
     job = api.client("auditor").get(f"/plans/{job_id}").json()
     assert job["status"] == "failed"
     assert "code 3" in job["error"]
+
+
+def test_job_list_leaves_plan_documents_unread(api: Api) -> None:
+    """Listing jobs reads their columns, not their plan documents; the list still links a
+    done job's plan."""
+    job_id = _queued(api)
+    with session_scope(api.engine) as session:
+        assert plan_jobs.start(session, job_id)
+        plan_jobs.finish(session, job_id, plan_json='{"shipments": []}', summary="planned")
+    with read_scope(api.engine) as session:
+        (job,) = plan_jobs.list_jobs(session)
+        assert "plan_json" not in job.__dict__
+    (listed,) = api.client("auditor").get("/plans").json()["items"]
+    assert (listed["status"], listed["plan_href"]) == ("done", f"/plans/{job_id}/plan")

@@ -166,8 +166,8 @@ async def plan_events(
 def cancel_plan(
     job_id: JobId, user: Planner, session: WriteSession, idem: IdempotentDep
 ) -> JSONResponse:
-    """Cancel a queued or running job (409 once it has ended); a running plan's result is
-    discarded when its solver returns."""
+    """Cancel a queued or running job (409 once it has ended); a running plan's process
+    is stopped."""
     return idem.run(
         session, lambda: JobRead.of(plan_jobs.cancel(session, job_id, user=user)), status_code=200
     )
