@@ -13,19 +13,17 @@ from rich.table import Table
 
 from api.cli.common import console, err_console, fail, run
 from optimizer import AllocationParams, Plan, solve_allocation
-from optimizer.manifests import manifest_csv, manifest_html
 from optimizer.params import AllocationParams as _Allocation
 from optimizer.params import RouteParams, as_record, load_params
 from optimizer.plan import document_fingerprint
+from optimizer.plan_files import plan_files
 from optimizer.planner import plan_with_tours, prepare_search
-from optimizer.plotting import plot_plan
 from optimizer.problem import Problem
 from optimizer.provenance import (
     Provenance,
     files_sha256,
     inputs_sha256,
     problem_from_record,
-    problem_record,
 )
 from scenarios.scenario import ScenarioError, load_scenario
 from supply.services.ledger_problem import ledger_problem
@@ -260,24 +258,11 @@ def run_plan(
 
 
 def write_plan(result: Plan, problem: Problem, out: Path) -> None:
-    """The plan's files; `inputs.json` is the problem as planned (`--reproduce` reads it)."""
+    """The plan's files (`optimizer.plan_files`); `inputs.json` is the problem as planned
+    (`--reproduce` reads it)."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "plan.json").write_text(result.to_json(), encoding="utf-8")
-    (out / "inputs.json").write_text(
-        json.dumps(problem_record(problem), ensure_ascii=False), encoding="utf-8"
-    )
-    (out / "plan.geojson").write_text(
-        json.dumps(result.to_geojson(), ensure_ascii=False), encoding="utf-8"
-    )
-    (out / "shipments.csv").write_text(result.to_csv(), encoding="utf-8")
-    if result.routing is not None:
-        (out / "manifests.csv").write_text(manifest_csv(result), encoding="utf-8")
-        (out / "manifests.html").write_text(manifest_html(result), encoding="utf-8")
-    figure = plot_plan(result, problem)
-    figure.savefig(out / "plan.png")
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
+    for name, body in plan_files(result, problem).items():
+        (out / name).write_bytes(body)
 
 
 def show_plan(result: Plan, worst: int = 8) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from optimizer import AllocationParams, Plan, solve_allocation
 from optimizer.params import RouteParams, as_record
+from optimizer.plan_files import plan_files
 from optimizer.planner import plan_with_tours, prepare_search
 from optimizer.provenance import Provenance, files_sha256, inputs_sha256
 from scenarios.scenario import load_scenario
@@ -107,8 +108,15 @@ def plan_job(engine: Engine, scenarios_root: Path, job_id: int) -> None:
         scenario_files={} if job.from_ledger else files_sha256(folder),
         as_of=as_of,
     ).to_dict()
+    files = plan_files(result, problem)
     with session_scope(engine) as session:
-        plan_jobs.finish(session, job_id, plan_json=result.to_json(), summary=result.summary())
+        plan_jobs.finish(
+            session,
+            job_id,
+            plan_json=files[plan_jobs.PLAN_FILE].decode("utf-8"),
+            summary=result.summary(),
+            files=files,
+        )
 
 
 class _Progress:

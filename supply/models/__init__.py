@@ -40,7 +40,7 @@ from supply.models.locations import (
     LocationRead,
     LocationTree,
 )
-from supply.models.plan_jobs import JobStatus, PlanJob
+from supply.models.plan_jobs import JobStatus, PlanJob, PlanJobFile
 from supply.models.quotas import Quota, QuotaCreate
 from supply.models.reserves import (
     Agreement,
@@ -118,6 +118,7 @@ __all__ = [
     "Neighbour",
     "Ownership",
     "PlanJob",
+    "PlanJobFile",
     "Quota",
     "QuotaCreate",
     "Reservation",

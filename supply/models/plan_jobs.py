@@ -4,7 +4,7 @@ restarted server shows which jobs it lost rather than forgetting them."""
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import CheckConstraint, LargeBinary, String, Text, false
 from sqlmodel import Field, SQLModel
 
 from supply.db import UTCDateTime
@@ -41,6 +41,12 @@ class PlanJob(SQLModel, table=True):
     scenario: str = Field(max_length=64)
     from_ledger: bool = True
     routes: bool = True
+    #: Plan from shared depots of the planning jurisdiction's neighbours too (borrowed
+    #: sources, ready `aid_lead_hours` later: the loan must be approved first).
+    neighbours: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    aid_lead_hours: float | None = None
+    #: Whose depots are the plan's own (the requesting user's jurisdiction; none: all).
+    jurisdiction: str | None = Field(default=None, max_length=12)
     time_limit_s: float | None = None
     deadline_hours: float | None = None
     requested_by: str = Field(max_length=100)
@@ -54,3 +60,14 @@ class PlanJob(SQLModel, table=True):
     plan_json: str | None = Field(default=None, sa_type=Text)
     #: The dispatch plan number once approved (`dispatch.approve`).
     approved_as: str | None = Field(default=None, max_length=32)
+
+
+class PlanJobFile(SQLModel, table=True):
+    """A file of a done job's plan (GeoJSON, CSV, manifests, figure), made by the planner's
+    process with `optimizer.plan_files` as `relief plan --out` writes them."""
+
+    __tablename__ = "plan_job_file"
+
+    job_id: int = Field(foreign_key="plan_job.id", primary_key=True)
+    name: str = Field(max_length=64, primary_key=True)
+    body: bytes = Field(sa_type=LargeBinary)

@@ -9,6 +9,7 @@ dispatch plan's number on the job.
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -19,7 +20,7 @@ from sqlmodel import Session, col
 
 from supply.db import utcnow
 from supply.errors import Conflict, InvalidInput, NotFound
-from supply.models import JobStatus, PlanJob, User
+from supply.models import JobStatus, PlanJob, PlanJobFile, User
 from supply.services import dispatch
 from supply.services.dispatch.approval import Approval
 from supply.services.jurisdictions import check_plan
@@ -145,8 +146,17 @@ def report_progress(session: Session, job_id: int, message: str) -> None:
     )
 
 
-def finish(session: Session, job_id: int, *, plan_json: str, summary: str) -> None:
-    _move(
+def finish(
+    session: Session,
+    job_id: int,
+    *,
+    plan_json: str,
+    summary: str,
+    files: Mapping[str, bytes] | None = None,
+) -> None:
+    """Record a running job's plan document and its other files (kept only if the job is
+    still running: a cancelled or lost one keeps nothing)."""
+    done = _move(
         session,
         job_id,
         (JobStatus.RUNNING,),
@@ -155,6 +165,58 @@ def finish(session: Session, job_id: int, *, plan_json: str, summary: str) -> No
         plan_json=plan_json,
         progress=summary[:PROGRESS_MAX],
     )
+    if done:
+        for name, body in (files or {}).items():
+            if name != PLAN_FILE:
+                session.add(PlanJobFile(job_id=job_id, name=name, body=body))
+        session.flush()
+
+
+#: The plan document's name among a job's results (kept in `plan_job.plan_json`).
+PLAN_FILE = "plan.json"
+
+
+def result_names(session: Session, job_id: int) -> list[str]:
+    """The files of a done job's plan, plan.json first.
+
+    Raises
+    ------
+    NotFound
+        No such job.
+    Conflict
+        The job has no plan (not done).
+    """
+    job = job_by_id(session, job_id)
+    if job.status != JobStatus.DONE:
+        raise Conflict("plan job", f"job {job_id} is {job.status}; it has no plan")
+    stored = session.scalars(
+        select(col(PlanJobFile.name))
+        .where(col(PlanJobFile.job_id) == job_id)
+        .order_by(col(PlanJobFile.name))
+    )
+    return [PLAN_FILE, *stored]
+
+
+def result_file(session: Session, job_id: int, name: str) -> bytes:
+    """One file of a done job's plan (`result_names`).
+
+    Raises
+    ------
+    NotFound
+        No such job, or no such file of its plan.
+    Conflict
+        The job has no plan (not done).
+    """
+    if name == PLAN_FILE:
+        return json.dumps(plan_document(session, job_id), ensure_ascii=False).encode("utf-8")
+    if name not in result_names(session, job_id):
+        raise NotFound("plan file", f"{name} (job {job_id})")
+    body = session.scalars(
+        select(col(PlanJobFile.body)).where(
+            col(PlanJobFile.job_id) == job_id, col(PlanJobFile.name) == name
+        )
+    ).one()
+    return bytes(body)
 
 
 def fail(session: Session, job_id: int, error: str) -> None:

@@ -286,6 +286,14 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/plans/{job_id}/plan"): Row(
         LOGGED_IN, 200, lambda role, made: {"url": f"/plans/{made[f'job-{role}']}/plan"}
     ),
+    ("GET", "/plans/{job_id}/results"): Row(
+        LOGGED_IN, 200, lambda role, made: {"url": f"/plans/{made[f'job-{role}']}/results"}
+    ),
+    ("GET", "/plans/{job_id}/results/{name}"): Row(
+        LOGGED_IN,
+        200,
+        lambda role, made: {"url": f"/plans/{made[f'job-{role}']}/results/plan.json"},
+    ),
     ("POST", "/plans/{job_id}/approval"): Row(
         DISPATCHERS,
         201,

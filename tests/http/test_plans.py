@@ -277,3 +277,37 @@ def test_job_list_leaves_plan_documents_unread(api: Api) -> None:
         assert "plan_json" not in job.__dict__
     (listed,) = api.client("auditor").get("/plans").json()["items"]
     assert (listed["status"], listed["plan_href"]) == ("done", f"/plans/{job_id}/plan")
+
+
+def test_done_job_serves_the_plans_files(api: Api) -> None:
+    """A done job lists the files `relief plan --out` writes and serves each with its
+    media type; the CSV's shipments are the document's; unknown names are 404 problems."""
+    import csv
+    import io
+
+    _tiny_ledger(api)
+    planner = api.client("planner")
+    job = _finished(api, planner.post("/plans", json=TINY).json()["id"])
+    assert job["status"] == "done", job
+    listed = planner.get(job["results_href"]).json()
+    names = [f["name"] for f in listed]
+    assert names[0] == "plan.json"
+    assert {"inputs.json", "plan.geojson", "shipments.csv", "plan.png"} <= set(names)
+    assert "manifests.csv" not in names  # not routed: no trucks' manifests
+    document = planner.get(job["plan_href"]).json()
+    shipped = planner.get(f"/plans/{job['id']}/results/shipments.csv")
+    assert shipped.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(shipped.text)))
+    assert sum(int(r["qty"]) for r in rows) == sum(s["qty"] for s in document["shipments"])
+    geo = planner.get(f"/plans/{job['id']}/results/plan.geojson")
+    assert geo.headers["content-type"] == "application/geo+json"
+    assert geo.json()["type"] == "FeatureCollection"
+    assert planner.get(f"/plans/{job['id']}/results/plan.json").json() == document
+    assert is_problem(planner.get(f"/plans/{job['id']}/results/nothing.csv"), 404)
+    assert is_problem(planner.get(f"/plans/{job['id']}/results/a b.csv"), 422)
+
+
+def test_results_of_an_unfinished_job_are_a_conflict(api: Api) -> None:
+    job_id = _queued(api)
+    assert is_problem(api.client("auditor").get(f"/plans/{job_id}/results"), 409)
+    assert is_problem(api.client("auditor").get(f"/plans/{job_id}/results/plan.json"), 409)

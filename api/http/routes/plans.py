@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,7 @@ from api.http.deps import Dispatcher, Planner, Reader, ReadSession, StateDep, Wr
 from api.http.idempotency import IdempotentDep
 from api.http.pagination import Cursor, Limit, Page, paginate
 from api.http.problems import AUTH_PROBLEMS, WRITE_PROBLEMS, problem_responses
+from optimizer.plan_files import MEDIA_TYPES, media_type
 from supply.db import read_scope
 from supply.models import JobStatus, PlanJob
 from supply.services import plan_jobs
@@ -67,12 +68,14 @@ class JobRead(BaseModel):
     error: str | None
     approved_as: str | None
     plan_href: str | None = None
+    results_href: str | None = None
 
     @classmethod
     def of(cls, job: PlanJob) -> "JobRead":
         read = cls.model_validate(job)
         if job.status == JobStatus.DONE:
             read.plan_href = f"/plans/{job.id}/plan"
+            read.results_href = f"/plans/{job.id}/results"
         return read
 
 
@@ -177,6 +180,45 @@ def cancel_plan(
 def get_plan_document(_user: Reader, session: ReadSession, job_id: JobId) -> dict[str, Any]:
     """The plan document (as `relief plan --json` writes it) of a done job; 409 before."""
     return plan_jobs.plan_document(session, job_id)
+
+
+class ResultFile(BaseModel):
+    """One file of a done job's plan, as `relief plan --out` writes it."""
+
+    name: str = Field(examples=["shipments.csv"])
+    media_type: str = Field(examples=["text/csv; charset=utf-8"])
+    href: str
+
+
+ResultName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,40}\.[a-z]{2,8}$", max_length=64)]
+
+
+@router.get("/{job_id}/results", responses=problem_responses(401, 403, 404, 409, 422))
+def list_results(_user: Reader, session: ReadSession, job_id: JobId) -> list[ResultFile]:
+    """The files of a done job's plan: plan.json, inputs.json, plan.geojson, shipments.csv,
+    the truck manifests of a routed plan (CSV, and HTML to print) and plan.png; 409 before."""
+    return [
+        ResultFile(name=n, media_type=media_type(n), href=f"/plans/{job_id}/results/{n}")
+        for n in plan_jobs.result_names(session, job_id)
+    ]
+
+
+@router.get(
+    "/{job_id}/results/{name}",
+    response_class=Response,
+    responses={
+        200: {"content": {t: {} for t in MEDIA_TYPES.values()}},
+        **problem_responses(401, 403, 404, 409, 422),
+    },
+)
+def get_result(_user: Reader, session: ReadSession, job_id: JobId, name: ResultName) -> Response:
+    """One file of a done job's plan (`GET /plans/{id}/results` lists them)."""
+    body = plan_jobs.result_file(session, job_id, name)
+    return Response(
+        body,
+        media_type=media_type(name),
+        headers={"Content-Disposition": f'inline; filename="plan-{job_id}-{name}"'},
+    )
 
 
 @router.post(
