@@ -26,6 +26,8 @@ from optimizer.provenance import (
     problem_from_record,
 )
 from scenarios.scenario import ScenarioError, load_scenario
+from supply.errors import SupplyError
+from supply.services.borrowing import AID_LEAD_HOURS, Borrowing
 from supply.services.ledger_problem import ledger_problem
 
 
@@ -85,6 +87,23 @@ def plan(
         int | None,
         typer.Option("--seed", help="Route search seed (default 0): same seed, same plan."),
     ] = None,
+    neighbours: Annotated[
+        str | None,
+        typer.Option(
+            "--neighbours",
+            metavar="JURISDICTION",
+            help="With --db: plan for this jurisdiction's depots, borrowing from its "
+            "neighbours' shared depots (named in the notes: request loans before dispatch).",
+        ),
+    ] = None,
+    aid_lead_hours: Annotated[
+        float,
+        typer.Option(
+            "--aid-lead-hours",
+            help="With --neighbours: hours a neighbour takes to approve a loan, added to its "
+            "depots' ready time.",
+        ),
+    ] = AID_LEAD_HOURS,
     params_file: Annotated[
         Path | None,
         typer.Option("--params", help="TOML file of [allocation] and [routing] parameters."),
@@ -129,6 +148,8 @@ def plan(
         seed=seed,
         params_file=params_file,
         tiered_targets=tiered_targets,
+        neighbours=neighbours,
+        aid_lead_hours=aid_lead_hours,
     )
     write_plan(result, problem, out)
     if as_json:
@@ -157,6 +178,8 @@ def run_plan(
     seed: int | None = None,
     params_file: Path | None = None,
     tiered_targets: bool = False,
+    neighbours: str | None = None,
+    aid_lead_hours: float = AID_LEAD_HOURS,
 ) -> tuple[Plan, Problem]:
     """Load, allocate and (unless `routes` is false) route, re-allocating while the tours
     miss what the allocation assumed (`optimizer.planner`). The time limit covers it all,
@@ -187,6 +210,12 @@ def run_plan(
     problem = replace(problem, now_hours=elapsed)
     ledger_notes: tuple[str, ...] = ()
     as_of: str | None = None
+    borrow: Borrowing | None = None
+    if neighbours is not None:
+        try:
+            borrow = Borrowing(neighbours, aid_lead_hours)
+        except SupplyError as exc:
+            fail(f"--aid-lead-hours: {exc.reason}")
     if db is not None:  # depots, fleet, agreements and stock from the ledger as it is now
         as_of = datetime.now(UTC).isoformat(timespec="seconds")
         made = run(
@@ -197,6 +226,7 @@ def run_plan(
                 replacing=replacing,
                 scenario_fleet=scenario_fleet,
                 outside_depots=outside_depots,
+                borrow=borrow,
             ),
         )
         snapshot, problem, ledger_notes = made.snapshot, made.problem, made.notes
@@ -214,8 +244,8 @@ def run_plan(
                 + "): they load again after their last stop and the drive home",
                 highlight=False,
             )
-    elif replacing or scenario_fleet or outside_depots:
-        fail("--replacing, --scenario-fleet and --outside-depots: only with --db")
+    elif replacing or scenario_fleet or outside_depots or neighbours:
+        fail("--replacing, --scenario-fleet, --outside-depots and --neighbours: only with --db")
     limit = time_limit if time_limit is not None else meta.time_limit_s
     if limit <= 0 or (deadline is not None and deadline <= 0):
         fail("--time-limit and --deadline must be positive")

@@ -72,7 +72,7 @@ def plan_job(engine: Engine, scenarios_root: Path, job_id: int) -> None:
     if job.from_ledger:
         as_of = datetime.now(UTC).isoformat(timespec="seconds")
         with read_scope(engine) as session:
-            made = ledger_problem(session, problem)
+            made = ledger_problem(session, problem, borrow=plan_jobs.borrowing(job))
         problem, notes = made.problem, made.notes
     params, route_params = AllocationParams(), RouteParams()
     limit = job.time_limit_s or meta.time_limit_s

@@ -141,6 +141,21 @@ def neighbour_ids(session: Session, jurisdiction_id: int) -> set[int]:
     return {low if high == jurisdiction_id else high for low, high in rows}
 
 
+def sharing_neighbours(session: Session, jurisdiction_id: int) -> list[Jurisdiction]:
+    """The neighbours that share their depots' stock with this jurisdiction (it may see
+    that stock, and plan to borrow it)."""
+    return list(
+        session.scalars(
+            select(Jurisdiction)
+            .where(
+                col(Jurisdiction.id).in_(neighbour_ids(session, jurisdiction_id)),
+                col(Jurisdiction.shares_with_neighbours).is_(True),
+            )
+            .order_by(col(Jurisdiction.code))
+        )
+    )
+
+
 def neighbours_by_code(session: Session) -> dict[str, list[str]]:
     """Every jurisdiction's neighbours' codes, by code (both directions listed)."""
     codes = dict(session.execute(select(col(Jurisdiction.id), col(Jurisdiction.code))).all())
@@ -246,17 +261,9 @@ def visible_depot_ids(session: Session, user: User) -> frozenset[int] | None:
     if user.jurisdiction_id is None or user.role in READ_EVERYTHING:
         return None
     mine = set(subtree_ids(session, user.jurisdiction_id))
-    sharing = set(
-        session.scalars(
-            select(col(Jurisdiction.id)).where(
-                col(Jurisdiction.id).in_(neighbour_ids(session, user.jurisdiction_id)),
-                col(Jurisdiction.shares_with_neighbours).is_(True),
-            )
-        )
-    )
-    for neighbour in sharing:
-        if neighbour is not None:
-            mine |= subtree_ids(session, neighbour)
+    for neighbour in sharing_neighbours(session, user.jurisdiction_id):
+        if neighbour.id is not None:
+            mine |= subtree_ids(session, neighbour.id)
     ids = session.scalars(
         select(col(Location.id)).where(
             col(Location.kind) == LocationKind.DEPOT.value,

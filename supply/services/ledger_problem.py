@@ -44,6 +44,7 @@ from supply.services.agreements import (
     state_of,
     used_qty,
 )
+from supply.services.borrowing import Borrowing, plan_depots
 from supply.services.dispatch.queries import plan_by_ref
 from supply.services.snapshot import LedgerSnapshot, ledger_snapshot
 
@@ -71,6 +72,7 @@ def ledger_problem(
     replacing: Sequence[str] = (),
     scenario_fleet: bool = False,
     outside_depots: bool = False,
+    borrow: Borrowing | None = None,
 ) -> LedgerProblem:
     """The scenario's disaster planned on the ledger's depots, stock, fleet and agreements.
 
@@ -88,6 +90,10 @@ def ledger_problem(
         Plan from the scenario's depots the ledger does not know too (a neighbouring
         region's), with the scenario's stock and trucks; approval reports their loads
         instead of reserving them. Otherwise they are only named in the notes.
+    borrow
+        Plan for one jurisdiction's depots only, and its sharing neighbours' as borrowed
+        sources, ready `borrow.lead_hours` after their loading time (`borrowing`); the
+        notes name them. None: every depot of the ledger is the plan's own.
 
     Raises
     ------
@@ -102,11 +108,24 @@ def ledger_problem(
             .order_by(col(Location.code))
         )
     )
+    ledger_codes = {d.code for d in rows}
+    borrowed: dict[str, float] = {}
+    if borrow is not None:
+        split = plan_depots(session, rows, borrow)
+        rows = split.depots
+        borrowed = dict.fromkeys(split.borrowed, borrow.lead_hours)
+        if split.left_out:
+            notes.append(
+                f"depots outside jurisdiction {borrow.jurisdiction} and its sharing "
+                "neighbours, not planned from: " + ", ".join(split.left_out)
+            )
+        if (note := split.note(borrow.lead_hours)) is not None:
+            notes.append(note)
     placed = [d for d in rows if d.lat is not None and d.lon is not None]
     unplaced = [d.code for d in rows if d.lat is None or d.lon is None]
     if unplaced:
         notes.append("ledger depots without a position, not planned from: " + ", ".join(unplaced))
-    ledger_codes = {d.code for d in rows}
+
     outside = [d for d in scenario.depots if d.code not in ledger_codes]
     if outside and outside_depots:
         notes.append(
@@ -126,7 +145,8 @@ def ledger_problem(
             d.tier or "",
             float(d.lat),  # type: ignore[arg-type]
             float(d.lon),  # type: ignore[arg-type]
-            d.loading_hours if d.loading_hours is not None else DEFAULT_LOADING_HOURS,
+            (d.loading_hours if d.loading_hours is not None else DEFAULT_LOADING_HOURS)
+            + borrowed.get(d.code, 0.0),
         )
         for d in placed
     ) + tuple(outside)
@@ -138,7 +158,7 @@ def ledger_problem(
         )
 
     outside_codes = {d.code for d in outside}
-    registry = _ledger_fleet(session)
+    registry = _ledger_fleet(session, {d.code for d in rows} if borrow is not None else None)
     if scenario_fleet or not registry:
         fleet = scenario.fleet
         notes.append(
@@ -166,7 +186,8 @@ def ledger_problem(
     return LedgerProblem(snapshot=snap, notes=tuple(notes))
 
 
-def _ledger_fleet(session: Session) -> tuple[VehicleType, ...]:
+def _ledger_fleet(session: Session, depots: set[str] | None) -> tuple[VehicleType, ...]:
+    """The ledger's trucks, of `depots` only unless None."""
     rows = session.execute(
         select(col(Location.code), FleetVehicle)
         .join(Location, col(Location.id) == col(FleetVehicle.depot_id))
@@ -176,6 +197,7 @@ def _ledger_fleet(session: Session) -> tuple[VehicleType, ...]:
     return tuple(
         VehicleType(code, v.vehicle_type, v.count, v.capacity_kg, v.capacity_m3, v.speed_kmh)
         for code, v in rows
+        if depots is None or code in depots
     )
 
 

@@ -20,8 +20,9 @@ from sqlmodel import Session, col
 
 from supply.db import utcnow
 from supply.errors import Conflict, InvalidInput, NotFound
-from supply.models import JobStatus, PlanJob, PlanJobFile, User
+from supply.models import JobStatus, Jurisdiction, PlanJob, PlanJobFile, User
 from supply.services import dispatch
+from supply.services.borrowing import AID_LEAD_HOURS, Borrowing
 from supply.services.dispatch.approval import Approval
 from supply.services.jurisdictions import check_plan
 from supply.services.stock import Meta
@@ -58,13 +59,32 @@ def create_job(
     time_limit_s: float | None,
     deadline_hours: float | None,
     requested_by: str,
+    neighbours: bool = False,
+    aid_lead_hours: float | None = None,
+    jurisdiction_id: int | None = None,
 ) -> PlanJob:
-    """Queue a plan of a scenario; the caller's runner starts it once this is committed."""
+    """Queue a plan of a scenario; the caller's runner starts it once this is committed.
+    With `neighbours`, the plan is `jurisdiction_id`'s (the requesting user's), borrowing
+    from its sharing neighbours' depots (`borrowing`)."""
     scenario_folder(scenarios_root, scenario)
     if time_limit_s is not None and not 0 < time_limit_s <= 3600:
         raise InvalidInput("time_limit_s", "between 0 and 3,600 seconds")
     if deadline_hours is not None and not 0 < deadline_hours <= 240:
         raise InvalidInput("deadline_hours", "between 0 and 240 hours")
+    jurisdiction: str | None = None
+    if neighbours:
+        if not from_ledger:
+            raise InvalidInput("neighbours", "neighbours' depots are borrowed only from_ledger")
+        if jurisdiction_id is None:
+            raise InvalidInput(
+                "neighbours", "only a user of a jurisdiction plans with its neighbours' depots"
+            )
+        found = session.get(Jurisdiction, jurisdiction_id)
+        assert found is not None
+        jurisdiction = found.code
+        Borrowing(jurisdiction, AID_LEAD_HOURS if aid_lead_hours is None else aid_lead_hours)
+    elif aid_lead_hours is not None:
+        raise InvalidInput("aid_lead_hours", "only with neighbours: true")
     job = PlanJob(
         status=JobStatus.QUEUED.value,
         scenario=scenario,
@@ -74,10 +94,21 @@ def create_job(
         deadline_hours=deadline_hours,
         requested_by=requested_by,
         created_at=utcnow(),
+        neighbours=neighbours,
+        aid_lead_hours=aid_lead_hours,
+        jurisdiction=jurisdiction,
     )
     session.add(job)
     session.flush()
     return job
+
+
+def borrowing(job: PlanJob) -> Borrowing | None:
+    """What a job borrows from its jurisdiction's neighbours (None: nothing)."""
+    if not job.neighbours or job.jurisdiction is None:
+        return None
+    lead = AID_LEAD_HOURS if job.aid_lead_hours is None else job.aid_lead_hours
+    return Borrowing(job.jurisdiction, lead)
 
 
 def job_by_id(session: Session, job_id: int, *, lock: bool = False) -> PlanJob:

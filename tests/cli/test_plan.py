@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from api.cli.main import app
 from optimizer.plan_document import PlanDocument
 from scenarios.scenario import BUNDLED
+from tests.cli.harness import Relief
 
 TINY = Path(__file__).resolve().parents[1] / "data" / "tiny"
 
@@ -126,3 +127,19 @@ def test_a_time_limit_below_what_planning_needs_is_refused(tmp_path: Path) -> No
     assert result.exit_code == 2
     assert "use at least" in result.stderr
     assert not out.exists()
+
+
+def test_plan_neighbours_needs_the_ledger_and_a_known_jurisdiction(
+    empty_db: Relief, tmp_path: Path
+) -> None:
+    """--neighbours borrows from a ledger's neighbours: without --db, for an unknown
+    jurisdiction or with a negative lead time it is a one-line error (exit 2)."""
+    out = ["--out", str(tmp_path / "p"), "--no-routes"]
+    alone = CliRunner().invoke(app, ["plan", str(TINY), *out, "--neighbours", "310101"])
+    assert (alone.exit_code, "only with --db" in alone.output) == (2, True)
+    empty_db.ok("db", "upgrade")
+    unknown = empty_db("plan", str(TINY), *out, "--neighbours", "999999")
+    assert (unknown.exit_code, "999999" in unknown.output) == (2, True)
+    negative = empty_db("plan", str(TINY), *out, "--neighbours", "310101", "--aid-lead-hours", "-1")
+    assert (negative.exit_code, "--aid-lead-hours" in negative.output) == (2, True)
+    assert "Traceback" not in unknown.output + negative.output

@@ -47,6 +47,19 @@ class PlanCreate(BaseModel):
     routes: bool = Field(default=True, description="Plan truck tours, not allocation only.")
     time_limit_s: float | None = Field(default=None, gt=0, le=3600)
     deadline_hours: float | None = Field(default=None, gt=0, le=240)
+    neighbours: bool = Field(
+        default=False,
+        description="Plan for your jurisdiction's depots and borrow from the depots of "
+        "neighbours that share their stock (the plan's notes name them: request loans).",
+    )
+    aid_lead_hours: float | None = Field(
+        default=None,
+        ge=0,
+        le=240,
+        examples=[6],
+        description="With neighbours: hours a neighbour takes to approve a loan, added to "
+        "its depots' ready time (default 6).",
+    )
 
 
 class JobRead(BaseModel):
@@ -59,6 +72,9 @@ class JobRead(BaseModel):
     scenario: str
     from_ledger: bool
     routes: bool
+    neighbours: bool
+    aid_lead_hours: float | None
+    jurisdiction: str | None
     requested_by: str
     created_at: datetime
     started_at: datetime | None
@@ -117,6 +133,9 @@ def start_plan(
             time_limit_s=body.time_limit_s,
             deadline_hours=body.deadline_hours,
             requested_by=user.username,
+            neighbours=body.neighbours,
+            aid_lead_hours=body.aid_lead_hours,
+            jurisdiction_id=user.jurisdiction_id,
         )
         assert job.id is not None
         # Background tasks run after the answer, so after the commit: the runner finds it.
