@@ -10,6 +10,7 @@ prints to PDF from any browser. Chinese by default, English with `lang="en"`.
 """
 
 import base64
+import functools
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -365,6 +366,7 @@ def _qr(text: str) -> Any:
     return Markup(segno.make(text, error="m").svg_inline(scale=3))
 
 
+@functools.cache
 def page_style_source() -> str:
     """The CSP source allowing the one inline stylesheet every printed page carries
     (`'sha256-…'`): a console that opens a printed page under its own strict policy, or a

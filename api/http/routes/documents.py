@@ -193,7 +193,7 @@ def get_document(user: Reader, session: ReadSession, number: Number) -> Document
 
 
 #: A printed page holds no script and loads nothing: only its own inline stylesheet.
-_PRINT_CSP = f"default-src 'none'; style-src {page_style_source()}; img-src data:"
+_PRINT_CSP = "default-src 'none'; style-src {style}; img-src data:"
 
 
 @router.get(
@@ -214,7 +214,9 @@ def print_document(
     totals, signature lines and its number as a QR code."""
     check_document_visible(session, user, number)
     page = document_html(printed_document(session, number), lang=lang)
-    return HTMLResponse(page, headers={"Content-Security-Policy": _PRINT_CSP})
+    return HTMLResponse(
+        page, headers={"Content-Security-Policy": _PRINT_CSP.format(style=page_style_source())}
+    )
 
 
 @router.post("/receipts", status_code=201, response_model=PostedRead, responses=WRITE_PROBLEMS)
