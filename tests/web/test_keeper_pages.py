@@ -6,15 +6,17 @@ Their own item (KIT, rotated 30 days before expiry) and an unplaced township dep
 CTY, so the map's and the plan's tests see the tiny scenario's ledger as it was.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from supply.db import session_scope
 from supply.models import DepotCreate, ItemCreate, QuotaCreate, Tier
+from supply.services import calloffs
 from supply.services.catalogue import upsert_depots, upsert_items
 from supply.services.quotas import upsert_quotas
+from tests.factories import make_agreement, make_supplier
 from tests.web.conftest import Console
 from tests.web.test_console import log_in
 
@@ -23,8 +25,9 @@ TOWN = "KTWN"
 
 @pytest.fixture(scope="module")
 def keeper_ledger(console: Console) -> Console:
-    """KIT in the catalogue, a township depot below CTY (no position: not planned from)
-    and its quota of 500 kits, none held."""
+    """KIT in the catalogue, a township depot below CTY (no position: not planned from),
+    its quota of 500 kits, none held, and an agreement for 1,000 more delivered in 48 h
+    (beyond the gaps' default hours), 40 of them called off."""
     with session_scope(console.engine) as session:
         upsert_items(
             session,
@@ -46,6 +49,19 @@ def keeper_ledger(console: Console) -> Console:
             session, [DepotCreate(code=TOWN, name="乡镇库", tier=Tier.TOWNSHIP, parent_code="CTY")]
         )
         upsert_quotas(session, [QuotaCreate(item="KIT", depot=TOWN, qty=500)])
+        make_supplier(session, "KSUP")
+        make_agreement(
+            session,
+            "AG-KIT",
+            supplier="KSUP",
+            item="KIT",
+            depot=TOWN,
+            qty=1000,
+            lead_time_hours=48,
+            valid_to=date(2099, 12, 31),
+        )
+        now = datetime.now().astimezone()
+        calloffs.call_off(session, agreement="AG-KIT", qty=40, now=now)
     return console
 
 
@@ -156,18 +172,36 @@ def test_an_over_issue_and_an_over_transfer_show_the_refusal(
 
 
 def test_the_work_lists_read_the_api(page: Page, keeper_ledger: Console) -> None:
-    """Agreements and call-offs (none in this ledger), the township's quota gap, and
-    readiness against a norm typed in: each tab draws what the API answers, an unknown
-    item's refusal too."""
+    """The agreement and its call-off expected; the township's quota gap, closed when the
+    agreement's 48 hours count; readiness against a norm typed in, an unknown item's
+    refusal too: each tab draws what the API answers."""
     _keeper(page, keeper_ledger, "agreements")
-    expect(page.locator("#agreements tbody")).to_have_text("无")
-    expect(page.locator("#expected tbody")).to_have_text("无")
+    agreement = page.locator("#agreements tbody tr", has_text="AG-KIT")
+    expect(agreement.locator("td")).to_have_text(
+        [
+            "AG-KIT",
+            "supplier KSUP",
+            "KIT",
+            TOWN,
+            "有效",
+            "960",
+            "48 小时",
+            "2099年12月31日",
+            "never inspected (due every 90 days)",
+        ]
+    )
+    expect(agreement).to_have_class("flagged")  # never inspected
+    expected = page.locator("#expected tbody tr", has_text="AG-KIT")
+    expect(expected.locator("td").nth(5)).to_have_text("40")
     page.click("#tab-quotas")
     gap = page.locator("#gaps tbody tr", has_text=TOWN)
     expect(gap).to_have_class("short")
     expect(gap.locator("td")).to_have_text(
         [TOWN, "乡镇库", "KIT", "500", "0", "0", "0", "500", "不足"]
     )
+    page.fill("#g-hours", "72")
+    page.click("#gaps-show")
+    expect(gap.locator("td").last).to_have_text("达标")
     page.fill("#n-norms", "NOPE,1,day")
     page.click("#readiness-show")
     expect(page.locator("#readiness-error")).to_contain_text("NOPE")
