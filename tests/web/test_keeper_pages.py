@@ -98,8 +98,9 @@ def _stock_of(page: Page, lot: str) -> str:
 def test_a_receipt_an_issue_and_a_count_change_the_stock_shown(
     page: Page, keeper_ledger: Console
 ) -> None:
-    """Received 1,500, issued 200, counted 1,290 (lost): the stock tab shows each in the
-    locale's numbers, with the lot's expiry and rotation dates."""
+    """Received 1,500, issued 200, counted 1,290 on the count sheet (lost): the stock tab
+    shows each in the locale's numbers, with the lot's expiry and rotation dates; a count
+    that matches the books posts nothing."""
     expires = date.today() + timedelta(days=400)
     _keeper(page, keeper_ledger, "forms")
     _receive(page, 1500, "K-STOCK", expires)
@@ -122,13 +123,22 @@ def test_a_receipt_an_issue_and_a_count_change_the_stock_shown(
     assert _stock_of(page, "K-STOCK") == "1,300"
     page.click("#tab-forms")
     page.select_option("#c-depot", "CTY")
-    page.fill("#c-item", "KIT")
-    page.fill("#c-lot", "K-STOCK")
-    page.fill("#c-counted", "1290")
-    page.select_option("#c-reason", "lost")
+    page.fill("#c-filter", "KIT")
+    page.click("#count-lots")
+    line = page.locator("#count-sheet tbody tr[data-lot='K-STOCK']")
+    expect(line.locator("td").nth(3)).to_have_text("1,300")
+    line.locator("input.counted").fill("1290")
+    line.locator("select.reason").select_option("lost")
     page.click("#count")
     expect(page.locator("#count-result")).to_contain_text("已盘点 ST-")
     assert _stock_of(page, "K-STOCK") == "1,290"
+    # Counted again as the books now say: nothing to post, and the page says so.
+    page.click("#tab-forms")
+    page.click("#count-lots")
+    expect(line.locator("td").nth(3)).to_have_text("1,290")
+    line.locator("input.counted").fill("1290")
+    page.click("#count")
+    expect(page.locator("#count-result")).to_have_text("盘点与账面一致，未生成单据")
 
 
 def test_rotation_list_shows_the_due_lots(page: Page, keeper_ledger: Console) -> None:

@@ -67,6 +67,9 @@ KEEPER_PAIRS: dict[str, tuple[str, str]] = {
     "destination": ("调入库", "To depot"),
     "count_title": ("盘点", "Count"),
     "count_post": ("提交盘点", "Post the count"),
+    "count_lots": ("列出账面批次", "List the booked lots"),
+    "count_add": ("添加一行", "Add a line"),
+    "book_qty": ("账面数量", "On the books"),
     "counted": ("实盘数量", "Counted"),
     "counted_posted": ("已盘点", "Counted"),
     "count_matches": (

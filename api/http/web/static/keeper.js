@@ -1,7 +1,6 @@
-// The keeper: tabs, stock by depot subtree (item, expiry window, rotation date), the
-// receive / issue / transfer / count forms showing the API's refusal in its own words, and
-// each posted document's printed page. The lists (rotation, agreements, quotas) are in
-// keeper_lists.js, which registers its tabs here.
+// The keeper: tabs, stock by depot subtree (item, expiry window, rotation date) and each
+// posted document's printed page. The forms are in keeper_forms.js, the work-lists
+// (rotation, agreements, quotas) in keeper_lists.js; both use what this returns.
 "use strict";
 const Keeper = (() => {
   const { t, api, num, day, el, config } = Relief;
@@ -109,58 +108,6 @@ const Keeper = (() => {
     body.prepend(row);
   }
 
-  // ------------------------------------------------------------------ forms
-  const text = (id) => $(id).value.trim();
-  const optional = (json, key, id) => {
-    if (text(id)) json[key] = text(id);
-    return json;
-  };
-  /** Post a form's document; a refusal is the problem's title and detail, as it came. */
-  function form(id, path, done, body) {
-    const out = $(id.replace("-form", "-result"));
-    $(id).addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const answer = await api(path, { json: body() });
-      if (!answer.ok) {
-        out.className = "error";
-        out.textContent = t("refused") + " — " + (await Relief.problem(answer));
-        return;
-      }
-      const number = (await answer.json()).number;
-      out.className = "ok";
-      if (!number) {
-        out.textContent = t("count_matches");
-        return;
-      }
-      out.replaceChildren(t(done) + " " + number + " ", printButton(number, out));
-      posted(number);
-      loaded.clear(); // the lists are read again when next shown
-      balances();
-    });
-  }
-  form("receive-form", "/documents/receipts", "received", () =>
-    optional(
-      { depot: $("rc-depot").value, item: text("rc-item"), qty: Number($("rc-qty").value), lot: text("rc-lot") },
-      "expires_on",
-      "rc-expires"
-    )
-  );
-  form("issue-form", "/documents/issues", "issued", () =>
-    optional({ depot: $("i-depot").value, item: text("i-item"), qty: Number($("i-qty").value) }, "lot", "i-lot")
-  );
-  form("transfer-form", "/documents/transfers", "transferred", () =>
-    optional(
-      { source: $("t-source").value, destination: $("t-destination").value, item: text("t-item"), qty: Number($("t-qty").value) },
-      "lot",
-      "t-lot"
-    )
-  );
-  form("count-form", "/documents/stocktakes", "counted_posted", () => {
-    const line = optional({ item: text("c-item"), lot: text("c-lot"), counted: Number($("c-counted").value) }, "note", "c-note");
-    if ($("c-reason").value) line.reason = $("c-reason").value;
-    return { depot: $("c-depot").value, lines: [line] };
-  });
-
   $("filter-form").addEventListener("submit", (event) => {
     event.preventDefault();
     balances();
@@ -168,7 +115,7 @@ const Keeper = (() => {
   $("print-form").addEventListener("submit", (event) => {
     event.preventDefault();
     $("print-error").textContent = "";
-    print(text("p-number"), $("print-error"));
+    print($("p-number").value.trim(), $("print-error"));
   });
   document.querySelectorAll("[data-tab]").forEach((b) => b.addEventListener("click", () => show(b.dataset.tab)));
   document.addEventListener("DOMContentLoaded", () => {
@@ -179,5 +126,11 @@ const Keeper = (() => {
     });
   });
 
-  return { $, onTab, fill, failed, cell, today };
+  /** After a document posts: the stock again, the lists when next shown. */
+  function changed() {
+    loaded.clear();
+    balances();
+  }
+
+  return { $, onTab, fill, failed, cell, today, printButton, posted, changed };
 })();
