@@ -17,7 +17,7 @@ from supply.services import calloffs
 from supply.services.catalogue import upsert_depots, upsert_items
 from supply.services.quotas import upsert_quotas
 from tests.factories import make_agreement, make_supplier
-from tests.web.conftest import Console
+from tests.web.conftest import Console, artifact
 from tests.web.test_console import log_in
 
 TOWN = "KTWN"
@@ -139,6 +139,7 @@ def test_a_receipt_an_issue_and_a_count_change_the_stock_shown(
     line.locator("input.counted").fill("1290")
     page.click("#count")
     expect(page.locator("#count-result")).to_have_text("盘点与账面一致，未生成单据")
+    page.screenshot(path=artifact("keeper-forms.png"), full_page=True)
 
 
 def test_rotation_list_shows_the_due_lots(page: Page, keeper_ledger: Console) -> None:
@@ -219,6 +220,7 @@ def test_the_work_lists_read_the_api(page: Page, keeper_ledger: Console) -> None
     page.click("#readiness-show")
     expect(page.locator("#readiness-error")).to_have_text("")
     expect(page.locator("#readiness tbody tr", has_text="CTY")).to_have_count(1)
+    page.screenshot(path=artifact("keeper-quotas.png"), full_page=True)
 
 
 def test_the_en_switch_changes_the_keeper_labels(page: Page, keeper_ledger: Console) -> None:
@@ -232,6 +234,8 @@ def test_the_en_switch_changes_the_keeper_labels(page: Page, keeper_ledger: Cons
     expect(page.locator("#panel-forms h2").first).to_have_text("Receive")
     expect(page.locator("#count")).to_have_text("Post the count")
     expect(page.locator("#balances thead")).to_contain_text("Rotation due")
+    page.click("#tab-stock")
+    page.screenshot(path=artifact("keeper-stock-en.png"), full_page=True)
 
 
 def test_a_printed_document_opens(page: Page, keeper_ledger: Console) -> None:
@@ -245,6 +249,7 @@ def test_a_printed_document_opens(page: Page, keeper_ledger: Console) -> None:
     expect(printed.locator("h1")).to_contain_text("入库单")
     expect(printed.locator(".number")).to_contain_text(number)
     expect(printed.locator("tr.line")).to_have_attribute("data-lot", "K-PRINT")
+    printed.screenshot(path=artifact("keeper-printed-receipt.png"))
     # _page.css spaces the title's letters: the inline stylesheet was applied.
     assert printed.locator("h1").evaluate("h => getComputedStyle(h).letterSpacing") != "normal"
     # The documents tab lists it, and prints a number typed in.
