@@ -185,7 +185,7 @@ def test_an_over_issue_and_an_over_transfer_show_the_refusal(
 def test_the_work_lists_read_the_api(page: Page, keeper_ledger: Console) -> None:
     """The agreement and its call-off expected; the township's quota gap, closed when the
     agreement's 48 hours count; readiness against a norm typed in, an unknown item's
-    refusal too: each tab draws what the API answers."""
+    refusal too: each tab draws what the API answers. Then the call-off's goods arrive."""
     _keeper(page, keeper_ledger, "agreements")
     agreement = page.locator("#agreements tbody tr", has_text="AG-KIT")
     expect(agreement.locator("td")).to_have_text(
@@ -221,6 +221,19 @@ def test_the_work_lists_read_the_api(page: Page, keeper_ledger: Console) -> None
     expect(page.locator("#readiness-error")).to_have_text("")
     expect(page.locator("#readiness tbody tr", has_text="CTY")).to_have_count(1)
     page.screenshot(path=artifact("keeper-quotas.png"), full_page=True)
+    # The call-off's goods arrive: received into the township depot, no longer expected;
+    # the service's refusal first, as it came.
+    page.click("#tab-agreements")
+    arrival = page.locator("#expected form[data-call-off]")
+    arrival.locator("input[name=lot]").fill("K-CALLED")
+    arrival.locator("button").click()  # without the expiry a kit must have: refused
+    expect(page.locator("#expected-result")).to_contain_text("give the expiry")
+    arrival.locator("input[name=expires_on]").fill((date.today() + timedelta(days=700)).isoformat())
+    arrival.locator("button").click()
+    expect(page.locator("#expected-result")).to_contain_text("已入库 CO-")
+    expect(page.locator("#expected-result")).to_contain_text("RC-")
+    expect(page.locator("#expected tbody")).to_have_text("无")
+    assert _stock_of(page, "K-CALLED") == "40"
 
 
 def test_the_en_switch_changes_the_keeper_labels(page: Page, keeper_ledger: Console) -> None:

@@ -28,6 +28,7 @@ KEEPER_PAIRS: dict[str, tuple[str, str]] = {
     "calloffs_expected": ("待到货征用单", "Call-offs expected"),
     "calloff": ("征用单", "Call-off"),
     "due_at": ("应到时间", "Due"),
+    "calloff_receive": ("到货入库", "Receive the goods"),
     "state_active": ("有效", "Active"),
     "state_not_yet_valid": ("未生效", "Not yet valid"),
     "state_expired": ("已过期", "Expired"),

@@ -3,7 +3,7 @@
 "use strict";
 (() => {
   const { t, api, num, day, hours, percent, el, config } = Relief;
-  const { $, onTab, fill, failed, cell, today } = Keeper;
+  const { $, onTab, fill, failed, cell, today, printButton, posted, changed } = Keeper;
   const when = (iso) =>
     iso ? new Intl.DateTimeFormat(config.locale, { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso)) : "—";
   // A word for a value the API names in English (a state, a tier), or the value itself.
@@ -52,7 +52,7 @@
       );
       fill("agreements", rows, 9);
     }
-    if (!expected.ok) return failed("expected", 7, expected);
+    if (!expected.ok) return failed("expected", 8, expected);
     const rows = (await expected.json()).map((c) =>
       el(
         "tr",
@@ -63,10 +63,37 @@
         cell(c.item),
         cell(c.depot),
         cell(num(c.qty), "n"),
-        cell(when(c.due_at) + (c.overdue ? " · " + t("overdue") : ""))
+        cell(when(c.due_at) + (c.overdue ? " · " + t("overdue") : "")),
+        el("td", {}, arrival(c.number))
       )
     );
-    fill("expected", rows, 7);
+    fill("expected", rows, 8);
+  }
+
+  /** A call-off's goods arrive: its lot (and expiry) received into its depot. */
+  function arrival(number) {
+    const lot = el("input", { name: "lot", required: "", maxlength: "64", placeholder: t("lot"), "aria-label": t("lot") });
+    const expires = el("input", { name: "expires_on", type: "date", "aria-label": t("expires_on") });
+    const form = el("form", { class: "inline", "data-call-off": number }, lot, expires, el("button", { type: "submit" }, t("receive")));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const json = { lot: lot.value.trim() };
+      if (expires.value) json.expires_on = expires.value;
+      const answer = await api("/call-offs/" + encodeURIComponent(number) + "/receipt", { json });
+      const out = $("expected-result");
+      if (!answer.ok) {
+        out.className = "error";
+        out.textContent = t("refused") + " — " + (await Relief.problem(answer));
+        return;
+      }
+      const receipt = (await answer.json()).receipt;
+      out.className = "ok";
+      out.replaceChildren(t("received") + " " + number + " → " + receipt + " ", printButton(receipt, out));
+      posted(receipt);
+      changed();
+      agreements();
+    });
+    return form;
   }
 
   async function gaps() {
