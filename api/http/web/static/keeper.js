@@ -26,18 +26,23 @@ const Keeper = (() => {
   const onTab = (name, load) => (loaders[name] = load);
 
   // ------------------------------------------------------------------ shared
-  /** A table body's rows, or one row saying none (or the problem, in red). */
+  /** A table body's rows, or one row saying there are none. */
   function fill(tableId, rows, columns) {
     const body = $(tableId).tBodies[0];
     if (!rows.length) body.replaceChildren(el("tr", {}, el("td", { colspan: String(columns) }, t("none"))));
     else body.replaceChildren(...rows);
   }
+  /** A table body's one row: the API's problem, in red. */
   async function failed(tableId, columns, answer) {
     const cell = el("td", { colspan: String(columns), class: "error" }, await Relief.problem(answer));
     $(tableId).tBodies[0].replaceChildren(el("tr", {}, cell));
   }
   const cell = (value, cls) => el("td", cls ? { class: cls } : {}, value);
-  const today = () => new Date().toISOString().slice(0, 10);
+  // Today in the browser's calendar (not UTC's), as the API writes dates.
+  const today = () => {
+    const d = new Date();
+    return [d.getFullYear(), d.getMonth() + 1, d.getDate()].map((n) => String(n).padStart(2, "0")).join("-");
+  };
 
   async function depots() {
     const answer = await api("/depots?limit=500");
