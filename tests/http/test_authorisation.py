@@ -117,6 +117,20 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/documents/{number}"): Row(
         LOGGED_IN, 200, lambda _role, made: {"url": f"/documents/{made['stock']}"}
     ),
+    ("GET", "/documents/{number}/print"): Row(
+        LOGGED_IN, 200, lambda _role, made: {"url": f"/documents/{made['stock']}/print"}
+    ),
+    ("POST", "/documents/stocktakes"): Row(
+        KEEPERS,
+        201,
+        _post(
+            "/documents/stocktakes",
+            lambda _role: {
+                "depot": "COUNTY",
+                "lines": [{"item": "WATER", "lot": "W1", "counted": 99}],
+            },
+        ),
+    ),
     ("POST", "/documents/receipts"): Row(
         KEEPERS,
         201,

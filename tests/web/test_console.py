@@ -140,6 +140,7 @@ def test_a_keepers_over_issue_shows_the_refusal(page: Page, console: Console) ->
     page.click("#filter")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Q1")
+    page.click("#tab-forms")
     page.select_option("#i-depot", "CTY")
     page.fill("#i-item", "WATER")
     page.fill("#i-qty", "1000000")
