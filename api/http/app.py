@@ -22,6 +22,7 @@ from api.http.routes import (
     balances,
     catalogue,
     depots,
+    dispatch,
     documents,
     fleet,
     jurisdictions,
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         web,
     ):
         app.include_router(area.router)
-    for area in (aid, rotation, agreements, quotas, readiness, fleet, scenarios):
+    for area in (aid, rotation, agreements, quotas, readiness, fleet, scenarios, dispatch):
         app.include_router(area.router)
     web.install_static(app)
 

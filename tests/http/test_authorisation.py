@@ -28,6 +28,7 @@ from tests.http.conftest import (
     new_loan,
     receive,
 )
+from tests.http.test_dispatch import VEHICLE, routed_plan
 
 ANONYMOUS = "anonymous"
 ROLES = [ANONYMOUS, *(r.value for r in Role)]
@@ -299,6 +300,31 @@ MATRIX: dict[tuple[str, str], Row] = {
         200,
         lambda role, made: {"url": f"/plans/{made[f'job-{role}']}/layers/tours.geojson"},
     ),
+    ("GET", "/dispatch/plans"): Row(LOGGED_IN, 200, _get("/dispatch/plans")),
+    ("GET", "/dispatch/plans/{number}"): Row(
+        LOGGED_IN, 200, lambda _role, made: {"url": f"/dispatch/plans/{made['dp-admin']}"}
+    ),
+    ("POST", "/dispatch/plans/{number}/departures"): Row(
+        DISPATCHERS,
+        201,
+        lambda role, made: {
+            "url": f"/dispatch/plans/{made[f'dp-{role}']}/departures",
+            "json": {"vehicle": VEHICLE, "trip": 1},
+        },
+    ),
+    ("POST", "/dispatch/plans/{number}/deliveries"): Row(
+        DISPATCHERS,
+        201,
+        lambda role, made: {
+            "url": f"/dispatch/plans/{made[f'dp-gone-{role}']}/deliveries",
+            "json": {"vehicle": VEHICLE, "stop": 1},
+        },
+    ),
+    ("POST", "/dispatch/plans/{number}/cancel"): Row(
+        DISPATCHERS,
+        200,
+        lambda role, made: {"url": f"/dispatch/plans/{made[f'dp-x-{role}']}/cancel"},
+    ),
 }
 
 
@@ -363,9 +389,12 @@ def test_every_role_gets_the_expected_status_at_every_endpoint(api: Api) -> None
     for role in ROLES:
         for use, approved in (("ask", False), ("refuse", False), ("lent", True), ("kept", True)):
             made[f"{use}-{role}"] = new_loan(api, approved=approved)
+    receive(api, 100)  # lot W1 for the routed plans below (5 units each)
     for role in ROLES:
         made[f"job-{role}"] = _done_job(api, f"matrix-{role}")
         made[f"queued-{role}"] = _queued_job(api)
+        for use, gone in (("dp", False), ("dp-gone", True), ("dp-x", False)):
+            made[f"{use}-{role}"] = routed_plan(api, f"{use}-{role}", departed=gone)
     wrong: list[str] = []
     for (method, path), row in sorted(MATRIX.items()):
         for role in ROLES:
