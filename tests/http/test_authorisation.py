@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -29,6 +30,7 @@ from tests.http.conftest import (
     receive,
 )
 from tests.http.test_dispatch import VEHICLE, routed_plan
+from tests.http.test_variants import HAICHENG, SHELTERS, XLSX, scenarios_copy, workbook
 
 ANONYMOUS = "anonymous"
 ROLES = [ANONYMOUS, *(r.value for r in Role)]
@@ -325,6 +327,18 @@ MATRIX: dict[tuple[str, str], Row] = {
         200,
         lambda role, made: {"url": f"/dispatch/plans/{made[f'dp-x-{role}']}/cancel"},
     ),
+    ("POST", "/scenarios/{name}/variants"): Row(
+        PLANNERS,
+        201,
+        lambda _r, _m: {
+            "url": "/scenarios/tiny/variants",
+            "content": workbook(shelters=SHELTERS),
+            "headers": {"Content-Type": XLSX},
+        },
+    ),
+    ("POST", "/scenarios/{name}/closures"): Row(
+        PLANNERS, 201, _post(f"/scenarios/{HAICHENG}/closures", lambda _r: {"roads": [1]})
+    ),
 }
 
 
@@ -373,8 +387,9 @@ def test_matrix_has_a_row_for_every_endpoint(api: Api) -> None:
     assert _operations(api) == set(MATRIX)
 
 
-def test_every_role_gets_the_expected_status_at_every_endpoint(api: Api) -> None:
+def test_every_role_gets_the_expected_status_at_every_endpoint(api: Api, tmp_path: Path) -> None:
     """Allowed roles succeed; others get 403 (401 without a token), as problem+json."""
+    scenarios_copy(api, tmp_path)
     with session_scope(api.engine) as session:
         users.add_user(session, username="victim", role=Role.KEEPER, password=None)
         jurisdictions.add_jurisdiction(session, code="210300", name="鞍山市", level=Level.CITY)

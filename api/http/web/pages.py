@@ -91,6 +91,7 @@ PAGES = {
     "/login": "login.html",
     "/dispatch": "dispatch.html",
     "/keeper": "keeper.html",
+    "/planner": "planner.html",
 }
 
 

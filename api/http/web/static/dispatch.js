@@ -6,6 +6,8 @@
   const $ = (id) => document.getElementById(id);
   const FINAL = new Set(["done", "failed", "cancelled", "lost"]);
   let job = null;
+  // trucks.js takes an approved plan from here: its trucks depart and deliver.
+  const approved = (number) => document.dispatchEvent(new CustomEvent("relief:approved", { detail: number }));
 
   // EventSource cannot send the bearer token, so the stream is read with fetch.
   async function follow(id, onEvent) {
@@ -83,7 +85,10 @@
     );
     $("view-map").href = "/?plan=" + id + "&scenario=" + encodeURIComponent(job ? job.scenario : "");
     $("approve").disabled = Boolean(job && job.approved_as);
-    if (job && job.approved_as) $("approval").textContent = t("approved") + " " + job.approved_as;
+    if (job && job.approved_as) {
+      $("approval").textContent = t("approved") + " " + job.approved_as;
+      approved(job.approved_as);
+    }
     $("result").hidden = false;
   }
 
@@ -104,6 +109,7 @@
     event.preventDefault();
     $("start").disabled = true;
     $("result").hidden = true;
+    $("trucks").hidden = true;
     $("approval").textContent = "";
     $("event-count").textContent = "0";
     $("job-progress").removeAttribute("value");
@@ -131,6 +137,7 @@
     if (answer.ok) {
       const a = await answer.json();
       $("approval").textContent = t("approved") + " " + a.number + " · " + num(a.qty) + " · " + num(a.loads);
+      approved(a.number);
     } else {
       $("approval").textContent = t("refused") + ": " + (await Relief.problem(answer));
       $("approve").disabled = false;
