@@ -56,6 +56,8 @@ class DeliveryCreate(BaseModel):
 class MovedRead(BaseModel):
     """The document a departure or delivery posted, and what it moved."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     plan: str
     document: str = Field(examples=["TD-000001"])
     vehicle: str
@@ -65,22 +67,11 @@ class MovedRead(BaseModel):
     loads: int
     qty: int
 
-    @classmethod
-    def of(cls, moved: dispatch.Moved) -> "MovedRead":
-        return cls(
-            plan=moved.plan,
-            document=moved.document,
-            vehicle=moved.vehicle,
-            trip=moved.trip,
-            stops=list(moved.stops),
-            shelters=list(moved.shelters),
-            loads=moved.loads,
-            qty=moved.qty,
-        )
-
 
 class CancellationRead(BaseModel):
     """What cancelling released; loads already on the road stay deliverable."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     number: str
     released_loads: int
@@ -124,7 +115,9 @@ def depart(
     """A trip leaves; a trip that has left already is a 409 problem and moves nothing."""
     return idem.run(
         session,
-        lambda: MovedRead.of(acting.depart_as(session, number, body.vehicle, body.trip, user=user)),
+        lambda: MovedRead.model_validate(
+            acting.depart_as(session, number, body.vehicle, body.trip, user=user)
+        ),
     )
 
 
@@ -141,7 +134,7 @@ def deliver(
     """A stop is delivered; before its trip departs, or delivered already: 409."""
     return idem.run(
         session,
-        lambda: MovedRead.of(
+        lambda: MovedRead.model_validate(
             acting.deliver_as(session, number, body.vehicle, body.stop, user=user)
         ),
     )
@@ -156,15 +149,8 @@ def cancel(
     """Release every load that has not left and withdraw the plan's call-offs not yet
     received; a plan cancelled or completed already: 409."""
 
-    def work() -> CancellationRead:
-        done = acting.cancel_as(session, number, user=user)
-        return CancellationRead(
-            number=done.number,
-            released_loads=done.released_loads,
-            released_qty=done.released_qty,
-            on_the_road_loads=done.on_the_road_loads,
-            on_the_road_qty=done.on_the_road_qty,
-            cancelled_call_offs=list(done.cancelled_call_offs),
-        )
-
-    return idem.run(session, work, status_code=200)
+    return idem.run(
+        session,
+        lambda: CancellationRead.model_validate(acting.cancel_as(session, number, user=user)),
+        status_code=200,
+    )

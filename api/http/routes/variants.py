@@ -18,7 +18,7 @@ from api.http.idempotency import IdempotentDep
 from api.http.problems import WRITE_PROBLEMS
 from supply.errors import InvalidInput
 from supply.services import scenario_variants
-from supply.services.scenario_variants import MAX_CLOSURES, Variant
+from supply.services.scenario_variants import MAX_CLOSURES
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios 情景"])
 
@@ -30,6 +30,8 @@ MAX_UPLOAD_BYTES = 20 << 20
 class VariantRead(BaseModel):
     """The variant's scenario name (what `POST /plans` takes) and what it changed."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     name: str = Field(examples=["haicheng-earthquake--3f2a9c01bd"])
     base: str
     title_zh: str
@@ -38,19 +40,6 @@ class VariantRead(BaseModel):
     residents: int
     changed_roads: int
     created: bool = Field(description="False when the same variant had been made before.")
-
-    @classmethod
-    def of(cls, v: Variant) -> "VariantRead":
-        return cls(
-            name=v.name,
-            base=v.base,
-            title_zh=v.title_zh,
-            title_en=v.title_en,
-            shelters=v.shelters,
-            residents=v.residents,
-            changed_roads=v.changed_roads,
-            created=v.created,
-        )
 
 
 class ClosureCreate(BaseModel):
@@ -119,7 +108,7 @@ def upload_variant(
         with tempfile.TemporaryDirectory(prefix="relief-upload-") as tmp:
             path = FilePath(tmp) / "upload.xlsx"
             path.write_bytes(data)
-            return VariantRead.of(
+            return VariantRead.model_validate(
                 scenario_variants.variant_from_workbook(
                     state.runner.scenarios_root, name, path, filename=label
                 )
@@ -142,7 +131,7 @@ def close_roads(
     """Make a variant of scenario `name` with these roads closed (201); plan it next."""
     return idem.run(
         session,
-        lambda: VariantRead.of(
+        lambda: VariantRead.model_validate(
             scenario_variants.close_roads(state.runner.scenarios_root, name, body.roads)
         ),
     )
