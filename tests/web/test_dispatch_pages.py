@@ -9,6 +9,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
+from api.http.web.messages import MESSAGES
 from optimizer.plan_document import PlanDocument
 from supply.db import session_scope
 from supply.services import plan_jobs
@@ -26,6 +27,15 @@ def test_approve_then_depart_and_deliver_one_stop(page: Page, console: Console) 
     log_in(page, console, "dispatcher", "/dispatch")
     job_id = _run_plan(page)
     document: dict[str, Any] = console.get(f"/plans/{job_id}/plan").json()
+    # The headline: served, the bound of the routed plan, first batches on target by tier.
+    kpis = document["kpis"]
+    expect(page.locator("#served")).to_contain_text(f"{kpis['residents_served_on_time']:,}")
+    bound = (document.get("routing") or {}).get("bound_residents")
+    expect(page.locator("#bound")).to_have_text("—" if bound is None else f"{bound:,}")
+    for tier, row in kpis["first_batch_on_target"].items():
+        expect(page.locator("#first-batch")).to_contain_text(
+            f"{MESSAGES['zh']['tier_' + tier]} {row['on_target']}/{row['shelters']}"
+        )
     short = next(s for s in document["shelters"] if s["reasons"])
     row = page.locator("#worst tbody tr", has_text=short["name"] or short["code"])
     for reason in short["reasons"]:
