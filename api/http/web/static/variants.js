@@ -65,5 +65,8 @@
   // The map's road panel links here with ?close=12&scenario=...: the form is filled in.
   const params = new URLSearchParams(location.search);
   if (params.get("scenario")) $("scenario").value = params.get("scenario");
-  if (params.get("close")) $("close-roads").value = params.get("close");
+  if (params.get("close")) {
+    $("close-roads").value = params.get("close");
+    $("variants").open = true;
+  }
 })();
