@@ -43,6 +43,7 @@ def test_approve_then_depart_and_deliver_one_stop(page: Page, console: Console) 
     # The headline: served, the bound of the routed plan, first batches on target by tier.
     kpis = document["kpis"]
     expect(page.locator("#served")).to_contain_text(f"{kpis['residents_served_on_time']:,}")
+    expect(page.locator("#plan-status")).to_have_text(MESSAGES["zh"]["solve_" + document["status"]])
     bound = (document.get("routing") or {}).get("bound_residents")
     expect(page.locator("#bound")).to_have_text("—" if bound is None else f"{bound:,}")
     for tier, row in kpis["first_batch_on_target"].items():

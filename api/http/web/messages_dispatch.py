@@ -63,4 +63,8 @@ DISPATCH_PAIRS: dict[str, tuple[str, str]] = {
     "residents_total": ("安置总人数", "Residents in all"),
     "no_plans_yet": ("尚无已完成的方案", "No finished plan yet"),
     "latest_job": ("最新方案", "Latest plan"),
+    "solve_optimal": ("最优（已证明）", "Optimal (proven)"),
+    "solve_feasible": ("可行", "Feasible"),
+    "solve_infeasible": ("不可行", "Infeasible"),
+    "solve_timed_out": ("超时未解出", "Timed out"),
 }

@@ -62,7 +62,7 @@
     const bound = doc.routing ? doc.routing.bound_residents : null;
     $("bound").textContent = bound === null || bound === undefined ? "—" : num(bound);
     $("gap").textContent = doc.gap === null || doc.gap === undefined ? "—" : percent(doc.gap);
-    $("plan-status").textContent = doc.status;
+    $("plan-status").textContent = Relief.config.messages["solve_" + doc.status] ?? doc.status;
     const tiers = Object.entries(k.first_batch_on_target || {});
     $("first-batch").textContent = tiers.length
       ? tiers.map(([tier, r]) => t("tier_" + tier) + " " + num(r.on_target) + "/" + num(r.shelters) + " (" + percent(r.share) + ")").join(" · ")
