@@ -67,7 +67,7 @@
               { class: "stop", "data-vehicle": vehicle, "data-stop": stop },
               el("td", {}, t("stop") + " " + num(stop)),
               el("td", {}, here[0].shelter),
-              el("td", {}, here.map((ld) => ld.item + " " + ld.lot).join(" · ")),
+              el("td", {}, here.map((ld) => ld.item + " " + ld.lot + " × " + num(ld.qty)).join(" · ")),
               el("td", { class: "n" }, num(here.reduce((n, ld) => n + ld.qty, 0))),
               el("td", {}, hours(here[0].arrival_hours)),
               el("td", {}, badge(state), problem ? el("div", { class: "error" }, problem) : null),
