@@ -28,6 +28,9 @@
     return rows;
   }
 
+  // A label that fits left of the bars: a variant keeps its hash, the end of its name.
+  const short = (name) => (name.length > 28 ? "…" + name.slice(-27) : name);
+
   // One bar per scenario: the total residents (pale) behind those served on time.
   function chart(rows) {
     const bar = 26, gap = 10, left = 220, width = 760, right = 90;
@@ -39,7 +42,7 @@
       const y = gap + i * (bar + gap);
       const g = svg("g", { class: "bar", "data-scenario": r.scenario });
       g.append(
-        svg("text", { x: left - 8, y: y + bar * 0.7, "text-anchor": "end", class: "label" }, r.scenario),
+        svg("text", { x: left - 8, y: y + bar * 0.7, "text-anchor": "end", class: "label" }, short(r.scenario)),
         svg("rect", { x: left, y, width: scale(r.total), height: bar, class: "total" }),
         svg("rect", { x: left, y, width: scale(r.served), height: bar, class: "served" }),
         svg("text", { x: left + scale(r.total) + 6, y: y + bar * 0.7, class: "value" }, num(r.served) + " (" + percent(r.total ? r.served / r.total : 0) + ")")
