@@ -77,7 +77,7 @@ def test_a_bad_workbook_shows_sheet_row_and_field(
     page: Page, console: Console, tmp_path: Path
 ) -> None:
     """Negative residents on row 3 of the shelters sheet: the refusal names the file, the
-    sheet, the row and the column; a good workbook makes a variant that is chosen."""
+    sheet, the row and the column; a good workbook makes a variant that is chosen and planned."""
     log_in(page, console, "dispatcher", "/dispatch")
     page.click("#variants summary")
     page.select_option("#scenario", "tiny")
@@ -97,6 +97,13 @@ def test_a_bad_workbook_shows_sheet_row_and_field(
     page.click("#variant-make")
     expect(result).to_have_class("ok")
     expect(page.locator("#scenario")).to_have_value(re.compile(r"^tiny--"))
+    # Then planned: the job's plan has the uploaded shelters.
+    page.fill("#time-limit", "5")
+    page.click("#start")
+    expect(page.locator("#job-status")).to_have_attribute("data-status", "done", timeout=120_000)
+    job_id = int(page.locator("#job-id").inner_text().lstrip("#"))
+    shelters = console.get(f"/plans/{job_id}/plan").json()["shelters"]
+    assert sorted(s["code"] for s in shelters) == ["NEW-1", "NEW-2"]
 
 
 #: A road of the map's road layer whose midpoint no marker covers, and where it is drawn.
