@@ -5,7 +5,6 @@ plans the variant; the planner's chart has a bar per scenario; zh/en labels."""
 import json
 import re
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -73,9 +72,7 @@ def test_approve_then_depart_and_deliver_one_stop(page: Page, console: Console) 
     page.screenshot(path=artifact("dispatch-trucks.png"))
 
 
-def test_a_bad_workbook_shows_sheet_row_and_field(
-    page: Page, console: Console, tmp_path: Path
-) -> None:
+def test_a_bad_workbook_shows_sheet_row_and_field(page: Page, console: Console) -> None:
     """Negative residents on row 3 of the shelters sheet: the refusal names the file, the
     sheet, the row and the column; a good workbook makes a variant that is chosen and planned."""
     log_in(page, console, "dispatcher", "/dispatch")
