@@ -22,6 +22,7 @@ from api.http.routes import (
     balances,
     catalogue,
     depots,
+    dispatch,
     documents,
     fleet,
     jurisdictions,
@@ -32,6 +33,7 @@ from api.http.routes import (
     rotation,
     scenarios,
     users,
+    variants,
 )
 from scenarios.paths import SCENARIOS_DIR
 from supply.db import check_url, make_engine
@@ -98,7 +100,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         web,
     ):
         app.include_router(area.router)
-    for area in (aid, rotation, agreements, quotas, readiness, fleet, scenarios):
+    for area in (
+        aid,
+        rotation,
+        agreements,
+        quotas,
+        readiness,
+        fleet,
+        scenarios,
+        dispatch,
+        variants,
+    ):
         app.include_router(area.router)
     web.install_static(app)
 

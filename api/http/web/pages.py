@@ -96,6 +96,7 @@ PAGES = {
     "/login": "login.html",
     "/dispatch": "dispatch.html",
     "/keeper": "keeper.html",
+    "/planner": "planner.html",
 }
 
 
