@@ -337,6 +337,11 @@ def _leaders(arrival: np.ndarray, xy: np.ndarray, residents: np.ndarray, wide: f
 
 
 def _clusters(d: _Data, hours_wide: float, xy: np.ndarray | None = None) -> _Clusters:
+    """`_labels` made groups."""
+    return _grouped(d, _labels(d, hours_wide, xy))
+
+
+def _labels(d: _Data, hours_wide: float, xy: np.ndarray | None = None) -> np.ndarray:
     """Group shelters whose arrival times from every source differ by ≤ `hours_wide`.
 
     Complete linkage under the Chebyshev distance bounds every pair in a group, so a group's
@@ -358,7 +363,11 @@ def _clusters(d: _Data, hours_wide: float, xy: np.ndarray | None = None) -> _Clu
         label = label.ravel()
     else:
         label = np.zeros(0, dtype=int)
-    return _grouped(d, label)
+    return np.asarray(label, dtype=np.int64)
+
+
+def _count(label: np.ndarray) -> int:
+    return int(label.max()) + 1 if len(label) else 0
 
 
 def _grouped(d: _Data, label: np.ndarray) -> _Clusters:
@@ -1525,12 +1534,13 @@ def _solve_allocation(
         exact = priced or _critical_arc_count(d) <= EXACT_ARCS
         width = 0.0 if exact else DEFAULT_CLUSTER_HOURS
     xy = _planar_km(problem)
-    cl = _clusters(d, width, xy)
-    while params.cluster_hours is None and width > 0 and cl.count > MAX_GROUPS and width < 2:
+    label = _labels(d, width, xy)
+    while params.cluster_hours is None and width > 0 and _count(label) > MAX_GROUPS and width < 2:
         # Adaptive: wider groups keep the LPs within what a few minutes can solve (the
         # bound stays the relaxation's, so a coarser grouping shows as a wider gap).
         width *= 1.5
-        cl = _clusters(d, width, xy)
+        label = _labels(d, width, xy)
+    cl = _grouped(d, label)
     shares = params.stage_shares
     # Turning flows into shipments, late trips and reasons takes time too (1.5 s on the
     # province benchmark): the stages end early enough to leave it.
