@@ -20,7 +20,10 @@ Why it scales. Shelters whose arrival times from every source differ by at most
 `cluster_hours` (and which the same sources reach in time) share their flow variables; a
 cluster's arcs use its members' *longest* drive, so every plan of the clustered model is
 feasible for the real one; the same model with the *shortest* drive is a relaxation whose
-LP bound enters the gap. Small instances are solved unclustered (exactly).
+LP bound enters the gap. Small instances are solved unclustered (exactly). Where the two
+LPs stay apart, the groups that cost most are split and both LPs solved again from their
+parents' arcs (`_refine`): a few rounds, bounded by work, took the province x 2 from 1.9 %
+to under 0.1 %, and every round's relaxation is a valid bound.
 
 Each depot's fleet bounds what it can deliver in time: its trucks shuttle between the depot
 and a shelter a whole number of times by the deadline (`optimizer.sources.deliveries`), so a
