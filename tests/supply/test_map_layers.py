@@ -29,11 +29,16 @@ def _restart(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(map_layers, "_objects", OrderedDict())
 
 
-def test_a_scenarios_layer_is_read_from_the_cache_folder_after_a_restart(
-    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cache = tmp_path / "cache"
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A server's layer cache folder (empty), and a server that has just started."""
     _restart(monkeypatch)
+    return tmp_path / "cache"
+
+
+def test_a_scenarios_layer_is_read_from_the_cache_folder_after_a_restart(
+    root: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     built = map_layers.scenario_layer(root, SCENARIO, ScenarioLayer.ROADS, cache)
     assert len(list(cache.glob("*.geojson"))) == 1
 
@@ -46,11 +51,7 @@ def test_a_scenarios_layer_is_read_from_the_cache_folder_after_a_restart(
     assert again == built
 
 
-def test_a_changed_scenario_file_changes_its_layer_and_tag(
-    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cache = tmp_path / "cache"
-    _restart(monkeypatch)
+def test_a_changed_scenario_file_changes_its_layer_and_tag(root: Path, cache: Path) -> None:
     before = map_layers.scenario_layer(root, SCENARIO, ScenarioLayer.SHELTERS, cache)
     path = root / SCENARIO / "shelters.csv"
     with path.open(encoding="utf-8", newline="") as f:
@@ -66,14 +67,10 @@ def test_a_changed_scenario_file_changes_its_layer_and_tag(
     assert f'"residents":{rows[0]["residents"]}'.encode() not in before.body
 
 
-def test_warm_builds_every_scenarios_layers_and_skips_a_broken_one(
-    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_warm_builds_every_scenarios_layers_and_skips_a_broken_one(root: Path, cache: Path) -> None:
     broken = root / "broken"
     shutil.copytree(root / SCENARIO, broken)
     (broken / "shelters.csv").write_text("code,name,lat,lon,residents\nX,x,north,1,2\n", "utf-8")
-    cache = tmp_path / "cache"
-    _restart(monkeypatch)
     map_layers.warm(root, cache)
     assert len(list(cache.glob("*.geojson"))) == len(ScenarioLayer)
     with pytest.raises(map_layers.SupplyError):
@@ -81,10 +78,9 @@ def test_warm_builds_every_scenarios_layers_and_skips_a_broken_one(
 
 
 def test_a_cache_folder_that_cannot_be_written_still_serves_the_layer(
-    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    root: Path, cache: Path
 ) -> None:
-    blocked = tmp_path / "a-file"
+    blocked = cache.parent / "a-file"
     blocked.write_text("not a folder", "utf-8")
-    _restart(monkeypatch)
     layer = map_layers.scenario_layer(root, SCENARIO, ScenarioLayer.DEPOTS, blocked / "cache")
     assert layer.body.startswith(b'{"type":"FeatureCollection"')
