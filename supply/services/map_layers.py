@@ -241,13 +241,17 @@ def _write(file: Path | None, body: bytes) -> None:
     that cannot be written is no error: the layer is served from memory."""
     if file is None:
         return
+    part: Path | None = None
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=file.parent, suffix=".part", delete=False) as out:
+            part = Path(out.name)
             out.write(body)
-        os.replace(out.name, file)
+        os.replace(part, file)
     except OSError as error:
         log.warning("layer cache %s not written: %s", file, error)
+        if part is not None:
+            part.unlink(missing_ok=True)
 
 
 def _encode(data: dict[str, object]) -> bytes:
