@@ -35,11 +35,12 @@ def tagged(response: Response, resource: BaseModel) -> None:
 
 
 def matches(header: str | None, tag: str) -> bool:
-    """Whether an `If-Match` / `If-None-Match` header names `tag` (weakly, or by `*`)."""
+    """Whether an `If-Match` / `If-None-Match` header names `tag` (or `*`), weak tags
+    compared by their value."""
     if header is None:
         return False
     tags = {t.strip().removeprefix("W/") for t in header.split(",")}
-    return "*" in tags or tag in tags
+    return "*" in tags or tag.removeprefix("W/") in tags
 
 
 def check_if_match(if_match: str | None, current: BaseModel) -> None:

@@ -217,7 +217,8 @@ def _cached(key: str, build: Callable[[], bytes], file: Path | None) -> Layer:
                 if body is None:
                     body = build()
                     _write(file, body)
-                hit = Layer(body, f'"{key}"')
+                # Weak: the same layer goes out gzip-compressed or not (RFC 9110 8.8.1).
+                hit = Layer(body, f'W/"{key}"')
     with _lock:
         _cache[key] = hit
         _cache.move_to_end(key)
