@@ -5,8 +5,9 @@ road grid of some 40,000 roads) is written as a scenario folder; `relief serve` 
 fresh SQLite ledger in a child process; Debian's Chromium (Playwright, /usr/bin/chromium)
 opens the map with a logged-in tab and the time is read in the page (performance marks):
 from navigation start to every layer painted (two animation frames after it is drawn,
-when `#map[data-ready]` is set). The first load builds the server's layer cache (cold);
-the next ones are what a dispatcher reopening the map waits (warm). With --plan-seconds
+when `#map[data-ready]` is set). The first load is the first after the server started
+(cold: the server builds the layers at start, in a cache folder of this run's own); the
+next ones are what a dispatcher reopening the map waits (warm). With --plan-seconds
 the province is also planned with tours through the server and that plan's map opened.
 Figures depend on the machine's load: the load average is printed beside them.
 
@@ -235,7 +236,12 @@ def run(args: argparse.Namespace) -> int:
         url = f"sqlite:///{Path(tmp) / 'web.db'}"
         _ledger(url)
         with (
-            mock.patch.dict(os.environ, {"RELIEF_SCENARIOS_DIR": str(root)}),
+            # A layer cache of its own: the first load is the server's first ever (the
+            # layers built at start, not read from an earlier run's files).
+            mock.patch.dict(
+                os.environ,
+                {"RELIEF_SCENARIOS_DIR": str(root), "RELIEF_LAYER_CACHE_DIR": f"{tmp}/layers"},
+            ),
             serving(url, 1) as base,
         ):
             rows = measure(base, args.loads)

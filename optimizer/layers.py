@@ -73,11 +73,15 @@ def point(fid: str, lon: float, lat: float, props: dict[str, Any]) -> Feature:
     }
 
 
-def line(fid: str, coords: Sequence[LonLat], props: dict[str, Any]) -> Feature:
+def line(
+    fid: str, coords: Sequence[LonLat], props: dict[str, Any], *, rounded: bool = False
+) -> Feature:
+    """A LineString; `rounded`: the coordinates are already to 6 decimals."""
+    points = [[x, y] for x, y in coords] if rounded else [[_deg(x), _deg(y)] for x, y in coords]
     return {
         "type": "Feature",
         "id": fid,
-        "geometry": {"type": "LineString", "coordinates": [[_deg(x), _deg(y)] for x, y in coords]},
+        "geometry": {"type": "LineString", "coordinates": points},
         "properties": props,
     }
 
@@ -160,7 +164,8 @@ def shelter_features(problem: Problem) -> list[Feature]:
 
 def road_features(problem: Problem) -> list[Feature]:
     """Each road (undirected) as a line, by status; ids are the row's place in roads.csv."""
-    nodes = {n.id: (n.lon, n.lat) for n in problem.nodes}
+    # Each node rounded once, not at every road it ends (a node ends four roads of a grid).
+    nodes = {n.id: (_deg(n.lon), _deg(n.lat)) for n in problem.nodes}
     return [
         line(
             f"road:{k}",
@@ -176,6 +181,7 @@ def road_features(problem: Problem) -> list[Feature]:
                 "damage_factor": r.damage_factor,
                 "stroke": ROAD_COLOURS[r.status],
             },
+            rounded=True,
         )
         for k, r in enumerate(problem.roads, start=1)
     ]

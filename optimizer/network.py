@@ -12,6 +12,7 @@ Without roads, travel is great-circle × 1.3 at the vehicle's speed. Unreachable
 import math
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import networkx as nx
@@ -143,6 +144,24 @@ class _Roads:
             self._trees.popitem(last=False)
         return out
 
+    def hours_to(self, cap: float | None, origins: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """Shortest-path hours from each origin node to each target node, for many origins.
+
+        The whole trees of every source of the province x 4 (1,279 × 80,000 nodes) are
+        820 MB, written twice through the tree cache; only the shelters' columns are read.
+        So trees are grown a block at a time, only their target columns kept, and blocks
+        run on both cores (SciPy's Dijkstra lets go of the interpreter); nothing is cached.
+        """
+        matrix = self.matrix(cap)
+        blocks = [origins[lo : lo + TREE_BLOCK] for lo in range(0, len(origins), TREE_BLOCK)]
+
+        def grow(block: np.ndarray) -> np.ndarray:
+            return np.atleast_2d(dijkstra(matrix, directed=False, indices=block))[:, targets]
+
+        with ThreadPoolExecutor(max_workers=TREE_THREADS) as pool:
+            parts = list(pool.map(grow, blocks))
+        return np.vstack(parts) if parts else np.zeros((0, len(targets)))
+
     def pair_hours(self, cap: float | None, reach: float, nodes: np.ndarray) -> csr_matrix:
         """Road hours between `nodes` (sorted, unique) where at most `reach`, plus one (so
         that a stored zero means "farther"), as a sparse matrix in `nodes` order.
@@ -205,6 +224,10 @@ _CACHE_SIZE = 4
 #: Memory for kept shortest-path trees per road network (a tree of the 20,000-node
 #: province is 160 kB).
 TREE_BYTES = 400 * 2**20
+#: Trees grown at once when many sources need travel times (`_Roads.hours_to`), and the
+#: threads that grow them.
+TREE_BLOCK = 64
+TREE_THREADS = 2
 #: Pair tables kept per road network (one per speed cap is what a plan reads).
 PAIR_SETS = 6
 
@@ -263,11 +286,16 @@ def travel_times(
     for cap in caps:
         which = [i for i, p in enumerate(sources) if p.speed_cap_kmh == cap]
         unique_nodes, inverse = np.unique(src_node[which], return_inverse=True)
-        dist = roads.hours_from(cap, unique_nodes)
+        inverse = inverse.ravel()
+        if len(unique_nodes) > TREE_BLOCK:
+            dist = roads.hours_to(cap, unique_nodes, sh_node)
+        else:  # a depot's few trees: kept for the routing, which asks again
+            dist = roads.hours_from(cap, unique_nodes)[:, sh_node]
         access_kmh = ACCESS_KMH if cap is None else min(ACCESS_KMH, cap)
-        for k, i in enumerate(which):
-            row = dist[inverse[k]][sh_node]
-            hours[i] = row + (src_access_km[i] + sh_access_km) / access_kmh
+        at = np.asarray(which)
+        hours[at] = (
+            dist[inverse] + (src_access_km[at][:, None] + sh_access_km[None, :]) / access_kmh
+        )
     return TravelTimes(src_codes, sh_codes, hours)
 
 

@@ -28,7 +28,10 @@ class AllocationParams:
     lp_solver: the backend for the LPs (HIGHS, GLOP or PDLP). HiGHS solved the province
         benchmark's stage-1 LP (100k arcs) in 2.4 s, GLOP in 23 s, PDLP in 35 s.
     stage_shares: fractions of the time limit for the three lexicographic stages
-        (residents served on time; fairness; priority-weighted units + vehicle-hours).
+        (residents served on time; fairness; priority-weighted units + vehicle-hours),
+        each a cap on a stage whose work is bounded by rounds; stage 1 refines its groups
+        on large models and needs the most (the province x 4: stage 1 about 4 times the
+        other two together).
     cluster_hours: shelters whose arrival times from every source differ by at most this
         share flow variables; 0 solves exactly; None picks 0 for models up to
         `allocate.EXACT_ARCS` critical arcs and `allocate.DEFAULT_CLUSTER_HOURS` above.
@@ -40,7 +43,7 @@ class AllocationParams:
 
     solver: str = "HIGHS"
     lp_solver: str = "HIGHS"
-    stage_shares: tuple[float, float, float] = (0.6, 0.15, 0.25)
+    stage_shares: tuple[float, float, float] = (0.7, 0.1, 0.2)
     cluster_hours: float | None = None
     relative_gap: float = 1e-4
     tiered_targets: bool = False

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -64,6 +64,18 @@ class Settings(BaseSettings):
         description="An intranet map tile server for the console's base layer, as Leaflet "
         "takes it (`https://tiles.bureau/{z}/{x}/{y}.png`); none: the road network alone "
         "(nothing is loaded from outside).",
+    )
+    layer_cache_dir: Path = Field(
+        default_factory=lambda: Path(user_cache_dir("relief-supply", appauthor=False)) / "layers",
+        validation_alias="RELIEF_LAYER_CACHE_DIR",
+        description="Where the server keeps the map's scenario layers, built once per "
+        "version of a scenario's files (any file here may be deleted; it is built again).",
+    )
+    warm_layers: bool = Field(
+        default=True,
+        validation_alias="RELIEF_WARM_LAYERS",
+        description="Build every scenario's map layers when the server starts (in the "
+        "background), so that the first map opened does not wait for them.",
     )
 
 

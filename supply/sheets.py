@@ -172,7 +172,8 @@ def _bad_line(
     return error
 
 
-def _xlsx_rows(path: Path) -> Iterator[Row]:
+def _xlsx_rows(path: Path, sheet_name: str | None = None) -> Iterator[Row]:
+    """The rows of the workbook's first sheet, or of the sheet named `sheet_name`."""
     from zipfile import BadZipFile
 
     from openpyxl import load_workbook
@@ -188,7 +189,7 @@ def _xlsx_rows(path: Path) -> Iterator[Row]:
         handle.close()
         raise InvalidInput("file", f"{path} is not a readable .xlsx workbook ({exc})") from None
     try:
-        sheet = book.worksheets[0]
+        sheet = book[sheet_name] if sheet_name is not None else book.worksheets[0]
         merged: dict[tuple[int, int], Any] = {}
         for rng in [] if streamed else sheet.merged_cells.ranges:  # type: ignore[union-attr]
             value = sheet.cell(rng.min_row, rng.min_col).value
@@ -277,6 +278,45 @@ def iter_sheet(
     rows = _xlsx_rows(path) if kind == "xlsx" else _csv_rows(path)
     header = _header(path, rows, required)
     return _validated(path, header, _records(path, header, rows), model, required=required)
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The sheets of an .xlsx workbook, in order.
+
+    Raises
+    ------
+    InvalidInput
+        Not a readable .xlsx workbook.
+    """
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    if sniff(path) != "xlsx":
+        raise InvalidInput("file", f"{path.name} is not an .xlsx workbook")
+    try:
+        book = load_workbook(path, read_only=True)
+    except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
+        raise InvalidInput(
+            "file", f"{path.name} is not a readable .xlsx workbook ({exc})"
+        ) from None
+    try:
+        return list(book.sheetnames)
+    finally:
+        book.close()
+
+
+def read_workbook_sheet(
+    path: Path, sheet: str, model: type[M], *, required: Sequence[str], label: str
+) -> list[tuple[int, M]]:
+    """`read_sheet` of one named sheet of a workbook (one of `sheet_names`); errors name
+    `label` (the file and sheet as the user knows them) where `read_sheet` names the path:
+    `label:row: column: reason`."""
+    shown = Path(label)
+    rows = _xlsx_rows(path, sheet)
+    header = _header(shown, rows, required)
+    return list(_validated(shown, header, _records(shown, header, rows), model, required=required))
 
 
 #: Former names (of `supply.csvfiles`), kept for callers.

@@ -4,10 +4,12 @@ Nothing is built at import: uvicorn's workers call `app_from_env` (a factory), e
 its own engine from the settings, as the CLI does.
 """
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from pydantic import BaseModel
 from sqlalchemy import Engine
 
@@ -22,6 +24,7 @@ from api.http.routes import (
     balances,
     catalogue,
     depots,
+    dispatch,
     documents,
     fleet,
     jurisdictions,
@@ -32,9 +35,11 @@ from api.http.routes import (
     rotation,
     scenarios,
     users,
+    variants,
 )
 from scenarios.paths import SCENARIOS_DIR
 from supply.db import check_url, make_engine
+from supply.services import map_layers
 from supply.settings import Settings, get_settings
 
 DESCRIPTION = """\
@@ -77,6 +82,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.warm_layers:
+            threading.Thread(
+                target=map_layers.warm,
+                args=(runner.scenarios_root, settings.layer_cache_dir),
+                name="warm-layers",
+                daemon=True,  # a stop does not wait for it; a half-built layer is not kept
+            ).start()
         yield
         state.runner.shutdown()
         if owned:
@@ -89,6 +101,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         lifespan=lifespan,
     )
     app.state.relief = state
+    # The province's roads are 11 MB of GeoJSON, 1 MB compressed: a level that costs a few
+    # tens of ms per layer, not the default 9 (several times that for a little less).
+    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
     problems.install(app)
     for area in (
         auth,
@@ -103,7 +118,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         web,
     ):
         app.include_router(area.router)
-    for area in (aid, rotation, agreements, quotas, readiness, fleet, scenarios):
+    for area in (
+        aid,
+        rotation,
+        agreements,
+        quotas,
+        readiness,
+        fleet,
+        scenarios,
+        dispatch,
+        variants,
+    ):
         app.include_router(area.router)
     web.install_static(app)
 

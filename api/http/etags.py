@@ -34,12 +34,20 @@ def tagged(response: Response, resource: BaseModel) -> None:
     response.headers["ETag"] = etag(resource)
 
 
+def matches(header: str | None, tag: str) -> bool:
+    """Whether an `If-Match` / `If-None-Match` header names `tag` (or `*`), weak tags
+    compared by their value."""
+    if header is None:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or tag.removeprefix("W/") in tags
+
+
 def check_if_match(if_match: str | None, current: BaseModel) -> None:
     """Refuse a change unless `If-Match` names the current tag (or is `*`)."""
     if if_match is None:
         raise HTTPException(428, "send If-Match with the ETag of the resource as last read")
-    tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
-    if "*" not in tags and etag(current) not in tags:
+    if not matches(if_match, etag(current)):
         raise HTTPException(
             412, "the resource changed since it was read: read it again (new ETag) and retry"
         )

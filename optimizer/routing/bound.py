@@ -109,7 +109,9 @@ def tour_bound(
     """
     started = time.perf_counter()
     deadline = problem.deadline_hours if deadline_hours is None else deadline_hours
-    srcs, hours = travel.sources, travel.times.hours.reshape(len(travel.sources), -1)
+    # Explicit columns: with no source holding anything the matrix is empty (0 × shelters).
+    srcs = travel.sources
+    hours = travel.times.hours.reshape(len(srcs), len(problem.shelters))
     shelters = problem.shelters
     row = {h.code: j for j, h in enumerate(shelters)}
     items = sorted({n.item for n in problem.norms if n.critical})
@@ -133,10 +135,10 @@ def tour_bound(
 
     slack_h = SLACK_MINUTES / 60
     drive = np.maximum(np.where(np.isfinite(hours), hours, np.inf) - slack_h, 0.0)
-    ready = np.array([s.ready_hours for s in srcs])
-    can = np.array([s.can_deliver for s in srcs])
+    ready = np.array([s.ready_hours for s in srcs], dtype=float)
+    can = np.array([s.can_deliver for s in srcs], dtype=bool)
     in_time = (ready[:, None] + drive <= deadline + EPS) & can[:, None]
-    depot = np.array([s.kind == SourceKind.DEPOT for s in srcs])
+    depot = np.array([s.kind == SourceKind.DEPOT for s in srcs], dtype=bool)
     stop_h = params.stop_minutes / 60
     per_depot_kg = np.full(len(srcs), np.inf)
     per_depot_m3 = np.full(len(srcs), np.inf)

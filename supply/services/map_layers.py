@@ -1,12 +1,18 @@
 """The map's GeoJSON layers of a scenario and of a done plan job, ready to send.
 
 Layers are built by `optimizer.layers` (the one feature schema) and kept serialised: a
-scenario's by its folder and its files' modification times, a plan's by its job (a done
-job's plan never changes). The province's roads are some 40,000 features; building and
-encoding them once, not per request, is what lets the map open within its budget.
+scenario's by a digest of its folder's files (and kept on disk too, so the first map after
+a server restart reads a file instead of the scenario), a plan's by its job (a done job's
+plan never changes). The province's roads are some 40,000 features: reading the scenario
+and encoding them takes seconds, which the first map after a start must not wait for;
+`warm` builds every scenario's layers when the server starts.
 """
 
+import hashlib
 import json
+import logging
+import os
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,7 +27,7 @@ from optimizer import layers
 from optimizer.plan_document import PlanDocument
 from optimizer.problem import Problem
 from scenarios.scenario import load_meta, load_scenario
-from supply.errors import InvalidInput
+from supply.errors import InvalidInput, SupplyError
 from supply.services import plan_jobs
 
 
@@ -46,15 +52,33 @@ class ScenarioEntry:
     title_en: str
 
 
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """A layer's GeoJSON bytes and its tag, which changes exactly when the bytes do (so a
+    browser revalidates its copy instead of fetching megabytes again)."""
+
+    body: bytes
+    etag: str
+
+
+#: Bump when `optimizer.layers` changes what a feature holds: layers kept on disk by an
+#: earlier version are then built again instead of served.
+SCHEMA = 1
 #: Serialised layers kept (scenario and plan layers together); each is at most a few MB.
 CACHE_SIZE = 32
-_cache: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+_cache: OrderedDict[str, Layer] = OrderedDict()
 T = TypeVar("T")
 #: Scenarios and plan documents read (each up to tens of MB in memory).
 OBJECTS_KEPT = 4
 _objects: OrderedDict[tuple[object, ...], object] = OrderedDict()
 _lock = threading.Lock()
 _loading = threading.Lock()
+#: One layer built at a time: a request arriving while `warm` builds the same layer waits
+#: for it instead of building it again beside it (the GIL gains nothing from two).
+_building = threading.Lock()
+#: A folder's digest by its files' (name, size, modification time): not read again per map.
+_digests: dict[tuple[object, ...], str] = {}
+log = logging.getLogger(__name__)
 
 
 def scenario_names(root: Path) -> list[ScenarioEntry]:
@@ -69,8 +93,11 @@ def scenario_names(root: Path) -> list[ScenarioEntry]:
     return out
 
 
-def scenario_layer(root: Path, name: str, layer: ScenarioLayer) -> bytes:
-    """A scenario's layer as GeoJSON bytes.
+def scenario_layer(
+    root: Path, name: str, layer: ScenarioLayer, cache_dir: Path | None = None
+) -> Layer:
+    """A scenario's layer as GeoJSON, kept in memory and, when `cache_dir` is given, in a
+    file there named by the digest of the scenario's files.
 
     Raises
     ------
@@ -78,10 +105,10 @@ def scenario_layer(root: Path, name: str, layer: ScenarioLayer) -> bytes:
         `name` is no scenario folder under `root`, or its files are not a scenario.
     """
     folder = plan_jobs.scenario_folder(root, name)
-    stamp = _stamp(folder)
+    digest = _digest(folder)
 
     def build() -> bytes:
-        problem = _problem(folder, stamp)
+        problem = _problem(folder, digest)
         if layer is ScenarioLayer.DEPOTS:
             features = layers.depot_features(problem)
         elif layer is ScenarioLayer.SHELTERS:
@@ -90,11 +117,12 @@ def scenario_layer(root: Path, name: str, layer: ScenarioLayer) -> bytes:
             features = layers.road_features(problem)
         return _encode(layers.collection(features, f"{name} {layer.value}"))
 
-    return _cached(("scenario", str(folder), stamp, layer), build)
+    key = _key("scenario", name, digest, layer.value)
+    return _cached(key, build, None if cache_dir is None else cache_dir / f"{key}.geojson")
 
 
-def plan_layer(session: Session, root: Path, job_id: int, layer: PlanLayer) -> bytes:
-    """A done plan job's layer as GeoJSON bytes, placed on its scenario's map.
+def plan_layer(session: Session, root: Path, job_id: int, layer: PlanLayer) -> Layer:
+    """A done plan job's layer as GeoJSON, placed on its scenario's map.
 
     Raises
     ------
@@ -105,7 +133,7 @@ def plan_layer(session: Session, root: Path, job_id: int, layer: PlanLayer) -> b
     """
     job = plan_jobs.job_by_id(session, job_id)
     folder = plan_jobs.scenario_folder(root, job.scenario)
-    stamp = _stamp(folder)
+    digest = _digest(folder)
 
     def build() -> bytes:
         # A province's plan is tens of MB of JSON: parsed once for its three layers.
@@ -113,7 +141,7 @@ def plan_layer(session: Session, root: Path, job_id: int, layer: PlanLayer) -> b
             ("plan", job_id, job.finished_at),
             lambda: PlanDocument.model_validate(plan_jobs.plan_document(session, job_id)),
         )
-        problem = _problem(folder, stamp)
+        problem = _problem(folder, digest)
         if layer is PlanLayer.SHELTERS:
             where = {s.code: (s.lon, s.lat) for s in problem.shelters}
             features = layers.plan_shelter_features(document, where)
@@ -123,17 +151,45 @@ def plan_layer(session: Session, root: Path, job_id: int, layer: PlanLayer) -> b
             features = layers.tour_features(document, layers.trip_paths(problem, document))
         return _encode(layers.collection(features, f"plan {job_id} {layer.value}"))
 
-    return _cached(("plan", job_id, job.finished_at, str(folder), stamp, layer), build)
+    # In memory only: a job id names a plan of one database, and a server may change it.
+    return _cached(_key("plan", job_id, job.finished_at, digest, layer.value), build, None)
 
 
-def _stamp(folder: Path) -> float:
-    return max(p.stat().st_mtime for p in folder.iterdir() if p.is_file())
+def warm(root: Path, cache_dir: Path | None = None) -> None:
+    """Build (or read from `cache_dir`) every scenario's layers, so that the first map
+    after the server starts finds them ready. A scenario that does not read is skipped:
+    its map names why when asked for."""
+    for entry in scenario_names(root):
+        for layer in ScenarioLayer:
+            try:
+                scenario_layer(root, entry.name, layer, cache_dir)
+            except SupplyError as error:
+                log.warning("scenario %s: no %s layer: %s", entry.name, layer.value, error)
+                break
 
 
-def _problem(folder: Path, stamp: float) -> Problem:
+def _digest(folder: Path) -> str:
+    """A digest of the folder's files (names and contents): a changed, added or removed
+    file changes it, whatever the files' times say."""
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    seen = tuple((p.name, st.st_size, st.st_mtime_ns) for p in files for st in [p.stat()])
+    key = (str(folder), *seen)
+    if key not in _digests:
+        made = hashlib.sha256()
+        for path in files:
+            made.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        _digests[key] = made.hexdigest()
+    return _digests[key]
+
+
+def _key(*parts: object) -> str:
+    return hashlib.sha256("|".join(map(str, (SCHEMA, *parts))).encode()).hexdigest()[:40]
+
+
+def _problem(folder: Path, digest: str) -> Problem:
     """The scenario, read once however many layers ask at the same time (the map asks for
     three at once; reading the province takes seconds)."""
-    return _memo(("scenario", str(folder), stamp), lambda: load_scenario(folder)[1])
+    return _memo(("scenario", str(folder), digest), lambda: load_scenario(folder)[1])
 
 
 def _memo(key: tuple[object, ...], make: Callable[[], T]) -> T:
@@ -148,18 +204,55 @@ def _memo(key: tuple[object, ...], make: Callable[[], T]) -> T:
         return cast(T, _objects[key])
 
 
-def _cached(key: tuple[object, ...], build: Callable[[], bytes]) -> bytes:
+def _cached(key: str, build: Callable[[], bytes], file: Path | None) -> Layer:
+    """The layer of `key`: from memory, else from `file`, else built (and kept in both)."""
     with _lock:
         hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-            return hit
-    made = build()  # outside the lock: two first requests may both build; both are equal
+    if hit is None:
+        with _building:
+            with _lock:
+                hit = _cache.get(key)
+            if hit is None:
+                body = _read(file)
+                if body is None:
+                    body = build()
+                    _write(file, body)
+                # Weak: the same layer goes out gzip-compressed or not (RFC 9110 8.8.1).
+                hit = Layer(body, f'W/"{key}"')
     with _lock:
-        _cache[key] = made
+        _cache[key] = hit
+        _cache.move_to_end(key)
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
-    return made
+    return hit
+
+
+def _read(file: Path | None) -> bytes | None:
+    if file is None or not file.is_file():
+        return None
+    try:
+        return file.read_bytes()
+    except OSError as error:
+        log.warning("layer cache %s unreadable, building again: %s", file, error)
+        return None
+
+
+def _write(file: Path | None, body: bytes) -> None:
+    """Write whole or not at all (another process may read the file meanwhile); a cache
+    that cannot be written is no error: the layer is served from memory."""
+    if file is None:
+        return
+    part: Path | None = None
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=file.parent, suffix=".part", delete=False) as out:
+            part = Path(out.name)
+            out.write(body)
+        os.replace(part, file)
+    except OSError as error:
+        log.warning("layer cache %s not written: %s", file, error)
+        if part is not None:
+            part.unlink(missing_ok=True)
 
 
 def _encode(data: dict[str, object]) -> bytes:

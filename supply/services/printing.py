@@ -9,6 +9,9 @@ HTML is rendered by Jinja2 with autoescaping (codes and notes are the keepers' t
 prints to PDF from any browser. Chinese by default, English with `lang="en"`.
 """
 
+import base64
+import functools
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -361,6 +364,16 @@ def _qr(text: str) -> Any:
     from markupsafe import Markup
 
     return Markup(segno.make(text, error="m").svg_inline(scale=3))
+
+
+@functools.cache
+def page_style_source() -> str:
+    """The CSP source allowing the one inline stylesheet every printed page carries
+    (`'sha256-…'`): a console that opens a printed page under its own strict policy, or a
+    server answering with one, allows exactly that style and no other inline code."""
+    css = _environment().get_template("_page.css").render()
+    digest = hashlib.sha256(css.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
 def _check(lang: str) -> None:

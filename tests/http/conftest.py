@@ -71,7 +71,12 @@ def api(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
     url = str(engine.url) if request.param == "sqlite" else pg_url_with_schema("relief_test_http")
     # By its environment name: the field's alias is what the settings read.
     settings = Settings(
-        database_url=url, **{"RELIEF_JWT_SECRET": SECRET, "RELIEF_SCENARIOS_DIR": str(DATA)}
+        database_url=url,
+        **{
+            "RELIEF_JWT_SECRET": SECRET,
+            "RELIEF_SCENARIOS_DIR": str(DATA),
+            "RELIEF_LAYER_CACHE_DIR": str(tmp_path / "layers"),
+        },
     )
     assert settings.jwt_secret == SECRET
     app = create_app(settings, engine=engine)

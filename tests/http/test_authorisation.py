@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -28,6 +29,8 @@ from tests.http.conftest import (
     new_loan,
     receive,
 )
+from tests.http.test_dispatch import VEHICLE, routed_plan
+from tests.http.test_variants import HAICHENG, SHELTERS, XLSX, scenarios_copy, workbook
 
 ANONYMOUS = "anonymous"
 ROLES = [ANONYMOUS, *(r.value for r in Role)]
@@ -116,6 +119,20 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/balances/totals"): Row(LOGGED_IN, 200, _get("/balances/totals")),
     ("GET", "/documents/{number}"): Row(
         LOGGED_IN, 200, lambda _role, made: {"url": f"/documents/{made['stock']}"}
+    ),
+    ("GET", "/documents/{number}/print"): Row(
+        LOGGED_IN, 200, lambda _role, made: {"url": f"/documents/{made['stock']}/print"}
+    ),
+    ("POST", "/documents/stocktakes"): Row(
+        KEEPERS,
+        201,
+        _post(
+            "/documents/stocktakes",
+            lambda _role: {
+                "depot": "COUNTY",
+                "lines": [{"item": "WATER", "lot": "W1", "counted": 99}],
+            },
+        ),
     ),
     ("POST", "/documents/receipts"): Row(
         KEEPERS,
@@ -307,6 +324,43 @@ MATRIX: dict[tuple[str, str], Row] = {
         200,
         lambda role, made: {"url": f"/plans/{made[f'job-{role}']}/layers/tours.geojson"},
     ),
+    ("GET", "/dispatch/plans"): Row(LOGGED_IN, 200, _get("/dispatch/plans")),
+    ("GET", "/dispatch/plans/{number}"): Row(
+        LOGGED_IN, 200, lambda _role, made: {"url": f"/dispatch/plans/{made['dp-admin']}"}
+    ),
+    ("POST", "/dispatch/plans/{number}/departures"): Row(
+        DISPATCHERS,
+        201,
+        lambda role, made: {
+            "url": f"/dispatch/plans/{made[f'dp-{role}']}/departures",
+            "json": {"vehicle": VEHICLE, "trip": 1},
+        },
+    ),
+    ("POST", "/dispatch/plans/{number}/deliveries"): Row(
+        DISPATCHERS,
+        201,
+        lambda role, made: {
+            "url": f"/dispatch/plans/{made[f'dp-gone-{role}']}/deliveries",
+            "json": {"vehicle": VEHICLE, "stop": 1},
+        },
+    ),
+    ("POST", "/dispatch/plans/{number}/cancel"): Row(
+        DISPATCHERS,
+        200,
+        lambda role, made: {"url": f"/dispatch/plans/{made[f'dp-x-{role}']}/cancel"},
+    ),
+    ("POST", "/scenarios/{name}/variants"): Row(
+        PLANNERS,
+        201,
+        lambda _r, _m: {
+            "url": "/scenarios/tiny/variants",
+            "content": workbook(shelters=SHELTERS),
+            "headers": {"Content-Type": XLSX},
+        },
+    ),
+    ("POST", "/scenarios/{name}/closures"): Row(
+        PLANNERS, 201, _post(f"/scenarios/{HAICHENG}/closures", lambda _r: {"roads": [1]})
+    ),
 }
 
 
@@ -355,8 +409,9 @@ def test_matrix_has_a_row_for_every_endpoint(api: Api) -> None:
     assert _operations(api) == set(MATRIX)
 
 
-def test_every_role_gets_the_expected_status_at_every_endpoint(api: Api) -> None:
+def test_every_role_gets_the_expected_status_at_every_endpoint(api: Api, tmp_path: Path) -> None:
     """Allowed roles succeed; others get 403 (401 without a token), as problem+json."""
+    scenarios_copy(api, tmp_path)
     with session_scope(api.engine) as session:
         users.add_user(session, username="victim", role=Role.KEEPER, password=None)
         jurisdictions.add_jurisdiction(session, code="210300", name="鞍山市", level=Level.CITY)
@@ -371,9 +426,12 @@ def test_every_role_gets_the_expected_status_at_every_endpoint(api: Api) -> None
     for role in ROLES:
         for use, approved in (("ask", False), ("refuse", False), ("lent", True), ("kept", True)):
             made[f"{use}-{role}"] = new_loan(api, approved=approved)
+    receive(api, 100)  # lot W1 for the routed plans below (5 units each)
     for role in ROLES:
         made[f"job-{role}"] = _done_job(api, f"matrix-{role}")
         made[f"queued-{role}"] = _queued_job(api)
+        for use, gone in (("dp", False), ("dp-gone", True), ("dp-x", False)):
+            made[f"{use}-{role}"] = routed_plan(api, f"{use}-{role}", departed=gone)
     wrong: list[str] = []
     for (method, path), row in sorted(MATRIX.items()):
         for role in ROLES:

@@ -1,11 +1,14 @@
 """The map's layers over HTTP: GeoJSON of a scenario and of a done plan job, refusals as
 problems (unknown scenario or layer, a plan not done yet)."""
 
+import pytest
 from sqlmodel import Session
 
 from api.http.routes.layers import GEOJSON
+from scenarios.paths import SCENARIOS_DIR
 from tests.http.conftest import Api, is_problem, new_job
 from tests.http.test_plans import _finished
+from tests.optimizer.test_layers import check_layer
 
 
 def test_a_scenarios_layers_are_geojson_with_every_shelter(api: Api) -> None:
@@ -61,10 +64,43 @@ def test_a_done_plans_layers_show_its_coverage_tours_and_shipments(api: Api) -> 
         (f["properties"]["vehicle"], f["properties"]["trip"], f["properties"]["stops"])
         for f in tours
     ] == trips
-    assert all(f["geometry"]["type"] == "LineString" for f in tours)
+    check_layer(client.get(f"{base}/tours.geojson").json(), "LineString")
+    check_layer(client.get(f"{base}/shelters.geojson").json(), "Point")
+    check_layer(client.get(f"{base}/depots.geojson").json(), "Point")
     depots = client.get(f"{base}/depots.geojson").json()["features"]
     shipped = sum(s["qty"] for s in document["shipments"] if s["source_kind"] == "depot")
     assert (
         sum(f["properties"]["shipped_qty"] for f in depots if f["properties"]["kind"] == "depot")
         == shipped
     )
+
+
+def test_a_layer_is_sent_compressed_once_and_then_revalidated(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Haicheng's roads as QGIS and the browser get them: RFC 7946, gzip when the client
+    takes it, an ETag, and 304 with no body while the client's copy is current."""
+    monkeypatch.setattr(api.app.state.relief.runner, "scenarios_root", SCENARIOS_DIR)
+    client = api.client("auditor")
+    path = "/scenarios/haicheng-earthquake/layers/roads.geojson"
+    packed = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert packed.status_code == 200, packed.text
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["cache-control"] == "private, no-cache"
+    check_layer(packed.json(), "LineString")
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.content == packed.content  # httpx unpacked the first
+    assert packed.num_bytes_downloaded * 3 < len(plain.content)  # sent compressed
+    tag = packed.headers["etag"]
+    assert plain.headers["etag"] == tag
+    same = client.get(path, headers={"If-None-Match": tag})
+    assert same.status_code == 304
+    assert same.content == b""
+    assert same.headers["etag"] == tag
+    other = client.get(path, headers={"If-None-Match": '"an-older-version"'})
+    assert other.status_code == 200
+    for layer in ("depots", "shelters"):
+        points = client.get(f"/scenarios/haicheng-earthquake/layers/{layer}.geojson")
+        check_layer(points.json(), "Point")
+        assert points.headers["etag"] != tag

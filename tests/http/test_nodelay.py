@@ -3,6 +3,7 @@ it for --workers N (proto 0), where asyncio leaves it on and every response wait
 
 import asyncio
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from uvicorn.config import Config
@@ -55,4 +56,8 @@ def test_accepted_connections_have_nagle_off(
     protocol_class: type[H11Protocol], nodelay: bool
 ) -> None:
     """uvicorn's own protocol shows the fault on this listener; ours does not."""
-    assert bool(asyncio.run(_server_side_nodelay(protocol_class))) is nodelay
+    # In a thread of its own: the browser tests' Playwright keeps an event loop running in
+    # the main thread for the session, where asyncio.run would refuse to start another.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        found = pool.submit(asyncio.run, _server_side_nodelay(protocol_class)).result()
+    assert bool(found) is nodelay

@@ -4,15 +4,18 @@ import time
 from collections import defaultdict
 from datetime import date
 
+import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import optimizer.allocate as alloc
 from optimizer import AllocationParams, SolveStatus, solve_allocation
 from optimizer.demand import needs
 from optimizer.params import LP_BACKENDS, MIP_BACKENDS
 from optimizer.plan import Plan
 from optimizer.problem import Depot, Lot, Norm, Per, Problem, Shelter, VehicleType
+from optimizer.sources import reach
 from tests.optimizer import instances as inst
 
 
@@ -140,7 +143,11 @@ def random_problems(draw: st.DrawFn, close: bool = False) -> Problem:
     )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(random_problems())
 def test_plans_respect_lots_deadline_and_served_flags(problem: Problem) -> None:
     """Any plan: never ships more than a lot holds, nor an expired lot; never counts a late
@@ -229,7 +236,11 @@ def test_every_backend_finds_the_same_optimum(backend: str, lp_backend: str) -> 
     assert plan.kpis()["residents_served_on_time"] == 80
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(random_problems(close=True), st.sampled_from([0.1, 0.5, 2.0]))
 def test_grouped_shelters_plan_within_the_exact_optimum_and_its_bound(
     problem: Problem, hours: float
@@ -270,6 +281,55 @@ def test_grouping_never_hides_what_it_gave_up() -> None:
     if grouped.kpis()["residents_served_on_time"] < 100:
         assert grouped.status == SolveStatus.FEASIBLE
         assert grouped.gap == pytest.approx(1.0)
+
+
+def test_refined_groups_recover_what_grouping_gave_up() -> None:
+    """The same two shelters grouped: the relaxation ships to A, which the group's longest
+    drive forbids, so refinement splits A from B and the plan serves A, with a proof."""
+    p = inst.problem(
+        depots=(Depot("D", "depot", "county", 40.0, 122.0, 1.0),),
+        lots=(Lot("D", "W", "L1", 1000, None),),
+        shelters=(Shelter("A", "a", 40.5, 122.0, 100), Shelter("B", "b", 40.6, 122.0, 100)),
+        fleet=(inst.truck("D"),),
+    )
+    grouped = solve_allocation(p, AllocationParams(cluster_hours=1.0), deadline_hours=2.3)
+    assert shelter(grouped, "A").served_on_time
+    assert grouped.status == SolveStatus.OPTIMAL
+    assert any("then split into 2" in note for note in grouped.notes)
+
+
+@given(random_problems(close=True), st.sampled_from([0.5, 2.0]))
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_refinement_splits_groups_and_children_inherit_arcs_in_time(
+    problem: Problem, hours: float
+) -> None:
+    """Every finer group lies inside its parent, and an arc handed down from the parent is
+    one the child may use (in time for all its members)."""
+    travel = reach(problem)
+    d = alloc._data(problem, travel.sources, travel.times.hours, problem.deadline_hours)
+    cl = alloc._clusters(d, hours)
+    crit = np.flatnonzero(d.critical)
+    space = alloc._space(d, cl, crit)
+    ys = np.flatnonzero(alloc._reachable(d, cl, space, crit))
+    assume(len(ys) > 0)
+    lp = alloc._lp(
+        lambda: alloc._stage1_stage(d, cl, ys, crit), space, alloc._start(space), "HIGHS",
+        lambda: 10.0, lambda _m: None, "t",
+    )  # fmt: skip
+    finer, parent = alloc._refined(d, cl, alloc._trips(d), [lp])
+    assert finer.count >= cl.count
+    assert len(parent) == finer.count
+    assert np.array_equal(parent[finer.label], cl.label)  # each member stays in its parent
+    tight = alloc._space(d, finer, crit)
+    handed = alloc._inherited(alloc._priced_arcs(lp), parent, tight)
+    assert tight.ok[handed.src, handed.grp].all()
+    was = set(zip(lp.src.tolist(), lp.grp.tolist(), lp.item.tolist(), strict=True))
+    kids = zip(handed.src.tolist(), parent[handed.grp].tolist(), handed.item.tolist(), strict=True)
+    assert set(kids) <= was
 
 
 def test_tiered_targets_put_a_tier_first_batch_on_target() -> None:

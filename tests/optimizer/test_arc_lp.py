@@ -42,7 +42,11 @@ def _both(problem: Problem) -> tuple[PricedLP, PricedLP, list[float]] | None:
     return priced, whole, bounds
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(random_problems())
 def test_priced_lp_is_the_whole_lp_and_each_round_bounds_it(problem: Problem) -> None:
     found = _both(problem)
@@ -73,7 +77,11 @@ def test_priced_lp_on_the_synthetic_city_starts_small_and_ends_at_the_optimum() 
     assert all(b >= whole.objective - 0.05 for b in bounds)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(random_problems())
 def test_the_stock_bound_is_never_below_the_optimum(problem: Problem) -> None:
     """What a timed-out plan reports as out of reach is truly out of reach."""

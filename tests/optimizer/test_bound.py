@@ -1,5 +1,6 @@
 """The tour bound against the true optimum, found by enumerating every tour set."""
 
+import dataclasses
 from functools import cache
 from itertools import combinations
 
@@ -143,3 +144,13 @@ def test_the_bound_is_never_below_the_optimum_and_the_planner_reaches_it(
     else:
         assert plan.status == SolveStatus.FEASIBLE
         assert plan.gap == pytest.approx((bound.residents - best) / bound.residents)
+
+
+def test_a_plan_with_no_stock_anywhere_says_so() -> None:
+    """Nothing held (every lot reserved by an approved plan): the routed plan serves no one
+    and each shelter's reason is the missing stock, rather than the bound failing on an
+    empty matrix of drives."""
+    problem = dataclasses.replace(scattered(0, shelters=3, trucks=1), lots=())
+    plan = plan_with_tours(problem, route_params=PARAMS, time_limit_s=5)
+    assert plan.kpis()["residents_served_on_time"] == 0
+    assert all(s.reasons[0].startswith("no stock:") for s in plan.shelters)

@@ -4,6 +4,7 @@ coverage classes from the plan's own figures, and tours drawn along the roads.""
 from typing import Any
 
 import pytest
+from geojson_pydantic import Feature, FeatureCollection, LineString, Point
 
 from optimizer import layers
 from optimizer.layers import Coverage, coverage_of
@@ -13,19 +14,27 @@ from scenarios.scenario import load_scenario
 from tests.optimizer import instances as inst
 from tests.optimizer.test_route import routed
 
+#: Each layer's one geometry, as geojson-pydantic models it.
+GEOMETRIES: dict[str, type[Point] | type[LineString]] = {"Point": Point, "LineString": LineString}
+
 
 def check_layer(collection: dict[str, Any], geometry: str) -> None:
-    """A FeatureCollection of `geometry` only, ids unique, [lon, lat] within range."""
-    assert collection["type"] == "FeatureCollection"
+    """RFC 7946: a FeatureCollection of `geometry` only (geojson-pydantic's models of the
+    RFC), no `crs` member (WGS 84 is implied), ids unique, [lon, lat] within range, at
+    most 6 decimals."""
+    FeatureCollection[Feature[GEOMETRIES[geometry], dict[str, Any]]].model_validate(collection)
+    assert "crs" not in collection
     ids = [f["id"] for f in collection["features"]]
     assert len(set(ids)) == len(ids)
     for f in collection["features"]:
-        assert f["type"] == "Feature"
-        assert f["geometry"]["type"] == geometry
+        assert "crs" not in f
+        assert "crs" not in f["geometry"]
         coords = f["geometry"]["coordinates"]
         for lon, lat in [coords] if geometry == "Point" else coords:
             assert -180 <= lon <= 180
             assert -90 <= lat <= 90
+            assert round(lon, 6) == lon
+            assert round(lat, 6) == lat
 
 
 def test_a_scenarios_layers_hold_every_depot_shelter_and_road() -> None:
@@ -45,9 +54,32 @@ def test_a_scenarios_layers_hold_every_depot_shelter_and_road() -> None:
     stock = {f["properties"]["code"]: f["properties"]["stock_qty"] for f in depots["features"]}
     first = problem.depots[0].code
     assert stock[first] == sum(lot.qty for lot in problem.lots if lot.depot == first)
+    # [lon, lat], not the CSV's lat, lon: each shelter where the scenario puts it.
+    where = {f["id"]: f["geometry"]["coordinates"] for f in shelters["features"]}
+    assert all(where[s.code] == [round(s.lon, 6), round(s.lat, 6)] for s in problem.shelters)
+    ends = {(n.id): [round(n.lon, 6), round(n.lat, 6)] for n in problem.nodes}
+    first_road = problem.roads[0]
+    assert roads["features"][0]["geometry"]["coordinates"] == [
+        ends[first_road.a],
+        ends[first_road.b],
+    ]
     # The same scenario gives the same ids: QGIS and the console can join on them.
     again = layers.road_features(load_scenario(BUNDLED)[1])
     assert [f["id"] for f in again] == [f["id"] for f in roads["features"]]
+    assert [f["id"] for f in layers.depot_features(load_scenario(BUNDLED)[1])] == [
+        f["id"] for f in depots["features"]
+    ]
+
+
+def test_a_layer_of_mixed_geometries_is_not_rfc7946_for_the_check() -> None:
+    """The check refuses what a layer must not be: a point among lines, a `crs` member."""
+    _meta, problem = load_scenario(BUNDLED)
+    roads = layers.road_features(problem)[:3]
+    shelter = layers.shelter_features(problem)[0]
+    with pytest.raises(ValueError, match="LineString"):
+        check_layer(layers.collection([*roads, shelter], "mixed"), "LineString")
+    with pytest.raises(AssertionError):
+        check_layer({**layers.collection(roads, "roads"), "crs": {"type": "name"}}, "LineString")
 
 
 def _shelter(reasons: list[str], on_time: int, late: int, need: int = 10) -> ShelterDoc:

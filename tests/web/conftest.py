@@ -93,7 +93,12 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             users.add_user(session, username=name, role=role, password=PASSWORD)
         make_item(session, "WATER")  # the tiny scenario's other item; _tiny_ledger adds QUILT
     settings = Settings(
-        database_url=url, **{"RELIEF_JWT_SECRET": SECRET, "RELIEF_SCENARIOS_DIR": str(root)}
+        database_url=url,
+        **{
+            "RELIEF_JWT_SECRET": SECRET,
+            "RELIEF_SCENARIOS_DIR": str(root),
+            "RELIEF_LAYER_CACHE_DIR": str(tmp / "layers"),
+        },
     )
     app = create_app(settings, engine=engine)
     _tiny_ledger(Api(app=app, engine=engine))

@@ -123,8 +123,12 @@ def test_a_plan_runs_to_the_end_is_approved_and_its_shelters_say_why(
     wait_for_map(page, "tiny", job_id)
     short = next(s for s in document["shelters"] if s["reasons"])
     click_feature(page, "shelters", short["code"])
-    # The planner's reasons, each cause named in Chinese first (物资不足 shortage: ...).
-    expect(page.locator("#reasons li")).to_have_text([zh_reason(r) for r in short["reasons"]])
+    # The planner's reasons, each a Chinese sentence first, the planner's words beside it.
+    said = page.locator("#reasons li")
+    expect(said).to_have_count(len(short["reasons"]))
+    for k, reason in enumerate(short["reasons"]):
+        expect(said.nth(k)).to_contain_text(" — " + reason)
+        assert zh_reason(reason) != reason  # a cause the console has words for
     assert layer_count(page, "tours") == sum(len(r["trips"]) for r in document["routes"])
     page.screenshot(path=artifact("map-tiny-plan.png"))
 
@@ -140,6 +144,7 @@ def test_a_keepers_over_issue_shows_the_refusal(page: Page, console: Console) ->
     page.click("#filter")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Q1")
+    page.click("#tab-forms")
     page.select_option("#i-depot", "CTY")
     page.fill("#i-item", "WATER")
     page.fill("#i-qty", "1000000")

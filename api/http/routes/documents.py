@@ -1,4 +1,5 @@
-"""Keepers' stock documents: receive, issue, transfer, reverse, and read one back.
+"""Keepers' stock documents: receive, issue, transfer, count, reverse; read one back and
+print it.
 
 Each POST wraps one service of `supply.services.stock` (or `reversal`), recording the
 logged-in user as the document's actor and the request's `Idempotency-Key` as the
@@ -8,17 +9,17 @@ jurisdiction owns the depots it posts at (403 otherwise).
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.http.deps import Keeper, Reader, ReadSession, WriteSession
 from api.http.idempotency import IdempotentDep
 from api.http.problems import WRITE_PROBLEMS, problem_responses
 from supply.ledger import Posted
-from supply.models import Funding, User
+from supply.models import CountReason, Funding, User
 from supply.services import reversal, stock
 from supply.services.jurisdictions import (
     check_depots,
@@ -26,8 +27,8 @@ from supply.services.jurisdictions import (
     check_document_visible,
     releasable_owners,
 )
-from supply.services.printing import printed_document
-from supply.services.stock import Meta
+from supply.services.printing import document_html, page_style_source, printed_document
+from supply.services.stock import Count, Meta
 
 router = APIRouter(prefix="/documents", tags=["documents 单据"])
 
@@ -93,6 +94,26 @@ class TransferCreate(_Common):
     in_transit: bool = False
 
 
+class CountLineCreate(BaseModel):
+    """One counted lot, and why it differs from the ledger (if it does)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item: Code = Field(examples=["WATER"])
+    lot: Code = Field(examples=["W2026-07"])
+    counted: int = Field(ge=0, le=10**12, examples=[95])
+    reason: CountReason | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class StocktakeCreate(_Common):
+    """A count at one depot (盘点): the counted quantities replace the ledger's for the lots
+    listed; lots not listed are left as they are."""
+
+    depot: Code = Field(examples=["HC-COUNTY"])
+    lines: list[CountLineCreate] = Field(min_length=1, max_length=1000)
+
+
 class ReversalCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -115,6 +136,14 @@ class PostedRead(BaseModel):
             replayed=posted.replayed,
             href=f"/documents/{posted.number}",
         )
+
+
+class CountedRead(BaseModel):
+    """A count's answer: the stocktake posted, or no number when every count matched."""
+
+    number: str | None = Field(examples=["ST-000007"])
+    replayed: bool
+    href: str | None = Field(examples=["/documents/ST-000007"])
 
 
 class LineRead(BaseModel):
@@ -161,6 +190,33 @@ def get_document(user: Reader, session: ReadSession, number: Number) -> Document
     depots the user may not see (another jurisdiction's, not shared) is a 403."""
     check_document_visible(session, user, number)
     return DocumentRead.model_validate(printed_document(session, number))
+
+
+#: A printed page holds no script and loads nothing: only its own inline stylesheet.
+_PRINT_CSP = "default-src 'none'; style-src {style}; img-src data:"
+
+
+@router.get(
+    "/{number}/print",
+    response_class=HTMLResponse,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "The A4 page, for a browser to print."},
+        **problem_responses(401, 403, 404, 422),
+    },
+)
+def print_document(
+    user: Reader,
+    session: ReadSession,
+    number: Number,
+    lang: Annotated[Literal["zh", "en"], Query(description="The page's language.")] = "zh",
+) -> HTMLResponse:
+    """The posted document as the paper a keeper signs (as `relief docs print`): lines,
+    totals, signature lines and its number as a QR code."""
+    check_document_visible(session, user, number)
+    page = document_html(printed_document(session, number), lang=lang)
+    return HTMLResponse(
+        page, headers={"Content-Security-Policy": _PRINT_CSP.format(style=page_style_source())}
+    )
 
 
 @router.post("/receipts", status_code=201, response_model=PostedRead, responses=WRITE_PROBLEMS)
@@ -232,6 +288,36 @@ def transfer(
                 owners=releasable_owners(session, user),
                 meta=_meta(user, body, idem.key),
             )
+        )
+
+    return idem.run(session, post)
+
+
+@router.post(
+    "/stocktakes",
+    status_code=201,
+    response_model=CountedRead,
+    responses=WRITE_PROBLEMS,
+)
+def count(
+    body: StocktakeCreate, user: Keeper, session: WriteSession, idem: IdempotentDep
+) -> JSONResponse:
+    """Post a count (as `relief stock count`): the differences move to or from the
+    stocktake adjustment, the whole sheet is kept for the printed 盘点表. A count below what
+    is reserved is refused (409); a lot counted twice is a 422."""
+
+    def post() -> CountedRead:
+        check_depots(session, user, [body.depot])
+        posted = stock.stocktake(
+            session,
+            depot=body.depot,
+            counts=[Count(c.item, c.lot, c.counted, c.reason, c.note) for c in body.lines],
+            meta=_meta(user, body, idem.key),
+        )
+        if posted is None:
+            return CountedRead(number=None, replayed=False, href=None)
+        return CountedRead(
+            number=posted.number, replayed=posted.replayed, href=f"/documents/{posted.number}"
         )
 
     return idem.run(session, post)

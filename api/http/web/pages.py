@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from api.http.deps import StateDep
 from api.http.web.messages import LOCALES, MESSAGES, lang_of
 from supply.services.map_layers import scenario_names
+from supply.services.printing import page_style_source
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -30,8 +31,10 @@ router = APIRouter(include_in_schema=False)
 
 LANG_COOKIE = "relief_lang"
 #: Scripts, styles and images from this server only; tiles also from the intranet server.
+#: A printed document the keeper opens (a blob: page, under this policy) brings its own
+#: inline stylesheet, allowed by its hash and nothing else.
 _CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "default-src 'self'; script-src 'self'; style-src 'self' {print_style}; "
     "img-src 'self' data: {tiles}; connect-src 'self'; frame-ancestors 'none'"
 )
 LangQuery = Annotated[str | None, Query(pattern="^(zh|en)$")]
@@ -72,7 +75,9 @@ def _page(
         },
     )
     origin = _origin(tiles) if tiles else ""
-    answer.headers["Content-Security-Policy"] = _CSP.format(tiles=origin).replace("  ", " ")
+    answer.headers["Content-Security-Policy"] = _CSP.format(
+        tiles=origin, print_style=page_style_source()
+    ).replace("  ", " ")
     if lang:
         answer.set_cookie(LANG_COOKIE, chosen, samesite="strict", max_age=365 * 24 * 3600)
     return answer
@@ -91,6 +96,7 @@ PAGES = {
     "/login": "login.html",
     "/dispatch": "dispatch.html",
     "/keeper": "keeper.html",
+    "/planner": "planner.html",
 }
 
 

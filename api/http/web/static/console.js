@@ -55,12 +55,38 @@ const Relief = (() => {
   const day = (iso) =>
     iso ? new Intl.DateTimeFormat(config.locale, { dateStyle: "medium" }).format(new Date(iso + "T00:00:00")) : "—";
 
-  // A planner's reason ("shortage: all that can arrive ..."), its cause named first in
-  // the console's language when it is not English.
+  // A planner's reason (optimizer/coverage.py: "deadline: the soonest can arrive at 12.3 h
+  // (WATER* 0/40 on time)"), as a sentence in the console's language with the planner's
+  // own words beside it; an unknown cause keeps its short label before the text.
+  const CAUSES = [
+    [/^unreachable: every road to the shelter is closed/, "why_cut_off"],
+    [/^no stock: /, "why_no_stock"],
+    [/^unreachable: /, "why_unreachable"],
+    [/^no vehicle: /, "why_no_vehicle"],
+    [/^deadline: the soonest can arrive at ([\d.]+) h/, "why_deadline"],
+    [/^fleet capacity: vehicles of (.+?) fully used by ([\d.]+) h/, "why_fleet_capacity"],
+    [/^shortage: all that can arrive by ([\d.]+) h/, "why_shortage"],
+    [/^not routed in time: (.*)$/, "why_not_routed"],
+    [/^routing: /, "why_routing"],
+  ];
+  const fill = (template, values) =>
+    template.replace(/\{(\d)\}/g, (_m, i) => {
+      const v = values[Number(i)] ?? "";
+      return /^\d+(\.\d+)?$/.test(v) ? num(Number(v), 1) : v;
+    });
   function reason(text) {
-    const cause = text.split(":", 1)[0];
-    const key = "reason_" + cause.replace(/ /g, "_");
-    return config.lang !== "en" && key in config.messages ? t(key) + " " + text : text;
+    if (config.lang === "en") return text;
+    for (const [pattern, key] of CAUSES) {
+      const m = text.match(pattern);
+      if (!m || !(key in config.messages)) continue;
+      let said = fill(t(key), m.slice(1));
+      const shorts = text.match(/\(([^()]*) on time\)$/);
+      if (shorts) said += " " + fill(t("why_on_time"), [shorts[1]]);
+      if (shorts && shorts[1].includes("*")) said += t("why_critical");
+      return said + " — " + text;
+    }
+    const key = "reason_" + text.split(":", 1)[0].replace(/ /g, "_");
+    return key in config.messages ? t(key) + " " + text : text;
   }
 
   // Elements from data with textContent only: API data never becomes HTML.

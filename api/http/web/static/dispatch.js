@@ -6,6 +6,8 @@
   const $ = (id) => document.getElementById(id);
   const FINAL = new Set(["done", "failed", "cancelled", "lost"]);
   let job = null;
+  // trucks.js takes an approved plan from here: its trucks depart and deliver.
+  const approved = (number) => document.dispatchEvent(new CustomEvent("relief:approved", { detail: number }));
 
   // EventSource cannot send the bearer token, so the stream is read with fetch.
   async function follow(id, onEvent) {
@@ -60,7 +62,7 @@
     const bound = doc.routing ? doc.routing.bound_residents : null;
     $("bound").textContent = bound === null || bound === undefined ? "—" : num(bound);
     $("gap").textContent = doc.gap === null || doc.gap === undefined ? "—" : percent(doc.gap);
-    $("plan-status").textContent = doc.status;
+    $("plan-status").textContent = Relief.config.messages["solve_" + doc.status] ?? doc.status;
     const tiers = Object.entries(k.first_batch_on_target || {});
     $("first-batch").textContent = tiers.length
       ? tiers.map(([tier, r]) => t("tier_" + tier) + " " + num(r.on_target) + "/" + num(r.shelters) + " (" + percent(r.share) + ")").join(" · ")
@@ -83,7 +85,10 @@
     );
     $("view-map").href = "/?plan=" + id + "&scenario=" + encodeURIComponent(job ? job.scenario : "");
     $("approve").disabled = Boolean(job && job.approved_as);
-    if (job && job.approved_as) $("approval").textContent = t("approved") + " " + job.approved_as;
+    if (job && job.approved_as) {
+      $("approval").textContent = t("approved") + " " + job.approved_as;
+      approved(job.approved_as);
+    }
     $("result").hidden = false;
   }
 
@@ -104,6 +109,7 @@
     event.preventDefault();
     $("start").disabled = true;
     $("result").hidden = true;
+    $("trucks").hidden = true;
     $("approval").textContent = "";
     $("event-count").textContent = "0";
     $("job-progress").removeAttribute("value");
@@ -131,6 +137,7 @@
     if (answer.ok) {
       const a = await answer.json();
       $("approval").textContent = t("approved") + " " + a.number + " · " + num(a.qty) + " · " + num(a.loads);
+      approved(a.number);
     } else {
       $("approval").textContent = t("refused") + ": " + (await Relief.problem(answer));
       $("approve").disabled = false;

@@ -21,6 +21,7 @@
           radius: Math.max(4, Math.min(12, 2 + Math.sqrt(f.properties.residents || 0) / 12)),
           fillColor: COVERAGE[f.properties.coverage] || COVERAGE.unplanned,
           color: "#222", weight: 0.6, fillOpacity: 0.9,
+          bubblingMouseEvents: false, // a click on a shelter is not a click on the map (roads)
         }),
     }),
     tours: L.featureGroup(),
@@ -79,7 +80,7 @@
     for (const f of data.features) {
       const line = new ArrowLine(
         f.geometry.coordinates.map(([lon, lat]) => [lat, lon]),
-        { color: f.properties.stroke, weight: 3.5, opacity: 0.85 }
+        { color: f.properties.stroke, weight: 3.5, opacity: 0.85, bubblingMouseEvents: false }
       );
       line.feature = f;
       line.bindTooltip(() => tourTip(f.properties), { sticky: true });
@@ -93,7 +94,7 @@
     [t("layer_depots")]: layers.depots,
   }, { collapsed: false }).addTo(map);
   Object.values(layers).forEach((layer) => layer.addTo(map));
-  const state = { planDepots: {}, ready: false, roads: 0 };
+  const state = { planDepots: {}, ready: false, roads: 0, roadFeatures: [] };
   window.reliefMap = { map, layers, control, state };
 
   // --- panels ------------------------------------------------------------------------
@@ -166,6 +167,36 @@
     for (const s of p.stops) lines.push(num(s.stop) + ". " + s.shelter + " " + hours(s.arrival_hours));
     return el("div", {}, lines.map((line) => el("div", {}, line)));
   }
+  // Roads are not interactive (one line per status): a click on the map away from any
+  // marker finds the nearest road within a few pixels and opens its panel, with a link to
+  // close it and plan again on the dispatch page.
+  const ROAD_PICK_PX = 6;
+  function nearestRoad(at) {
+    const p = map.latLngToContainerPoint(at);
+    let best = null;
+    for (const f of state.roadFeatures) {
+      const [a, b] = f.geometry.coordinates.map(([lon, lat]) => map.latLngToContainerPoint([lat, lon]));
+      const d = L.LineUtil.pointToSegmentDistance(p, a, b);
+      if (d <= ROAD_PICK_PX && (!best || d < best.d)) best = { d, f };
+    }
+    return best && best.f;
+  }
+  function roadPanel(f) {
+    const p = f.properties;
+    const close = "/dispatch?scenario=" + encodeURIComponent(scenarioSelect.value) + "&close=" + f.id.replace(/^road:/, "");
+    show(
+      "road",
+      el("h2", {}, t("layer_roads") + " " + f.id),
+      el("p", { class: "muted" }, p.from + " — " + p.to + " · " + p.road_class),
+      el("p", {}, t("road_" + p.status) + " · " + num(p.length_km, 1) + " km · " + num(p.speed_kmh) + " km/h"),
+      p.status === "closed" ? null : el("a", { id: "close-road", href: close }, t("close_roads"))
+    );
+  }
+  map.on("click", (e) => {
+    if (!map.hasLayer(layers.roads)) return;
+    const road = nearestRoad(e.latlng);
+    if (road) roadPanel(road);
+  });
   layers.depots.on("click", (e) => depotPanel(e.layer.feature.properties));
   layers.shelters.on("click", (e) => shelterPanel(e.layer.feature.properties));
   layers.tours.on("click", (e) => tourPanel(e.layer.feature.properties));
@@ -202,6 +233,7 @@
       layers.roads.addLayer(L.polyline(lines, style));
     }
     state.roads = data.features.length;
+    state.roadFeatures = data.features;
   }
   async function load(scenario, plan) {
     state.ready = false;
