@@ -117,7 +117,11 @@ BROKEN = b'{"networks": {"x": {"expected_served": "many", "expected_total": 1}},
 def test_a_file_that_is_not_a_document_is_refused_by_name(
     page: Page, console: Console, files: list[Path]
 ) -> None:
-    """Bad files are refused, each naming the file and what is wrong; the good one is drawn."""
+    """Bad files are refused, each naming the file and what is wrong; the good one is drawn,
+    and the page raises no exception and logs no error."""
+    failures: list[str] = []
+    page.on("pageerror", lambda exc: failures.append(str(exc)))
+    page.on("console", lambda m: failures.append(m.text) if m.type == "error" else None)
     log_in(page, console, "planner", "/planner")
     page.set_input_files(
         "#network-files",
@@ -136,6 +140,11 @@ def test_a_file_that_is_not_a_document_is_refused_by_name(
     )
     expect(errors.nth(2)).to_contain_text("plan.json: 既不是 evaluation.json 也不是 siting.json")
     expect(page.locator("#network-legend li")).to_have_count(len(_read(files[0])["networks"]))
+    unnamed = b'{"expected_served": 1, "expected_total": 2, "scenarios": [{"name": "X"}]}'
+    page.set_input_files("#network-files", [_payload("unnamed.json", unnamed)])
+    expect(errors).to_have_text(["unnamed.json: 字段 scenarios[0].residents_served 缺失或不是数字"])
+    expect(page.locator("#network-legend li")).to_have_count(0)
+    assert failures == []
 
 
 def test_the_en_switch_changes_the_comparison_labels(

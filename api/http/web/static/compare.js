@@ -112,7 +112,8 @@
     });
   }
 
-  const label = (net) => (net.name === "today" ? t("compare_today") : net.name) + " — " + net.file;
+  const named = (net) => (net.name === "today" ? t("compare_today") : net.name);
+  const label = (net) => (net.name === net.file ? net.file : named(net) + " — " + net.file);
   const short = (name) => (name.length > 28 ? "…" + name.slice(-27) : name);
 
   // Per scenario (in the order first met) a group of bars, one per network holding it: the
@@ -162,7 +163,7 @@
             el(
               "tr",
               { "data-network": String(k) },
-              el("td", {}, el("span", { class: "sym net-" + (k % COLOURS) }), " ", net.name === "today" ? t("compare_today") : net.name),
+              el("td", {}, el("span", { class: "sym net-" + (k % COLOURS) }), " ", named(net)),
               el("td", {}, net.file),
               el("td", { class: "n" }, num(net.served) + " / " + num(net.total)),
               el("td", { class: "n" }, percent(net.total ? net.served / net.total : 1)),
