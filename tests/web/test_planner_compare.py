@@ -118,11 +118,11 @@ def test_a_file_that_is_not_a_document_is_refused_by_name(
     page: Page, console: Console, files: list[Path]
 ) -> None:
     """Bad files are refused, each naming the file and what is wrong; the good one is drawn,
-    and the page raises no exception and logs no error."""
+    and choosing them raises no exception and logs no error."""
+    log_in(page, console, "planner", "/planner")
     failures: list[str] = []
     page.on("pageerror", lambda exc: failures.append(str(exc)))
     page.on("console", lambda m: failures.append(m.text) if m.type == "error" else None)
-    log_in(page, console, "planner", "/planner")
     page.set_input_files(
         "#network-files",
         [
