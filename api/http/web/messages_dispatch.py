@@ -6,6 +6,8 @@ file; `messages.py` joins them and refuses a key defined twice.
 The `why_*` sentences put the planner's reasons (English, led by a cause: see
 optimizer/coverage.py and optimizer/routing/plan_tours.py) into a sentence each; `{0}`,
 `{1}` are what the reason names (hours, depots), in its order. console.js matches them.
+The `compare_*` words are the planner's comparison of siting networks (compare.js); its
+refusals name the file first, then what is wrong.
 """
 
 DISPATCH_PAIRS: dict[str, tuple[str, str]] = {
@@ -63,6 +65,41 @@ DISPATCH_PAIRS: dict[str, tuple[str, str]] = {
     "residents_total": ("安置总人数", "Residents in all"),
     "no_plans_yet": ("尚无已完成的方案", "No finished plan yet"),
     "latest_job": ("最新方案", "Latest plan"),
+    "compare_title": ("比较选址方案", "Compare siting networks"),
+    "compare_hint": (
+        "选择一个或多个 evaluation.json 或 siting.json 文件（relief siting evaluate / solve "
+        "的结果）；文件只在浏览器中读取，不上传、不保存。",
+        "Choose one or more evaluation.json or siting.json files (from relief siting "
+        "evaluate / solve); they are read in the browser, never uploaded or stored.",
+    ),
+    "compare_files": ("方案文件", "Network files"),
+    "compare_chart": (
+        "各情景按时保障人数（每个方案一条）",
+        "Residents served on time per scenario, one bar per network",
+    ),
+    "compare_network": ("方案", "Network"),
+    "compare_today": ("现有网络", "Today's network"),
+    "compare_file": ("文件", "File"),
+    "compare_expected": ("期望按时保障人数", "Expected residents served"),
+    "compare_share": ("期望比例", "Expected share"),
+    "compare_worst": ("最差情景", "Worst scenario"),
+    "compare_sites": ("启用站点", "Sites opened"),
+    "compare_none": ("尚未选择文件", "No file chosen yet"),
+    "compare_not_json": ("不是有效的 JSON（{0}）", "not valid JSON ({0})"),
+    "compare_not_document": (
+        "既不是 evaluation.json 也不是 siting.json（没有 networks 或 expected_served）",
+        "neither an evaluation.json nor a siting.json (no networks, no expected_served)",
+    ),
+    "compare_bad_field": ("字段 {0} 缺失或不是{1}", "field {0} is missing or not {1}"),
+    "compare_unknown_network": ("{0}：{1} 不在 networks 中", "{0}: {1} is not in networks"),
+    "compare_no_network": ("没有任何方案", "holds no network"),
+    "compare_too_large": ("文件大于 {0} MB", "larger than {0} MB"),
+    "compare_unreadable": ("无法读取（{0}）", "cannot be read ({0})"),
+    "compare_kind_number": ("数字", "a number"),
+    "compare_kind_string": ("文本", "a string"),
+    "compare_kind_boolean": ("真/假值", "true or false"),
+    "compare_kind_list": ("列表", "a list"),
+    "compare_kind_object": ("对象", "an object"),
     "solve_optimal": ("最优（已证明）", "Optimal (proven)"),
     "solve_feasible": ("可行", "Feasible"),
     "solve_infeasible": ("不可行", "Infeasible"),

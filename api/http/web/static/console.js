@@ -102,6 +102,14 @@ const Relief = (() => {
     }
     return node;
   }
+  // SVG elements the same way: attributes set one by one, text as textContent.
+  const SVG = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs = {}, text) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
   function table(headings, rows) {
     return el(
       "table",
@@ -133,5 +141,5 @@ const Relief = (() => {
     });
   });
 
-  return { config, t, token, TOKEN, requireLogin, api, problem, num, percent, hours, day, reason, el, table };
+  return { config, t, token, TOKEN, requireLogin, api, problem, num, percent, hours, day, reason, el, svg, table };
 })();

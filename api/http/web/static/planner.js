@@ -2,17 +2,9 @@
 // plan job, as a bar chart drawn with SVG elements (no chart library, nothing from a CDN).
 "use strict";
 (() => {
-  const { t, api, num, percent, el, config } = Relief;
+  const { t, api, num, percent, el, svg, config } = Relief;
   Relief.requireLogin();
   const $ = (id) => document.getElementById(id);
-  const SVG = "http://www.w3.org/2000/svg";
-
-  function svg(tag, attrs, text) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
 
   async function all(path) {
     // Every page of a cursor-paginated list.
