@@ -263,15 +263,20 @@ def test_grouped_shelters_plan_within_the_exact_optimum_and_its_bound(
         )
 
 
-def test_grouping_never_hides_what_it_gave_up() -> None:
-    """Shelters A (in time) and B (15 minutes too late) grouped: the grouped model may only
-    ship what arrives in time at both, so it serves no one; the gap must say so."""
-    p = inst.problem(
+def _a_in_time_b_not() -> Problem:
+    """Shelters A and B near each other; with a 2.3 h deadline A is in time, B 15 min late."""
+    return inst.problem(
         depots=(Depot("D", "depot", "county", 40.0, 122.0, 1.0),),
         lots=(Lot("D", "W", "L1", 1000, None),),
         shelters=(Shelter("A", "a", 40.5, 122.0, 100), Shelter("B", "b", 40.6, 122.0, 100)),
         fleet=(inst.truck("D"),),
     )
+
+
+def test_grouping_never_hides_what_it_gave_up() -> None:
+    """Shelters A (in time) and B (15 minutes too late) grouped: the grouped model may only
+    ship what arrives in time at both, so it serves no one; the gap must say so."""
+    p = _a_in_time_b_not()
     exact = solve_allocation(p, AllocationParams(cluster_hours=0), deadline_hours=2.3)
     assert shelter(exact, "A").served_on_time
     assert not shelter(exact, "B").served_on_time
@@ -286,12 +291,7 @@ def test_grouping_never_hides_what_it_gave_up() -> None:
 def test_refined_groups_recover_what_grouping_gave_up() -> None:
     """The same two shelters grouped: the relaxation ships to A, which the group's longest
     drive forbids, so refinement splits A from B and the plan serves A, with a proof."""
-    p = inst.problem(
-        depots=(Depot("D", "depot", "county", 40.0, 122.0, 1.0),),
-        lots=(Lot("D", "W", "L1", 1000, None),),
-        shelters=(Shelter("A", "a", 40.5, 122.0, 100), Shelter("B", "b", 40.6, 122.0, 100)),
-        fleet=(inst.truck("D"),),
-    )
+    p = _a_in_time_b_not()
     grouped = solve_allocation(p, AllocationParams(cluster_hours=1.0), deadline_hours=2.3)
     assert shelter(grouped, "A").served_on_time
     assert grouped.status == SolveStatus.OPTIMAL
