@@ -34,7 +34,9 @@ class ServerState:
     runner: JobRunner
 
 
-def get_state(request: Request) -> ServerState:
+async def get_state(request: Request) -> ServerState:
+    """Async because it does no I/O: FastAPI runs a plain `def` dependency in a worker
+    thread, a hop that costs more CPU than the lookup itself (as does `require`'s check)."""
     state: ServerState = request.app.state.relief
     return state
 
@@ -87,7 +89,7 @@ CurrentUser = Annotated[User, Depends(current_user)]
 def require(action: Action) -> Callable[[User], User]:
     """A dependency giving the current user if their role permits `action`; 403 otherwise."""
 
-    def allowed(user: CurrentUser) -> User:
+    async def allowed(user: CurrentUser) -> User:
         if not may(user.role, action):
             raise HTTPException(403, f"a {user.role} may not {action.value.replace('_', ' ')}")
         return user
