@@ -6,7 +6,7 @@ a document that a failed commit lost). A read gets `ReadSession`, which on SQLit
 waits for a writer.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -86,7 +86,7 @@ def current_user(state: StateDep, token: Annotated[str | None, Depends(oauth2)])
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require(action: Action) -> Callable[[User], User]:
+def require(action: Action) -> Callable[[User], Coroutine[None, None, User]]:
     """A dependency giving the current user if their role permits `action`; 403 otherwise."""
 
     async def allowed(user: CurrentUser) -> User:
