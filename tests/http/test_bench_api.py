@@ -15,7 +15,12 @@ def test_bench_api_reports_each_phase_without_errors(
 ) -> None:
     """Two operations x two client counts, every request answered 2xx."""
     args = argparse.Namespace(
-        pg=None, clients=[1, 2], requests=3, workers=1, json_out=tmp_path / "api.json"
+        pg=None,
+        clients=[1, 2],
+        requests=3,
+        workers=1,
+        cost=False,
+        json_out=tmp_path / "api.json",
     )
     assert bench_api.run(args) == 0
     document = json.loads((tmp_path / "api.json").read_text(encoding="utf-8"))
@@ -27,3 +32,18 @@ def test_bench_api_reports_each_phase_without_errors(
         ("single issue", 2, 6, 0),
     ]
     assert "HTTP API over loopback" in capsys.readouterr().out
+
+
+def test_bench_api_cost_counts_statements_and_cpu_of_each_operation(tmp_path: Path) -> None:
+    """`--cost` runs the app in process: each operation answers 2xx, its statements are
+    counted (an issue writes, so it sends more than a balance query reads) and its CPU
+    time is measured."""
+    args = argparse.Namespace(
+        pg=None, clients=[1], requests=2, workers=1, cost=True, json_out=tmp_path / "cost.json"
+    )
+    assert bench_api.run(args) == 0
+    document = json.loads((tmp_path / "cost.json").read_text(encoding="utf-8"))
+    rows = {r["operation"]: r for r in document["results"]}
+    assert set(rows) == {"balance query", "single issue"}
+    assert all(r["errors"] == 0 and r["cpu_ms"] > 0 for r in rows.values())
+    assert rows["single issue"]["statements"] > rows["balance query"]["statements"] > 0
