@@ -122,7 +122,7 @@ def _drop(url: str) -> None:
 
 
 @contextmanager
-def serving(url: str, workers: int) -> Iterator[str]:
+def serving(url: str, workers: int, *, access_log: bool = True) -> Iterator[str]:
     """`relief serve` on a free loopback port; yields its base URL, stops it afterwards."""
     port = _free_port()
     env = {**os.environ, "RELIEF_JWT_SECRET": SECRET}
@@ -136,6 +136,7 @@ def serving(url: str, workers: int) -> Iterator[str]:
             str(port),
             "--workers",
             str(workers),
+            "--access-log" if access_log else "--no-access-log",
             "--db",
             _server_url(url),
         ],
@@ -233,7 +234,7 @@ def bench_database(name: str, url: str, args: argparse.Namespace) -> list[dict[s
                 _server_url(url), token, calls, requests=args.requests, secret=SECRET
             )
             return [{"database": name, **row} for row in costs]
-        with serving(url, args.workers) as base:
+        with serving(url, args.workers, access_log=args.access_log) as base:
             for label, request in (("balance query", _balance), ("single issue", _issue)):
                 for clients in args.clients:
                     figures = load(base, token, request, clients=clients, each=args.requests)
@@ -264,6 +265,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--requests", type=int, default=200, help="requests per client per phase (default 200)"
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (default 1)")
+    parser.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the server's access log (relief serve's default: on)",
+    )
     parser.add_argument(
         "--cost",
         action="store_true",

@@ -20,6 +20,7 @@ def test_bench_api_reports_each_phase_without_errors(
         requests=3,
         workers=1,
         cost=False,
+        access_log=False,
         json_out=tmp_path / "api.json",
     )
     assert bench_api.run(args) == 0
@@ -39,7 +40,13 @@ def test_bench_api_cost_counts_statements_and_cpu_of_each_operation(tmp_path: Pa
     counted (an issue writes, so it sends more than a balance query reads) and its CPU
     time is measured."""
     args = argparse.Namespace(
-        pg=None, clients=[1], requests=2, workers=1, cost=True, json_out=tmp_path / "cost.json"
+        pg=None,
+        clients=[1],
+        requests=2,
+        workers=1,
+        cost=True,
+        access_log=True,
+        json_out=tmp_path / "cost.json",
     )
     assert bench_api.run(args) == 0
     document = json.loads((tmp_path / "cost.json").read_text(encoding="utf-8"))
