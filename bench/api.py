@@ -282,39 +282,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _latency_table(rows: list[dict[str, Any]], workers: int) -> Table:
-    table = Table(
-        "database", "operation", "clients", "n", "p50 ms", "p95 ms", "max ms", "errors",
-        title=f"HTTP API over loopback ({workers} worker(s); load {os.getloadavg()[0]:.1f})",
-    )  # fmt: skip
+def _table(rows: list[dict[str, Any]], title: str, columns: dict[str, str]) -> Table:
+    """`columns`: heading -> row field; floats shown with two decimals."""
+    table = Table(*columns, title=f"{title} (load {os.getloadavg()[0]:.1f})")
     for row in rows:
         table.add_row(
-            row["database"],
-            row["operation"],
-            str(row["clients"]),
-            str(row["n"]),
-            f"{row['p50_ms']:.1f}",
-            f"{row['p95_ms']:.1f}",
-            f"{row['max_ms']:.1f}",
-            str(row["errors"]),
+            *(f"{v:.2f}" if isinstance(v := row[k], float) else str(v) for k in columns.values())
         )
     return table
 
 
-def _cost_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(
-        "database", "operation", "CPU ms / request", "statements / request", "errors",
-        title=f"HTTP API cost, in process (load {os.getloadavg()[0]:.1f})",
-    )  # fmt: skip
-    for row in rows:
-        table.add_row(
-            row["database"],
-            row["operation"],
-            f"{row['cpu_ms']:.2f}",
-            str(row["statements"]),
-            str(row["errors"]),
-        )
-    return table
+_LATENCY_COLUMNS = {
+    "database": "database",
+    "operation": "operation",
+    "clients": "clients",
+    "n": "n",
+    "p50 ms": "p50_ms",
+    "p95 ms": "p95_ms",
+    "max ms": "max_ms",
+    "errors": "errors",
+}
+_COST_COLUMNS = {
+    "database": "database",
+    "operation": "operation",
+    "CPU ms / request": "cpu_ms",
+    "statements / request": "statements",
+    "errors": "errors",
+}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -331,7 +325,11 @@ def run(args: argparse.Namespace) -> int:
             targets.append(("postgresql", args.pg))
         for name, url in targets:
             rows.extend(bench_database(name, url, args))
-    out.print(_cost_table(rows) if args.cost else _latency_table(rows, args.workers))
+    if args.cost:
+        out.print(_table(rows, "HTTP API cost, in process", _COST_COLUMNS))
+    else:
+        title = f"HTTP API over loopback ({args.workers} worker(s))"
+        out.print(_table(rows, title, _LATENCY_COLUMNS))
     document = {
         "benchmark": "api cost" if args.cost else "api",
         "date": date.today().isoformat(),
