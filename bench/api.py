@@ -33,6 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
+from bench.api_cost import measure_cost
 from bench.ledger import latency_summary
 from supply import migrate
 from supply.db import make_engine, session_scope
@@ -121,7 +122,7 @@ def _drop(url: str) -> None:
 
 
 @contextmanager
-def serving(url: str, workers: int) -> Iterator[str]:
+def serving(url: str, workers: int, *, access_log: bool = True) -> Iterator[str]:
     """`relief serve` on a free loopback port; yields its base URL, stops it afterwards."""
     port = _free_port()
     env = {**os.environ, "RELIEF_JWT_SECRET": SECRET}
@@ -135,6 +136,7 @@ def serving(url: str, workers: int) -> Iterator[str]:
             str(port),
             "--workers",
             str(workers),
+            "--access-log" if access_log else "--no-access-log",
             "--db",
             _server_url(url),
         ],
@@ -168,15 +170,28 @@ def serving(url: str, workers: int) -> Iterator[str]:
 Request = Callable[[httpx.Client, int, int], httpx.Response]
 
 
+def _balance_query(worker: int) -> dict[str, str]:
+    return {"depot": f"D{worker % DEPOTS:02d}", "item": "WATER"}
+
+
+def _issue_body(worker: int) -> dict[str, Any]:
+    return {"depot": f"D{worker % DEPOTS:02d}", "item": "WATER", "qty": 1}
+
+
 def _balance(client: httpx.Client, worker: int, _n: int) -> httpx.Response:
-    return client.get("/balances", params={"depot": f"D{worker % DEPOTS:02d}", "item": "WATER"})
+    return client.get("/balances", params=_balance_query(worker))
 
 
 def _issue(client: httpx.Client, worker: int, _n: int) -> httpx.Response:
-    return client.post(
-        "/documents/issues",
-        json={"depot": f"D{worker % DEPOTS:02d}", "item": "WATER", "qty": 1},
-    )
+    return client.post("/documents/issues", json=_issue_body(worker))
+
+
+async def _balance_in_process(client: httpx.AsyncClient, n: int) -> httpx.Response:
+    return await client.get("/balances", params=_balance_query(n))
+
+
+async def _issue_in_process(client: httpx.AsyncClient, n: int) -> httpx.Response:
+    return await client.post("/documents/issues", json=_issue_body(n))
 
 
 def load(base: str, token: str, request: Request, *, clients: int, each: int) -> dict[str, Any]:
@@ -213,7 +228,13 @@ def bench_database(name: str, url: str, args: argparse.Namespace) -> list[dict[s
     token = _seed(url)
     rows: list[dict[str, Any]] = []
     try:
-        with serving(url, args.workers) as base:
+        if args.cost:
+            calls = {"balance query": _balance_in_process, "single issue": _issue_in_process}
+            costs = measure_cost(
+                _server_url(url), token, calls, requests=args.requests, secret=SECRET
+            )
+            return [{"database": name, **row} for row in costs]
+        with serving(url, args.workers, access_log=args.access_log) as base:
             for label, request in (("balance query", _balance), ("single issue", _issue)):
                 for clients in args.clients:
                     figures = load(base, token, request, clients=clients, each=args.requests)
@@ -245,8 +266,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (default 1)")
     parser.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the server's access log (relief serve's default: on)",
+    )
+    parser.add_argument(
+        "--cost",
+        action="store_true",
+        help="instead of latency: CPU ms and SQL statements per request, the app in this "
+        "process (valid on a busy machine: the least of several rounds)",
+    )
+    parser.add_argument(
         "--json-out", type=Path, metavar="FILE", help="also write the JSON result here"
     )
+
+
+def _table(rows: list[dict[str, Any]], title: str, columns: dict[str, str]) -> Table:
+    """`columns`: heading -> row field; floats shown with two decimals."""
+    table = Table(*columns, title=f"{title} (load {os.getloadavg()[0]:.1f})")
+    for row in rows:
+        table.add_row(
+            *(f"{v:.2f}" if isinstance(v := row[k], float) else str(v) for k in columns.values())
+        )
+    return table
+
+
+_LATENCY_COLUMNS = {
+    "database": "database",
+    "operation": "operation",
+    "clients": "clients",
+    "n": "n",
+    "p50 ms": "p50_ms",
+    "p95 ms": "p95_ms",
+    "max ms": "max_ms",
+    "errors": "errors",
+}
+_COST_COLUMNS = {
+    "database": "database",
+    "operation": "operation",
+    "CPU ms / request": "cpu_ms",
+    "statements / request": "statements",
+    "errors": "errors",
+}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -263,24 +325,13 @@ def run(args: argparse.Namespace) -> int:
             targets.append(("postgresql", args.pg))
         for name, url in targets:
             rows.extend(bench_database(name, url, args))
-    table = Table(
-        "database", "operation", "clients", "n", "p50 ms", "p95 ms", "max ms", "errors",
-        title=f"HTTP API over loopback ({args.workers} worker(s); load {os.getloadavg()[0]:.1f})",
-    )  # fmt: skip
-    for row in rows:
-        table.add_row(
-            row["database"],
-            row["operation"],
-            str(row["clients"]),
-            str(row["n"]),
-            f"{row['p50_ms']:.1f}",
-            f"{row['p95_ms']:.1f}",
-            f"{row['max_ms']:.1f}",
-            str(row["errors"]),
-        )
-    out.print(table)
+    if args.cost:
+        out.print(_table(rows, "HTTP API cost, in process", _COST_COLUMNS))
+    else:
+        title = f"HTTP API over loopback ({args.workers} worker(s))"
+        out.print(_table(rows, title, _LATENCY_COLUMNS))
     document = {
-        "benchmark": "api",
+        "benchmark": "api cost" if args.cost else "api",
         "date": date.today().isoformat(),
         "load_average": os.getloadavg(),
         "workers": args.workers,

@@ -6,7 +6,7 @@ a document that a failed commit lost). A read gets `ReadSession`, which on SQLit
 waits for a writer.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -34,7 +34,9 @@ class ServerState:
     runner: JobRunner
 
 
-def get_state(request: Request) -> ServerState:
+async def get_state(request: Request) -> ServerState:
+    """Async because it does no I/O: FastAPI runs a plain `def` dependency in a worker
+    thread, a hop that costs more CPU than the lookup itself (as does `require`'s check)."""
     state: ServerState = request.app.state.relief
     return state
 
@@ -84,10 +86,10 @@ def current_user(state: StateDep, token: Annotated[str | None, Depends(oauth2)])
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require(action: Action) -> Callable[[User], User]:
+def require(action: Action) -> Callable[[User], Coroutine[None, None, User]]:
     """A dependency giving the current user if their role permits `action`; 403 otherwise."""
 
-    def allowed(user: CurrentUser) -> User:
+    async def allowed(user: CurrentUser) -> User:
         if not may(user.role, action):
             raise HTTPException(403, f"a {user.role} may not {action.value.replace('_', ' ')}")
         return user

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from supply import ledger
@@ -174,6 +174,19 @@ def receive(
     return ledger.post(session, _draft(DocumentKind.RECEIPT, lines, meta))
 
 
+#: An item's lots at a depot with what each has available, their balances locked: every
+#: FEFO issue runs it, so it is built once (with bound parameters), not per issue.
+_LOTS_AT_DEPOT = (
+    select(Batch, col(Balance.on_hand) - col(Balance.reserved))
+    .join(Balance, col(Balance.batch_id) == col(Batch.id))
+    .where(
+        col(Balance.location_id) == bindparam("location_id"),
+        col(Balance.item_id) == bindparam("item_id"),
+    )
+    .with_for_update(of=Balance)
+)
+
+
 def _take(
     session: Session,
     loc: Location,
@@ -216,12 +229,7 @@ def _take(
         return [(batch, qty)]
     rows: list[tuple[Batch, int]] = [
         (b, n)
-        for b, n in session.execute(
-            select(Batch, col(Balance.on_hand) - col(Balance.reserved))
-            .join(Balance, col(Balance.batch_id) == col(Batch.id))
-            .where(col(Balance.location_id) == loc.id, col(Balance.item_id) == it.id)
-            .with_for_update(of=Balance)
-        ).all()
+        for b, n in session.execute(_LOTS_AT_DEPOT, {"location_id": loc.id, "item_id": it.id}).all()
         if owners is None
         or (b.owner_id is None and not owned_only)
         or (b.owner_id is not None and b.owner_id in owners)

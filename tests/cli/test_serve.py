@@ -8,7 +8,7 @@ import pytest
 import uvicorn
 
 from api.cli.main import app
-from api.http.nodelay import NoDelayH11Protocol
+from api.http.nodelay import NoDelayHttpToolsProtocol
 from supply.db import make_engine, session_scope
 from supply.models import JobStatus
 from supply.services import plan_jobs
@@ -45,14 +45,17 @@ def test_serve_marks_lost_jobs_and_starts_the_factory(
     relief: Relief, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A job left running by the last server is marked lost; uvicorn gets the factory, the
-    host, port and workers asked for, and the protocol that turns Nagle off."""
+    host, port, workers and access log asked for, and the protocol (httptools) that turns
+    Nagle off."""
     engine = make_engine(relief.url)
     with session_scope(engine) as session:
         job_id = new_job(session, "wang")
         plan_jobs.start(session, job_id)
     started: list[Any] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: started.append((a, k)))
-    result = relief("serve", "--host", "0.0.0.0", "--port", "8123", "--workers", "2")
+    result = relief(
+        "serve", "--host", "0.0.0.0", "--port", "8123", "--workers", "2", "--no-access-log"
+    )
     assert result.exit_code == 0, result.stderr
     assert "1 plan job(s) were queued or running" in result.stderr
     assert started == [
@@ -63,7 +66,8 @@ def test_serve_marks_lost_jobs_and_starts_the_factory(
                 "host": "0.0.0.0",
                 "port": 8123,
                 "workers": 2,
-                "http": NoDelayH11Protocol,
+                "http": NoDelayHttpToolsProtocol,
+                "access_log": False,
             },
         )
     ]

@@ -8,12 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from api.http.nodelay import NoDelayH11Protocol
+from api.http.nodelay import NoDelayH11Protocol, NoDelayHttpToolsProtocol
+
+Protocol = H11Protocol | HttpToolsProtocol
 
 
-async def _server_side_nodelay(protocol_class: type[H11Protocol]) -> int:
+async def _server_side_nodelay(protocol_class: type[Protocol]) -> int:
     """TCP_NODELAY of the server's end of one connection accepted on a proto-0 listener."""
 
     async def app(scope: object, receive: object, send: object) -> None:  # never called
@@ -21,9 +24,9 @@ async def _server_side_nodelay(protocol_class: type[H11Protocol]) -> int:
 
     config = Config(app=app)
     state = ServerState()
-    made: list[H11Protocol] = []
+    made: list[Protocol] = []
 
-    def factory() -> H11Protocol:
+    def factory() -> Protocol:
         made.append(protocol_class(config=config, server_state=state, app_state={}))
         return made[-1]
 
@@ -50,11 +53,10 @@ async def _server_side_nodelay(protocol_class: type[H11Protocol]) -> int:
 
 
 @pytest.mark.parametrize(
-    ("protocol_class", "nodelay"), [(H11Protocol, False), (NoDelayH11Protocol, True)]
+    ("protocol_class", "nodelay"),
+    [(H11Protocol, False), (NoDelayH11Protocol, True), (NoDelayHttpToolsProtocol, True)],
 )
-def test_accepted_connections_have_nagle_off(
-    protocol_class: type[H11Protocol], nodelay: bool
-) -> None:
+def test_accepted_connections_have_nagle_off(protocol_class: type[Protocol], nodelay: bool) -> None:
     """uvicorn's own protocol shows the fault on this listener; ours does not."""
     # In a thread of its own: the browser tests' Playwright keeps an event loop running in
     # the main thread for the session, where asyncio.run would refuse to start another.
