@@ -113,7 +113,8 @@ STAGE3_MIP_ARCS = 2_000
 #: relaxation's bound, at most `REFINE_ROUNDS` times (province x 2: one round, 0.22 % in
 #: 31 s; at 1e-3 two rounds, 0.10 % in 39 s).
 REFINE_GAP = 2e-3
-REFINE_ROUNDS = 3
+#: Two rounds fit a quiet machine's share of 120 s at x 4 (a third was cut by the clock).
+REFINE_ROUNDS = 2
 #: Above this many arcs, whole units come from rounding alone when it is this close to the
 #: bound (the province's restricted MIPs take 0.4-3 s, the province x 2's 27-31 s).
 ROUNDED_ONLY_ARCS = 12_000
